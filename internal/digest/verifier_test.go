@@ -1,0 +1,88 @@
+package digest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	icholy "github.com/icholy/digest"
+)
+
+func answer(t *testing.T, challenge, method, uri, user, pw string, nc int) string {
+	t.Helper()
+	chal, err := icholy.ParseChallenge(challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := icholy.Digest(chal, icholy.Options{Method: method, URI: uri, Username: user, Password: pw, Count: nc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred.String()
+}
+
+func newTestVerifier(now *time.Time) *Verifier {
+	return NewVerifier(Options{
+		Realm: "example.test",
+		Password: func(u string) (string, bool) {
+			if u == "alice" {
+				return "secret", true
+			}
+			return "", false
+		},
+		NonceTTL: time.Minute,
+		Now:      func() time.Time { return *now },
+	})
+}
+
+func TestVerify(t *testing.T) {
+	now := time.Unix(1000, 0)
+	v := newTestVerifier(&now)
+	ch := v.Challenge(false)
+
+	if u, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice", "secret", 1)); err != nil || u != "alice" {
+		t.Fatalf("good credentials: user %q err %v", u, err)
+	}
+	if _, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice", "secret", 1)); !errors.Is(err, ErrReplay) {
+		t.Fatalf("replayed nc: %v, want ErrReplay", err)
+	}
+	if u, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice@example.test", "secret", 2)); err != nil || u != "alice" {
+		t.Fatalf("user@domain: user %q err %v", u, err)
+	}
+	if _, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice", "wrong", 3)); !errors.Is(err, ErrBadResponse) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if _, err := v.Verify("GET", answer(t, ch, "GET", "/x", "bob", "secret", 4)); !errors.Is(err, ErrUnknownUser) {
+		t.Fatalf("unknown user: %v", err)
+	}
+	if _, err := v.Verify("PUT", answer(t, ch, "GET", "/x", "alice", "secret", 5)); !errors.Is(err, ErrBadResponse) {
+		t.Fatalf("method mismatch: %v", err)
+	}
+	if _, err := v.Verify("GET", ""); !errors.Is(err, ErrNoCredentials) {
+		t.Fatalf("empty header: %v", err)
+	}
+	if _, err := v.Verify("GET", "Basic YWxpY2U6c2VjcmV0"); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("basic: %v", err)
+	}
+	other := NewVerifier(Options{Realm: "example.test", Password: func(string) (string, bool) { return "secret", true }})
+	if _, err := v.Verify("GET", answer(t, other.Challenge(false), "GET", "/x", "alice", "secret", 1)); !errors.Is(err, ErrUnknownNonce) {
+		t.Fatalf("foreign nonce: %v", err)
+	}
+
+	now = now.Add(2 * time.Minute)
+	if _, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice", "secret", 9)); err == nil {
+		t.Fatal("expired nonce accepted")
+	}
+}
+
+func TestChallengeBoundsNonceTable(t *testing.T) {
+	now := time.Unix(1000, 0)
+	v := newTestVerifier(&now)
+	v.opts.MaxNonces = 3
+	for range 10 {
+		v.Challenge(false)
+	}
+	if len(v.nonces) != 3 || len(v.order) != 3 {
+		t.Fatalf("nonce table holds %d/%d, want 3", len(v.nonces), len(v.order))
+	}
+}
