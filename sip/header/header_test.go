@@ -1,0 +1,182 @@
+package header
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseEvent(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Event
+		str  string
+	}{
+		{"presence", Event{Package: "presence"}, "presence"},
+		{"Presence", Event{Package: "presence"}, "presence"},
+		{"  PRESENCE.WINFO  ", Event{Package: "presence.winfo"}, "presence.winfo"},
+		{"presence;id=123", Event{Package: "presence", ID: "123"}, "presence;id=123"},
+		{"presence ; ID = abc", Event{Package: "presence", ID: "abc"}, "presence;id=abc"},
+		{"dialog;sla;ma=\"a b\"", Event{Package: "dialog", Params: map[string]string{"sla": "", "ma": "a b"}}, `dialog;ma="a b";sla`},
+		{"conference;Host=[::1]", Event{Package: "conference", Params: map[string]string{"host": "[::1]"}}, `conference;host=[::1]`},
+		{"conference;call-id=\"x@y\"", Event{Package: "conference", Params: map[string]string{"call-id": "x@y"}}, `conference;call-id="x@y"`},
+		{"message-summary", Event{Package: "message-summary"}, "message-summary"},
+		{"a.b.c;id=\"q\\\"x\"", Event{Package: "a.b.c", ID: `q"x`}, `a.b.c;id="q\"x"`},
+	}
+	for _, tt := range tests {
+		got, err := ParseEvent(tt.in)
+		if err != nil {
+			t.Errorf("ParseEvent(%q): %v", tt.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseEvent(%q) = %#v, want %#v", tt.in, got, tt.want)
+		}
+		if s := got.String(); s != tt.str {
+			t.Errorf("ParseEvent(%q).String() = %q, want %q", tt.in, s, tt.str)
+		}
+	}
+}
+
+func TestParseEventErrors(t *testing.T) {
+	for _, in := range []string{
+		"", "   ", ";id=1", "presence.", ".winfo", "presence..winfo", "presence;", "presence;=x",
+		"presence;id=", "presence;id=1;id=2", "presence id=1", "presence;id=\"open",
+		"presence/x", "presence;a=b c", "presence;a=\"x\r\ny\"",
+		"presence" + strings.Repeat(";a", 2), // duplicate flag
+		"presence" + strings.Repeat(" ", MaxHeaderValueLen),
+	} {
+		if e, err := ParseEvent(in); err == nil {
+			t.Errorf("ParseEvent(%q) = %#v, want error", in, e)
+		} else if !errors.Is(err, ErrSyntax) {
+			t.Errorf("ParseEvent(%q) error %v does not wrap ErrSyntax", in, err)
+		}
+	}
+	var many strings.Builder
+	many.WriteString("presence")
+	for i := range MaxParams + 1 {
+		many.WriteString(";p")
+		many.WriteByte(byte('a' + i%26))
+		many.WriteByte(byte('a' + i/26))
+	}
+	if _, err := ParseEvent(many.String()); err == nil {
+		t.Errorf("ParseEvent with %d params: want error", MaxParams+1)
+	}
+}
+
+func TestEventMatches(t *testing.T) {
+	a, _ := ParseEvent("Presence;id=1;foo=bar")
+	b, _ := ParseEvent("presence;id=1")
+	c, _ := ParseEvent("presence;id=2")
+	if !a.Matches(b) || a.Matches(c) {
+		t.Errorf("Matches: a~b=%v a~c=%v, want true false", a.Matches(b), a.Matches(c))
+	}
+}
+
+func TestParseSubscriptionState(t *testing.T) {
+	tests := []struct {
+		in   string
+		want SubscriptionState
+		str  string
+	}{
+		{"active;expires=600", SubscriptionState{State: "active", Expires: 600, RetryAfter: -1}, "active;expires=600"},
+		{"pending;expires=600", SubscriptionState{State: "pending", Expires: 600, RetryAfter: -1}, "pending;expires=600"},
+		{"terminated;reason=timeout", SubscriptionState{State: "terminated", Reason: "timeout", Expires: -1, RetryAfter: -1}, "terminated;reason=timeout"},
+		{" Terminated ; Reason = Probation ; Retry-After = 30 ", SubscriptionState{State: "terminated", Reason: "probation", Expires: -1, RetryAfter: 30}, "terminated;reason=probation;retry-after=30"},
+		{"active", SubscriptionState{State: "active", Expires: -1, RetryAfter: -1}, "active"},
+		{"active;expires=0", SubscriptionState{State: "active", Expires: 0, RetryAfter: -1}, "active;expires=0"},
+		{"active;expires=000600", SubscriptionState{State: "active", Expires: 600, RetryAfter: -1}, "active;expires=600"},
+		{"active;expires=99999999999999999999999", SubscriptionState{State: "active", Expires: MaxDeltaSeconds, RetryAfter: -1}, "active;expires=4294967295"},
+		{"waiting;expires=5;x-foo=\"b;c\"", SubscriptionState{State: "waiting", Expires: 5, RetryAfter: -1, Params: map[string]string{"x-foo": "b;c"}}, `waiting;expires=5;x-foo="b;c"`},
+		{"terminated;reason=x-mine;retry-after=0", SubscriptionState{State: "terminated", Reason: "x-mine", Expires: -1, RetryAfter: 0}, "terminated;reason=x-mine;retry-after=0"},
+	}
+	for _, tt := range tests {
+		got, err := ParseSubscriptionState(tt.in)
+		if err != nil {
+			t.Errorf("ParseSubscriptionState(%q): %v", tt.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseSubscriptionState(%q) = %#v, want %#v", tt.in, got, tt.want)
+		}
+		if s := got.String(); s != tt.str {
+			t.Errorf("String() = %q, want %q", s, tt.str)
+		}
+	}
+	ss, _ := ParseSubscriptionState("terminated;reason=rejected")
+	if !ss.IsTerminated() || ss.IsActive() || ss.IsPending() {
+		t.Errorf("predicates wrong for %+v", ss)
+	}
+}
+
+func TestParseSubscriptionStateErrors(t *testing.T) {
+	for _, in := range []string{
+		"", ";expires=5", "active;expires=", "active;expires=-1", "active;expires=+5", "active;expires=5s",
+		"active;expires=0x10", "active;expires=1.5", "active;expires=\"60\"", "active;expires",
+		"active;retry-after=abc", "active;expires=1;expires=2", "terminated;reason=", "terminated;reason=\"a b\"",
+		"active expires=5", "active;;expires=5",
+	} {
+		if ss, err := ParseSubscriptionState(in); err == nil {
+			t.Errorf("ParseSubscriptionState(%q) = %#v, want error", in, ss)
+		} else if !errors.Is(err, ErrSyntax) {
+			t.Errorf("ParseSubscriptionState(%q) error %v does not wrap ErrSyntax", in, err)
+		}
+	}
+}
+
+var eventSeeds = []string{
+	"presence", "presence.winfo;id=7", "dialog;sla;ma=\"a b\"", "Presence ; ID = x", "conference;host=[::1]",
+	"a.b;x=\"\\\\\"", "presence;id=\"\"",
+}
+
+var subStateSeeds = []string{
+	"active;expires=600", "pending;expires=600", "terminated;reason=timeout", "terminated;reason=probation;retry-after=30",
+	"waiting;x=\"y\"", "active;expires=99999999999", "active;expires=00",
+}
+
+func FuzzParseEvent(f *testing.F) {
+	for _, s := range eventSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseEvent(s)
+		if err != nil {
+			return
+		}
+		out := e.String()
+		e2, err := ParseEvent(out)
+		if err != nil {
+			t.Fatalf("ParseEvent(%q) ok, but its String %q does not parse: %v", s, out, err)
+		}
+		if !reflect.DeepEqual(e, e2) {
+			t.Fatalf("round trip of %q via %q: %#v != %#v", s, out, e, e2)
+		}
+		if out2 := e2.String(); out2 != out {
+			t.Fatalf("String not stable: %q then %q", out, out2)
+		}
+	})
+}
+
+func FuzzParseSubscriptionState(f *testing.F) {
+	for _, s := range subStateSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ss, err := ParseSubscriptionState(s)
+		if err != nil {
+			return
+		}
+		if ss.Expires < -1 || ss.RetryAfter < -1 || ss.Expires > MaxDeltaSeconds {
+			t.Fatalf("out of range numbers: %#v", ss)
+		}
+		out := ss.String()
+		ss2, err := ParseSubscriptionState(out)
+		if err != nil {
+			t.Fatalf("ParseSubscriptionState(%q) ok, but its String %q does not parse: %v", s, out, err)
+		}
+		if !reflect.DeepEqual(ss, ss2) {
+			t.Fatalf("round trip of %q via %q: %#v != %#v", s, out, ss, ss2)
+		}
+	})
+}
