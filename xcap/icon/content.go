@@ -1,0 +1,159 @@
+package icon
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Namespace is the XML namespace of the OMA pres-content document.
+const Namespace = "urn:oma:xml:prs:pres-content"
+
+// ContentMIMEType is the media type of the pres-content document.
+const ContentMIMEType = "application/vnd.oma.pres-content+xml"
+
+// MaxIconDataChars is OpenXCAP's limit on the characters of <data> (base64
+// text including line breaks, not decoded bytes).
+const MaxIconDataChars = 307200
+
+// MaxDocumentSize bounds a pres-content document ParseContent reads: the
+// largest <data> OpenXCAP accepts plus room for the other elements.
+const MaxDocumentSize = MaxIconDataChars + 16<<10
+
+// base64LineLength is where Marshal wraps <data>, like Python's
+// base64.encodestring used by sipsimple and the SDK tools.
+const base64LineLength = 76
+
+// ErrInvalidContent means a document is not a usable pres-content document.
+var ErrInvalidContent = errors.New("invalid pres-content document")
+
+// Content is an OMA pres-content document (urn:oma:xml:prs:pres-content).
+type Content struct {
+	MIMEType    string // "image/png"; may be empty in legacy documents
+	Encoding    string // "base64"; may be empty in legacy documents
+	Description string
+	Data        []byte // decoded
+}
+
+type contentXML struct {
+	XMLName     xml.Name `xml:"urn:oma:xml:prs:pres-content content"`
+	MIMEType    string   `xml:"urn:oma:xml:prs:pres-content mime-type"`
+	Encoding    string   `xml:"urn:oma:xml:prs:pres-content encoding"`
+	Description []string `xml:"urn:oma:xml:prs:pres-content description"`
+	Data        *string  `xml:"urn:oma:xml:prs:pres-content data"`
+}
+
+// ParseContent reads a pres-content document. ASCII whitespace inside the
+// base64 <data> is ignored (Python wraps it at 76 columns). It enforces
+// MaxDocumentSize and MaxIconDataChars and requires <encoding>, when present,
+// to be base64. The MIME type is returned as written (lower-cased); the
+// caller decides whether the data is an image it accepts.
+func ParseContent(doc []byte) (*Content, error) {
+	if len(doc) > MaxDocumentSize {
+		return nil, &LimitError{What: WhatDocument, Limit: MaxDocumentSize, Actual: int64(len(doc))}
+	}
+	var x contentXML
+	if err := xml.Unmarshal(doc, &x); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
+	}
+	if x.Data == nil {
+		return nil, fmt.Errorf("%w: no <data> element", ErrInvalidContent)
+	}
+	if n := len(*x.Data); n > MaxIconDataChars {
+		return nil, &LimitError{What: WhatDataChars, Limit: MaxIconDataChars, Actual: int64(n)}
+	}
+	c := &Content{
+		MIMEType: strings.ToLower(strings.TrimSpace(x.MIMEType)),
+		Encoding: strings.TrimSpace(x.Encoding),
+	}
+	if len(x.Description) > 0 {
+		c.Description = strings.TrimSpace(x.Description[0])
+	}
+	if c.Encoding != "" && !strings.EqualFold(c.Encoding, "base64") {
+		return nil, fmt.Errorf("%w: encoding %q, only base64 is supported", ErrInvalidContent, c.Encoding)
+	}
+	text := stripASCIISpace(*x.Data)
+	data, err := base64.StdEncoding.DecodeString(text)
+	if err != nil {
+		// Some writers drop the padding.
+		var rawErr error
+		if data, rawErr = base64.RawStdEncoding.DecodeString(text); rawErr != nil {
+			return nil, fmt.Errorf("%w: <data> is not base64: %v", ErrInvalidContent, err)
+		}
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: <data> is empty", ErrInvalidContent)
+	}
+	c.Data = data
+	return c, nil
+}
+
+func stripASCIISpace(s string) string {
+	if !strings.ContainsAny(s, " \t\r\n\f\v") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n', '\f', '\v':
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// dataText is the base64 text of c.Data wrapped at 76 columns.
+func (c *Content) dataText() string {
+	enc := base64.StdEncoding.EncodeToString(c.Data)
+	var b strings.Builder
+	b.Grow(len(enc) + len(enc)/base64LineLength + 2)
+	b.WriteByte('\n')
+	for len(enc) > base64LineLength {
+		b.WriteString(enc[:base64LineLength])
+		b.WriteByte('\n')
+		enc = enc[base64LineLength:]
+	}
+	b.WriteString(enc)
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// DataChars is the number of characters Marshal writes inside <data>, the
+// figure OpenXCAP compares with MaxIconDataChars.
+func (c *Content) DataChars() int {
+	n := base64.StdEncoding.EncodedLen(len(c.Data))
+	if n == 0 {
+		return 2
+	}
+	return n + (n+base64LineLength-1)/base64LineLength + 1
+}
+
+// Marshal writes the document with <mime-type> (when set),
+// <encoding>base64</encoding>, an optional <description> and <data> wrapped
+// at 76 columns. c.Encoding is ignored: the data is always written as base64.
+func (c *Content) Marshal() []byte {
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	b.WriteString(`<content xmlns="` + Namespace + `">` + "\n")
+	element := func(name, value string) {
+		b.WriteString("  <" + name + ">")
+		_ = xml.EscapeText(&b, []byte(value))
+		b.WriteString("</" + name + ">\n")
+	}
+	if c.MIMEType != "" {
+		element("mime-type", c.MIMEType)
+	}
+	element("encoding", "base64") // Data is always written as base64
+	if c.Description != "" {
+		element("description", c.Description)
+	}
+	b.WriteString("  <data>")
+	b.WriteString(c.dataText())
+	b.WriteString("</data>\n</content>\n")
+	return b.Bytes()
+}

@@ -1,0 +1,291 @@
+// Package icon validates, decodes, fits and encodes buddy icons, and reads and
+// writes the OMA pres-content document (urn:oma:xml:prs:pres-content) that
+// carries an icon on an XCAP server.
+//
+// Every image entry point reads the image header first and rejects oversized
+// files and pixel counts before a single pixel is decoded, so a 40-byte PNG
+// claiming 30000x30000 pixels fails at once instead of allocating gigabytes.
+package icon
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"strings"
+
+	"golang.org/x/image/webp"
+)
+
+// Format is an image container format.
+type Format string
+
+// The formats icons can be read in. Icons are written as png, jpeg or gif;
+// webp is accepted on input and written as png (OpenXCAP allows only
+// image/jpeg, image/gif and image/png).
+const (
+	PNG  Format = "png"
+	JPEG Format = "jpeg"
+	GIF  Format = "gif"
+	WebP Format = "webp"
+)
+
+// MIMEType returns the media type of the format ("image/png"), or "" for an
+// unknown format.
+func (f Format) MIMEType() string {
+	switch f {
+	case PNG, JPEG, GIF, WebP:
+		return "image/" + string(f)
+	}
+	return ""
+}
+
+// Ext returns the usual file-name extension without the dot ("png", "jpg").
+func (f Format) Ext() string {
+	if f == JPEG {
+		return "jpg"
+	}
+	return string(f)
+}
+
+// EncodedFormat is the format Encode writes for f: f itself, except that webp
+// (which Go cannot encode and OpenXCAP does not accept) becomes png.
+func (f Format) EncodedFormat() Format {
+	if f == WebP {
+		return PNG
+	}
+	return f
+}
+
+// FormatFromMIME maps a media type ("image/jpeg", "IMAGE/PNG; x=y") to its
+// format. "image/jpg" and "image/pjpeg" are accepted as jpeg because real
+// clients send them.
+func FormatFromMIME(mime string) (Format, bool) {
+	mime, _, _ = strings.Cut(mime, ";")
+	switch strings.ToLower(strings.TrimSpace(mime)) {
+	case "image/png", "image/x-png":
+		return PNG, true
+	case "image/jpeg", "image/jpg", "image/pjpeg":
+		return JPEG, true
+	case "image/gif":
+		return GIF, true
+	case "image/webp":
+		return WebP, true
+	}
+	return "", false
+}
+
+// Sniff detects a supported format from the magic bytes at the start of data.
+func Sniff(data []byte) (Format, bool) {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return PNG, true
+	case bytes.HasPrefix(data, []byte("\xff\xd8\xff")):
+		return JPEG, true
+	case bytes.HasPrefix(data, []byte("GIF87a")), bytes.HasPrefix(data, []byte("GIF89a")):
+		return GIF, true
+	case len(data) >= 12 && string(data[0:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		return WebP, true
+	}
+	return "", false
+}
+
+// sniffUnsupported names well-known image formats this package does not
+// read, so the user is told "unsupported image format tiff" instead of the
+// misleading "not an image".
+func sniffUnsupported(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
+		return "tiff"
+	case len(data) >= 18 && data[0] == 'B' && data[1] == 'M' && data[15] == 0 && data[16] == 0 && data[17] == 0 &&
+		(data[14] == 12 || data[14] == 40 || data[14] == 56 || data[14] == 108 || data[14] == 124):
+		return "bmp"
+	case len(data) >= 12 && string(data[4:8]) == "ftyp":
+		switch string(data[8:12]) {
+		case "heic", "heix", "hevc", "mif1", "msf1":
+			return "heic"
+		case "avif", "avis":
+			return "avif"
+		}
+	case bytes.HasPrefix(data, []byte("\x00\x00\x01\x00")) && len(data) >= 6 && data[4] != 0:
+		return "ico"
+	case bytes.HasPrefix(data, []byte("\xff\x0a")), bytes.HasPrefix(data, []byte("\x00\x00\x00\x0cJXL \r\n\x87\n")):
+		return "jxl"
+	}
+	head := data[:min(len(data), 1024)]
+	if bytes.Contains(head, []byte("<svg")) {
+		return "svg"
+	}
+	return ""
+}
+
+// Limits bound what Check and Decode accept.
+type Limits struct {
+	MaxBytes  int64 // size of the encoded image
+	MaxPixels int64 // width*height
+	MaxSide   int   // the larger of width and height
+}
+
+// Limits for icons received from others (watchers' and buddies' icons).
+const (
+	DefaultMaxBytes  = 1 << 20    // 1 MiB: a 256x256 icon is far smaller
+	DefaultMaxSide   = 4096       // pixels
+	DefaultMaxPixels = 16 << 20   // 16 Mpx (4096x4096)
+	UploadMaxBytes   = 20 << 20   // 20 MiB: the largest file xcap-icon/PutIcon reads
+	UploadMaxSide    = 16384      // pixels; enough for any camera photo
+	UploadMaxPixels  = 50_000_000 // 50 Mpx: bounds decode memory (about 200 MB as RGBA)
+	// Side is the edge of the square icon stored on the server (OpenXCAP's
+	// historical maximum).
+	Side = 256
+)
+
+// DefaultLimits is generous for decoding the icons of others.
+var DefaultLimits = Limits{MaxBytes: DefaultMaxBytes, MaxPixels: DefaultMaxPixels, MaxSide: DefaultMaxSide}
+
+// UploadLimits bounds a local file offered for upload (it is fitted to Side
+// before it leaves the machine).
+var UploadLimits = Limits{MaxBytes: UploadMaxBytes, MaxPixels: UploadMaxPixels, MaxSide: UploadMaxSide}
+
+// Config is what the image header says.
+type Config struct {
+	Format        Format
+	Width, Height int
+}
+
+// ErrNotImage means the data is not an image in any format this package
+// knows (or its header is damaged).
+var ErrNotImage = errors.New("not an image")
+
+// ErrUnsupportedFormat means the data (or a declared MIME type) is an image
+// format this package cannot read.
+var ErrUnsupportedFormat = errors.New("unsupported image format")
+
+// What a LimitError is about.
+const (
+	WhatBytes     = "image size"    // encoded image bytes
+	WhatSide      = "image side"    // width or height
+	WhatPixels    = "image pixels"  // width*height
+	WhatDocument  = "document size" // pres-content XML bytes
+	WhatDataChars = "icon data"     // base64 characters in <data>
+	WhatBody      = "response size" // HTTP body bytes
+	WhatFile      = "file size"     // local file bytes
+)
+
+// LimitError reports a value over a limit. Width and Height are set for the
+// pixel limits so the message can name the image's dimensions.
+type LimitError struct {
+	What          string // one of the What* constants
+	Limit, Actual int64
+	Width, Height int
+}
+
+func (e *LimitError) Error() string {
+	switch e.What {
+	case WhatSide:
+		return fmt.Sprintf("image is %dx%d pixels, the limit is %d pixels a side", e.Width, e.Height, e.Limit)
+	case WhatPixels:
+		return fmt.Sprintf("image is %dx%d pixels (%s), the limit is %s", e.Width, e.Height, megapixels(e.Actual), megapixels(e.Limit))
+	case WhatDataChars:
+		return fmt.Sprintf("icon data is %d base64 characters, the limit is %d", e.Actual, e.Limit)
+	case WhatBytes, WhatDocument, WhatBody, WhatFile:
+		return fmt.Sprintf("%s is %s, the limit is %s", e.What, byteSize(e.Actual), byteSize(e.Limit))
+	}
+	return fmt.Sprintf("%s is %d, the limit is %d", e.What, e.Actual, e.Limit)
+}
+
+func megapixels(n int64) string {
+	return fmt.Sprintf("%.1f megapixels", float64(n)/1e6)
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB (%d bytes)", float64(n)/(1<<20), n)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB (%d bytes)", float64(n)/(1<<10), n)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// Check reads only the image header and enforces l: it never decodes a pixel,
+// so it is cheap and safe on hostile input. A zero field in l means no limit
+// on that value.
+func Check(data []byte, l Limits) (Config, error) {
+	if l.MaxBytes > 0 && int64(len(data)) > l.MaxBytes {
+		return Config{}, &LimitError{What: WhatBytes, Limit: l.MaxBytes, Actual: int64(len(data))}
+	}
+	f, ok := Sniff(data)
+	if !ok {
+		if name := sniffUnsupported(data); name != "" {
+			return Config{}, fmt.Errorf("%w %s (supported: png, jpeg, gif, webp)", ErrUnsupportedFormat, name)
+		}
+		return Config{}, ErrNotImage
+	}
+	var (
+		c   image.Config
+		err error
+	)
+	r := bytes.NewReader(data)
+	switch f {
+	case PNG:
+		c, err = png.DecodeConfig(r)
+	case JPEG:
+		c, err = jpeg.DecodeConfig(r)
+	case GIF:
+		c, err = gif.DecodeConfig(r)
+	case WebP:
+		c, err = webp.DecodeConfig(r)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("%w (damaged %s header: %v)", ErrNotImage, f, err)
+	}
+	if c.Width <= 0 || c.Height <= 0 {
+		return Config{}, fmt.Errorf("%w (%s header claims %dx%d pixels)", ErrNotImage, f, c.Width, c.Height)
+	}
+	if l.MaxSide > 0 && (c.Width > l.MaxSide || c.Height > l.MaxSide) {
+		return Config{}, &LimitError{What: WhatSide, Limit: int64(l.MaxSide), Actual: int64(max(c.Width, c.Height)), Width: c.Width, Height: c.Height}
+	}
+	if px := int64(c.Width) * int64(c.Height); l.MaxPixels > 0 && px > l.MaxPixels {
+		return Config{}, &LimitError{What: WhatPixels, Limit: l.MaxPixels, Actual: px, Width: c.Width, Height: c.Height}
+	}
+	return Config{Format: f, Width: c.Width, Height: c.Height}, nil
+}
+
+// Decode checks the header against l, then decodes the image. For an
+// animated GIF only the first frame is decoded.
+func Decode(data []byte, l Limits) (image.Image, Format, error) {
+	c, err := Check(data, l)
+	if err != nil {
+		return nil, "", err
+	}
+	var img image.Image
+	r := bytes.NewReader(data)
+	switch c.Format {
+	case PNG:
+		img, err = png.Decode(r)
+	case JPEG:
+		img, err = jpeg.Decode(r)
+	case GIF:
+		img, err = gif.Decode(r) // stops after the first frame
+	case WebP:
+		img, err = webp.Decode(r)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%w (damaged %s data: %v)", ErrNotImage, c.Format, err)
+	}
+	if b := img.Bounds(); b.Dx() != c.Width || b.Dy() != c.Height {
+		// The header was checked, not the decoded frame; never hand out
+		// something larger than what passed the limits.
+		if b.Dx() <= 0 || b.Dy() <= 0 || b.Dx() > c.Width || b.Dy() > c.Height {
+			return nil, "", fmt.Errorf("%w (%s frame is %dx%d, header says %dx%d)", ErrNotImage, c.Format, b.Dx(), b.Dy(), c.Width, c.Height)
+		}
+	}
+	return img, c.Format, nil
+}
