@@ -1,0 +1,123 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Timeouts of the HTTP server started by Listen.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 60 * time.Second
+	IdleTimeout       = 120 * time.Second
+	// ShutdownTimeout bounds the graceful shutdown when ctx ends.
+	ShutdownTimeout = 5 * time.Second
+	// MaxHeaderBytes bounds request headers.
+	MaxHeaderBytes = 64 << 10
+)
+
+// HTTPServer is a running XCAP server started by Listen.
+type HTTPServer struct {
+	handler *Server
+	srv     *http.Server
+	ln      net.Listener
+	root    string
+	done    chan struct{}
+	err     error
+}
+
+// Listen listens on addr ("127.0.0.1:8080", port 0 for any), builds the XCAP
+// handler with o (Options.Root defaults to http://<bound address>/xcap-root,
+// so it carries the real port) and serves it until ctx ends or Shutdown is
+// called. The store is not closed: it belongs to the caller.
+func Listen(ctx context.Context, addr string, o Options) (*HTTPServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("xcap/server: listen %s: %w", addr, err)
+	}
+	if o.Root == "" {
+		o.Root = "http://" + hostPort(ln.Addr()) + DefaultRootPath
+	}
+	h, err := New(o)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	hs := &HTTPServer{
+		handler: h,
+		ln:      ln,
+		root:    o.Root,
+		done:    make(chan struct{}),
+		srv: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: ReadHeaderTimeout,
+			ReadTimeout:       ReadTimeout,
+			IdleTimeout:       IdleTimeout,
+			MaxHeaderBytes:    MaxHeaderBytes,
+		},
+	}
+	go func() {
+		err := hs.srv.Serve(ln)
+		if !errors.Is(err, http.ErrServerClosed) {
+			hs.err = err
+		}
+		close(hs.done)
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+			defer cancel()
+			_ = hs.Shutdown(sctx)
+		case <-hs.done:
+		}
+	}()
+	return hs, nil
+}
+
+// hostPort formats a listener address for a URL ("[::1]:8080" for IPv6).
+func hostPort(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ip := ta.IP.String()
+		if ta.IP.IsUnspecified() {
+			ip = "127.0.0.1"
+		}
+		if strings.Contains(ip, ":") {
+			ip = "[" + ip + "]"
+		}
+		return fmt.Sprintf("%s:%d", ip, ta.Port)
+	}
+	return a.String()
+}
+
+// Addr returns the bound address.
+func (h *HTTPServer) Addr() net.Addr { return h.ln.Addr() }
+
+// Root returns the XCAP root URL ("http://127.0.0.1:8080/xcap-root").
+func (h *HTTPServer) Root() string { return h.root }
+
+// Handler returns the XCAP handler.
+func (h *HTTPServer) Handler() *Server { return h.handler }
+
+// Shutdown stops accepting requests and waits for running ones (bounded by
+// ctx), then for the serve loop to end.
+func (h *HTTPServer) Shutdown(ctx context.Context) error {
+	err := h.srv.Shutdown(ctx)
+	<-h.done
+	return err
+}
+
+// Done is closed when the server has stopped.
+func (h *HTTPServer) Done() <-chan struct{} { return h.done }
+
+// Err returns why the server stopped, nil after a clean shutdown. Valid
+// after Done is closed.
+func (h *HTTPServer) Err() error {
+	<-h.done
+	return h.err
+}
