@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,8 +29,12 @@ type HTTPServer struct {
 	srv     *http.Server
 	ln      net.Listener
 	root    string
-	done    chan struct{}
-	err     error
+
+	served       chan struct{} // closed when Serve has returned
+	serveErr     error
+	shuttingDown atomic.Bool
+	doneOnce     sync.Once
+	done         chan struct{} // closed when the server has fully stopped
 }
 
 // Listen listens on addr ("127.0.0.1:8080", port 0 for any), builds the XCAP
@@ -52,6 +58,7 @@ func Listen(ctx context.Context, addr string, o Options) (*HTTPServer, error) {
 		handler: h,
 		ln:      ln,
 		root:    o.Root,
+		served:  make(chan struct{}),
 		done:    make(chan struct{}),
 		srv: &http.Server{
 			Handler:           h,
@@ -64,9 +71,9 @@ func Listen(ctx context.Context, addr string, o Options) (*HTTPServer, error) {
 	go func() {
 		err := hs.srv.Serve(ln)
 		if !errors.Is(err, http.ErrServerClosed) {
-			hs.err = err
+			hs.serveErr = err
 		}
-		close(hs.done)
+		close(hs.served)
 	}()
 	go func() {
 		select {
@@ -74,7 +81,12 @@ func Listen(ctx context.Context, addr string, o Options) (*HTTPServer, error) {
 			sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 			defer cancel()
 			_ = hs.Shutdown(sctx)
-		case <-hs.done:
+		case <-hs.served:
+			// Serve failed on its own, or Shutdown (which closes done
+			// once the running requests are finished) was called.
+			if !hs.shuttingDown.Load() {
+				hs.doneOnce.Do(func() { close(hs.done) })
+			}
 		}
 	}()
 	return hs, nil
@@ -104,20 +116,27 @@ func (h *HTTPServer) Root() string { return h.root }
 // Handler returns the XCAP handler.
 func (h *HTTPServer) Handler() *Server { return h.handler }
 
-// Shutdown stops accepting requests and waits for running ones (bounded by
-// ctx), then for the serve loop to end.
+// Shutdown stops accepting requests and waits for the running ones; when
+// ctx ends first, the remaining connections are closed. Afterwards no
+// handler touches the store any more, so the caller may close it.
 func (h *HTTPServer) Shutdown(ctx context.Context) error {
+	h.shuttingDown.Store(true)
 	err := h.srv.Shutdown(ctx)
-	<-h.done
+	if err != nil {
+		_ = h.srv.Close()
+	}
+	<-h.served
+	h.doneOnce.Do(func() { close(h.done) })
 	return err
 }
 
-// Done is closed when the server has stopped.
+// Done is closed when the server has stopped: after a Shutdown (also the
+// one Listen starts when its ctx ends) has finished, or when serving failed.
 func (h *HTTPServer) Done() <-chan struct{} { return h.done }
 
-// Err returns why the server stopped, nil after a clean shutdown. Valid
-// after Done is closed.
+// Err returns why serving failed, nil after a clean shutdown. It waits for
+// Done.
 func (h *HTTPServer) Err() error {
 	<-h.done
-	return h.err
+	return h.serveErr
 }

@@ -1,0 +1,48 @@
+// Command sipbuddy is a terminal buddy list for SIP SIMPLE presence.
+//
+//	sipbuddy                 the buddy list (TUI client)
+//	sipbuddy serve [flags]   the embedded XCAP server (and, later, SIP registrar/presence)
+//	sipbuddy demo [flags]    everything on loopback with simulated buddies
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage:
+  sipbuddy                 run the buddy list (terminal client)
+  sipbuddy serve [flags]   run the XCAP server (sipbuddy serve -h for flags)
+  sipbuddy demo [flags]    run everything on loopback with simulated buddies
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to a subcommand and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "serve":
+			return serve(ctx, args[1:], stdout, stderr)
+		case "demo":
+			fmt.Fprintln(stderr, "sipbuddy demo: not available in this build yet")
+			return 2
+		case "help", "-h", "-help", "--help":
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "sipbuddy: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	fmt.Fprint(stderr, "sipbuddy: the terminal client is not available in this build yet\n"+usage)
+	return 2
+}

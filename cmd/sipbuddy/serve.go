@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/sipbuddy/sipbuddy/xcap/server"
+	"github.com/sipbuddy/sipbuddy/xcap/store"
+)
+
+// StoreFileName is the bbolt file in the data directory.
+const StoreFileName = "xcap.db"
+
+// userFlags collects repeated --user name:password flags.
+type userFlags []userCred
+
+type userCred struct{ name, password string }
+
+func (u *userFlags) String() string {
+	names := make([]string, len(*u))
+	for i, c := range *u {
+		names[i] = c.name
+	}
+	return strings.Join(names, ",")
+}
+
+func (u *userFlags) Set(v string) error {
+	name, pw, ok := strings.Cut(v, ":")
+	if !ok || pw == "" {
+		return errors.New("want name:password")
+	}
+	if err := store.ValidateUser(name); err != nil {
+		return err
+	}
+	*u = append(*u, userCred{name, pw})
+	return nil
+}
+
+// defaultDataDir is where serve keeps its store without --data:
+// $XDG_CONFIG_HOME/sipbuddy/server (~/.config/sipbuddy/server on Linux,
+// ~/Library/Application Support/sipbuddy/server on macOS).
+func defaultDataDir() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no --data and no user config directory: %w", err)
+	}
+	return filepath.Join(dir, "sipbuddy", "server"), nil
+}
+
+// serve runs `sipbuddy serve` until ctx ends (SIGINT/SIGTERM).
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sipbuddy serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	domain := fs.String("domain", "example.test", "SIP domain: digest realm and the domain of every user")
+	xcapAddr := fs.String("xcap", "127.0.0.1:8080", "XCAP (HTTP) listen address; port 0 picks a free port")
+	dataDir := fs.String("data", "", "data directory (default: the user config dir + /sipbuddy/server)")
+	root := fs.String("root", "", "public XCAP root URL if clients reach the server under another address (default http://<listen address>/xcap-root)")
+	verbose := fs.Bool("v", false, "log every rejected request")
+	var users userFlags
+	fs.Var(&users, "user", "add or update a user, name:password (repeatable; kept in the data directory)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sipbuddy serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *dataDir == "" {
+		d, err := defaultDataDir()
+		if err != nil {
+			fmt.Fprintln(stderr, "sipbuddy serve:", err)
+			return 1
+		}
+		*dataDir = d
+	}
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		fmt.Fprintln(stderr, "sipbuddy serve:", err)
+		return 1
+	}
+	st, err := store.Open(filepath.Join(*dataDir, StoreFileName))
+	if err != nil {
+		fmt.Fprintln(stderr, "sipbuddy serve:", err)
+		return 1
+	}
+	closeStore := sync.OnceValue(st.Close)
+	defer closeStore()
+	for _, u := range users {
+		if err := st.SetPassword(u.name, u.password); err != nil {
+			fmt.Fprintln(stderr, "sipbuddy serve:", err)
+			return 1
+		}
+	}
+	known, err := st.Users()
+	if err != nil {
+		fmt.Fprintln(stderr, "sipbuddy serve:", err)
+		return 1
+	}
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := server.Listen(ctx, *xcapAddr, server.Options{
+		Domain: *domain,
+		Root:   *root,
+		Store:  st,
+		Logger: logger,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "sipbuddy serve:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "XCAP root: %s\n", srv.Root())
+	fmt.Fprintf(stdout, "Data: %s\n", filepath.Join(*dataDir, StoreFileName))
+	if len(known) == 0 {
+		fmt.Fprintln(stdout, "Users: none (add one with --user name:password)")
+	} else {
+		fmt.Fprintf(stdout, "Users: %s (domain %s)\n", strings.Join(known, ", "), *domain)
+	}
+
+	<-srv.Done() // Listen shuts the server down when ctx ends
+	if err := srv.Err(); err != nil {
+		fmt.Fprintln(stderr, "sipbuddy serve:", err)
+		return 1
+	}
+	if err := closeStore(); err != nil {
+		fmt.Fprintln(stderr, "sipbuddy serve: closing the store:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "Stopped.")
+	return 0
+}
