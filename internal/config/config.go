@@ -13,6 +13,7 @@
 //	transport = "tcp"                          # tcp (default) or udp
 //	render_mode = "halfblock"                  # halfblock, ascii or plain
 //	display_name = "Alice"
+//	username = "alice"                         # authentication user; default the user part
 //	enabled = true
 package config
 
@@ -20,6 +21,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -58,6 +60,7 @@ type Account struct {
 	Name            string `toml:"name"`
 	Account         string `toml:"account"` // "sip:alice@example.test"
 	DisplayName     string `toml:"display_name"`
+	Username        string `toml:"username"` // authentication user name; default the user part of account
 	Password        string `toml:"password"`
 	PasswordCommand string `toml:"password_command"` // run with sh -c; trimmed stdout is the password
 	Proxy           string `toml:"proxy"`
@@ -84,7 +87,16 @@ func (a *Account) ID() string {
 // IsEnabled reports whether the account is enabled (the default).
 func (a *Account) IsEnabled() bool { return a.Enabled == nil || *a.Enabled }
 
-// User and Domain split the account URI.
+// AuthUsername is the user name for Digest authentication: username, else
+// the user part of the account.
+func (a *Account) AuthUsername() string {
+	if a.Username != "" {
+		return a.Username
+	}
+	return a.User()
+}
+
+// User is the user part of the account URI.
 func (a *Account) User() string {
 	u, _, _ := strings.Cut(a.ID(), "@")
 	return u
@@ -159,7 +171,7 @@ func Parse(path string, data []byte) (*File, error) {
 		for i, k := range und {
 			keys[i] = k.String()
 		}
-		return nil, fmt.Errorf("%s: unknown setting %s (known account settings: name, account, display_name, password, password_command, proxy, xcap_root, transport, render_mode, enabled)", path, strings.Join(keys, ", "))
+		return nil, fmt.Errorf("%s: unknown setting %s (known account settings: name, account, display_name, username, password, password_command, proxy, xcap_root, transport, render_mode, enabled)", path, strings.Join(keys, ", "))
 	}
 	file.Path = path
 	for i := range file.Accounts {
@@ -355,6 +367,7 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 type Flags struct {
 	AccountName string // -a: select from the file
 	Account     string // --account sip:alice@example.test
+	Username    string // --username (authentication user)
 	XCAPRoot    string // --xcap-root
 	Password    string // --password
 	ConfigPath  string // --config; default DefaultPath
@@ -400,6 +413,9 @@ func Resolve(ctx context.Context, fl Flags) (*Account, error) {
 	if fl.XCAPRoot != "" {
 		acc.XCAPRoot = fl.XCAPRoot
 	}
+	if fl.Username != "" {
+		acc.Username = fl.Username
+	}
 	if err := acc.Validate(); err != nil {
 		return nil, err
 	}
@@ -421,4 +437,16 @@ func (a *Account) RequireXCAP() error {
 		return fmt.Errorf("XCAP root is not defined for account %s", a.ID())
 	}
 	return nil
+}
+
+// Register adds the account options shared by the command-line tools:
+// -a/--account-name, --account, --username, --xcap-root, --password, --config.
+func (fl *Flags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&fl.AccountName, "a", "", "the `NAME` (or part of the name or SIP address) of the account in the configuration file")
+	fs.StringVar(&fl.AccountName, "account-name", "", "same as -a")
+	fs.StringVar(&fl.Account, "account", "", "the SIP account `URI`, e.g. sip:alice@example.test (instead of the configuration file)")
+	fs.StringVar(&fl.Username, "username", "", "the authentication `user` name (default the user part of the account)")
+	fs.StringVar(&fl.XCAPRoot, "xcap-root", "", "the XCAP root `URL`, e.g. http://127.0.0.1:8080/xcap-root")
+	fs.StringVar(&fl.Password, "password", "", "the account password (default $"+EnvPassword+", then the configuration file)")
+	fs.StringVar(&fl.ConfigPath, "config", "", "the configuration `file` (default $"+EnvConfig+" or ~/.config/sipbuddy/config.toml)")
 }
