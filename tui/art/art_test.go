@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -405,5 +406,21 @@ func TestSamplingPathsAgree(t *testing.T) {
 	}
 	if got, want := Render(generic, 16, 8, HalfBlock), Render(flat, 16, 8, HalfBlock); got != want {
 		t.Errorf("generic path differs:\n%q\nwant\n%q", got, want)
+	}
+}
+
+// Lip Gloss lays art out by measuring it: two icons side by side, and in a
+// bordered box, keep every line's width and leak no colour past a line.
+func TestLipGlossLayout(t *testing.T) {
+	a := Render(avatar(t), 16, 8, HalfBlock)
+	b := Placeholder(10, 8, "Grace Hopper", HalfBlock)
+	joined := lipgloss.JoinHorizontal(lipgloss.Top, a, " ", b)
+	checkShape(t, "joined", joined, 27, 8)
+	boxed := lipgloss.NewStyle().Border(lipgloss.NormalBorder()).Render(a)
+	checkShape(t, "boxed", boxed, 18, 10)
+	for i, l := range strings.Split(a, "\n") {
+		if strings.Contains(l, "\x1b[") && !strings.HasSuffix(l, "\x1b[m") {
+			t.Errorf("line %d does not end with a reset: %q", i, l)
+		}
 	}
 }
