@@ -26,7 +26,7 @@ const testDomain = "example.test"
 
 // env is a running XCAP server on 127.0.0.1 with users alice and bob.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *HTTPServer
 	st      *store.Bolt
 	dbPath  string
@@ -38,7 +38,9 @@ type env struct {
 	changes []store.Key
 }
 
-func newEnv(t *testing.T, tweak ...func(*Options)) *env {
+func newEnv(t *testing.T, tweak ...func(*Options)) *env { return newEnvTB(t, tweak...) }
+
+func newEnvTB(t testing.TB, tweak ...func(*Options)) *env {
 	t.Helper()
 	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "xcap.db")}
 	st, err := store.Open(e.dbPath)
