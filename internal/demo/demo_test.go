@@ -1,0 +1,174 @@
+package demo
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	sipgo "github.com/emiago/sipgo/sip"
+	"go.uber.org/goleak"
+
+	"github.com/sipbuddy/sipbuddy/sip/ua"
+	"github.com/sipbuddy/sipbuddy/xcap"
+	"github.com/sipbuddy/sipbuddy/xcap/icon"
+	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
+)
+
+func TestMain(m *testing.M) {
+	// sipgo logs connection bookkeeping through its process-wide logger.
+	sipgo.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	goleak.VerifyTestMain(m)
+}
+
+// TestWorld logs in to a running demo as a user would: the buddy list
+// holds the simulated buddies, their presence arrives with an icon URL that
+// serves the picture they advertise, and they keep changing.
+func TestWorld(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	w, err := Start(ctx, Options{Seed: 7, Buddies: 3, MinChange: 200 * time.Millisecond, MaxChange: 400 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cctx, cc := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cc()
+		if err := w.Close(cctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}()
+	visitor := resourcelists.Entry{URI: "sip:guest@" + w.Domain(), DisplayName: "Guest"}
+	acct, err := w.AddUser(ctx, "you", "You", visitor)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	xc, err := xcap.NewClient(xcap.ClientOptions{Root: acct.XCAPRoot, XUI: acct.AOR, Password: acct.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := xc.Get(ctx, xcap.AUIDResourceLists, "index", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := resourcelists.Parse(doc.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(w.Buddies(), visitor.URI)
+	got := map[string]bool{}
+	for _, e := range list.Entries() {
+		got[e.URI] = true
+	}
+	for _, uri := range want {
+		if !got[uri] {
+			t.Errorf("buddy list lacks %s; has %v", uri, got)
+		}
+	}
+
+	// Adding the user again keeps one entry per buddy (and gives the
+	// user a new password).
+	if acct, err = w.AddUser(ctx, "you", "You", visitor); err != nil {
+		t.Fatal(err)
+	}
+	if xc, err = xcap.NewClient(xcap.ClientOptions{Root: acct.XCAPRoot, XUI: acct.AOR, Password: acct.Password}); err != nil {
+		t.Fatal(err)
+	}
+	if doc, err = xc.Get(ctx, xcap.AUIDResourceLists, "index", ""); err != nil {
+		t.Fatal(err)
+	}
+	if list, err = resourcelists.Parse(doc.Body); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(list.Entries()); n != len(want) {
+		t.Errorf("after a second AddUser the list has %d entries, want %d", n, len(want))
+	}
+
+	me, err := ua.New(ua.Options{AOR: acct.AOR, Password: acct.Password, Proxy: acct.Proxy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cctx, cc := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cc()
+		_ = me.Close(cctx)
+	}()
+	if err := me.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := w.Buddies()[0]
+	me.Subscribe(first)
+
+	// Two different presence documents from the first buddy prove that it
+	// is alive; each must carry an icon whose bytes match its hash.
+	var notes []string
+	for len(notes) < 2 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no live presence from %s; got %v", first, notes)
+		case ev := <-me.Events():
+			pe, ok := ev.(ua.PresenceEvent)
+			if !ok || pe.URI != first {
+				continue
+			}
+			st := pe.State
+			if st.IconURL == "" || st.IconHash == "" {
+				t.Fatalf("presence without an icon: %+v", st)
+			}
+			data, _, err := xcap.FetchIcon(ctx, nil, st.IconURL, "")
+			if err != nil {
+				t.Fatalf("fetch icon %s: %v", st.IconURL, err)
+			}
+			sum := sha1.Sum(data)
+			if hex.EncodeToString(sum[:]) != st.IconHash {
+				t.Fatalf("icon bytes do not match the advertised hash")
+			}
+			if _, err := icon.Check(data, icon.DefaultLimits); err != nil {
+				t.Fatalf("icon is not an image: %v", err)
+			}
+			key := string(st.Basic) + "|" + st.Note + "|" + st.Timestamp.String()
+			if len(notes) == 0 || notes[len(notes)-1] != key {
+				notes = append(notes, key)
+			}
+		}
+	}
+}
+
+// TestSeedIsReproducible: the same seed gives every buddy the same sequence
+// of moods.
+func TestSeedIsReproducible(t *testing.T) {
+	seq := func(seed uint64) []string {
+		w := &World{opts: Options{Seed: seed}}
+		s := &simulated{w: w}
+		var out []string
+		for i := range 3 {
+			s.rng = newRand(seed, i)
+			for range 5 {
+				m := pickMood(s.rng)
+				out = append(out, m.notes[s.rng.IntN(len(m.notes))])
+			}
+		}
+		return out
+	}
+	a, b, c := seq(42), seq(42), seq(43)
+	if len(a) != len(b) {
+		t.Fatal("length differs")
+	}
+	same := true
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("seed 42 gave %q then %q at step %d", a[i], b[i], i)
+		}
+		if a[i] != c[i] {
+			same = false
+		}
+	}
+	if same {
+		t.Error("seeds 42 and 43 gave the same sequence")
+	}
+}
