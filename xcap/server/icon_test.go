@@ -149,3 +149,29 @@ func TestIconLimits(t *testing.T) {
 		t.Fatalf("stored icon does not decode to the PNG: %v", err)
 	}
 }
+
+func TestIconCacheStaysWithinBounds(t *testing.T) {
+	s := &Server{cache: map[string]*cachedIcon{}}
+	big := make([]byte, MaxIconCacheBytes/16)
+	for i := 0; i < 2*MaxCachedIcons; i++ {
+		ic := &cachedIcon{etag: "e", xml: big[:i%1000+1]}
+		if i%100 == 0 {
+			ic.xml = big
+		}
+		s.cachePut(strings.Repeat("k", i%50)+string(rune('a'+i%26))+strings.Repeat("x", i/1300), ic)
+		if len(s.cache) > MaxCachedIcons || s.cacheBytes > MaxIconCacheBytes {
+			t.Fatalf("after %d puts: %d entries, %d bytes", i+1, len(s.cache), s.cacheBytes)
+		}
+	}
+	total := 0
+	for _, ic := range s.cache {
+		total += ic.size()
+	}
+	if total != s.cacheBytes {
+		t.Fatalf("cacheBytes %d, entries hold %d", s.cacheBytes, total)
+	}
+	s.cachePut("huge", &cachedIcon{xml: make([]byte, MaxIconCacheBytes/16+1)})
+	if _, ok := s.cache["huge"]; ok {
+		t.Fatal("an entry over the per-entry bound was cached")
+	}
+}

@@ -31,8 +31,12 @@ import (
 // DefaultRootPath is where the handler is mounted when Options.Root is empty.
 const DefaultRootPath = "/xcap-root"
 
-// MaxCachedIcons bounds the decoded-icon cache (entries, one per document).
-const MaxCachedIcons = 4096
+// Bounds of the icon cache (one entry per icon document, holding its XML
+// and decoded image): entries and bytes.
+const (
+	MaxCachedIcons    = 4096
+	MaxIconCacheBytes = 64 << 20
+)
 
 // Options configure a Server.
 type Options struct {
@@ -56,8 +60,9 @@ type Server struct {
 	caps     []byte
 	capsETag string
 
-	mu    sync.RWMutex
-	cache map[string]*cachedIcon // store key string → decoded icon
+	mu         sync.RWMutex
+	cache      map[string]*cachedIcon // store key string → decoded icon
+	cacheBytes int
 }
 
 // cachedIcon is an icon document prepared for GET once per ETag.
@@ -467,9 +472,37 @@ func (s *Server) delete(q *request) {
 	q.w.WriteHeader(http.StatusOK)
 }
 
+func (c *cachedIcon) size() int { return len(c.xml) + len(c.image) }
+
+// cachePut stores ic, dropping arbitrary entries while the cache is over
+// its bounds (icons are re-read from the store on a miss; no LRU needed).
+func (s *Server) cachePut(key string, ic *cachedIcon) {
+	if ic.size() > MaxIconCacheBytes/16 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cacheDeleteLocked(key)
+	for k := range s.cache {
+		if len(s.cache) < MaxCachedIcons && s.cacheBytes+ic.size() <= MaxIconCacheBytes {
+			break
+		}
+		s.cacheDeleteLocked(k)
+	}
+	s.cache[key] = ic
+	s.cacheBytes += ic.size()
+}
+
+func (s *Server) cacheDeleteLocked(key string) {
+	if old, ok := s.cache[key]; ok {
+		s.cacheBytes -= old.size()
+		delete(s.cache, key)
+	}
+}
+
 func (s *Server) changed(k store.Key) {
 	s.mu.Lock()
-	delete(s.cache, k.String())
+	s.cacheDeleteLocked(k.String())
 	s.mu.Unlock()
 	if s.opts.OnChange != nil {
 		s.opts.OnChange(k)
@@ -513,15 +546,7 @@ func (s *Server) getIcon(q *request) {
 				ic.imageType = []string{f.MIMEType()}
 			}
 		}
-		s.mu.Lock()
-		if len(s.cache) >= MaxCachedIcons {
-			for k := range s.cache { // drop an arbitrary entry
-				delete(s.cache, k)
-				break
-			}
-		}
-		s.cache[ck] = ic
-		s.mu.Unlock()
+		s.cachePut(ck, ic)
 	}
 	if !s.checkGETConditions(q, ic.etag) {
 		return
