@@ -28,7 +28,16 @@ const MaxDocumentSize = MaxIconDataChars + 16<<10
 const base64LineLength = 76
 
 // ErrInvalidContent means a document is not a usable pres-content document.
+// Every ParseContent error except *LimitError wraps it.
 var ErrInvalidContent = errors.New("invalid pres-content document")
+
+// ErrNoIconData (no or empty <data>) and ErrUnsupportedEncoding (<encoding>
+// other than base64) are also wrapped by ParseContent errors, so servers can
+// map them to OpenXCAP's phrases without matching message text.
+var (
+	ErrNoIconData          = errors.New("no icon data")
+	ErrUnsupportedEncoding = errors.New("unsupported encoding")
+)
 
 // Content is an OMA pres-content document (urn:oma:xml:prs:pres-content).
 type Content struct {
@@ -60,7 +69,7 @@ func ParseContent(doc []byte) (*Content, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
 	}
 	if x.Data == nil {
-		return nil, fmt.Errorf("%w: no <data> element", ErrInvalidContent)
+		return nil, fmt.Errorf("%w: no <data> element%w", ErrInvalidContent, quiet(ErrNoIconData))
 	}
 	if n := len(*x.Data); n > MaxIconDataChars {
 		return nil, &LimitError{What: WhatDataChars, Limit: MaxIconDataChars, Actual: int64(n)}
@@ -73,7 +82,7 @@ func ParseContent(doc []byte) (*Content, error) {
 		c.Description = strings.TrimSpace(x.Description[0])
 	}
 	if c.Encoding != "" && !strings.EqualFold(c.Encoding, "base64") {
-		return nil, fmt.Errorf("%w: encoding %q, only base64 is supported", ErrInvalidContent, c.Encoding)
+		return nil, fmt.Errorf("%w: encoding %q, only base64 is supported%w", ErrInvalidContent, c.Encoding, quiet(ErrUnsupportedEncoding))
 	}
 	text := stripASCIISpace(*x.Data)
 	data, err := base64.StdEncoding.DecodeString(text)
@@ -85,7 +94,7 @@ func ParseContent(doc []byte) (*Content, error) {
 		}
 	}
 	if len(data) == 0 {
-		return nil, fmt.Errorf("%w: <data> is empty", ErrInvalidContent)
+		return nil, fmt.Errorf("%w: <data> is empty%w", ErrInvalidContent, quiet(ErrNoIconData))
 	}
 	c.Data = data
 	return c, nil
@@ -157,3 +166,11 @@ func (c *Content) Marshal() []byte {
 	b.WriteString("</data>\n</content>\n")
 	return b.Bytes()
 }
+
+// quietError wraps a sentinel without adding to the message.
+type quietError struct{ err error }
+
+func (q quietError) Error() string { return "" }
+func (q quietError) Unwrap() error { return q.err }
+
+func quiet(err error) error { return quietError{err} }

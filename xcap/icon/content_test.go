@@ -77,6 +77,15 @@ func TestParseContentErrors(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	if _, err := ParseContent([]byte(cases["no data"])); !errors.Is(err, ErrNoIconData) || err.Error() != "invalid pres-content document: no <data> element" {
+		t.Errorf("no data: %v", err)
+	}
+	if _, err := ParseContent([]byte(cases["empty data"])); !errors.Is(err, ErrNoIconData) {
+		t.Errorf("empty data: %v", err)
+	}
+	if _, err := ParseContent([]byte(cases["bad encoding"])); !errors.Is(err, ErrUnsupportedEncoding) {
+		t.Errorf("bad encoding: %v", err)
+	}
 	var le *LimitError
 	big := `<content xmlns="urn:oma:xml:prs:pres-content"><data>` + strings.Repeat("A", MaxIconDataChars+4) + `</data></content>`
 	if _, err := ParseContent([]byte(big)); !errors.As(err, &le) || le.What != WhatDataChars {

@@ -302,3 +302,31 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Errorf("bmp: %v", err)
 	}
 }
+
+// BenchmarkPrepareUpload is the local work of one icon upload: header check,
+// decode of a 1024x768 JPEG, centre-crop to 256x256 with Catmull-Rom,
+// re-encode.
+func BenchmarkPrepareUpload(b *testing.B) {
+	data := encodeJPEG(b, gradient(1024, 768))
+	b.ReportAllocs()
+	for b.Loop() {
+		img, f, err := Decode(data, UploadLimits)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Encode(Fit(img, Side), f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheckBomb is the cost of rejecting a 30000x30000 PNG header.
+func BenchmarkCheckBomb(b *testing.B) {
+	data := pngHeaderOnly(30000, 30000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Check(data, UploadLimits); err == nil {
+			b.Fatal("accepted")
+		}
+	}
+}
