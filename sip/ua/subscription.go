@@ -472,7 +472,13 @@ func (u *UA) removeDialog(k dialogKey) {
 // onNotify is sipgo's NOTIFY handler.
 func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	u.trace(true, req)
-	u.respond(tx, u.handleNotify(req))
+	res, ended := u.matchNotify(req)
+	u.respond(tx, res)
+	if ended != nil {
+		// Only now may an unsubscribe waiting for this final NOTIFY go on
+		// and close the sockets: our 200 is on the wire.
+		close(ended)
+	}
 }
 
 // handleNotify matches a NOTIFY to its subscription, applies it and returns
@@ -480,6 +486,16 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 // wrong Event, 400 for a bad Subscription-State, 500 for a CSeq going
 // backwards.
 func (u *UA) handleNotify(req *sip.Request) *sip.Response {
+	res, ended := u.matchNotify(req)
+	if ended != nil {
+		close(ended)
+	}
+	return res
+}
+
+// matchNotify is handleNotify that leaves closing the dialog's ended
+// channel (when the NOTIFY terminated it) to the caller.
+func (u *UA) matchNotify(req *sip.Request) (*sip.Response, chan struct{}) {
 	reply := func(code int, reason string) *sip.Response {
 		res := sip.NewResponseFromRequest(req, code, reason, nil)
 		if code == 489 {
@@ -489,61 +505,61 @@ func (u *UA) handleNotify(req *sip.Request) *sip.Response {
 	}
 	callID, to, from, cseq := req.CallID(), req.To(), req.From(), req.CSeq()
 	if callID == nil || to == nil || from == nil || cseq == nil {
-		return reply(400, "Missing Dialog Headers")
+		return reply(400, "Missing Dialog Headers"), nil
 	}
 	toTag, _ := to.Params.Get("tag")
 	if len(req.Body()) > MaxNotifyBody {
-		return reply(413, "Request Entity Too Large")
+		return reply(413, "Request Entity Too Large"), nil
 	}
 	k := dialogKey{callID.Value(), toTag}
 	u.mu.Lock()
 	s := u.dialogs[k]
 	u.mu.Unlock()
 	if s == nil {
-		return reply(481, "Subscription Does Not Exist")
+		return reply(481, "Subscription Does Not Exist"), nil
 	}
-	code, reason := s.handleNotify(req, k)
-	return reply(code, reason)
+	code, reason, ended := s.handleNotify(req, k)
+	return reply(code, reason), ended
 }
 
-func (s *subscription) handleNotify(req *sip.Request, k dialogKey) (int, string) {
+func (s *subscription) handleNotify(req *sip.Request, k dialogKey) (code int, reason string, ended chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.d
 	if d == nil || d.key() != k {
-		return 481, "Subscription Does Not Exist"
+		return 481, "Subscription Does Not Exist", nil
 	}
 	fromTag, _ := req.From().Params.Get("tag")
 	if d.remoteTag != "" && fromTag != d.remoteTag {
 		// A second dialog from a forked SUBSCRIBE: we keep one.
-		return 481, "Subscription Does Not Exist"
+		return 481, "Subscription Does Not Exist", nil
 	}
 	evh := req.GetHeader("Event")
 	if evh == nil {
 		evh = req.GetHeader("o")
 	}
 	if evh == nil {
-		return 489, "Bad Event"
+		return 489, "Bad Event", nil
 	}
 	ev, err := header.ParseEvent(evh.Value())
 	if err != nil || !ev.Matches(header.Event{Package: s.pkg}) {
-		return 489, "Bad Event"
+		return 489, "Bad Event", nil
 	}
 	ssh := req.GetHeader("Subscription-State")
 	if ssh == nil {
-		return 400, "Missing Subscription-State"
+		return 400, "Missing Subscription-State", nil
 	}
 	ss, err := header.ParseSubscriptionState(ssh.Value())
 	if err != nil {
-		return 400, "Bad Subscription-State"
+		return 400, "Bad Subscription-State", nil
 	}
 	cseq := req.CSeq().SeqNo
 	if d.haveRemoteCSeq {
 		if cseq < d.remoteCSeq {
-			return 500, "CSeq Out Of Order"
+			return 500, "CSeq Out Of Order", nil
 		}
 		if cseq == d.remoteCSeq {
-			return 200, "OK" // the same NOTIFY again: already applied
+			return 200, "OK", nil // the same NOTIFY again: already applied
 		}
 	}
 	d.remoteCSeq, d.haveRemoteCSeq = cseq, true
@@ -568,13 +584,12 @@ func (s *subscription) handleNotify(req *sip.Request, k dialogKey) (int, string)
 
 	if ss.State == header.StateTerminated {
 		d.terminated = true
-		close(d.ended)
 		s.dropLocked()
 		if !ours {
 			s.terminatedLocked(ss)
 		}
 		s.poke()
-		return 200, "OK"
+		return 200, "OK", d.ended
 	}
 	if ss.Expires >= 0 {
 		at := time.Now().Add(refreshAfter(time.Duration(min(ss.Expires, maxTimerSeconds))*time.Second, 0.75, 0.85))
@@ -589,7 +604,7 @@ func (s *subscription) handleNotify(req *sip.Request, k dialogKey) (int, string)
 		s.reportLocked(Active, "", 0, nil)
 	}
 	s.poke() // the refresh time may have moved
-	return 200, "OK"
+	return 200, "OK", nil
 }
 
 // terminatedLocked applies the retry table to a Subscription-State:
