@@ -26,7 +26,7 @@ type scriptedPeer struct {
 	addr   string
 	wg     sync.WaitGroup
 
-	mu         sync.Mutex
+	mu          sync.Mutex
 	onSubscribe func(p *scriptedPeer, req *sip.Request, tx sip.ServerTransaction)
 	onPublish   func(p *scriptedPeer, req *sip.Request, tx sip.ServerTransaction)
 	subscribes  chan *sip.Request
