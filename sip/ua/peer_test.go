@@ -18,13 +18,14 @@ import (
 // server never does on purpose (a NOTIFY before the 200, probation, 423,
 // a silent notifier, forgotten publications).
 type scriptedPeer struct {
-	t      *testing.T
-	ua     *sipgo.UserAgent
-	srv    *sipgo.Server
-	client *sipgo.Client
-	ln     net.Listener
-	addr   string
-	wg     sync.WaitGroup
+	t         *testing.T
+	ua        *sipgo.UserAgent
+	srv       *sipgo.Server
+	client    *sipgo.Client
+	ln        net.Listener
+	addr      string
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 
 	mu          sync.Mutex
 	onSubscribe func(p *scriptedPeer, req *sip.Request, tx sip.ServerTransaction)
@@ -34,6 +35,13 @@ type scriptedPeer struct {
 }
 
 func newScriptedPeer(t *testing.T) *scriptedPeer {
+	t.Helper()
+	return newScriptedPeerAt(t, "127.0.0.1:0")
+}
+
+// newScriptedPeerAt listens on addr: a "restarted" peer takes the address
+// of a closed one.
+func newScriptedPeerAt(t *testing.T, addr string) *scriptedPeer {
 	t.Helper()
 	p := &scriptedPeer{t: t, subscribes: make(chan *sip.Request, 64), publishes: make(chan *sip.Request, 64)}
 	var err error
@@ -76,7 +84,7 @@ func newScriptedPeer(t *testing.T) *scriptedPeer {
 	p.srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil))
 	})
-	p.ln, err = net.Listen("tcp", "127.0.0.1:0")
+	p.ln, err = net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,9 +96,11 @@ func newScriptedPeer(t *testing.T) *scriptedPeer {
 }
 
 func (p *scriptedPeer) close() {
-	p.ln.Close()
-	p.ua.Close()
-	p.wg.Wait()
+	p.closeOnce.Do(func() {
+		p.ln.Close()
+		p.ua.Close()
+		p.wg.Wait()
+	})
 }
 
 func (p *scriptedPeer) script(sub, pub func(p *scriptedPeer, req *sip.Request, tx sip.ServerTransaction)) {

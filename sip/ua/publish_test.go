@@ -84,7 +84,10 @@ func TestPublishLifecycle(t *testing.T) {
 	if again.GetHeader("SIP-If-Match") != nil || noteOf(again) != "lunch" {
 		t.Errorf("after 412: If-Match %q, note %q; want a fresh initial PUBLISH with the document", headerValue(again, "SIP-If-Match"), noteOf(again))
 	}
-	alice.waitFor(t, "published e4", func(ev Event) bool { p, ok := ev.(PublicationEvent); return ok && p.State == Published && p.ETag == "e4" })
+	alice.waitFor(t, "published e4", func(ev Event) bool {
+		p, ok := ev.(PublicationEvent)
+		return ok && p.State == Published && p.ETag == "e4"
+	})
 
 	if err := alice.Close(t.Context()); err != nil {
 		t.Fatal(err)

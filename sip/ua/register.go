@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -21,6 +22,10 @@ type registration struct {
 	stop chan struct{} // closed by stopNow: unregister and exit
 	done chan struct{} // closed when run returns
 	once sync.Once
+
+	// healthy is true while registered; a lost connection only matters
+	// then (during a back-off the next attempt is already scheduled).
+	healthy atomic.Bool
 
 	mu         sync.Mutex
 	cseq       uint32
@@ -39,6 +44,14 @@ func newRegistration(u *UA) *registration {
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		expires: u.opts.RegisterExpires,
 		bo:      backoff{Min: u.opts.RetryMin, Max: u.opts.RetryMax},
+	}
+}
+
+// flowLost reacts to a dead connection to the proxy: re-register now and
+// refresh everything after, unless already retrying.
+func (r *registration) flowLost() {
+	if r.healthy.Load() {
+		r.kick(true)
 	}
 }
 
@@ -104,6 +117,7 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 		}
 		d := r.bo.next(retryAfter)
 		r.registered = false
+		r.healthy.Store(false)
 		r.mu.Lock()
 		r.recovering = true
 		r.mu.Unlock()
@@ -116,6 +130,8 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 		// The registrar accepted but dropped our binding (Expires 0):
 		// treat as a failure rather than refresh in a tight loop.
 		d := r.bo.next(0)
+		r.registered = false
+		r.healthy.Store(false)
 		err := fmt.Errorf("ua: registrar granted no lifetime to %s", u.contact.Address.String())
 		u.emit(RegistrationEvent{State: RegistrationFailed, Err: err, RetryIn: d})
 		return d
@@ -125,6 +141,7 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 		u.emit(RegistrationEvent{State: Registered, Expires: granted})
 	}
 	r.registered, r.granted = true, granted
+	r.healthy.Store(true)
 	r.mu.Lock()
 	recovering := r.recovering
 	r.recovering = false

@@ -80,6 +80,7 @@ func (u *UA) prepare(req *sip.Request) {
 
 // roundTrip runs one client transaction and traces both directions.
 func (u *UA) roundTrip(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	u.sends.Add(1)
 	tx, err := u.client.TransactionRequest(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrTransport, req.Method, err)

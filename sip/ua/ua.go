@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -139,7 +140,8 @@ type UA struct {
 	evClosed bool
 	dropped  int
 
-	auth authCache
+	auth  authCache
+	sends atomic.Int64 // requests sent, for the flow watcher
 
 	mu      sync.Mutex
 	state   uaState
@@ -660,21 +662,27 @@ func (u *UA) watchFlow() {
 	t := time.NewTicker(u.opts.FlowCheckInterval)
 	defer t.Stop()
 	var last sip.Connection
+	var lastSends int64
 	for {
 		select {
 		case <-u.stopping:
 			return
 		case <-t.C:
 		}
+		sends := u.sends.Load()
 		c := pool.Get(key)
 		if c != nil {
 			c.Ref(-1) // Get took a reference; we only look
 		}
-		if last != nil && c != last {
-			u.log.Info("connection to the proxy closed: refreshing everything", "proxy", key)
-			u.reg.kick(true)
+		// Lost: the connection we saw is gone or replaced, or requests
+		// went out since the last look but no connection is left (it died
+		// between two looks).
+		lost := last != nil && c != last || last == nil && c == nil && sends != lastSends
+		if lost {
+			u.log.Info("connection to the proxy lost: refreshing everything", "proxy", key)
+			u.reg.flowLost()
 		}
-		last = c
+		last, lastSends = c, sends
 	}
 }
 
