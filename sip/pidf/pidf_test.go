@@ -458,3 +458,10 @@ func BenchmarkCompose(b *testing.B) {
 		}
 	}
 }
+
+func TestParseByteOrderMark(t *testing.T) {
+	s, err := Parse(append([]byte("\xef\xbb\xbf"), Closed("sip:a@x")...))
+	if err != nil || s.Basic != BasicClosed {
+		t.Fatalf("BOM: %+v %v", s, err)
+	}
+}

@@ -79,6 +79,7 @@ func (n *node) textContent() string {
 // parseTree reads one XML document into a tree. It enforces maxDepth and
 // maxElements while reading, so a hostile document costs at most that much.
 func parseTree(data []byte, maxDepth, maxElements int) (*node, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	d.CharsetReader = charsetReader

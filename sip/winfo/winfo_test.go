@@ -173,3 +173,9 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseByteOrderMark(t *testing.T) {
+	if _, err := Parse([]byte("\xef\xbb\xbf" + kamailioWinfo)); err != nil {
+		t.Fatal(err)
+	}
+}

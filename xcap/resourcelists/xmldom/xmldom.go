@@ -91,6 +91,8 @@ type Limits struct {
 // DefaultLimits suit XCAP documents of up to a few hundred KiB.
 var DefaultLimits = Limits{MaxDepth: 64, MaxNodes: 100000}
 
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // Errors from Parse.
 var (
 	ErrMalformed = errors.New("xmldom: malformed XML")
@@ -99,6 +101,7 @@ var (
 
 // Parse reads a document.
 func Parse(data []byte, lim Limits) (*Document, error) {
+	data = bytes.TrimPrefix(data, utf8BOM) // some Windows clients write one
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	d.CharsetReader = func(charset string, r io.Reader) (io.Reader, error) {

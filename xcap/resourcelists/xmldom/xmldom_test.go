@@ -132,3 +132,10 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseByteOrderMark(t *testing.T) {
+	doc, err := Parse([]byte("\xef\xbb\xbf<a/>"), DefaultLimits)
+	if err != nil || string(doc.Bytes()) != "<a/>\n" {
+		t.Fatalf("BOM: %v", err)
+	}
+}
