@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -34,15 +35,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case "serve":
 			return serve(ctx, args[1:], stdout, stderr)
 		case "demo":
-			fmt.Fprintln(stderr, "sipbuddy demo: not available in this build yet")
-			return 2
+			return demoCmd(ctx, args[1:], stdout, stderr)
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(stdout, usage)
 			return 0
 		}
-		fmt.Fprintf(stderr, "sipbuddy: unknown command %q\n%s", args[0], usage)
-		return 2
+		if !strings.HasPrefix(args[0], "-") {
+			fmt.Fprintf(stderr, "sipbuddy: unknown command %q\n%s", args[0], usage)
+			return 2
+		}
 	}
-	fmt.Fprint(stderr, "sipbuddy: the terminal client is not available in this build yet\n"+usage)
-	return 2
+	return client(ctx, args, stdout, stderr)
 }

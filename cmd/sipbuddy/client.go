@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	sipgo "github.com/emiago/sipgo/sip"
+
+	"github.com/sipbuddy/sipbuddy/internal/config"
+	"github.com/sipbuddy/sipbuddy/tui"
+	"github.com/sipbuddy/sipbuddy/tui/backend"
+)
+
+// Environment variables that stand in for the client's flags.
+const (
+	envAccount  = "SIPBUDDY_ACCOUNT"
+	envProxy    = "SIPBUDDY_PROXY"
+	envXCAPRoot = "SIPBUDDY_XCAP_ROOT"
+	envRender   = "SIPBUDDY_RENDER"
+	envLog      = "SIPBUDDY_LOG"
+)
+
+// closeTimeout bounds the goodbye on quit: unpublish, unsubscribe,
+// unregister. A server that went away must not keep the terminal hostage.
+const closeTimeout = 5 * time.Second
+
+// client runs the buddy list for one account.
+func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sipbuddy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var fl config.Flags
+	fs.StringVar(&fl.AccountName, "a", "", "pick the account from the configuration file whose id contains `NAME`")
+	fs.StringVar(&fl.Account, "account", os.Getenv(envAccount), "SIP account, `sip:alice@example.test` ($"+envAccount+")")
+	fs.StringVar(&fl.Password, "password", "", "password (or $"+config.EnvPassword+", or password_command in the config file)")
+	fs.StringVar(&fl.XCAPRoot, "xcap-root", os.Getenv(envXCAPRoot), "XCAP root `URL` ($"+envXCAPRoot+")")
+	fs.StringVar(&fl.ConfigPath, "config", "", "configuration `file` (default $"+config.EnvConfig+" or ~/.config/sipbuddy/config.toml)")
+	proxy := fs.String("proxy", os.Getenv(envProxy), "outbound proxy, `sip:127.0.0.1:5060;transport=tcp` ($"+envProxy+")")
+	transport := fs.String("transport", "", "SIP transport: tcp (default) or udp")
+	render := fs.String("render", os.Getenv(envRender), "icon art: halfblock, ascii or plain ($"+envRender+"; NO_COLOR picks plain)")
+	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
+	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy.log in the user cache dir)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sipbuddy: unexpected argument %q\n%s", fs.Arg(0), usage)
+		return 2
+	}
+
+	acct, err := config.Resolve(ctx, fl)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	if *proxy != "" {
+		acct.Proxy = *proxy
+	}
+	if *transport != "" {
+		acct.Transport = *transport
+	}
+	if *render != "" {
+		acct.RenderMode = *render
+	}
+	if acct.Proxy == "" {
+		// No outbound proxy: the domain itself, as a SIP client without
+		// DNS SRV support would do.
+		acct.Proxy = "sip:" + acct.Domain() + ";transport=tcp"
+	}
+
+	logger, closeLog, path, err := openLog(*logPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	defer closeLog()
+
+	err = runTUI(ctx, backend.Options{
+		AOR:         acct.Account,
+		DisplayName: acct.DisplayName,
+		Password:    acct.Password,
+		Proxy:       acct.Proxy,
+		Transport:   acct.Transport,
+		XCAPRoot:    acct.XCAPRoot,
+		Logger:      logger,
+	}, tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures})
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)
+		return 1
+	}
+	return 0
+}
+
+// runTUI runs the buddy list on this process's terminal until the user
+// quits or ctx ends, then says goodbye to the servers.
+func runTUI(ctx context.Context, bo backend.Options, to tui.Options, opts ...tea.ProgramOption) error {
+	b, err := backend.New(bo)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		_ = b.Close(cctx)
+	}()
+	if err := b.Start(ctx); err != nil {
+		return err
+	}
+	p := tea.NewProgram(tui.New(b, to), append([]tea.ProgramOption{tea.WithContext(ctx)}, opts...)...)
+	_, err = p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // SIGINT/SIGTERM: a normal way to leave
+	}
+	return err
+}
+
+// openLog opens the log file. While the TUI owns the terminal nothing may be
+// written to it, so every logger, sipgo's process-wide one included, writes
+// here.
+func openLog(path string) (*slog.Logger, func(), string, error) {
+	if path == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			dir = os.TempDir()
+		}
+		path = filepath.Join(dir, "sipbuddy", "sipbuddy.log")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, nil, "", fmt.Errorf("log: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("log: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	slog.SetDefault(logger)
+	sipgo.SetDefaultLogger(logger)
+	return logger, func() { _ = f.Close() }, path, nil
+}
