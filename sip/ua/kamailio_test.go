@@ -1,7 +1,9 @@
 package ua
 
 import (
+	"net"
 	"os"
+	"os/exec"
 	"slices"
 	"testing"
 
@@ -50,4 +52,65 @@ func TestKamailioPresence(t *testing.T) {
 	bob.waitFor(t, "alice busy", presenceOf("sip:alice@example.test", func(p PresenceEvent) bool {
 		return slices.Contains(p.State.Activities, "busy") && p.State.Note == "in a meeting"
 	}))
+}
+
+// alice's Close removes her publication: bob sees her closed (Kamailio
+// synthesizes a closed document when the last publication goes).
+func TestKamailioCloseShowsClosed(t *testing.T) {
+	proxy := kamailioProxy(t)
+	opts := func(aor, pw string) Options {
+		return Options{AOR: aor, Password: pw, Proxy: "sip:" + proxy + ";transport=tcp", RegisterExpires: 60e9, PublishExpires: 60e9, SubscribeExpires: 60e9}
+	}
+	alice := startUA(t, "alice", opts("sip:alice@example.test", "alicepw"))
+	bob := startUA(t, "bob", opts("sip:bob@example.test", "bobpw"))
+	alice.SetPresence(Presence{Open: true, Note: "here"})
+	alice.waitFor(t, "published", isPublished)
+	bob.Subscribe("sip:alice@example.test")
+	bob.waitFor(t, "alice here", presenceOf("sip:alice@example.test", func(p PresenceEvent) bool { return p.State.Note == "here" }))
+	if err := alice.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor(t, "alice closed", presenceOf("sip:alice@example.test", func(p PresenceEvent) bool {
+		return p.State.Basic != pidf.BasicOpen && p.State.Note == ""
+	}))
+}
+
+// KamailioStateEnv, with KamailioEnv, lets the restart test stop and start
+// that Kamailio (its KAMAILIO_STATE dir; SIP_PORT/HTTP_PORT as started).
+const KamailioStateEnv = "SIPBUDDY_KAMAILIO_STATE"
+
+// Kamailio is restarted under the UAs; they recover by themselves.
+func TestKamailioRestart(t *testing.T) {
+	proxy := kamailioProxy(t)
+	state := os.Getenv(KamailioStateEnv)
+	if state == "" {
+		t.Skip(KamailioStateEnv + " not set: the restart test needs to stop and start Kamailio")
+	}
+	_, port, _ := net.SplitHostPort(proxy)
+	run := func(script string) {
+		cmd := exec.Command("/work/shared/peers/kamailio/" + script)
+		cmd.Env = append(os.Environ(), "KAMAILIO_STATE="+state, "SIP_PORT="+port, "KAMAILIO_NO_APT=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+	}
+	opts := func(aor, pw string) Options {
+		return Options{AOR: aor, Password: pw, Proxy: "sip:" + proxy + ";transport=tcp",
+			RegisterExpires: 60e9, PublishExpires: 60e9, SubscribeExpires: 60e9, FlowCheckInterval: 100e6}
+	}
+	alice := startUA(t, "alice", opts("sip:alice@example.test", "alicepw"))
+	bob := startUA(t, "bob", opts("sip:bob@example.test", "bobpw"))
+	alice.SetPresence(Presence{Open: true, Note: "before"})
+	alice.waitFor(t, "published", isPublished)
+	bob.Subscribe("sip:alice@example.test")
+	bob.waitFor(t, "before", presenceOf("sip:alice@example.test", func(p PresenceEvent) bool { return p.State.Note == "before" }))
+
+	run("stop.sh")
+	run("start.sh")
+	// The lost connection is noticed while Kamailio is down: one failed
+	// REGISTER at least, then the registration comes back by itself.
+	alice.waitFor(t, "registration failed", func(ev Event) bool { r, ok := ev.(RegistrationEvent); return ok && r.State == Failed })
+	alice.waitFor(t, "re-registered", isRegistered)
+	alice.SetPresence(Presence{Open: true, Note: "after"})
+	bob.waitFor(t, "after", presenceOf("sip:alice@example.test", func(p PresenceEvent) bool { return p.State.Note == "after" }))
 }
