@@ -124,3 +124,16 @@ func presenceOf(uri string, pred func(PresenceEvent) bool) func(Event) bool {
 		return ok && p.URI == uri && pred(p)
 	}
 }
+
+// count returns how many recorded lines contain s.
+func (r *recorder) count(s string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, l := range r.lines {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
+}
