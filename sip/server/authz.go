@@ -1,0 +1,73 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/sipbuddy/sipbuddy/xcap/store"
+)
+
+// rulesLocations are where a presentity's pres-rules document may live, in
+// the order they are tried: the IETF AUID (RFC 5025, sipsimple/Blink) and
+// the OMA one under both document names seen in the wild.
+var rulesLocations = []struct{ auid, path string }{
+	{"pres-rules", "index"},
+	{"org.openmobilealliance.pres-rules", "pres-rules"},
+	{"org.openmobilealliance.pres-rules", "index"},
+}
+
+func isRulesAUID(auid string) bool {
+	return auid == "pres-rules" || auid == "org.openmobilealliance.pres-rules"
+}
+
+// policyFor loads owner's pres-rules once and returns the decision function
+// for its watchers (canonical AORs). This is the single place where watcher
+// authorization is decided.
+func (s *Server) policyFor(owner string) func(watcher string) decision {
+	self := s.aor(owner)
+	var doc []byte
+	for _, loc := range rulesLocations {
+		d, err := s.opts.Store.Get(store.Key{AUID: loc.auid, User: self, Path: loc.path})
+		if err == nil {
+			doc = d.Body
+			break
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("reading pres-rules failed", "owner", self, "auid", loc.auid, "error", err)
+		}
+	}
+	if doc == nil {
+		policy := s.opts.Policy
+		return func(watcher string) decision {
+			switch {
+			case watcher == self:
+				return decAllow
+			case policy == AllowDomain && s.isLocalAOR(watcher):
+				return decAllow
+			}
+			return decPending
+		}
+	}
+	decide, err := rulesDecider(doc)
+	if err != nil {
+		// A broken document must not open the door: everyone but the owner
+		// waits for confirmation until it is fixed.
+		s.log.Warn("pres-rules document does not parse; watchers stay pending", "owner", self, "error", err)
+		return func(watcher string) decision {
+			if watcher == self {
+				return decAllow
+			}
+			return decPending
+		}
+	}
+	return func(watcher string) decision {
+		if watcher == self {
+			return decAllow
+		}
+		return decide(watcher)
+	}
+}
+
+func (s *Server) isLocalAOR(aor string) bool {
+	at := len(aor) - len(s.opts.Domain) - 1
+	return at > 4 && aor[at] == '@' && aor[at+1:] == s.opts.Domain
+}

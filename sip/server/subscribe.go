@@ -1,0 +1,481 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipbuddy/sipbuddy/sip/header"
+	"github.com/sipbuddy/sipbuddy/xcap/store"
+)
+
+// allowEvents is the Allow-Events value of 489 answers to SUBSCRIBE.
+const allowEvents = "presence, presence.winfo"
+
+// MaxGoneWatchers bounds the recently terminated watchers a presentity keeps
+// for its watcher-info documents; goneWatcherTTL is how long they are shown.
+const (
+	MaxGoneWatchers = 16
+	goneWatcherTTL  = time.Minute
+)
+
+type eventKind uint8
+
+const (
+	kindPresence eventKind = iota
+	kindWinfo
+)
+
+type subState uint8
+
+const (
+	subPending subState = iota
+	subActive
+	subTerminated
+)
+
+// decision is the outcome of watcher authorization.
+type decision uint8
+
+const (
+	decPending decision = iota // confirm, or no rule matched
+	decAllow
+	decPolite // polite-block: active, but with the neutral document
+	decBlock
+)
+
+// subscription is the notifier side of one SUBSCRIBE dialog. Fields above mu
+// never change after creation.
+type subscription struct {
+	kind      eventKind
+	pres      *presentity // watched presentity (for winfo: the owner)
+	key       string      // dialog key in Server.dialogs
+	callID    string
+	localTag  string  // our To-tag
+	local     sip.Uri // the presentity URI as the subscriber wrote it
+	remote    sip.Uri // the subscriber's From URI
+	remoteTag string
+	event     string // Event value echoed in NOTIFYs (with its id)
+	watcher   string // canonical watcher AOR, "sip:bob@example.test"
+
+	mu         sync.Mutex
+	target     sip.Uri // subscriber's Contact: Request-URI of NOTIFYs
+	transport  string  // "UDP" or "TCP"
+	dest       string  // host:port NOTIFYs are sent to
+	cseq       uint32  // last NOTIFY CSeq
+	remoteCSeq uint32
+	expires    time.Time
+	state      subState
+	polite     bool
+	reason     string // terminated: the reason parameter
+	withBody   bool   // terminated: the final NOTIFY carries the state
+	winfoEvent string // presence: the watcher's event attribute in winfo
+	winfoVer   int    // winfo: version of the next document
+	queued     bool   // waiting in the NOTIFY queue
+	inflight   bool   // a NOTIFY transaction is running
+	dirty      bool   // changed while inflight: NOTIFY again afterwards
+	final      bool   // the terminating NOTIFY has been built: nothing more
+	timer      timerEntry
+}
+
+type goneWatcher struct {
+	id, uri, event string
+	at             time.Time
+}
+
+func dialogKey(callID, localTag, remoteTag string) string {
+	return callID + "\x00" + localTag + "\x00" + remoteTag
+}
+
+func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
+	from, to, callID, cseq := req.From(), req.To(), req.CallID(), req.CSeq()
+	if from == nil || to == nil || callID == nil || cseq == nil {
+		s.respond(req, tx, 400, "Missing From, To, Call-ID or CSeq", nil)
+		return
+	}
+	fromTag, _ := from.Params.Get("tag")
+	if fromTag == "" {
+		s.respond(req, tx, 400, "Missing From tag", nil)
+		return
+	}
+	var ev header.Event
+	var err error
+	if h := req.GetHeader("Event"); h != nil {
+		ev, err = header.ParseEvent(h.Value())
+	} else {
+		err = errors.New("no Event header")
+	}
+	if err != nil || (ev.Package != header.EventPresence && ev.Package != header.EventPresenceWinfo) {
+		s.respond(req, tx, 489, "Bad Event", []sip.Header{sip.NewHeader("Allow-Events", allowEvents)})
+		return
+	}
+	if toTag, _ := to.Params.Get("tag"); toTag != "" {
+		s.subscribeInDialog(req, tx, dialogKey(string(*callID), toTag, fromTag), ev)
+		return
+	}
+	s.subscribeNew(req, tx, ev, fromTag)
+}
+
+// transportFor picks how NOTIFYs reach the subscriber: back to the source
+// of the SUBSCRIBE on its transport, or over TCP to the Contact when the
+// Contact asks for TCP and the SUBSCRIBE came over UDP.
+func (s *Server) transportFor(req *sip.Request, contact sip.Uri) (transport, dest string) {
+	transport = strings.ToUpper(req.Transport())
+	dest = req.Source()
+	if transport == "UDP" {
+		if tp, ok := contact.UriParams.Get("transport"); ok && strings.EqualFold(tp, "tcp") && s.hasTCP() {
+			return "TCP", hostPort(contact, 5060)
+		}
+	}
+	return transport, dest
+}
+
+func (s *Server) hasTCP() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tcpAddr != ""
+}
+
+func hostPort(u sip.Uri, defPort int) string {
+	port := u.Port
+	if port == 0 {
+		port = defPort
+	}
+	return net.JoinHostPort(strings.Trim(u.Host, "[]"), strconv.Itoa(port))
+}
+
+func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev header.Event, fromTag string) {
+	contact := req.Contact()
+	if contact == nil || contact.Address.Wildcard || contact.Address.Host == "" {
+		s.respond(req, tx, 400, "Missing Contact", nil)
+		return
+	}
+	presUser, ok := s.localUser(req.Recipient)
+	if !ok {
+		presUser, ok = s.localUser(req.To().Address)
+	}
+	if !ok {
+		s.respond(req, tx, 404, "Not Found", nil)
+		return
+	}
+	watcherUser, ok := s.localUser(req.From().Address)
+	if !ok {
+		s.respond(req, tx, 403, "Watcher is not of this domain", nil)
+		return
+	}
+	if !s.authenticate(req, tx, watcherUser, true) {
+		return
+	}
+	if _, ok := s.opts.Store.Password(presUser); !ok {
+		s.respond(req, tx, 404, "Not Found", nil)
+		return
+	}
+	kind := kindPresence
+	if ev.Package == header.EventPresenceWinfo {
+		kind = kindWinfo
+		if presUser != watcherUser {
+			s.respond(req, tx, 403, "Watcher info is only for its owner", nil)
+			return
+		}
+	}
+	exp, ok := s.requestedExpiry(req, tx, s.opts.DefaultExpires, "")
+	if !ok {
+		return
+	}
+
+	p := s.presentityFor(presUser)
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	localTag, _ := res.To().Params.Get("tag") // a random UUID from sipgo
+	transport, dest := s.transportFor(req, contact.Address)
+	sub := &subscription{
+		kind:       kind,
+		pres:       p,
+		callID:     string(*req.CallID()),
+		localTag:   localTag,
+		local:      *req.To().Address.Clone(),
+		remote:     *req.From().Address.Clone(),
+		remoteTag:  fromTag,
+		event:      ev.String(),
+		watcher:    s.aor(watcherUser),
+		target:     *contact.Address.Clone(),
+		transport:  transport,
+		dest:       dest,
+		remoteCSeq: req.CSeq().SeqNo,
+		winfoEvent: "subscribe",
+	}
+	sub.key = dialogKey(sub.callID, localTag, fromTag)
+
+	dec := decAllow
+	if kind == kindPresence && watcherUser != presUser {
+		dec = s.policyFor(presUser)(sub.watcher)
+	}
+	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(seconds(exp))))
+	res.AppendHeader(&sip.ContactHeader{Address: s.contactURI(req.Transport())})
+
+	if exp == 0 || dec == decBlock {
+		// A fetch (RFC 6665 §4.4.3) or a blocked watcher: one terminated
+		// NOTIFY and no subscription state.
+		sub.state = subTerminated
+		sub.reason = header.ReasonTimeout
+		sub.withBody = dec == decAllow || dec == decPolite
+		sub.polite = dec == decPolite
+		if dec == decBlock {
+			sub.reason = header.ReasonRejected
+			sub.withBody = false
+		}
+		s.send(tx, res)
+		if dec == decBlock && kind == kindPresence {
+			s.rememberGone(p, sub, header.ReasonRejected)
+			s.winfoChanged(p)
+		}
+		s.push(sub)
+		return
+	}
+
+	switch dec {
+	case decAllow:
+		sub.state = subActive
+	case decPolite:
+		sub.state, sub.polite = subActive, true
+	default:
+		sub.state = subPending
+	}
+	sub.expires = time.Now().Add(exp)
+
+	p.mu.Lock()
+	if len(p.watchers) >= MaxWatchersPerPresentity {
+		p.mu.Unlock()
+		s.respond(req, tx, 503, "Too many watchers", []sip.Header{sip.NewHeader("Retry-After", "300")})
+		return
+	}
+	if kind == kindPresence {
+		p.watchers[sub] = struct{}{}
+		p.forgetGoneLocked(sub.watcher)
+	} else {
+		p.winfo[sub] = struct{}{}
+	}
+	p.mu.Unlock()
+	s.dialogs.put(sub.key, sub)
+	s.timers.schedule(&sub.timer, sub.expires, func() { s.expireSubscription(sub) })
+
+	s.send(tx, res)
+	s.log.Debug("SUBSCRIBE", "presentity", p.aor, "watcher", sub.watcher, "event", sub.event,
+		"state", stateName(sub.state), "expires", seconds(exp), "transport", transport, "dest", dest)
+	s.push(sub)
+	if kind == kindPresence {
+		s.winfoChanged(p)
+	}
+}
+
+func (s *Server) subscribeInDialog(req *sip.Request, tx sip.ServerTransaction, key string, ev header.Event) {
+	sub, ok := s.dialogs.get(key)
+	if !ok || sub.event != ev.String() {
+		s.respond(req, tx, 481, "Subscription Does Not Exist", nil)
+		return
+	}
+	exp, ok := s.requestedExpiry(req, tx, s.opts.DefaultExpires, "")
+	if !ok {
+		return
+	}
+	sub.mu.Lock()
+	if sub.state == subTerminated {
+		sub.mu.Unlock()
+		s.respond(req, tx, 481, "Subscription Does Not Exist", nil)
+		return
+	}
+	if seq := req.CSeq().SeqNo; seq <= sub.remoteCSeq {
+		sub.mu.Unlock()
+		s.respond(req, tx, 500, "Out of order request", []sip.Header{sip.NewHeader("Retry-After", "1")})
+		return
+	} else {
+		sub.remoteCSeq = seq
+	}
+	// Target refresh (RFC 6665 §4.1.2.1), and follow the subscriber to a
+	// new connection or address.
+	if c := req.Contact(); c != nil && !c.Address.Wildcard && c.Address.Host != "" {
+		sub.target = *c.Address.Clone()
+		sub.transport, sub.dest = s.transportFor(req, sub.target)
+	}
+	if exp > 0 {
+		sub.expires = time.Now().Add(exp)
+		s.timers.schedule(&sub.timer, sub.expires, func() { s.expireSubscription(sub) })
+	}
+	sub.mu.Unlock()
+
+	s.respond(req, tx, 200, "OK", []sip.Header{
+		sip.NewHeader("Expires", strconv.Itoa(seconds(exp))),
+		&sip.ContactHeader{Address: s.contactURI(req.Transport())},
+	})
+	if exp == 0 {
+		// Unsubscribe: Kamailio also says "timeout" here.
+		s.terminate(sub, header.ReasonTimeout)
+		return
+	}
+	s.push(sub)
+}
+
+func (s *Server) expireSubscription(sub *subscription) {
+	sub.mu.Lock()
+	due := sub.state != subTerminated && !time.Now().Before(sub.expires)
+	sub.mu.Unlock()
+	if due {
+		s.terminate(sub, header.ReasonTimeout)
+	}
+}
+
+// terminate ends a subscription with a final NOTIFY carrying reason.
+func (s *Server) terminate(sub *subscription, reason string) {
+	sub.mu.Lock()
+	if sub.state == subTerminated {
+		sub.mu.Unlock()
+		return
+	}
+	sub.withBody = sub.state == subActive && reason != header.ReasonRejected
+	sub.state = subTerminated
+	sub.reason = reason
+	sub.mu.Unlock()
+	s.detach(sub, reason)
+	s.push(sub)
+}
+
+// drop removes a subscription whose subscriber is gone (481, timeout or
+// transport failure on a NOTIFY) without notifying it again.
+func (s *Server) drop(sub *subscription, why string) {
+	sub.mu.Lock()
+	already := sub.state == subTerminated
+	sub.state = subTerminated
+	sub.final = true
+	sub.mu.Unlock()
+	if !already {
+		s.log.Info("subscription removed", "presentity", sub.pres.aor, "watcher", sub.watcher, "event", sub.event, "why", why)
+		s.detach(sub, header.ReasonTimeout)
+	}
+}
+
+// detach removes a terminated subscription from every index.
+func (s *Server) detach(sub *subscription, reason string) {
+	s.dialogs.deleteIf(sub.key, func(v *subscription) bool { return v == sub })
+	s.timers.cancel(&sub.timer)
+	p := sub.pres
+	if sub.kind == kindWinfo {
+		p.mu.Lock()
+		delete(p.winfo, sub)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Lock()
+	delete(p.watchers, sub)
+	p.mu.Unlock()
+	s.rememberGone(p, sub, reason)
+	s.winfoChanged(p)
+}
+
+func (s *Server) rememberGone(p *presentity, sub *subscription, reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.forgetGoneLocked(sub.watcher)
+	if len(p.gone) >= MaxGoneWatchers {
+		p.gone = p.gone[1:]
+	}
+	p.gone = append(p.gone, goneWatcher{id: watcherID(sub), uri: sub.watcher, event: reason, at: time.Now()})
+}
+
+func (p *presentity) forgetGoneLocked(watcher string) {
+	now := time.Now()
+	keep := p.gone[:0]
+	for _, g := range p.gone {
+		if g.uri != watcher && now.Sub(g.at) < goneWatcherTTL {
+			keep = append(keep, g)
+		}
+	}
+	clear(p.gone[len(keep):])
+	p.gone = keep
+}
+
+// watcherID is the watcher's id in winfo documents: stable per dialog and
+// not revealing our dialog tags.
+func watcherID(sub *subscription) string { return sub.callID + "." + sub.remoteTag }
+
+func stateName(st subState) string {
+	switch st {
+	case subActive:
+		return header.StateActive
+	case subPending:
+		return header.StatePending
+	}
+	return header.StateTerminated
+}
+
+// RulesChanged re-evaluates the watchers of user ("alice") after its
+// pres-rules document changed: pending watchers that are now allowed become
+// active and get the state, watchers that lost their permission are
+// terminated (blocked: reason=rejected; back to confirm: reason=deactivated,
+// so that their re-SUBSCRIBE lands in pending).
+func (s *Server) RulesChanged(user string) {
+	p, ok := s.presentity.get(user)
+	if !ok {
+		return
+	}
+	decide := s.policyFor(user)
+	p.mu.Lock()
+	subs := make([]*subscription, 0, len(p.watchers))
+	for sub := range p.watchers {
+		subs = append(subs, sub)
+	}
+	p.mu.Unlock()
+	changed := false
+	for _, sub := range subs {
+		dec := decAllow
+		if sub.watcher != p.aor {
+			dec = decide(sub.watcher)
+		}
+		sub.mu.Lock()
+		st, polite := sub.state, sub.polite
+		var end string
+		switch {
+		case st == subTerminated:
+		case dec == decBlock:
+			end = header.ReasonRejected
+		case dec == decPending && st == subActive:
+			end = header.ReasonDeactivated
+		case dec == decPending:
+		case st == subPending:
+			sub.state, sub.polite, sub.winfoEvent = subActive, dec == decPolite, "approved"
+			changed = true
+		case polite != (dec == decPolite):
+			sub.polite = dec == decPolite
+		default:
+			sub.mu.Unlock()
+			continue
+		}
+		sub.mu.Unlock()
+		if end != "" {
+			s.terminate(sub, end)
+		} else if st != subTerminated && dec != decPending {
+			s.push(sub)
+		}
+	}
+	if changed {
+		s.winfoChanged(p)
+	}
+}
+
+// StoreChanged is the xcap/server OnChange hook: a change of a pres-rules
+// document re-evaluates its owner's watchers.
+func (s *Server) StoreChanged(k store.Key) {
+	if k.Global || !isRulesAUID(k.AUID) {
+		return
+	}
+	var u sip.Uri
+	if err := sip.ParseUri(k.User, &u); err != nil {
+		return
+	}
+	if user, ok := s.localUser(u); ok {
+		s.RulesChanged(user)
+	}
+}
