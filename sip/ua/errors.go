@@ -34,6 +34,7 @@ type ResponseError struct {
 // StatusCode returns the SIP status code.
 func (e *ResponseError) StatusCode() int { return e.Code }
 
+// Error reads like "SUBSCRIBE: 403 Forbidden".
 func (e *ResponseError) Error() string {
 	s := fmt.Sprintf("%s: %d %s", e.Method, e.Code, e.Reason)
 	if e.Err != nil {

@@ -33,6 +33,7 @@ const (
 	Unregistered       RegistrationState = 3
 )
 
+// String describes the RegistrationState for logs and the debug view.
 func (s RegistrationState) String() string {
 	switch s {
 	case Registering:
@@ -60,6 +61,7 @@ type RegistrationEvent struct {
 
 func (RegistrationEvent) isEvent() {}
 
+// String describes the RegistrationEvent for logs and the debug view.
 func (e RegistrationEvent) String() string {
 	s := "registration " + e.State.String()
 	if e.Expires > 0 {
@@ -81,6 +83,7 @@ const (
 	PublicationFailed PublicationState = Failed
 )
 
+// String describes the PublicationState for logs and the debug view.
 func (s PublicationState) String() string {
 	switch s {
 	case Published:
@@ -109,6 +112,7 @@ type PublicationEvent struct {
 
 func (PublicationEvent) isEvent() {}
 
+// String describes the PublicationEvent for logs and the debug view.
 func (e PublicationEvent) String() string {
 	s := "publication " + e.State.String()
 	if e.ETag != "" {
@@ -130,6 +134,7 @@ type PresenceEvent struct {
 
 func (PresenceEvent) isEvent() {}
 
+// String describes the PresenceEvent for logs and the debug view.
 func (e PresenceEvent) String() string {
 	return fmt.Sprintf("presence %s basic=%q activities=%v note=%q icon=%q", e.URI, e.State.Basic, e.State.Activities, e.State.Note, e.State.IconURL)
 }
@@ -151,6 +156,7 @@ const (
 	Retrying
 )
 
+// String describes the SubscriptionState for logs and the debug view.
 func (s SubscriptionState) String() string {
 	switch s {
 	case Pending:
@@ -181,6 +187,7 @@ type SubscriptionEvent struct {
 
 func (SubscriptionEvent) isEvent() {}
 
+// String describes the SubscriptionEvent for logs and the debug view.
 func (e SubscriptionEvent) String() string {
 	s := fmt.Sprintf("subscription %s (%s) %s", e.URI, e.Package, e.State)
 	if e.Reason != "" {
@@ -203,6 +210,7 @@ type WatchersEvent struct {
 
 func (WatchersEvent) isEvent() {}
 
+// String describes the WatchersEvent for logs and the debug view.
 func (e WatchersEvent) String() string {
 	return fmt.Sprintf("watchers version=%d count=%d", e.Info.Version, len(e.Info.Watchers))
 }
