@@ -151,6 +151,9 @@ type testUA struct {
 	answer    atomic.Int32 // status code for NOTIFYs (200 by default)
 	seen      atomic.Int64
 	closer    io.Closer
+	// onNotify, when set before the UA receives anything, replaces the
+	// NOTIFY queue (benchmarks count instead of keeping messages).
+	onNotify func(*sip.Request)
 }
 
 func (e *testEnv) newUA(user, transport string) *testUA {
@@ -175,6 +178,11 @@ func (e *testEnv) newUA(user, transport string) *testUA {
 		t.Fatal(err)
 	}
 	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		if u.onNotify != nil {
+			tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+			u.onNotify(req)
+			return
+		}
 		u.seen.Add(1)
 		select {
 		case u.notifies <- req:
