@@ -192,15 +192,36 @@ func (e *testEnv) newUA(user, transport string) *testUA {
 		tx.Respond(sip.NewResponseFromRequest(req, int(u.answer.Load()), "Answer", nil))
 	})
 	var serveDone sync.WaitGroup
-	if transport == "UDP" {
-		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if transport == "UDP" || transport == "UDP+TCP" {
+		// "UDP+TCP": a UDP UA that also accepts TCP on the same port, as
+		// RFC 3261 §18 asks of every UA.
+		var pc net.PacketConn
+		var ln net.Listener
+		for range 20 {
+			if pc, err = net.ListenPacket("udp4", "127.0.0.1:0"); err != nil {
+				t.Fatal(err)
+			}
+			if transport == "UDP" {
+				break
+			}
+			if ln, err = net.Listen("tcp4", pc.LocalAddr().String()); err == nil {
+				break
+			}
+			pc.Close()
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
+		u.transport, u.server = "UDP", e.udpAddr
 		u.listen = pc.LocalAddr().String()
 		serveDone.Add(1)
 		go func() { defer serveDone.Done(); srv.ServeUDP(pc) }()
 		u.closer = pc
+		if ln != nil {
+			serveDone.Add(1)
+			go func() { defer serveDone.Done(); srv.ServeTCP(ln) }()
+			u.closer = closers{pc, ln}
+		}
 		waitUDPPooled(t, ua, u.listen)
 		u.cli, err = sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(u.listen), sipgo.WithClientHostname("127.0.0.1"))
 	} else {
@@ -223,6 +244,15 @@ func (e *testEnv) newUA(user, transport string) *testUA {
 		serveDone.Wait()
 	})
 	return u
+}
+
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	for _, c := range cs {
+		c.Close()
+	}
+	return nil
 }
 
 func (u *testUA) aor() string { return "sip:" + u.user + "@" + testDomain }

@@ -116,7 +116,7 @@ func (s *Server) onPublish(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 404, "Not Found", nil)
 		return
 	}
-	if !s.authenticate(req, tx, user, true) {
+	if !s.checkAuth(req, tx, user, true) {
 		return
 	}
 	evh := req.GetHeader("Event")

@@ -58,7 +58,7 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 404, "Not Found", nil)
 		return
 	}
-	if !s.authenticate(req, tx, user, false) {
+	if !s.checkAuth(req, tx, user, false) {
 		return
 	}
 

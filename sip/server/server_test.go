@@ -605,3 +605,43 @@ func TestRestartedServerAnswers412And481(t *testing.T) {
 	wantStatus(t, alice.publish(etag, nil, 60), 412)
 	wantStatus(t, d.refresh(30), 481)
 }
+
+// A NOTIFY too large for sipgo's UDP (1300 bytes) reaches a UDP subscriber
+// over TCP, at its Contact.
+func TestLargeNotifyFallsBackToTCP(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	alice := e.newUA("alice", "TCP") // sipgo cannot send the PUBLISH over UDP either
+	bob := e.newUA("bob", "UDP+TCP")
+	d := bob.subscribe("alice", "presence", 30)
+	wantStatus(t, d.res, 200)
+	if n := bob.nextNotify(); n.Transport() != "UDP" {
+		t.Fatalf("small NOTIFY over %s", n.Transport())
+	}
+	note := strings.Repeat("a long note ", 200) // ~2.4 KB
+	wantStatus(t, alice.publish("", pidfDoc("alice", note, "http://x/icon", true), 60), 200)
+	n := bob.nextNotify()
+	if n.Transport() != "TCP" || !contains(n.Body(), note) {
+		t.Fatalf("large NOTIFY over %s, %d bytes", n.Transport(), len(n.Body()))
+	}
+	// The subscription lives on over UDP.
+	wantStatus(t, d.refresh(30), 200)
+	if n := bob.nextNotify(); n.Transport() != "TCP" || !substate(t, n).IsActive() {
+		t.Fatalf("refresh NOTIFY over %s: %q", n.Transport(), hv(n, "Subscription-State"))
+	}
+}
+
+// The OMA pres-rules AUID (document "pres-rules") is honoured too.
+func TestOMAPresRulesLocation(t *testing.T) {
+	e := newEnv(t, envOptions{policy: Confirm})
+	carol := e.newUA("carol", "TCP")
+	d := carol.subscribe("alice", "presence", 30)
+	wantStatus(t, d.res, 200)
+	if n := carol.nextNotify(); !substate(t, n).IsPending() {
+		t.Fatalf("carol: %q", hv(n, "Subscription-State"))
+	}
+	putRules(t, e, "alice", "org.openmobilealliance.pres-rules", "pres-rules", rulesDoc([2]string{"sip:carol@example.test", "allow"}))
+	n := carol.nextNotify()
+	if !substate(t, n).IsActive() || !contains(n.Body(), "closed") {
+		t.Fatalf("carol after OMA allow: %q\n%s", hv(n, "Subscription-State"), n.Body())
+	}
+}

@@ -168,7 +168,7 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		s.respond(req, tx, 403, "Watcher is not of this domain", nil)
 		return
 	}
-	if !s.authenticate(req, tx, watcherUser, true) {
+	if !s.checkAuth(req, tx, watcherUser, true) {
 		return
 	}
 	if _, ok := s.opts.Store.Password(presUser); !ok {
