@@ -147,7 +147,7 @@ func (w *World) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("demo: XCAP server: %w", err)
 	}
-	w.sipUDP, w.sipTCP, err = ListenSIP(w.opts.SIPAddr)
+	w.sipUDP, w.sipTCP, err = sipserver.Listen(w.opts.SIPAddr)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -184,29 +184,6 @@ func (w *World) start(ctx context.Context) error {
 		}()
 	}
 	return nil
-}
-
-// ListenSIP opens the UDP socket and TCP listener of a SIP server on the
-// same address; with port 0 it finds a port free on both.
-func ListenSIP(addr string) (net.PacketConn, net.Listener, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("SIP address %q: %w", addr, err)
-	}
-	for attempt := 0; ; attempt++ {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, port))
-		if err != nil {
-			return nil, nil, fmt.Errorf("SIP listen: %w", err)
-		}
-		pc, err := net.ListenPacket("udp", l.Addr().String())
-		if err == nil {
-			return pc, l, nil
-		}
-		_ = l.Close()
-		if port != "0" || attempt > 20 {
-			return nil, nil, fmt.Errorf("SIP listen: %w", err)
-		}
-	}
 }
 
 // Domain returns the SIP domain of the world.
