@@ -12,6 +12,9 @@ import (
 	"strings"
 	"sync"
 
+	sipgo "github.com/emiago/sipgo/sip"
+
+	sipserver "github.com/sipbuddy/sipbuddy/sip/server"
 	"github.com/sipbuddy/sipbuddy/xcap/server"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
@@ -61,6 +64,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	domain := fs.String("domain", "example.test", "SIP domain: digest realm and the domain of every user")
 	xcapAddr := fs.String("xcap", "127.0.0.1:8080", "XCAP (HTTP) listen address; port 0 picks a free port")
+	sipAddr := fs.String("sip", "127.0.0.1:5060", "SIP listen address (UDP and TCP); port 0 picks a free port; empty: no SIP server")
+	policy := fs.String("policy", "allow-domain", "watchers of users without pres-rules: allow-domain (users of the domain see each other) or confirm (pending until allowed)")
 	dataDir := fs.String("data", "", "data directory (default: the user config dir + /sipbuddy/server)")
 	root := fs.String("root", "", "public XCAP root URL if clients reach the server under another address (default http://<listen address>/xcap-root)")
 	verbose := fs.Bool("v", false, "log every rejected request")
@@ -107,22 +112,62 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	var watcherPolicy sipserver.Policy
+	switch *policy {
+	case "allow-domain":
+		watcherPolicy = sipserver.AllowDomain
+	case "confirm":
+		watcherPolicy = sipserver.Confirm
+	default:
+		fmt.Fprintf(stderr, "sipbuddy serve: --policy %q: want allow-domain or confirm\n", *policy)
+		return 2
+	}
+
 	level := slog.LevelWarn
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	sipgo.SetDefaultLogger(logger)
+
+	// The SIP server re-reads a user's pres-rules whenever the XCAP server
+	// changes a document, so an accepted watcher becomes active at once.
+	var sipSrv *sipserver.Server
+	onChange := func(store.Key) {}
+	if *sipAddr != "" {
+		sipSrv, err = sipserver.New(sipserver.Options{Domain: *domain, Store: st, Policy: watcherPolicy, Logger: logger})
+		if err != nil {
+			fmt.Fprintln(stderr, "sipbuddy serve:", err)
+			return 1
+		}
+		defer sipSrv.Close()
+		onChange = sipSrv.StoreChanged
+	}
 	srv, err := server.Listen(ctx, *xcapAddr, server.Options{
-		Domain: *domain,
-		Root:   *root,
-		Store:  st,
-		Logger: logger,
+		Domain:   *domain,
+		Root:     *root,
+		Store:    st,
+		OnChange: onChange,
+		Logger:   logger,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "XCAP root: %s\n", srv.Root())
+	sipDone := make(chan error, 1)
+	if sipSrv != nil {
+		udp, tcp, err := sipserver.Listen(*sipAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "sipbuddy serve:", err)
+			_ = srv.Shutdown(context.Background())
+			return 1
+		}
+		go func() { sipDone <- sipSrv.Serve(ctx, udp, tcp) }()
+		fmt.Fprintf(stdout, "SIP: %s (UDP and TCP), proxy sip:%s;transport=tcp\n", tcp.Addr(), tcp.Addr())
+	} else {
+		sipDone <- nil
+	}
 	fmt.Fprintf(stdout, "Data: %s\n", filepath.Join(*dataDir, StoreFileName))
 	if len(known) == 0 {
 		fmt.Fprintln(stdout, "Users: none (add one with --user name:password)")
@@ -133,6 +178,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	<-srv.Done() // Listen shuts the server down when ctx ends
 	if err := srv.Err(); err != nil {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
+		return 1
+	}
+	if err := <-sipDone; err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "sipbuddy serve: SIP:", err)
 		return 1
 	}
 	if err := closeStore(); err != nil {

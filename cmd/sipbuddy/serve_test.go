@@ -32,7 +32,7 @@ func buildSipbuddy(t *testing.T) string {
 // process, the printed XCAP root and the rest of stdout.
 func startServe(t *testing.T, bin, data string, extra ...string) (*exec.Cmd, string, *bufio.Scanner) {
 	t.Helper()
-	args := append([]string{"serve", "--domain", "example.test", "--xcap", "127.0.0.1:0", "--data", data}, extra...)
+	args := append([]string{"serve", "--domain", "example.test", "--xcap", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--data", data}, extra...)
 	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
