@@ -1,56 +1,18 @@
 package server
 
 import (
-	"context"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
 )
 
 // runSipp runs one scenario from testdata as a single call against the
-// server over UDP and returns the messages sipp exchanged (-trace_msg).
+// server over UDP and returns the messages sipp exchanged.
 func runSipp(t *testing.T, e *testEnv, scenario string, args ...string) string {
 	t.Helper()
-	sipp := testtool.Path(t, "sipp", "sip-tester")
-	scen, err := filepath.Abs(filepath.Join("testdata", scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	msgs := filepath.Join(dir, "messages.log")
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0") // a free port for sipp
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
-	pc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	all := append([]string{"-sf", scen, "-t", "u1", "-i", "127.0.0.1", "-p", port, "-m", "1", "-nostdin",
-		"-timeout", "15s", "-timeout_error", "-trace_msg", "-message_file", msgs,
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, args...)
-	all = append(all, e.udpAddr)
-	cmd := exec.CommandContext(ctx, sipp, all...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	trace, _ := os.ReadFile(msgs)
-	if err != nil {
-		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-		t.Fatalf("sipp %s: %v\n%s\n--- errors ---\n%s\n--- messages ---\n%s", scenario, err, tail(string(out), 20), errs, trace)
-	}
-	return string(trace)
-}
-
-func tail(s string, n int) string {
-	l := strings.Split(s, "\n")
-	return strings.Join(l[max(0, len(l)-n):], "\n")
+	return testtool.Sipp(t, "udp", filepath.Join("testdata", scenario), e.udpAddr, args...)
 }
 
 // sipp, an independent SIP stack, registers, publishes a PIDF with an icon

@@ -1,52 +1,19 @@
 package ua
 
 import (
-	"context"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/sip/server"
 )
 
-// runSipp runs one sipp scenario from testdata against the embedded server
-// over TCP and returns the messages it exchanged (-trace_msg).
+// runSipp runs one scenario from testdata as a single call against the
+// server over TCP and returns the messages sipp exchanged.
 func runSipp(t *testing.T, e *embedded, scenario string, args ...string) string {
 	t.Helper()
-	sipp := testtool.Path(t, "sipp", "sip-tester")
-	scen, err := filepath.Abs(filepath.Join("testdata", scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	msgs := filepath.Join(dir, "messages.log")
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // a free port for sipp
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	all := append([]string{"-sf", scen, "-t", "t1", "-i", "127.0.0.1", "-p", port, "-m", "1", "-nostdin",
-		"-timeout", "20s", "-timeout_error", "-trace_msg", "-message_file", msgs,
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, args...)
-	all = append(all, e.tcp)
-	cmd := exec.CommandContext(ctx, sipp, all...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	trace, _ := os.ReadFile(msgs)
-	if err != nil {
-		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-		t.Fatalf("sipp %s: %v\n%s\n--- errors ---\n%s\n--- messages ---\n%s", scenario, err, lastLines(string(out), 20), errs, trace)
-	}
-	return string(trace)
+	return testtool.Sipp(t, "tcp", filepath.Join("testdata", scenario), e.tcp, args...)
 }
 
 func lastLines(s string, n int) string {
