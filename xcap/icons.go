@@ -203,8 +203,11 @@ func (c *Client) DeleteIcon(ctx context.Context, name string) (*Response, error)
 		return nil, err
 	}
 	resp, err := c.Delete(ctx, auid, path, Condition{})
-	if !IsNotFound(err) {
-		return resp, err
+	if err == nil {
+		return resp, nil
+	}
+	if err = c.deleteNotFound(ctx, auid, path, err); !IsNotFound(err) {
+		return nil, err
 	}
 	altAUID, altPath := AUIDPresContent, IconFolder+"/"+name
 	if auid == AUIDPresContent {
@@ -214,6 +217,20 @@ func (c *Client) DeleteIcon(ctx context.Context, name string) (*Response, error)
 		return alt, nil
 	}
 	return nil, err
+}
+
+// deleteNotFound turns the answer to a DELETE of a document that does not
+// exist into a 404. Kamailio's xcap_server answers such a DELETE with "500
+// Server error", so a 500 is checked with a GET of the same document: when
+// that GET answers 404, its error is returned; otherwise err is.
+func (c *Client) deleteNotFound(ctx context.Context, auid, path string, err error) error {
+	if StatusCodeOf(err) != http.StatusInternalServerError {
+		return err
+	}
+	if _, getErr := c.Get(ctx, auid, path, ""); IsNotFound(getErr) {
+		return getErr
+	}
+	return err
 }
 
 // Icons lists the user's icons from the xcap-directory: every entry of the
