@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	sipgo "github.com/emiago/sipgo/sip"
-
 	sipserver "github.com/sipbuddy/sipbuddy/sip/server"
 	"github.com/sipbuddy/sipbuddy/xcap/server"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
@@ -128,7 +126,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	sipgo.SetDefaultLogger(logger)
 
 	// The SIP server re-reads a user's pres-rules whenever the XCAP server
 	// changes a document, so an accepted watcher becomes active at once.
