@@ -1,0 +1,91 @@
+package tui
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap is every key binding of the buddy list, with its help text. Dialogs
+// use the Confirm/Cancel/Up/Down bindings and a few of their own.
+type KeyMap struct {
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+
+	Filter      key.Binding
+	ClearFilter key.Binding
+
+	SetStatus   key.Binding
+	EditNote    key.Binding
+	SetIcon     key.Binding
+	AddBuddy    key.Binding
+	RemoveBuddy key.Binding
+	Watchers    key.Binding
+
+	ToggleDetail key.Binding
+	CycleArt     key.Binding
+	ToggleDebug  key.Binding
+	Help         key.Binding
+	Quit         key.Binding
+
+	Confirm key.Binding
+	Cancel  key.Binding
+	Next    key.Binding
+	Accept  key.Binding
+	Block   key.Binding
+}
+
+// DefaultKeyMap returns the default bindings.
+func DefaultKeyMap() *KeyMap {
+	return &KeyMap{
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "top")),
+		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
+
+		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+
+		SetStatus:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "status")),
+		EditNote:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "note")),
+		SetIcon:     key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "my icon")),
+		AddBuddy:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add buddy")),
+		RemoveBuddy: key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "remove buddy")),
+		Watchers:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "watchers")),
+
+		ToggleDetail: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "details")),
+		CycleArt:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "icon mode")),
+		ToggleDebug:  key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "debug log")),
+		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+
+		Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
+		Cancel:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Next:    key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "next field")),
+		Accept:  key.NewBinding(key.WithKeys("a", "enter"), key.WithHelp("a", "accept")),
+		Block:   key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "block")),
+	}
+}
+
+// ShortHelp is the one-line help of the buddy list (help.KeyMap).
+func (k *KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Filter, k.SetStatus, k.EditNote, k.AddBuddy, k.Watchers, k.Help, k.Quit}
+}
+
+// FullHelp is the help shown by "?" (help.KeyMap).
+func (k *KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.Filter, k.ClearFilter, k.ToggleDetail, k.CycleArt, k.ToggleDebug},
+		{k.SetStatus, k.EditNote, k.SetIcon, k.Watchers},
+		{k.AddBuddy, k.RemoveBuddy, k.Help, k.Quit},
+	}
+}
+
+// bindings is a help.KeyMap for one dialog.
+type bindings []key.Binding
+
+func (b bindings) ShortHelp() []key.Binding  { return b }
+func (b bindings) FullHelp() [][]key.Binding { return [][]key.Binding{b} }

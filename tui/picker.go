@@ -1,0 +1,183 @@
+package tui
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"charm.land/bubbles/v2/filepicker"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/sipbuddy/sipbuddy/tui/art"
+	"github.com/sipbuddy/sipbuddy/xcap/icon"
+)
+
+// ImageExtensions are the files the icon picker offers.
+var ImageExtensions = []string{".png", ".jpg", ".jpeg", ".gif", ".webp"}
+
+// Size of the preview art in the icon picker.
+const (
+	previewCols = 16
+	previewRows = 8
+)
+
+// previewMsg delivers the preview of a picked file, decoded off the loop.
+type previewMsg struct {
+	gen  int
+	path string
+	art  string
+	info string
+	err  error
+}
+
+// iconPicker browses for an image, previews it and confirms.
+type iconPicker struct {
+	*common
+	fp         filepicker.Model
+	gen        int // preview generation: late previews of older picks are dropped
+	path       string
+	preview    string
+	info       string
+	previewErr string
+	loading    bool
+}
+
+func newIconPicker(c *common, dir string, gen int) (iconPicker, tea.Cmd) {
+	fp := filepicker.New()
+	if dir == "" {
+		dir = "."
+	}
+	fp.CurrentDirectory = dir
+	fp.AllowedTypes = ImageExtensions
+	fp.ShowPermissions = false
+	fp.AutoHeight = false
+	fp.SetHeight(pickerHeight(c.height))
+	return iconPicker{common: c, fp: fp, gen: gen}, fp.Init()
+}
+
+// pickerHeight is the number of file rows for a terminal of h lines.
+func pickerHeight(h int) int {
+	return max(3, min(16, h-12))
+}
+
+// loadPreview reads and decodes path with the upload limits and renders its
+// art; errors say what is wrong with the file.
+func loadPreview(gen int, path string, m art.Mode) tea.Cmd {
+	return func() tea.Msg {
+		data, err := readLimited(path, icon.UploadLimits.MaxBytes)
+		if err != nil {
+			return previewMsg{gen: gen, path: path, err: err}
+		}
+		img, format, err := icon.Decode(data, icon.UploadLimits)
+		if err != nil {
+			return previewMsg{gen: gen, path: path, err: err}
+		}
+		b := img.Bounds()
+		info := fmt.Sprintf("%s, %dx%d, %s", strings.ToUpper(string(format)), b.Dx(), b.Dy(), byteCount(len(data)))
+		return previewMsg{gen: gen, path: path, art: art.Render(thumbnail(img), previewCols, previewRows, m), info: info}
+	}
+}
+
+// readLimited reads a whole file of at most limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Base(path), err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %s", filepath.Base(path), byteCount(int(limit)))
+	}
+	return data, nil
+}
+
+func byteCount(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func (d iconPicker) update(msg tea.Msg) (iconPicker, tea.Cmd) {
+	switch msg := msg.(type) {
+	case previewMsg:
+		if msg.gen != d.gen {
+			return d, nil
+		}
+		d.loading = false
+		d.path = msg.path
+		if msg.err != nil {
+			d.preview, d.info, d.previewErr = "", "", msg.err.Error()
+		} else {
+			d.preview, d.info, d.previewErr = msg.art, msg.info, ""
+		}
+		return d, nil
+	case tea.KeyPressMsg:
+		// Once a good preview is shown, enter confirms it.
+		if d.path != "" && d.preview != "" && key.Matches(msg, d.keys.Confirm) {
+			return d, send(submitIconMsg{path: d.path})
+		}
+		if key.Matches(msg, d.keys.Cancel) {
+			if d.path != "" {
+				d.path, d.preview, d.info, d.previewErr = "", "", "", ""
+				return d, nil
+			}
+			return d, send(closeDialogMsg{})
+		}
+		if d.path != "" {
+			// Moving on forgets the pick.
+			d.path, d.preview, d.info, d.previewErr = "", "", "", ""
+		}
+	}
+	var cmd tea.Cmd
+	d.fp, cmd = d.fp.Update(msg)
+	if ok, path := d.fp.DidSelectFile(msg); ok {
+		d.gen++
+		d.loading, d.path, d.previewErr = true, path, ""
+		return d, tea.Batch(cmd, loadPreview(d.gen, path, d.mode))
+	}
+	if ok, path := d.fp.DidSelectDisabledFile(msg); ok {
+		d.path = ""
+		d.previewErr = fmt.Sprintf("%s is not an image (%s)", filepath.Base(path), strings.Join(ImageExtensions, " "))
+	}
+	return d, cmd
+}
+
+func (d iconPicker) view() string {
+	w := modalWidth(d.width, 74)
+	listW := max(20, w-previewCols-3)
+	d.fp.SetHeight(pickerHeight(d.height))
+	dir := d.styles.InputLabel.Render(fitPlain(clean(d.fp.CurrentDirectory), listW))
+	files := padLines(strings.TrimRight(d.fp.View(), "\n"), listW, d.fp.Height())
+	left := dir + "\n" + files
+
+	var right string
+	switch {
+	case d.loading:
+		right = d.styles.Hint.Render("loading…")
+	case d.preview != "":
+		right = d.preview + "\n" + d.styles.Hint.Render(fitPlain(d.info, previewCols))
+	default:
+		right = art.Placeholder(previewCols, previewRows, "?", d.mode) + "\n" + d.styles.Hint.Render(fitPlain("no file", previewCols))
+	}
+	body := lipgloss.JoinHorizontal(lipgloss.Top, left, "   ", right)
+	if d.previewErr != "" {
+		body += "\n\n" + d.styles.StatusError.Width(w).Render(d.previewErr)
+	}
+	help := "enter select • ↑/↓ move • ← back • esc cancel"
+	if d.preview != "" {
+		help = "enter set as my icon • esc pick another"
+	}
+	return modalBox(d.common, "Choose my icon", body, help, w)
+}
