@@ -1,6 +1,7 @@
 package kamailiotest
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -25,6 +26,9 @@ func TestAggregatedPublications(t *testing.T) {
 	in := openInstance(t)
 	sippPublish := filepath.Join(harnessDir, "sipp", "publish.xml")
 	sippRemove := filepath.Join(harnessDir, "sipp", "publish_remove.xml")
+	if _, err := os.Stat(sippPublish); err != nil {
+		t.Fatalf("the harness's sipp scenarios are not beside the repository: %v", err)
+	}
 	setBuddies(t, in, "bob", aor("alice"))
 
 	alice := login(t, in, "alice", 0)
