@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/demo"
+	"github.com/sipbuddy/sipbuddy/internal/sshserver"
 	"github.com/sipbuddy/sipbuddy/tui"
 	"github.com/sipbuddy/sipbuddy/tui/backend"
 	"github.com/sipbuddy/sipbuddy/xcap"
@@ -31,12 +35,26 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	render := fs.String("render", os.Getenv(envRender), "icon art: halfblock, ascii or plain (NO_COLOR picks plain)")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy-demo.log in the user cache dir)")
+	sshAddr := fs.String("ssh", "", "serve the buddy list over SSH on `ADDR` (127.0.0.1:2222) instead of this terminal")
+	dataDir := fs.String("data", "", "keep the demo's store, SSH host key and visitors' pictures in `DIR` (default: a temporary directory)")
+	authKeys := fs.String("authorized-keys", "", "with --ssh on a non-loopback address: the `FILE` of public keys allowed in (default DIR/authorized_keys)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "sipbuddy demo: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if *sshAddr != "" {
+		// Refuse an unauthenticated public address before anything starts.
+		keys := *authKeys
+		if keys == "" && *dataDir != "" {
+			keys = filepath.Join(*dataDir, sshserver.AuthorizedKeysFile)
+		}
+		if _, err := sshserver.CheckAuth(*sshAddr, keys); err != nil {
+			fmt.Fprintf(stderr, "Error: %v\nUse --authorized-keys FILE (or --data DIR with DIR/%s) to let the keys in FILE log in.\n", err, sshserver.AuthorizedKeysFile)
+			return 1
+		}
 	}
 	if *logPath == "" {
 		if dir, err := os.UserCacheDir(); err == nil {
@@ -52,7 +70,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	startCtx, cancel := context.WithTimeout(ctx, demoStartTimeout)
 	defer cancel()
-	world, err := demo.Start(startCtx, demo.Options{Seed: *seed, Buddies: *buddies, Logger: logger})
+	world, err := demo.Start(startCtx, demo.Options{Seed: *seed, Buddies: *buddies, DataDir: *dataDir, Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)
 		return 1
@@ -62,6 +80,9 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer cancel()
 		_ = world.Close(cctx)
 	}()
+	if *sshAddr != "" {
+		return demoSSH(ctx, world, *sshAddr, *dataDir, *authKeys, *render, logger, path, stdout, stderr)
+	}
 	acct, err := world.AddUser(startCtx, *user, "You")
 	if err == nil {
 		err = uploadIcon(startCtx, acct, assets.DemoUserIcon())
@@ -91,6 +112,73 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// demoSSH serves the demo over SSH until ctx ends: every visitor is its own
+// demo user, named after its SSH user, and sees the other visitors.
+func demoSSH(ctx context.Context, world *demo.World, addr, dataDir, authKeys, render string, logger *slog.Logger, logPath string, stdout, stderr io.Writer) int {
+	if dataDir == "" {
+		d, err := os.MkdirTemp("", "sipbuddy-demo-ssh-")
+		if err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
+			return 1
+		}
+		defer os.RemoveAll(d)
+		dataDir = d
+	}
+	visitors := demo.NewVisitors(world)
+	srv, err := sshserver.New(sshserver.Options{
+		Addr:           addr,
+		DataDir:        dataDir,
+		AuthorizedKeys: authKeys,
+		Proxy:          world.Proxy(),
+		XCAPRoot:       world.XCAPRoot(),
+		ShareVisitors:  true,
+		ArtMode:        render,
+		Logger:         logger,
+		Account: func(ctx context.Context, user string) (sshserver.Account, error) {
+			a, err := visitors.Account(ctx, user)
+			if errors.Is(err, demo.ErrReservedUser) {
+				return sshserver.Account{}, &sshserver.RefusedError{Message: fmt.Sprintf("%q is one of the simulated buddies; pick another name", user)}
+			}
+			return sshserver.Account{AOR: a.AOR, DisplayName: a.DisplayName, Password: a.Password}, err
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	l, err := srv.Listen()
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	host, port, _ := net.SplitHostPort(l.Addr().String())
+	fmt.Fprintf(stdout, "sipbuddy demo over SSH on %s (SIP domain %s)\n", l.Addr(), world.Domain())
+	fmt.Fprintf(stdout, "  connect:        ssh -p %s carol@%s        (your SSH user name is your SIP user)\n", port, host)
+	fmt.Fprintf(stdout, "  send a picture: scp -P %s me.png carol@%s:   (then press i to pick it)\n", port, host)
+	fmt.Fprintf(stdout, "  host key:       %s\n", srv.HostKeyFingerprint())
+	if srv.Authenticated() {
+		fmt.Fprintln(stdout, "  only the public keys in the authorized_keys file may log in")
+	}
+	fmt.Fprintf(stdout, "  data: %s, log: %s; Ctrl-C stops\n", dataDir, logPath)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(l) }()
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
+			code = 1
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), sshserver.SessionCloseTimeout+closeTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("ssh shutdown", "err", err)
+	}
+	return code
 }
 
 // uploadIcon stores an account's icon where the buddy list looks for its

@@ -1,0 +1,368 @@
+// Package sshserver serves sipbuddy's buddy list over SSH (wish v2): every
+// SSH session runs its own Bubble Tea program on a real PTY, logged in as
+// its own SIP user named after the SSH user (`ssh carol@host` is
+// sip:carol@domain). Visitors send pictures for their icon with scp or sftp
+// into a per-user sandbox, which the icon picker shows.
+//
+// The package knows nothing of the demo: it gets an account for an SSH user
+// from Options.Account (the demo creates one, a deployment looks the
+// password up in its store) and the servers' proxy and XCAP root.
+//
+// On a loopback address anyone may connect (a demo on one machine); on any
+// other address New refuses to start without an authorized_keys file, and
+// only the keys listed there may log in.
+package sshserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	"charm.land/wish/v2/scp"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/sipbuddy/sipbuddy/tui/backend"
+)
+
+// Limits and timeouts of the SSH front end.
+const (
+	// DefaultMaxSessions bounds concurrent buddy-list sessions. It stays
+	// below backend.MaxConcurrentRequests: a visitor who joins adds itself
+	// to every other visitor's list with one request each.
+	DefaultMaxSessions = 12
+	// MaxConnections bounds open SSH connections (sessions, uploads and
+	// handshakes in progress); more are closed at once.
+	MaxConnections = 4 * DefaultMaxSessions
+	// DefaultIdleTimeout ends a session whose visitor typed nothing for
+	// that long (screen updates do not count).
+	DefaultIdleTimeout = 30 * time.Minute
+	// MaxSessionDuration ends any connection after that long.
+	MaxSessionDuration = 12 * time.Hour
+	// SessionStartTimeout bounds getting the account and starting the
+	// backend of a session.
+	SessionStartTimeout = 20 * time.Second
+	// SessionCloseTimeout bounds the goodbye (unpublish, unsubscribe,
+	// unregister) when a session ends.
+	SessionCloseTimeout = 5 * time.Second
+	// MaxUserBytes bounds an SSH user name.
+	MaxUserBytes = 32
+)
+
+// Account is the SIP account an SSH visitor is logged in with.
+type Account struct {
+	AOR         string // "sip:carol@example.test"
+	DisplayName string
+	Password    string
+}
+
+// AccountFunc returns the account of a (valid) SSH user name. Return a
+// *RefusedError to refuse the visitor with its message; any other error is
+// logged and the visitor told that the account could not be opened.
+type AccountFunc func(ctx context.Context, user string) (Account, error)
+
+// RefusedError refuses a visitor; Message is shown on its terminal.
+type RefusedError struct{ Message string }
+
+func (e *RefusedError) Error() string { return e.Message }
+
+// Options configure a Server.
+type Options struct {
+	// Addr is where to listen, "127.0.0.1:2222". Required.
+	Addr string
+	// DataDir keeps the host key, the default authorized_keys file, the
+	// visitors' picture sandboxes and icon caches. Required.
+	DataDir string
+	// HostKeyPath defaults to DataDir/ssh_host_ed25519_key (created on
+	// first start).
+	HostKeyPath string
+	// AuthorizedKeys is the authorized_keys file required on a non-loopback
+	// Addr; default DataDir/authorized_keys. Ignored on loopback.
+	AuthorizedKeys string
+
+	// Proxy and XCAPRoot are the SIP outbound proxy and XCAP root every
+	// session's backend uses. Required.
+	Proxy, XCAPRoot string
+	// Account gets the SIP account of an SSH user. Required.
+	Account AccountFunc
+	// ShareVisitors puts every connected visitor in every other visitor's
+	// buddy list (the demo does; a deployment may not want to).
+	ShareVisitors bool
+
+	// MaxSessions bounds concurrent buddy-list sessions; default
+	// DefaultMaxSessions.
+	MaxSessions int
+	// IdleTimeout ends sessions without keyboard input; default
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// ArtMode is the initial icon art mode of every session (see
+	// tui.Options.ArtMode); empty: from the session's NO_COLOR.
+	ArtMode string
+	// Backend adjusts each session's backend options (tests use it for
+	// short retries); may be nil.
+	Backend func(*backend.Options)
+	// Logger receives the server's logs; default discard.
+	Logger *slog.Logger
+}
+
+// Server is the SSH front end. Build it with New, then Serve or
+// ListenAndServe; Shutdown ends it.
+type Server struct {
+	opts     Options
+	logger   *slog.Logger
+	ssh      *ssh.Server
+	keys     *AuthorizedKeys // nil on loopback: no authentication
+	hostKey  gossh.Signer
+	hub      *hub
+	boxes    *sandboxes
+	cacheDir string
+
+	sessions chan struct{} // semaphore of buddy-list sessions
+	conns    atomic.Int64
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	cancel    context.CancelFunc
+	ctx       context.Context
+	wg        sync.WaitGroup
+}
+
+// userPattern is what an SSH user name must look like to become a SIP
+// user: lower-case, starting with a letter, no dots at the end.
+var userPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$`)
+
+// ValidUser checks an SSH user name for use as a SIP user part and as a
+// directory name.
+func ValidUser(user string) error {
+	if len(user) > MaxUserBytes || !userPattern.MatchString(user) {
+		return &RefusedError{Message: fmt.Sprintf(
+			"%q cannot be a buddy-list user: use a name of at most %d lower-case letters, digits, '-', '_' or '.', starting with a letter (ssh carol@host)",
+			user, MaxUserBytes)}
+	}
+	return nil
+}
+
+// New checks the options (authentication first: a non-loopback Addr
+// without authorized_keys is refused before anything is opened), loads or
+// creates the host key and builds the server. It does not listen.
+func New(o Options) (*Server, error) {
+	if o.Addr == "" {
+		return nil, errors.New("sshserver: no address")
+	}
+	if o.DataDir == "" {
+		return nil, errors.New("sshserver: no data directory")
+	}
+	if o.AuthorizedKeys == "" {
+		o.AuthorizedKeys = filepath.Join(o.DataDir, AuthorizedKeysFile)
+	}
+	keys, err := CheckAuth(o.Addr, o.AuthorizedKeys)
+	if err != nil {
+		return nil, err
+	}
+	if o.Proxy == "" || o.XCAPRoot == "" {
+		return nil, errors.New("sshserver: the SIP proxy and the XCAP root are required")
+	}
+	if o.Account == nil {
+		return nil, errors.New("sshserver: no account function")
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.HostKeyPath == "" {
+		o.HostKeyPath = filepath.Join(o.DataDir, HostKeyFile)
+	}
+	for _, dir := range []string{o.DataDir, filepath.Join(o.DataDir, "icon-cache")} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sshserver: %w", err)
+		}
+	}
+	pemBytes, err := loadOrCreateHostKey(o.HostKeyPath)
+	if err != nil {
+		return nil, fmt.Errorf("sshserver: %w", err)
+	}
+	signer, err := gossh.ParsePrivateKey(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("sshserver: host key: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		opts:     o,
+		logger:   o.Logger,
+		keys:     keys,
+		hostKey:  signer,
+		hub:      newHub(),
+		boxes:    newSandboxes(filepath.Join(o.DataDir, "pictures")),
+		cacheDir: filepath.Join(o.DataDir, "icon-cache"),
+		sessions: make(chan struct{}, o.MaxSessions),
+		ctx:      ctx,
+		cancel:   cancel,
+	}
+	opts := []ssh.Option{
+		wish.WithAddress(o.Addr),
+		wish.WithHostKeyPEM(pemBytes),
+		wish.WithVersion("sipbuddy"),
+		ssh.AllocatePty(),
+		wish.WithIdleTimeout(o.IdleTimeout + time.Minute),
+		wish.WithMaxTimeout(MaxSessionDuration),
+		ssh.WrapConn(s.limitConn),
+		wish.WithSubsystem("sftp", s.serveSFTP),
+		wish.WithMiddleware(
+			s.sessionMiddleware,
+			scp.Middleware(nil, scpHandler{s}),
+			s.recoverMiddleware,
+		),
+	}
+	if keys == nil {
+		// Loopback: a demo on this machine. Keyboard-interactive that
+		// asks nothing lets every client in without a prompt (OpenSSH
+		// tries it after its keys), and unlike NoClientAuth it is an
+		// explicit decision, made here and nowhere else.
+		opts = append(opts,
+			wish.WithBanner("sipbuddy demo: anyone on this machine may connect; your SSH user name is your SIP user.\n"),
+			wish.WithKeyboardInteractiveAuth(func(ssh.Context, gossh.KeyboardInteractiveChallenge) bool { return true }),
+		)
+	} else {
+		opts = append(opts, wish.WithPublicKeyAuth(func(ctx ssh.Context, key ssh.PublicKey) bool {
+			ok := keys.Allows(ctx.User(), key)
+			if !ok {
+				s.logger.Info("ssh key refused", "user", ctx.User(), "remote", ctx.RemoteAddr().String(), "key", gossh.FingerprintSHA256(key))
+			}
+			return ok
+		}))
+	}
+	s.ssh, err = wish.NewServer(opts...)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("sshserver: %w", err)
+	}
+	return s, nil
+}
+
+// HostKeyFingerprint is the SHA256 fingerprint visitors' clients show.
+func (s *Server) HostKeyFingerprint() string {
+	return gossh.FingerprintSHA256(s.hostKey.PublicKey())
+}
+
+// Authenticated reports whether visitors must log in with a public key.
+func (s *Server) Authenticated() bool { return s.keys != nil }
+
+// Listen opens Options.Addr.
+func (s *Server) Listen() (net.Listener, error) {
+	l, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("sshserver: %w", err)
+	}
+	return l, nil
+}
+
+// Serve accepts SSH connections on l until Shutdown; it returns nil after
+// Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.ctx.Err() != nil {
+		s.mu.Unlock()
+		return ssh.ErrServerClosed
+	}
+	s.listeners = append(s.listeners, l)
+	s.mu.Unlock()
+	err := s.ssh.Serve(l)
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, ends every session (each says goodbye to the
+// SIP server, bounded by SessionCloseTimeout) and waits for them, bounded
+// by ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancel()
+	err := s.ssh.Shutdown(ctx)
+	if err != nil {
+		_ = s.ssh.Close()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if errors.Is(err, ssh.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Sessions returns the number of buddy-list sessions running.
+func (s *Server) Sessions() int { return len(s.sessions) }
+
+// limitConn bounds open connections (ssh.ConnCallback: nil drops it).
+func (s *Server) limitConn(_ ssh.Context, c net.Conn) net.Conn {
+	if s.conns.Add(1) > MaxConnections {
+		s.conns.Add(-1)
+		s.logger.Warn("ssh connection refused: too many", "remote", c.RemoteAddr().String())
+		return nil
+	}
+	return &countedConn{Conn: c, s: s}
+}
+
+type countedConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { c.s.conns.Add(-1) })
+	return c.Conn.Close()
+}
+
+// recoverMiddleware runs first: a panic anywhere in a session's handler
+// ends that session with a message, never the server.
+func (s *Server) recoverMiddleware(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.logger.Error("ssh session panic", "user", sess.User(), "panic", r, "stack", string(debug.Stack()))
+				fmt.Fprint(sess.Stderr(), "\r\nsipbuddy: internal error, session ended\r\n")
+				_ = sess.Exit(1)
+			}
+		}()
+		next(sess)
+	}
+}
+
+// refuse ends a session with a message on its terminal.
+func refuse(sess ssh.Session, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	msg = strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\r\n")
+	fmt.Fprint(sess.Stderr(), "sipbuddy: "+msg+"\r\n")
+	_ = sess.Exit(1)
+}
+
+// sandboxOf returns the session user's picture sandbox.
+func (s *Server) sandboxOf(sess ssh.Session) (*sandbox, error) {
+	if err := ValidUser(sess.User()); err != nil {
+		return nil, err
+	}
+	return s.boxes.get(sess.User())
+}
