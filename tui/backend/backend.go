@@ -478,7 +478,7 @@ func (b *Backend) begin(kind RequestKind) (RequestID, bool) {
 }
 
 // run runs a request's network work in the background and answers it.
-func (b *Backend) run(kind RequestKind, fn func(ctx context.Context) (string, error)) RequestID {
+func (b *Backend) run(kind RequestKind, fn func(ctx context.Context, id RequestID) (string, error)) RequestID {
 	id, ok := b.begin(kind)
 	if !ok {
 		return id
@@ -495,7 +495,7 @@ func (b *Backend) run(kind RequestKind, fn func(ctx context.Context) (string, er
 		defer func() { <-b.reqs }()
 		ctx, cancel := context.WithTimeout(b.ctx, b.o.RequestTimeout)
 		defer cancel()
-		detail, err := fn(ctx)
+		detail, err := fn(ctx, id)
 		if err != nil {
 			b.log.Warn(kind.String()+" failed", "error", err)
 			b.q.push(ErrorEvent{ID: id, Kind: kind, Err: err})
@@ -571,8 +571,7 @@ const MaxIconFileBytes = 16 << 20
 // and publishes its URL with its sha1. A file that is not a usable image
 // gets an error and changes nothing.
 func (b *Backend) SetIcon(path string) RequestID {
-	var id RequestID
-	id = b.run(SetIconRequest, func(ctx context.Context) (string, error) {
+	return b.run(SetIconRequest, func(ctx context.Context, id RequestID) (string, error) {
 		data, err := readFileLimited(path, min(MaxIconFileBytes, icon.UploadLimits.MaxBytes))
 		if err != nil {
 			return "", err
@@ -597,7 +596,6 @@ func (b *Backend) SetIcon(path string) RequestID {
 		b.pushSelf()
 		return "", nil // answered by the PUBLISH outcome
 	})
-	return id
 }
 
 // readFileLimited reads a regular file of at most limit bytes.
@@ -630,7 +628,7 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 // AddBuddy adds uri to the list "buddies" of my buddy list document (an
 // ETag-conditional update) and subscribes to its presence.
 func (b *Backend) AddBuddy(uri, displayName string) RequestID {
-	return b.run(AddBuddyRequest, func(ctx context.Context) (string, error) {
+	return b.run(AddBuddyRequest, func(ctx context.Context, _ RequestID) (string, error) {
 		u, err := NormalizeURI(uri)
 		if err != nil {
 			return "", err
@@ -657,7 +655,7 @@ func (b *Backend) AddBuddy(uri, displayName string) RequestID {
 // RemoveBuddy removes uri from my buddy list document (from whichever list
 // holds it) and ends the subscription to it.
 func (b *Backend) RemoveBuddy(uri string) RequestID {
-	return b.run(RemoveBuddyRequest, func(ctx context.Context) (string, error) {
+	return b.run(RemoveBuddyRequest, func(ctx context.Context, _ RequestID) (string, error) {
 		doc, err := resourcelists.Update(ctx, b.xc, func(d *resourcelists.Document) error {
 			if !d.Remove(uri) {
 				return fmt.Errorf("%s: %w", uri, ErrNotInList)
@@ -688,7 +686,7 @@ func (b *Backend) setBuddies(entries []resourcelists.Entry) {
 
 // AcceptWatcher allows uri to see my presence (a pres-rules "allow" rule).
 func (b *Backend) AcceptWatcher(uri string) RequestID {
-	return b.run(AcceptWatcherRequest, func(ctx context.Context) (string, error) {
+	return b.run(AcceptWatcherRequest, func(ctx context.Context, _ RequestID) (string, error) {
 		if err := b.setWatcher(ctx, uri, presrules.Allow); err != nil {
 			return "", err
 		}
@@ -696,10 +694,11 @@ func (b *Backend) AcceptWatcher(uri string) RequestID {
 	})
 }
 
-// BlockWatcher blocks uri from seeing my presence (a pres-rules "block"
-// rule).
+// BlockWatcher blocks uri from seeing my presence: a pres-rules rule that
+// presrules writes as polite-block, so a catch-all "confirm" rule cannot
+// outrank it; the watcher is shown nothing real.
 func (b *Backend) BlockWatcher(uri string) RequestID {
-	return b.run(BlockWatcherRequest, func(ctx context.Context) (string, error) {
+	return b.run(BlockWatcherRequest, func(ctx context.Context, _ RequestID) (string, error) {
 		if err := b.setWatcher(ctx, uri, presrules.Block); err != nil {
 			return "", err
 		}
@@ -726,11 +725,16 @@ func (b *Backend) setWatcher(ctx context.Context, uri string, h presrules.Handli
 			return fmt.Errorf("read pres-rules: %w", err)
 		}
 		out, err := presrules.SetWatcher(body, uri, h)
-		if err != nil {
+		var overridden *presrules.OverriddenError
+		if err != nil && !errors.As(err, &overridden) {
 			return fmt.Errorf("pres-rules: %w", err)
 		}
 		_, err = b.xc.Put(ctx, PresRulesAUID, PresRulesDocument, out, PresRulesMIMEType, cond)
 		if err == nil {
+			if overridden != nil {
+				// Our rule is stored, but another client's rule wins.
+				return fmt.Errorf("saved, but %w", overridden)
+			}
 			return nil
 		}
 		if xcap.StatusCodeOf(err) != http.StatusPreconditionFailed || attempt+1 >= maxConflictRetries {
