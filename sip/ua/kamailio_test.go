@@ -1,12 +1,14 @@
 package ua
 
 import (
-	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/winfo"
 )
@@ -19,7 +21,11 @@ const KamailioEnv = "SIPBUDDY_KAMAILIO_PROXY"
 func kamailioProxy(t *testing.T) string {
 	addr := os.Getenv(KamailioEnv)
 	if addr == "" {
-		t.Skip(KamailioEnv + " not set: start peers/kamailio/start.sh and set it to its SIP address")
+		msg := KamailioEnv + " not set: start peers/kamailio/start.sh and set it to its SIP address"
+		if os.Getenv(testtool.RequireEnv) != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 	return addr
 }
@@ -79,17 +85,39 @@ func TestKamailioCloseShowsClosed(t *testing.T) {
 // that Kamailio (its KAMAILIO_STATE dir; SIP_PORT/HTTP_PORT as started).
 const KamailioStateEnv = "SIPBUDDY_KAMAILIO_STATE"
 
+// KamailioHarnessEnv names the directory of the harness's start.sh and
+// stop.sh (shared/peers/kamailio).
+const KamailioHarnessEnv = "SIPBUDDY_KAMAILIO_HARNESS"
+
+// harnessEnv reads the variables start.sh wrote for a running instance
+// (HTTP_PORT, PRES_AUTH, ...), so that a restart brings back the same one.
+func harnessEnv(t *testing.T, state string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(state, "env.sh"))
+	if err != nil {
+		t.Fatalf("the Kamailio instance in %s: %v", state, err)
+	}
+	var env []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && (k == "HTTP_PORT" || k == "SIP_PORT" || k == "PRES_AUTH" || k == "SIP_DOMAIN") {
+			env = append(env, k+"="+strings.Trim(v, `"`))
+		}
+	}
+	return env
+}
+
 // Kamailio is restarted under the UAs; they recover by themselves.
 func TestKamailioRestart(t *testing.T) {
 	proxy := kamailioProxy(t)
-	state := os.Getenv(KamailioStateEnv)
-	if state == "" {
-		t.Skip(KamailioStateEnv + " not set: the restart test needs to stop and start Kamailio")
+	state, harness := os.Getenv(KamailioStateEnv), os.Getenv(KamailioHarnessEnv)
+	if state == "" || harness == "" {
+		t.Skip(KamailioStateEnv + " and " + KamailioHarnessEnv + " not set: the restart test needs to stop and start Kamailio")
 	}
-	_, port, _ := net.SplitHostPort(proxy)
+	env := append(os.Environ(), "KAMAILIO_STATE="+state, "KAMAILIO_NO_APT=1")
+	env = append(env, harnessEnv(t, state)...)
 	run := func(script string) {
-		cmd := exec.Command("/work/shared/peers/kamailio/" + script)
-		cmd.Env = append(os.Environ(), "KAMAILIO_STATE="+state, "SIP_PORT="+port, "KAMAILIO_NO_APT=1")
+		cmd := exec.Command(filepath.Join(harness, script))
+		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", script, err, out)
 		}
