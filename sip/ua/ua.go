@@ -551,6 +551,20 @@ func (u *UA) Unsubscribe(uri string) {
 	}
 }
 
+// RefreshWatchers refreshes the presence.winfo subscription now, so that the
+// next WatchersEvent carries the server's current list. Call it after
+// changing pres-rules: Kamailio re-evaluates the watcher but sends the
+// owner no winfo NOTIFY until the next refresh, which may be minutes away.
+func (u *UA) RefreshWatchers() {
+	u.mu.Lock()
+	s := u.winfo
+	started := u.state == stateStarted
+	u.mu.Unlock()
+	if s != nil && started {
+		s.kick()
+	}
+}
+
 // WatchWatchers turns the presence.winfo subscription to our own AOR on or
 // off; watcher lists arrive as WatchersEvent.
 func (u *UA) WatchWatchers(on bool) {
