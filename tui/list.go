@@ -31,8 +31,9 @@ type buddy struct {
 	IconURL  string
 	IconErr  string
 
-	name  string // what is shown: list name, else presence name, else user part
-	lower string // lower-case name + " " + URI, for the filter
+	name      string // what is shown: list name, else presence name, else user part
+	lowerName string // sort key
+	lower     string // lower-case name + " " + URI, for the filter
 }
 
 // refresh recomputes the derived fields after a change.
@@ -48,7 +49,8 @@ func (b *buddy) refresh() {
 	if b.name == "" {
 		b.name = userPart(b.URI)
 	}
-	b.lower = strings.ToLower(b.name + " " + b.URI)
+	b.lowerName = strings.ToLower(b.name)
+	b.lower = b.lowerName + " " + strings.ToLower(b.URI)
 }
 
 // userPart returns "alice" for "sip:alice@example.test".
@@ -66,7 +68,7 @@ func less(a, b *buddy) int {
 	if ra, rb := availabilityRank(a.Avail), availabilityRank(b.Avail); ra != rb {
 		return ra - rb
 	}
-	if c := strings.Compare(strings.ToLower(a.name), strings.ToLower(b.name)); c != 0 {
+	if c := strings.Compare(a.lowerName, b.lowerName); c != 0 {
 		return c
 	}
 	return strings.Compare(a.URI, b.URI)

@@ -475,6 +475,7 @@ func TestNormalizeURI(t *testing.T) {
 		"SIP:bob@example.test":       "sip:bob@example.test",
 		"sips:bob@example.test:5061": "sips:bob@example.test:5061",
 		"sip:bob.smith@10.0.0.1":     "sip:bob.smith@10.0.0.1",
+		"sip:a@[::1]:5060":           "sip:a@[::1]:5060",
 	}
 	for in, want := range good {
 		got, err := NormalizeURI(in)
@@ -482,7 +483,7 @@ func TestNormalizeURI(t *testing.T) {
 			t.Errorf("NormalizeURI(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "bob", "bob@", "@example.test", "tel:+123", "sip:bob smith@x.test", "sip:bob@exa mple.test", "sip:bob@x.test:port", "sip:bob@x.test:", strings.Repeat("a", MaxURIBytes) + "@x.test", "sip:b<ob@x.test"} {
+	for _, in := range []string{"", "bob", "bob@", "@example.test", "tel:+123", "sip:bob smith@x.test", "sip:bob@exa mple.test", "sip:bob@x.test:port", "sip:bob@x.test:", strings.Repeat("a", MaxURIBytes) + "@x.test", "sip:b<ob@x.test", "sip:a@[::1", "sip:a@x[1]", "sip:a@[zz]"} {
 		if got, err := NormalizeURI(in); !errors.Is(err, ErrInvalidURI) {
 			t.Errorf("NormalizeURI(%q) = %q, %v; want ErrInvalidURI", in, got, err)
 		}

@@ -43,11 +43,28 @@ func NormalizeURI(s string) (string, error) {
 		}
 	}
 	h, port, hasPort := strings.Cut(host, ":")
+	if strings.HasPrefix(host, "[") {
+		// IPv6 reference: "[::1]" or "[::1]:5060".
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return "", fmt.Errorf("%w: unclosed [ in the domain", ErrInvalidURI)
+		}
+		h, port = host[:end+1], strings.TrimPrefix(host[end+1:], ":")
+		hasPort = len(host) > end+1
+		if hasPort && host[end+1] != ':' {
+			return "", fmt.Errorf("%w: junk after ]", ErrInvalidURI)
+		}
+		if strings.Trim(h[1:end], "0123456789abcdefABCDEF:.") != "" || end < 3 {
+			return "", fmt.Errorf("%w: bad IPv6 address %q", ErrInvalidURI, h)
+		}
+	} else if strings.ContainsAny(h, "[]") {
+		return "", fmt.Errorf("%w: [ ] only around an IPv6 address", ErrInvalidURI)
+	}
 	if h == "" {
 		return "", fmt.Errorf("%w: empty domain", ErrInvalidURI)
 	}
-	for _, r := range h {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '[' || r == ']') {
+	for _, r := range strings.Trim(h, "[]") {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == ':' && h[0] == '[') {
 			return "", fmt.Errorf("%w: %q is not allowed in the domain", ErrInvalidURI, r)
 		}
 	}
@@ -56,5 +73,9 @@ func NormalizeURI(s string) (string, error) {
 			return "", fmt.Errorf("%w: bad port %q", ErrInvalidURI, port)
 		}
 	}
-	return scheme + user + "@" + strings.ToLower(host), nil
+	out := scheme + user + "@" + strings.ToLower(host)
+	if len(out) > MaxURIBytes {
+		return "", fmt.Errorf("%w: longer than %d characters", ErrInvalidURI, MaxURIBytes)
+	}
+	return out, nil
 }

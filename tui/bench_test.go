@@ -1,0 +1,90 @@
+package tui
+
+import (
+	"fmt"
+	"image/color"
+	"runtime"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/tui/backend"
+)
+
+// bigList builds a model of n buddies, each with its own 256x256 icon
+// (the size stored on XCAP servers), at w x h, with every command run.
+func bigList(tb testing.TB, n, w, h int) Model {
+	tb.Helper()
+	var buddies []backend.Buddy
+	for i := range n {
+		buddies = append(buddies, backend.Buddy{URI: fmt.Sprintf("sip:user%04d@example.test", i), DisplayName: fmt.Sprintf("User %04d", i)})
+	}
+	msgs := []tea.Msg{tea.WindowSizeMsg{Width: w, Height: h}, backend.BuddiesEvent{Buddies: buddies}}
+	acts := [][]string{nil, {"away"}, {"busy"}, {"on-the-phone"}, {"meeting"}}
+	for i, b := range buddies {
+		basic := pidf.BasicOpen
+		if i%7 == 0 {
+			basic = pidf.BasicClosed
+		}
+		msgs = append(msgs,
+			backend.PresenceEvent{URI: b.URI, State: pidf.State{Basic: basic, Activities: acts[i%len(acts)], Note: fmt.Sprintf("note number %d", i)}},
+			backend.IconEvent{URI: b.URI, Hash: fmt.Sprintf("%040x", i+1), Image: testIcon(color.RGBA{R: uint8(i), G: uint8(i >> 8), B: 200, A: 255}, 256)})
+	}
+	m := drive(tb, newTestModel(Options{}), msgs...)
+	if len(m.list.visible) != n {
+		tb.Fatalf("%d buddies visible", len(m.list.visible))
+	}
+	return m
+}
+
+// BenchmarkView1000 measures one frame of a 1,000-buddy list with icons at
+// 120x40 (the detail pane on the right), scrolled to the middle.
+func BenchmarkView1000(b *testing.B) {
+	m := bigList(b, 1000, 120, 40)
+	m = drive(b, m, keyMsg("G"))
+	for range 500 {
+		m = drive(b, m, keyMsg("up"))
+	}
+	for b.Loop() {
+		_ = m.View()
+	}
+}
+
+// BenchmarkView1000Narrow is the same at 80x24.
+func BenchmarkView1000Narrow(b *testing.B) {
+	m := bigList(b, 1000, 80, 24)
+	for b.Loop() {
+		_ = m.View()
+	}
+}
+
+// BenchmarkPresenceUpdate1000 measures handling one NOTIFY's presence in a
+// 1,000-buddy list (re-sort and re-filter included).
+func BenchmarkPresenceUpdate1000(b *testing.B) {
+	m := bigList(b, 1000, 120, 40)
+	i := 0
+	for b.Loop() {
+		i++
+		ev := backend.PresenceEvent{URI: fmt.Sprintf("sip:user%04d@example.test", i%1000), State: pidf.State{Basic: pidf.BasicOpen, Activities: []string{"away"}[:i%2]}}
+		nm, _ := m.Update(ev)
+		m = nm.(Model)
+	}
+}
+
+// BenchmarkMemory1000 reports the heap the model keeps for 1,000 buddies
+// with icons (thumbnails and rendered art, after the 256x256 decoded
+// images were dropped).
+func BenchmarkMemory1000(b *testing.B) {
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		m := bigList(b, 1000, 120, 40)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB/1000buddies")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/1000, "B/buddy")
+		runtime.KeepAlive(m)
+	}
+}

@@ -1,0 +1,76 @@
+package tui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sipbuddy/sipbuddy/assets"
+)
+
+// openPicker opens the icon picker on dir and lets it read the directory.
+func openPicker(t *testing.T, dir string) Model {
+	t.Helper()
+	m := listWith(t, scenario()...)
+	m.opts.PicturesDir = dir
+	return drive(t, m, keyMsg("i"))
+}
+
+func TestIconPickerPreviewsAndRejectsBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a-broken.png", []byte("not a picture at all"))
+	write("b-good.png", assets.DemoUserIcon())
+	write("c-notes.txt", []byte("text"))
+
+	m := openPicker(t, dir)
+	if m.dialog != iconDialog || m.picker.fp.Height() <= 0 {
+		t.Fatalf("picker not open or without height (dialog %v, height %d)", m.dialog, m.picker.fp.Height())
+	}
+	screen := plain(m)
+	for _, name := range []string{"a-broken.png", "b-good.png", "c-notes.txt"} {
+		if !strings.Contains(screen, name) {
+			t.Errorf("picker does not list %s:\n%s", name, screen)
+		}
+	}
+
+	// The broken file: a clear error, no preview, enter does not submit.
+	m = drive(t, m, keyMsg("enter"))
+	if m.picker.preview != "" || !strings.Contains(m.picker.previewErr, "not an image") {
+		t.Fatalf("broken file: preview %q, error %q", m.picker.preview, m.picker.previewErr)
+	}
+	if !strings.Contains(plain(m), "not an image") {
+		t.Errorf("the error is not on screen:\n%s", plain(m))
+	}
+	m = drive(t, m, keyMsg("enter"))
+	if m.dialog != iconDialog {
+		t.Fatal("enter on a broken file closed the picker")
+	}
+
+	// The good file: a preview with its format and size; enter submits
+	// (without a backend: "Not connected", nothing else changes).
+	m = drive(t, m, keyMsg("esc"), keyMsg("down"), keyMsg("enter"))
+	if m.picker.preview == "" || m.picker.previewErr != "" || !strings.Contains(m.picker.info, "PNG") {
+		t.Fatalf("good file: preview %d bytes, info %q, error %q", len(m.picker.preview), m.picker.info, m.picker.previewErr)
+	}
+	m = drive(t, m, keyMsg("enter"))
+	if m.dialog != noDialog || !strings.Contains(m.statusText, "Not connected") {
+		t.Errorf("confirm: dialog %v, status %q", m.dialog, m.statusText)
+	}
+	if m.self.IconHash == "" {
+		// My icon did not change: it was set by the scenario's IconEvent.
+		t.Error("my icon was lost")
+	}
+
+	// The text file cannot be picked.
+	m = openPicker(t, dir)
+	m = drive(t, m, keyMsg("down"), keyMsg("down"), keyMsg("enter"))
+	if !strings.Contains(m.picker.previewErr, "not an image") {
+		t.Errorf("text file: error %q", m.picker.previewErr)
+	}
+}
