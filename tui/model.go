@@ -12,7 +12,6 @@ package tui
 import (
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -229,6 +228,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.c.width, m.c.height = msg.Width, msg.Height
 		m.help.SetWidth(msg.Width)
+		if m.dialog == iconDialog {
+			m.picker.fp.SetHeight(pickerHeight(msg.Height))
+		}
 		m.list.clamp(m.layout().listRows)
 	case eventMsg:
 		cmds = append(cmds, m.handleEvent(msg.ev))
@@ -453,6 +455,11 @@ func (m *Model) handleEvent(ev backend.Event) tea.Cmd {
 			m.setStatus(statusError, "Registration failed: "+m.self.RegErr)
 		}
 	case backend.BuddiesEvent:
+		if ev.Err != nil {
+			// The list could not be (re)loaded: keep what is shown.
+			m.setStatus(statusError, clean(ev.Err.Error()))
+			return nil
+		}
 		m.list.setBuddies(ev.Buddies)
 	case backend.PresenceEvent:
 		b := m.list.get(ev.URI, false)
@@ -621,17 +628,4 @@ func (m *Model) layout() screenLayout {
 		l.listRows = max(0, l.listRows-1)
 	}
 	return l
-}
-
-// pendingRequests returns how many requests wait for an answer.
-func (m *Model) pendingRequests() int { return len(m.requests) }
-
-// sortedWatchers is used by tests and the header badge.
-func (m *Model) sortedPending() []string {
-	out := make([]string, 0, len(m.pending))
-	for _, p := range m.pending {
-		out = append(out, p.URI)
-	}
-	slices.Sort(out)
-	return out
 }

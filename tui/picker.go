@@ -157,7 +157,6 @@ func (d iconPicker) update(msg tea.Msg) (iconPicker, tea.Cmd) {
 func (d iconPicker) view() string {
 	w := modalWidth(d.width, 74)
 	listW := max(20, w-previewCols-3)
-	d.fp.SetHeight(pickerHeight(d.height))
 	dir := d.styles.InputLabel.Render(fitPlain(clean(d.fp.CurrentDirectory), listW))
 	files := padLines(strings.TrimRight(d.fp.View(), "\n"), listW, d.fp.Height())
 	left := dir + "\n" + files

@@ -100,8 +100,8 @@ type Options struct {
 	// Logger receives the backend's and the UA's logs (they are also
 	// copied to the debug pane as LogEvents); default: discard.
 	Logger *slog.Logger
-	// TraceSIP copies every SIP message to the debug pane (default on
-	// unless NoTrace).
+	// NoTrace stops copying every SIP message to the debug pane as a
+	// LogEvent (copied by default).
 	NoTrace bool
 
 	// Expires is the requested REGISTER/PUBLISH/SUBSCRIBE lifetime;
@@ -116,7 +116,7 @@ type Options struct {
 	IconRetryMax   time.Duration // default DefaultIconRetryMax
 	IconAttempts   int           // default DefaultIconAttempts
 
-	// Open, Activity and Note are the presence published at Start
+	// Closed, Activity and Note are the presence published at Start
 	// (default: open, no activity, no note).
 	Closed   bool
 	Activity string
