@@ -731,6 +731,9 @@ func (b *Backend) setWatcher(ctx context.Context, uri string, h presrules.Handli
 		}
 		_, err = b.xc.Put(ctx, PresRulesAUID, PresRulesDocument, out, PresRulesMIMEType, cond)
 		if err == nil {
+			// Servers that re-evaluate the watcher without telling the
+			// owner (Kamailio) show the change on the next winfo refresh.
+			b.ua.RefreshWatchers()
 			if overridden != nil {
 				// Our rule is stored, but another client's rule wins.
 				return fmt.Errorf("saved, but %w", overridden)
