@@ -79,8 +79,21 @@ func TestPendingUntilAccepted(t *testing.T) {
 	}))
 	bob.waitFor("active subscription to alice", subscriptionOf(aor("alice"), backend.SubscriptionActive))
 	// Kamailio sends no watcherinfo NOTIFY when pres-rules change a
-	// watcher's state (update_watchers_status notifies the watcher only), so
-	// alice's list is not checked here; see docs/interop.md.
+	// watcher's state (update_watchers_status notifies the watcher only);
+	// the backend refreshes alice's winfo subscription after the PUT, so her
+	// list shows bob active without waiting for the next refresh.
+	alice.waitFor("bob active in alice's watcher list", func(ev backend.Event) bool {
+		w, ok := ev.(backend.WatchersEvent)
+		if !ok {
+			return false
+		}
+		for _, x := range w.Watchers {
+			if x.URI == aor("bob") && !x.Pending() {
+				return true
+			}
+		}
+		return false
+	})
 
 	// The rule is alice's pres-rules document on the server, as RFC 5025
 	// says, so any of her clients sees it.
