@@ -89,8 +89,12 @@ type Options struct {
 	// first start).
 	HostKeyPath string
 	// AuthorizedKeys is the authorized_keys file required on a non-loopback
-	// Addr; default DataDir/authorized_keys. Ignored on loopback.
+	// Addr; default DataDir/authorized_keys. Ignored on loopback unless
+	// RequireKeys.
 	AuthorizedKeys string
+	// RequireKeys asks for public-key authentication on a loopback address
+	// too (a deployment behind a local port forward).
+	RequireKeys bool
 
 	// Proxy and XCAPRoot are the SIP outbound proxy and XCAP root every
 	// session's backend uses. Required.
@@ -170,6 +174,11 @@ func New(o Options) (*Server, error) {
 	keys, err := CheckAuth(o.Addr, o.AuthorizedKeys)
 	if err != nil {
 		return nil, err
+	}
+	if keys == nil && o.RequireKeys {
+		if keys, err = LoadAuthorizedKeys(o.AuthorizedKeys); err != nil {
+			return nil, fmt.Errorf("sshserver: public-key authentication required, but %w: %w", err, ErrNoAuthorizedKeys)
+		}
 	}
 	if o.Proxy == "" || o.XCAPRoot == "" {
 		return nil, errors.New("sshserver: the SIP proxy and the XCAP root are required")

@@ -150,7 +150,8 @@ func (s *Server) runSession(sess ssh.Session) {
 	})
 	var lastInput atomic.Int64
 	lastInput.Store(time.Now().UnixNano())
-	opts := append(bm.MakeOptions(sess), tea.WithFilter(func(_ tea.Model, msg tea.Msg) tea.Msg {
+	opts := append(bm.MakeOptions(sess), ownInput(sess)...)
+	opts = append(opts, tea.WithFilter(func(_ tea.Model, msg tea.Msg) tea.Msg {
 		switch msg.(type) {
 		case tea.SuspendMsg:
 			return tea.ResumeMsg{} // as bm.MakeOptions' filter: no job control over SSH
