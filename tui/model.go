@@ -19,6 +19,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/tui/art"
 	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
@@ -469,7 +470,10 @@ func (m *Model) handleEvent(ev backend.Event) tea.Cmd {
 		if ev.State.IconURL != b.State.IconURL || !b.HasState {
 			b.IconErr = ""
 		}
-		if ev.State.IconURL == "" {
+		// A buddy who goes offline publishes no icon (a server's closed
+		// document has none), but people still know them by their picture:
+		// keep it. An online buddy without an icon has removed it.
+		if ev.State.IconURL == "" && ev.State.Basic != pidf.BasicClosed {
 			b.IconHash = ""
 		}
 		b.State, b.HasState, b.Updated = ev.State, true, ev.At
