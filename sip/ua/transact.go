@@ -83,6 +83,7 @@ func (u *UA) roundTrip(ctx context.Context, req *sip.Request) (*sip.Response, er
 	u.sends.Add(1)
 	tx, err := u.client.TransactionRequest(ctx, req)
 	if err != nil {
+		u.transportFailed(req)
 		return nil, fmt.Errorf("%w: %s: %w", ErrTransport, req.Method, err)
 	}
 	defer tx.Terminate()
@@ -100,10 +101,23 @@ func (u *UA) roundTrip(ctx context.Context, req *sip.Request) (*sip.Response, er
 			if err == nil {
 				err = errors.New("transaction ended without a response")
 			}
+			u.transportFailed(req)
 			return nil, fmt.Errorf("%w: %s: %w", ErrTransport, req.Method, err)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// transportFailed treats a request that got no response at all as a sign
+// that the flow to the proxy died (a server restart, say): the flow watcher
+// only looks now and then, and a retry may already have opened a new
+// connection to a restarted server before it looks, so the loss would go
+// unseen and the registration and subscriptions would wait for their
+// timers. A REGISTER failing is handled by the registration itself.
+func (u *UA) transportFailed(req *sip.Request) {
+	if req.Method != sip.REGISTER && u.reg != nil {
+		u.reg.flowLost()
 	}
 }
 
