@@ -35,6 +35,10 @@ type Options struct {
 	// PicturesDir is where the icon picker starts; empty: the current
 	// directory.
 	PicturesDir string
+	// ConfinePictures keeps the icon picker inside PicturesDir (it cannot
+	// go up, follow a link out, or pick a file outside) and shows paths
+	// relative to it. Over SSH the files are the server's.
+	ConfinePictures bool
 	// IconRows is the height of a buddy row in lines, which is the height
 	// of its icon (the icon is twice as wide in cells). Default 2.
 	IconRows int
@@ -387,7 +391,7 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.dialog = iconDialog
 		m.pickGen += 1000 // previews of an earlier picker are ignored
-		m.picker, cmd = newIconPicker(m.c, m.opts.PicturesDir, m.pickGen)
+		m.picker, cmd = newIconPicker(m.c, m.opts.PicturesDir, m.opts.ConfinePictures, m.pickGen)
 		return m, cmd
 	case key.Matches(k, keys.AddBuddy):
 		var cmd tea.Cmd

@@ -38,6 +38,7 @@ type previewMsg struct {
 type iconPicker struct {
 	*common
 	fp         filepicker.Model
+	root       string // when set, the picker never leaves this directory
 	gen        int // preview generation: late previews of older picks are dropped
 	path       string
 	preview    string
@@ -46,17 +47,58 @@ type iconPicker struct {
 	loading    bool
 }
 
-func newIconPicker(c *common, dir string, gen int) (iconPicker, tea.Cmd) {
+// newIconPicker opens the picker in dir. With confine, it never leaves dir:
+// over SSH the files are the server's, and a visitor must see only their
+// own pictures.
+func newIconPicker(c *common, dir string, confine bool, gen int) (iconPicker, tea.Cmd) {
 	fp := filepicker.New()
 	if dir == "" {
 		dir = "."
+	}
+	var root string
+	if confine {
+		if r, err := realPath(dir); err == nil {
+			root, dir = r, r
+		}
 	}
 	fp.CurrentDirectory = dir
 	fp.AllowedTypes = ImageExtensions
 	fp.ShowPermissions = false
 	fp.AutoHeight = false
 	fp.SetHeight(pickerHeight(c.height))
-	return iconPicker{common: c, fp: fp, gen: gen}, fp.Init()
+	return iconPicker{common: c, fp: fp, root: root, gen: gen}, fp.Init()
+}
+
+// realPath is the absolute path of p with every symbolic link resolved.
+func realPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
+}
+
+// inside reports whether path, links resolved, is root or below it.
+func inside(root, path string) bool {
+	real, err := realPath(path)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(root, real)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// shownDir is the directory as the user sees it: relative to the root when
+// confined, so a visitor learns nothing of the server's file system.
+func (d iconPicker) shownDir() string {
+	if d.root == "" {
+		return d.fp.CurrentDirectory
+	}
+	rel, err := filepath.Rel(d.root, d.fp.CurrentDirectory)
+	if err != nil || rel == "." {
+		return "pictures/"
+	}
+	return "pictures/" + rel + "/"
 }
 
 // pickerHeight is the number of file rows for a terminal of h lines.
@@ -126,7 +168,19 @@ func (d iconPicker) update(msg tea.Msg) (iconPicker, tea.Cmd) {
 	case tea.KeyPressMsg:
 		// Once a good preview is shown, enter confirms it.
 		if d.path != "" && d.preview != "" && key.Matches(msg, d.keys.Confirm) {
-			return d, send(submitIconMsg{path: d.path})
+			path := d.path
+			if d.root != "" {
+				// Submit the file itself, links resolved and checked
+				// again: the preview was a moment ago.
+				real, err := realPath(path)
+				if err != nil || !inside(d.root, real) {
+					d.path, d.preview, d.info = "", "", ""
+					d.previewErr = fmt.Sprintf("%s is outside your pictures folder", filepath.Base(path))
+					return d, nil
+				}
+				path = real
+			}
+			return d, send(submitIconMsg{path: path})
 		}
 		if key.Matches(msg, d.keys.Cancel) {
 			if d.path != "" {
@@ -140,9 +194,24 @@ func (d iconPicker) update(msg tea.Msg) (iconPicker, tea.Cmd) {
 			d.path, d.preview, d.info, d.previewErr = "", "", "", ""
 		}
 	}
+	if d.root != "" {
+		if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, d.fp.KeyMap.Back) && filepath.Clean(d.fp.CurrentDirectory) == d.root {
+			return d, nil // already at the top of the pictures folder
+		}
+	}
 	var cmd tea.Cmd
 	d.fp, cmd = d.fp.Update(msg)
+	if d.root != "" && !inside(d.root, d.fp.CurrentDirectory) {
+		// A link led out of the pictures folder: back to its top.
+		d.fp.CurrentDirectory = d.root
+		return d, d.fp.Init()
+	}
 	if ok, path := d.fp.DidSelectFile(msg); ok {
+		if d.root != "" && !inside(d.root, path) {
+			d.path = ""
+			d.previewErr = fmt.Sprintf("%s is outside your pictures folder", filepath.Base(path))
+			return d, cmd
+		}
 		d.gen++
 		d.loading, d.path, d.previewErr = true, path, ""
 		return d, tea.Batch(cmd, loadPreview(d.gen, path, d.mode))
@@ -157,7 +226,7 @@ func (d iconPicker) update(msg tea.Msg) (iconPicker, tea.Cmd) {
 func (d iconPicker) view() string {
 	w := modalWidth(d.width, 74)
 	listW := max(20, w-previewCols-3)
-	dir := d.styles.InputLabel.Render(fitPlain(clean(d.fp.CurrentDirectory), listW))
+	dir := d.styles.InputLabel.Render(fitPlain(clean(d.shownDir()), listW))
 	files := padLines(strings.TrimRight(d.fp.View(), "\n"), listW, d.fp.Height())
 	left := dir + "\n" + files
 

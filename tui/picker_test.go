@@ -74,3 +74,55 @@ func TestIconPickerPreviewsAndRejectsBadFiles(t *testing.T) {
 		t.Errorf("text file: error %q", m.picker.previewErr)
 	}
 }
+
+// Confined (over SSH), the picker stays in the pictures folder: back at its
+// top does nothing, a link out of it cannot be picked, and no absolute
+// path of the server is shown.
+func TestIconPickerConfined(t *testing.T) {
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "secret.png")
+	if err := os.WriteFile(secret, assets.DemoUserIcon(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "carol")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mine.png"), assets.DemoUserIcon(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(dir, "link.png")); err != nil {
+		t.Fatal(err)
+	}
+
+	m := listWith(t, scenario()...)
+	m.opts.PicturesDir, m.opts.ConfinePictures = dir, true
+	m = drive(t, m, keyMsg("i"))
+	screen := plain(m)
+	if strings.Contains(screen, dir) || strings.Contains(screen, filepath.Dir(dir)) {
+		t.Errorf("the server's path is on screen:\n%s", screen)
+	}
+	if !strings.Contains(screen, "pictures/") {
+		t.Errorf("no pictures/ heading:\n%s", screen)
+	}
+
+	m = drive(t, m, keyMsg("backspace"), keyMsg("h"))
+	if got, _ := realPath(m.picker.fp.CurrentDirectory); got != m.picker.root {
+		t.Fatalf("back left the pictures folder: %s", m.picker.fp.CurrentDirectory)
+	}
+
+	// link.png sorts first: it points outside and cannot be picked.
+	m = drive(t, m, keyMsg("enter"))
+	if !strings.Contains(m.picker.previewErr, "outside your pictures folder") || m.picker.preview != "" {
+		t.Fatalf("link out of the folder: preview %d bytes, error %q", len(m.picker.preview), m.picker.previewErr)
+	}
+
+	// Unconfined, the same link is an ordinary file.
+	m = listWith(t, scenario()...)
+	m.opts.PicturesDir = dir
+	m = drive(t, m, keyMsg("i"))
+	m = drive(t, m, keyMsg("enter"))
+	if m.picker.preview == "" {
+		t.Fatalf("unconfined picker refused the link: %q", m.picker.previewErr)
+	}
+}

@@ -146,7 +146,10 @@ func (s *Server) runSession(sess ssh.Session) {
 		ArtMode:     s.opts.ArtMode,
 		Environ:     env,
 		PicturesDir: sb.dir,
-		NoPaste:     true,
+		// The files are the server's: a visitor sees only their own
+		// sandbox (uploads and the gallery), never the host's paths.
+		ConfinePictures: true,
+		NoPaste:         true,
 	})
 	var lastInput atomic.Int64
 	lastInput.Store(time.Now().UnixNano())
