@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -148,37 +147,8 @@ func demoSSH(ctx context.Context, world *demo.World, addr, dataDir, authKeys, re
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
 	}
-	l, err := srv.Listen()
-	if err != nil {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-		return 1
-	}
-	host, port, _ := net.SplitHostPort(l.Addr().String())
-	fmt.Fprintf(stdout, "sipbuddy demo over SSH on %s (SIP domain %s)\n", l.Addr(), world.Domain())
-	fmt.Fprintf(stdout, "  connect:        ssh -p %s carol@%s        (your SSH user name is your SIP user)\n", port, host)
-	fmt.Fprintf(stdout, "  send a picture: scp -P %s me.png carol@%s:   (then press i to pick it)\n", port, host)
-	fmt.Fprintf(stdout, "  host key:       %s\n", srv.HostKeyFingerprint())
-	if srv.Authenticated() {
-		fmt.Fprintln(stdout, "  only the public keys in the authorized_keys file may log in")
-	}
-	fmt.Fprintf(stdout, "  data: %s, log: %s; Ctrl-C stops\n", dataDir, logPath)
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(l) }()
-	code := 0
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		if err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", err)
-			code = 1
-		}
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), sshserver.SessionCloseTimeout+closeTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		logger.Warn("ssh shutdown", "err", err)
-	}
-	return code
+	fmt.Fprintf(stdout, "sipbuddy demo over SSH (SIP domain %s), data %s, log %s\n", world.Domain(), dataDir, logPath)
+	return runSSH(ctx, srv, logger, stdout, stderr)
 }
 
 // uploadIcon stores an account's icon where the buddy list looks for its

@@ -9,10 +9,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+
+	sipgo "github.com/emiago/sipgo/sip"
 )
 
 const usage = `usage:
@@ -22,6 +25,11 @@ const usage = `usage:
 `
 
 func main() {
+	// sipgo logs a little through a process-wide logger (connection
+	// bookkeeping warnings such as "TCP ref went negative"); only its
+	// errors are worth a server's stderr. The client and the demo send it
+	// to their log file instead (openLog).
+	sipgo.SetDefaultLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sipbuddy/sipbuddy/internal/sshserver"
 	sipserver "github.com/sipbuddy/sipbuddy/sip/server"
 	"github.com/sipbuddy/sipbuddy/xcap/server"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
@@ -67,6 +68,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data", "", "data directory (default: the user config dir + /sipbuddy/server)")
 	root := fs.String("root", "", "public XCAP root URL if clients reach the server under another address (default http://<listen address>/xcap-root)")
 	verbose := fs.Bool("v", false, "log every rejected request")
+	sshAddr := fs.String("ssh", "", "also serve the buddy list over SSH on `ADDR` (127.0.0.1:2222): the SSH user name is the SIP user")
+	authKeys := fs.String("authorized-keys", "", "with --ssh: the `FILE` of public keys allowed in (default DATA/ssh/authorized_keys; required off loopback)")
 	var users userFlags
 	fs.Var(&users, "user", "add or update a user, name:password (repeatable; kept in the data directory)")
 	if err := fs.Parse(args); err != nil {
@@ -108,6 +111,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
 		return 1
+	}
+
+	sshDir := filepath.Join(*dataDir, "ssh")
+	if *sshAddr != "" {
+		if *sipAddr == "" {
+			fmt.Fprintln(stderr, "sipbuddy serve: --ssh needs the SIP server (--sip)")
+			return 2
+		}
+		keys := *authKeys
+		if keys == "" {
+			keys = filepath.Join(sshDir, sshserver.AuthorizedKeysFile)
+		}
+		if _, err := sshserver.CheckAuth(*sshAddr, keys); err != nil {
+			fmt.Fprintf(stderr, "sipbuddy serve: %v\n", err)
+			return 1
+		}
 	}
 
 	var watcherPolicy sipserver.Policy
@@ -153,6 +172,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "XCAP root: %s\n", srv.Root())
 	sipDone := make(chan error, 1)
+	var proxy string
 	if sipSrv != nil {
 		udp, tcp, err := sipserver.Listen(*sipAddr)
 		if err != nil {
@@ -162,6 +182,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		go func() { sipDone <- sipSrv.Serve(ctx, udp, tcp) }()
 		fmt.Fprintf(stdout, "SIP: %s (UDP and TCP), proxy sip:%s;transport=tcp\n", tcp.Addr(), tcp.Addr())
+		proxy = "sip:" + tcp.Addr().String() + ";transport=tcp"
 	} else {
 		sipDone <- nil
 	}
@@ -172,7 +193,48 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Users: %s (domain %s)\n", strings.Join(known, ", "), *domain)
 	}
 
-	<-srv.Done() // Listen shuts the server down when ctx ends
+	sshDone := make(chan int, 1)
+	if *sshAddr != "" {
+		sshSrv, err := sshserver.New(sshserver.Options{
+			Addr:           *sshAddr,
+			DataDir:        sshDir,
+			AuthorizedKeys: *authKeys,
+			Proxy:          proxy,
+			XCAPRoot:       srv.Root(),
+			Logger:         logger,
+			Account: func(_ context.Context, user string) (sshserver.Account, error) {
+				pw, ok := st.Password(user)
+				if !ok {
+					return sshserver.Account{}, &sshserver.RefusedError{Message: fmt.Sprintf("there is no SIP user %q on this server", user)}
+				}
+				return sshserver.Account{AOR: "sip:" + user + "@" + *domain, DisplayName: user, Password: pw}, nil
+			},
+		})
+		if err != nil {
+			fmt.Fprintln(stderr, "sipbuddy serve:", err)
+			_ = srv.Shutdown(context.Background())
+			return 1
+		}
+		go func() { sshDone <- runSSH(ctx, sshSrv, logger, stdout, stderr) }()
+	} else {
+		sshDone <- 0
+	}
+
+	// Listen shuts the XCAP server down when ctx ends, and runSSH returns;
+	// an SSH server that fails on its own takes the rest down with it.
+	var sshCode int
+	select {
+	case <-srv.Done():
+		sshCode = <-sshDone
+	case sshCode = <-sshDone:
+		if sshCode != 0 {
+			_ = srv.Shutdown(context.Background())
+		}
+		<-srv.Done()
+	}
+	if sshCode != 0 {
+		return sshCode
+	}
 	if err := srv.Err(); err != nil {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
 		return 1

@@ -245,7 +245,7 @@ func New(o Options) (*Server, error) {
 		// tries it after its keys), and unlike NoClientAuth it is an
 		// explicit decision, made here and nowhere else.
 		opts = append(opts,
-			wish.WithBanner("sipbuddy demo: anyone on this machine may connect; your SSH user name is your SIP user.\n"),
+			wish.WithBanner("sipbuddy: anyone on this machine may connect; your SSH user name is your SIP user.\n"),
 			wish.WithKeyboardInteractiveAuth(func(ssh.Context, gossh.KeyboardInteractiveChallenge) bool { return true }),
 		)
 	} else {
