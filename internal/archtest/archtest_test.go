@@ -31,7 +31,7 @@ func TestProtocolPackagesHaveNoUIImports(t *testing.T) {
 // TestUIDetection proves the check above can fail: the TUI itself must be
 // reported as depending on Bubble Tea.
 func TestUIDetection(t *testing.T) {
-	if bad := uiDeps(t, module+"/internal/deps"); len(bad) == 0 {
+	if bad := uiDeps(t, module+"/tui"); len(bad) == 0 {
 		t.Fatal("the dependency walk found no UI package where there is one")
 	}
 }
