@@ -6,42 +6,20 @@ import (
 	"errors"
 	"image/jpeg"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
-	"github.com/sipbuddy/sipbuddy/xcap/server"
-	"github.com/sipbuddy/sipbuddy/xcap/store"
+	"github.com/sipbuddy/sipbuddy/xcap/server/xcaptest"
 )
 
 // realServer runs the embedded XCAP server on 127.0.0.1:0 with users alice
 // (password "secret") and bob ("bobpw").
 func realServer(t *testing.T) string {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "xcap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for user, pw := range map[string]string{"alice": "secret", "bob": "bobpw"} {
-		if err := st.SetPassword(user, pw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv, err := server.Listen(context.Background(), "127.0.0.1:0", server.Options{Domain: "example.test", Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		st.Close()
-	})
-	return srv.Root()
+	root, _ := xcaptest.Start(t, map[string]string{"alice": "secret", "bob": "bobpw"})
+	return root
 }
 
 func realClient(t *testing.T, root, xui, password string) *Client {

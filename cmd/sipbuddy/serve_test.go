@@ -7,25 +7,19 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/icholy/digest"
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 )
 
-// buildSipbuddy compiles the command once per test binary run.
+// buildSipbuddy compiles the command for the tests that run it.
 func buildSipbuddy(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sipbuddy")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
-	return bin
+	return testtool.Build(t, "github.com/sipbuddy/sipbuddy/cmd/sipbuddy")[0]
 }
 
 // startServe runs `sipbuddy serve` on 127.0.0.1 port 0 and returns the

@@ -10,11 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sipbuddy/sipbuddy/xcap"
-	"github.com/sipbuddy/sipbuddy/xcap/server"
-	"github.com/sipbuddy/sipbuddy/xcap/store"
+	"github.com/sipbuddy/sipbuddy/xcap/server/xcaptest"
 )
 
 func runTool(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -26,24 +24,7 @@ func runTool(t *testing.T, args ...string) (stdout, stderr string, code int) {
 
 func TestDirectoryOfEmbeddedServer(t *testing.T) {
 	t.Setenv("SIPBUDDY_PASSWORD", "")
-	st, err := store.Open(filepath.Join(t.TempDir(), "xcap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.SetPassword("alice", "secret"); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Listen(context.Background(), "127.0.0.1:0", server.Options{Domain: "example.test", Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
-	root := srv.Root()
+	root, _ := xcaptest.Start(t, map[string]string{"alice": "secret"})
 	conf := filepath.Join(t.TempDir(), "config.toml")
 	os.WriteFile(conf, []byte("[[account]]\nname = \"a\"\naccount = \"sip:alice@example.test\"\npassword = \"secret\"\nxcap_root = \""+root+"\"\n"), 0o600)
 	t.Setenv("SIPBUDDY_CONFIG", conf)

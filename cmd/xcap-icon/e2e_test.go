@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -19,48 +18,24 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/sipbuddy/sipbuddy/xcap/server"
-	"github.com/sipbuddy/sipbuddy/xcap/store"
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
+	"github.com/sipbuddy/sipbuddy/xcap/server/xcaptest"
 )
 
 // tools builds xcap-icon and xcap-directory into a temporary directory.
 func tools(t *testing.T) (iconBin, dirBin string) {
 	t.Helper()
-	bin := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", bin+string(os.PathSeparator),
-		"github.com/sipbuddy/sipbuddy/cmd/xcap-icon", "github.com/sipbuddy/sipbuddy/cmd/xcap-directory")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return filepath.Join(bin, "xcap-icon"), filepath.Join(bin, "xcap-directory")
+	bins := testtool.Build(t, "github.com/sipbuddy/sipbuddy/cmd/xcap-icon", "github.com/sipbuddy/sipbuddy/cmd/xcap-directory")
+	return bins[0], bins[1]
 }
 
 // startServer runs the embedded XCAP server on 127.0.0.1:0 with alice
 // ("secret") and bob ("bobpw") and returns its root.
 func startServer(t *testing.T) string {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "xcap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for user, pw := range map[string]string{"alice": "secret", "bob": "bobpw"} {
-		if err := st.SetPassword(user, pw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv, err := server.Listen(context.Background(), "127.0.0.1:0", server.Options{Domain: "example.test", Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		st.Close()
-	})
-	return srv.Root()
+	root, _ := xcaptest.Start(t, map[string]string{"alice": "secret", "bob": "bobpw"})
+	return root
 }
 
 type result struct {

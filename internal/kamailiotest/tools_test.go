@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
@@ -21,13 +22,8 @@ const toolTimeout = 30 * time.Second
 // buildTools builds xcap-icon and xcap-directory into a temporary directory.
 func buildTools(t *testing.T) (iconBin, dirBin string) {
 	t.Helper()
-	bin := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", bin+string(os.PathSeparator),
-		"github.com/sipbuddy/sipbuddy/cmd/xcap-icon", "github.com/sipbuddy/sipbuddy/cmd/xcap-directory")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return filepath.Join(bin, "xcap-icon"), filepath.Join(bin, "xcap-directory")
+	bins := testtool.Build(t, "github.com/sipbuddy/sipbuddy/cmd/xcap-icon", "github.com/sipbuddy/sipbuddy/cmd/xcap-directory")
+	return bins[0], bins[1]
 }
 
 // tool runs a built tool as alice against in, in dir, with no configuration
