@@ -39,7 +39,7 @@ type iconPicker struct {
 	*common
 	fp         filepicker.Model
 	root       string // when set, the picker never leaves this directory
-	gen        int // preview generation: late previews of older picks are dropped
+	gen        int    // preview generation: late previews of older picks are dropped
 	path       string
 	preview    string
 	info       string
