@@ -32,6 +32,7 @@ var (
 	ErrReplay         = errors.New("digest: nonce count replayed")
 	ErrUnknownNonce   = errors.New("digest: nonce was not issued by this server")
 	ErrUnsupportedAlg = errors.New("digest: unsupported algorithm")
+	ErrURIMismatch    = errors.New("digest: credentials are for another URI")
 )
 
 // PasswordFunc returns the password of a user (the user part only, "alice"),
@@ -127,8 +128,26 @@ func (v *Verifier) expireLocked(now time.Time) {
 	v.order = v.order[i:]
 }
 
+// VerifyURI is Verify for HTTP, where the credentials must also name the
+// request-target the request was sent to (RFC 7616 §3.4.6): an answer
+// computed for one document cannot be used on another. requestURI is the
+// target as it came on the request line (net/http's Request.RequestURI).
+func (v *Verifier) VerifyURI(method, requestURI, header string) (string, error) {
+	user, err := v.Verify(method, header)
+	if err != nil {
+		return "", err
+	}
+	cred, err := icholy.ParseCredentials(header)
+	if err != nil || cred.URI != requestURI {
+		return "", ErrURIMismatch
+	}
+	return user, nil
+}
+
 // Verify checks the value of an Authorization or Proxy-Authorization header
-// for a request with the given method. It returns the authenticated user
+// for a request with the given method. It does not compare the digest URI
+// with the request: SIP proxies and clients disagree on its form (Kamailio
+// does not check it either), and the nonce count already stops replays. It returns the authenticated user
 // part: a username given as "alice@example.test" is accepted when its domain
 // is the realm, and is returned as "alice".
 func (v *Verifier) Verify(method, header string) (string, error) {

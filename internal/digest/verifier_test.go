@@ -86,3 +86,17 @@ func TestChallengeBoundsNonceTable(t *testing.T) {
 		t.Fatalf("nonce table holds %d/%d, want 3", len(v.nonces), len(v.order))
 	}
 }
+
+func TestVerifyURI(t *testing.T) {
+	now := time.Unix(1000, 0)
+	v := newTestVerifier(&now)
+	ch := v.Challenge(false)
+	const doc = "/xcap-root/resource-lists/users/sip:alice@example.test/index"
+	if _, err := v.VerifyURI("GET", doc, answer(t, ch, "GET", doc, "alice", "secret", 1)); err != nil {
+		t.Fatalf("matching URI: %v", err)
+	}
+	other := "/xcap-root/pres-rules/users/sip:alice@example.test/index"
+	if _, err := v.VerifyURI("PUT", other, answer(t, ch, "PUT", doc, "alice", "secret", 2)); !errors.Is(err, ErrURIMismatch) {
+		t.Fatalf("credentials for %s used on %s: %v, want ErrURIMismatch", doc, other, err)
+	}
+}

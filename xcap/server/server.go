@@ -234,7 +234,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorize authenticates the request and checks that the user owns the
 // users/ tree it addresses. It answers 401 or 403 itself.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, u URI) bool {
-	user, err := s.verifier.Verify(r.Method, r.Header.Get("Authorization"))
+	user, err := s.verifier.VerifyURI(r.Method, r.RequestURI, r.Header.Get("Authorization"))
 	if err != nil {
 		stale := errors.Is(err, digest.ErrStale) || errors.Is(err, digest.ErrUnknownNonce)
 		w.Header().Set("WWW-Authenticate", s.verifier.Challenge(stale))
