@@ -89,6 +89,8 @@ type Options struct {
 
 	// CacheDir is the icon cache; default os.UserCacheDir()/sipbuddy/icons.
 	CacheDir string
+	// CacheMaxBytes bounds the icon files in CacheDir; default MaxCacheBytes.
+	CacheMaxBytes int64
 	// IconName is the name of my icon document; default
 	// xcap.BlinkIconName ("index", the document Blink uses). "random"
 	// stores every upload under a new random name.
@@ -183,6 +185,9 @@ func New(o Options) (*Backend, error) {
 	}
 	if o.IconName == "" {
 		o.IconName = xcap.BlinkIconName
+	}
+	if o.CacheMaxBytes <= 0 {
+		o.CacheMaxBytes = MaxCacheBytes
 	}
 	if o.CacheDir == "" {
 		dir, err := os.UserCacheDir()

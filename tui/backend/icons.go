@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"sync"
 	"time"
 
@@ -27,7 +28,11 @@ const (
 	MaxCacheIndexEntries = 4096
 	// MaxCacheIndexBytes bounds the index file read at start.
 	MaxCacheIndexBytes = 4 << 20
-	cacheIndexFile     = "index.json"
+	// MaxCacheBytes bounds the icon files kept on disk (Options.CacheMaxBytes
+	// overrides it); beyond it the least recently used go, down to three
+	// quarters of the bound so that one new icon does not rescan each time.
+	MaxCacheBytes  = 64 << 20
+	cacheIndexFile = "index.json"
 )
 
 var sha1Pattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
@@ -65,6 +70,8 @@ type iconFetcher struct {
 	delivered map[string]string   // buddy URI → hash of the icon it was sent
 	index     map[string]cachedURL
 	dirErr    error
+
+	pruneMu sync.Mutex // one pruning pass at a time
 }
 
 func newIconFetcher(b *Backend) *iconFetcher {
@@ -277,6 +284,7 @@ func (f *iconFetcher) store(url, etag, hash string, data []byte) {
 			f.b.log.Warn("icon not cached", "error", err)
 			return
 		}
+		f.prune(f.b.o.CacheMaxBytes)
 	}
 	f.mu.Lock()
 	f.index[url] = cachedURL{ETag: etag, Hash: hash}
@@ -304,11 +312,57 @@ func (f *iconFetcher) readCached(hash string) ([]byte, bool) {
 	if !sha1Pattern.MatchString(hash) {
 		return nil, false
 	}
-	data, err := readFileLimitedPlain(filepath.Join(f.dir, hash), icon.DefaultLimits.MaxBytes)
+	path := filepath.Join(f.dir, hash)
+	data, err := readFileLimitedPlain(path, icon.DefaultLimits.MaxBytes)
 	if err != nil || sha1Hex(data) != hash {
 		return nil, false
 	}
+	// The modification time is the last use: pruning keeps what is used.
+	now := time.Now()
+	_ = os.Chtimes(path, now, now)
 	return data, true
+}
+
+// prune removes the least recently used icon files while the cache holds
+// more than limit bytes (down to three quarters of it). Only files named by
+// a hash are touched: the directory may hold nothing else of ours.
+func (f *iconFetcher) prune(limit int64) {
+	f.pruneMu.Lock()
+	defer f.pruneMu.Unlock()
+	entries, err := os.ReadDir(f.dir)
+	if err != nil {
+		return
+	}
+	type cached struct {
+		path string
+		size int64
+		used time.Time
+	}
+	var files []cached
+	var total int64
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !sha1Pattern.MatchString(e.Name()) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		files = append(files, cached{filepath.Join(f.dir, e.Name()), info.Size(), info.ModTime()})
+		total += info.Size()
+	}
+	if total <= limit {
+		return
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].used.Before(files[j].used) })
+	for _, c := range files {
+		if total <= limit*3/4 {
+			break
+		}
+		if os.Remove(c.path) == nil {
+			total -= c.size
+		}
+	}
 }
 
 // readFileLimitedPlain reads a file of at most limit bytes.
