@@ -29,6 +29,7 @@ const (
 type previewMsg struct {
 	gen  int
 	path string
+	pick bool // the user picked the file (enter), not just moved onto it
 	art  string
 	info string
 	err  error
@@ -39,6 +40,7 @@ type iconPicker struct {
 	*common
 	fp         filepicker.Model
 	root       string // when set, the picker never leaves this directory
+	hover      string // the highlighted file whose preview is shown
 	gen        int    // preview generation: late previews of older picks are dropped
 	path       string
 	preview    string
@@ -108,20 +110,51 @@ func pickerHeight(h int) int {
 
 // loadPreview reads and decodes path with the upload limits and renders its
 // art; errors say what is wrong with the file.
-func loadPreview(gen int, path string, m art.Mode) tea.Cmd {
+func loadPreview(gen int, path string, pick bool, m art.Mode) tea.Cmd {
 	return func() tea.Msg {
 		data, err := readLimited(path, icon.UploadLimits.MaxBytes)
 		if err != nil {
-			return previewMsg{gen: gen, path: path, err: err}
+			return previewMsg{gen: gen, path: path, pick: pick, err: err}
 		}
 		img, format, err := icon.Decode(data, icon.UploadLimits)
 		if err != nil {
-			return previewMsg{gen: gen, path: path, err: err}
+			return previewMsg{gen: gen, path: path, pick: pick, err: err}
 		}
 		b := img.Bounds()
 		info := fmt.Sprintf("%s, %dx%d, %s", strings.ToUpper(string(format)), b.Dx(), b.Dy(), byteCount(len(data)))
-		return previewMsg{gen: gen, path: path, art: art.Render(thumbnail(img), previewCols, previewRows, m), info: info}
+		return previewMsg{gen: gen, path: path, pick: pick, art: art.Render(thumbnail(img), previewCols, previewRows, m), info: info}
 	}
+}
+
+// isImageName reports whether name has one of the offered extensions.
+func isImageName(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	for _, e := range ImageExtensions {
+		if ext == e {
+			return true
+		}
+	}
+	return false
+}
+
+// previewHovered starts the preview of the highlighted file when the
+// highlight moved, so the art is there before the user picks.
+func (d iconPicker) previewHovered() (iconPicker, tea.Cmd) {
+	h := d.fp.HighlightedPath()
+	if d.path != "" || h == d.hover {
+		return d, nil
+	}
+	d.hover = h
+	d.gen++
+	d.preview, d.info, d.previewErr, d.loading = "", "", "", false
+	if h == "" || !isImageName(h) || (d.root != "" && !inside(d.root, h)) {
+		return d, nil
+	}
+	if st, err := os.Stat(h); err != nil || !st.Mode().IsRegular() {
+		return d, nil
+	}
+	d.loading = true
+	return d, loadPreview(d.gen, h, false, d.mode)
 }
 
 // readLimited reads a whole file of at most limit bytes.
@@ -158,7 +191,9 @@ func (d iconPicker) update(msg tea.Msg) (iconPicker, tea.Cmd) {
 			return d, nil
 		}
 		d.loading = false
-		d.path = msg.path
+		if msg.pick {
+			d.path = msg.path
+		}
 		if msg.err != nil {
 			d.preview, d.info, d.previewErr = "", "", msg.err.Error()
 		} else {
@@ -184,14 +219,14 @@ func (d iconPicker) update(msg tea.Msg) (iconPicker, tea.Cmd) {
 		}
 		if key.Matches(msg, d.keys.Cancel) {
 			if d.path != "" {
-				d.path, d.preview, d.info, d.previewErr = "", "", "", ""
-				return d, nil
+				d.path, d.preview, d.info, d.previewErr, d.hover = "", "", "", "", ""
+				return d.previewHovered()
 			}
 			return d, send(closeDialogMsg{})
 		}
 		if d.path != "" {
 			// Moving on forgets the pick.
-			d.path, d.preview, d.info, d.previewErr = "", "", "", ""
+			d.path, d.preview, d.info, d.previewErr, d.hover = "", "", "", "", ""
 		}
 	}
 	if d.root != "" {
@@ -214,13 +249,15 @@ func (d iconPicker) update(msg tea.Msg) (iconPicker, tea.Cmd) {
 		}
 		d.gen++
 		d.loading, d.path, d.previewErr = true, path, ""
-		return d, tea.Batch(cmd, loadPreview(d.gen, path, d.mode))
+		return d, tea.Batch(cmd, loadPreview(d.gen, path, true, d.mode))
 	}
 	if ok, path := d.fp.DidSelectDisabledFile(msg); ok {
 		d.path = ""
 		d.previewErr = fmt.Sprintf("%s is not an image (%s)", filepath.Base(path), strings.Join(ImageExtensions, " "))
+		return d, cmd
 	}
-	return d, cmd
+	d, hover := d.previewHovered()
+	return d, tea.Batch(cmd, hover)
 }
 
 func (d iconPicker) view() string {
@@ -244,7 +281,7 @@ func (d iconPicker) view() string {
 		body += "\n\n" + d.styles.StatusError.Width(w).Render(d.previewErr)
 	}
 	help := "enter select • ↑/↓ move • ← back • esc cancel"
-	if d.preview != "" {
+	if d.path != "" && d.preview != "" {
 		help = "enter set as my icon • esc pick another"
 	}
 	return modalBox(d.common, "Choose my icon", body, help, w)

@@ -126,3 +126,23 @@ func TestIconPickerConfined(t *testing.T) {
 		t.Fatalf("unconfined picker refused the link: %q", m.picker.previewErr)
 	}
 }
+
+// Moving onto a picture shows its art before it is picked; the pick (enter)
+// then asks for confirmation.
+func TestIconPickerPreviewsHighlightedFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "me.png"), assets.DemoUserIcon(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := openPicker(t, dir)
+	if m.picker.preview == "" || m.picker.path != "" {
+		t.Fatalf("highlighted picture: preview %d bytes, picked %q", len(m.picker.preview), m.picker.path)
+	}
+	if !strings.Contains(plain(m), "enter select") {
+		t.Errorf("a preview alone already offers to set the icon:\n%s", plain(m))
+	}
+	m = drive(t, m, keyMsg("enter"))
+	if m.picker.path == "" || !strings.Contains(plain(m), "enter set as my icon") {
+		t.Fatalf("after enter: picked %q\n%s", m.picker.path, plain(m))
+	}
+}
