@@ -100,10 +100,11 @@ func (s *Server) push(sub *subscription) {
 // Pending and polite-blocked watchers see no change and get none.
 func (s *Server) notifyWatchers(p *presentity) {
 	p.mu.Lock()
+	cur := p.doc.Load()
 	subs := make([]*subscription, 0, len(p.watchers))
 	for sub := range p.watchers {
 		sub.mu.Lock()
-		if sub.state == subActive && !sub.polite && !sub.final {
+		if sub.state == subActive && !sub.polite && !sub.final && sub.sentDoc != cur {
 			if sub.inflight {
 				sub.dirty = true
 			} else if !sub.queued {
@@ -289,7 +290,8 @@ func (s *Server) buildNotify(sub *subscription) *sip.Request {
 			if sub.polite {
 				body = sub.pres.neutral
 			} else {
-				body = *sub.pres.doc.Load()
+				doc := sub.pres.doc.Load()
+				body, sub.sentDoc = *doc, doc
 			}
 			ctype = "application/pidf+xml"
 		}

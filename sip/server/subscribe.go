@@ -79,6 +79,11 @@ type subscription struct {
 	queued     bool   // waiting in the NOTIFY queue
 	inflight   bool   // a NOTIFY transaction is running
 	dirty      bool   // changed while inflight: NOTIFY again afterwards
+	// sentDoc is the composed document the last NOTIFY carried: a change
+	// notification for the document the watcher already has is skipped
+	// (the PUBLISH that made it may be notified after the SUBSCRIBE that
+	// already sent it).
+	sentDoc *[]byte
 	final      bool   // the terminating NOTIFY has been built: nothing more
 	timer      timerEntry
 }

@@ -22,7 +22,7 @@ type scriptedPeer struct {
 	ua        *sipgo.UserAgent
 	srv       *sipgo.Server
 	client    *sipgo.Client
-	ln        net.Listener
+	ln        *killListener
 	addr      string
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -84,10 +84,11 @@ func newScriptedPeerAt(t *testing.T, addr string) *scriptedPeer {
 	p.srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil))
 	})
-	p.ln, err = net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.ln = &killListener{Listener: ln}
 	p.addr = p.ln.Addr().String()
 	p.wg.Add(1)
 	go func() { defer p.wg.Done(); _ = p.srv.ServeTCP(p.ln) }()
@@ -95,12 +96,45 @@ func newScriptedPeerAt(t *testing.T, addr string) *scriptedPeer {
 	return p
 }
 
+// close stops the peer the way a dying server process does: every
+// connection it accepted is closed at once, whatever sipgo's own
+// bookkeeping of them says.
 func (p *scriptedPeer) close() {
 	p.closeOnce.Do(func() {
 		p.ln.Close()
+		p.ln.closeAccepted()
 		p.ua.Close()
 		p.wg.Wait()
 	})
+}
+
+// killListener remembers the connections it accepted so that they can all
+// be closed with the peer: sipgo's Close leaves an accepted connection open
+// when its reference count is off, and the client under test would then
+// never see the restart (a real process's sockets all close when it dies).
+type killListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *killListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *killListener) closeAccepted() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		_ = c.Close()
+	}
+	l.conns = nil
 }
 
 func (p *scriptedPeer) script(sub, pub func(p *scriptedPeer, req *sip.Request, tx sip.ServerTransaction)) {
