@@ -84,8 +84,8 @@ type subscription struct {
 	// (the PUBLISH that made it may be notified after the SUBSCRIBE that
 	// already sent it).
 	sentDoc *[]byte
-	final      bool   // the terminating NOTIFY has been built: nothing more
-	timer      timerEntry
+	final   bool // the terminating NOTIFY has been built: nothing more
+	timer   timerEntry
 }
 
 type goneWatcher struct {
