@@ -1,7 +1,7 @@
 // Command sipbuddy is a terminal buddy list for SIP SIMPLE presence.
 //
 //	sipbuddy                 the buddy list (TUI client)
-//	sipbuddy serve [flags]   the embedded XCAP server (and, later, SIP registrar/presence)
+//	sipbuddy serve [flags]   the embedded SIP registrar/presence and XCAP servers
 //	sipbuddy demo [flags]    everything on loopback with simulated buddies
 package main
 
@@ -20,7 +20,7 @@ import (
 
 const usage = `usage:
   sipbuddy                 run the buddy list (terminal client)
-  sipbuddy serve [flags]   run the XCAP server (sipbuddy serve -h for flags)
+  sipbuddy serve [flags]   run the SIP and XCAP servers (sipbuddy serve -h for flags)
   sipbuddy demo [flags]    run everything on loopback with simulated buddies
 `
 
