@@ -99,6 +99,11 @@ type buddyList struct {
 	filtering bool // the filter input has the focus
 
 	rowHeight int // lines per row (the icon's height)
+
+	// loadErr says why the buddy list could not be loaded, until it is:
+	// an empty list then means "not known yet", not "no buddies".
+	loadErr string
+	loaded  bool
 }
 
 func newBuddyList(c *common, rowHeight int) buddyList {
@@ -326,8 +331,13 @@ func (l *buddyList) view(w, h int, iconArt func(b *buddy, cols, rows int) string
 	}
 	if len(l.visible) == 0 {
 		msg := "No buddies yet. Press a to add one."
-		if len(l.sorted) > 0 {
+		switch {
+		case len(l.sorted) > 0:
 			msg = "No buddy matches the filter."
+		case !l.loaded && l.loadErr != "":
+			msg = "Buddy list not loaded yet (retrying): " + l.loadErr
+		case !l.loaded:
+			msg = "Loading the buddy list…"
 		}
 		if lines > 0 {
 			sb.WriteByte('\n')

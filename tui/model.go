@@ -462,9 +462,11 @@ func (m *Model) handleEvent(ev backend.Event) tea.Cmd {
 	case backend.BuddiesEvent:
 		if ev.Err != nil {
 			// The list could not be (re)loaded: keep what is shown.
-			m.setStatus(statusError, clean(ev.Err.Error()))
+			m.list.loadErr = clean(ev.Err.Error())
+			m.setStatus(statusError, m.list.loadErr)
 			return nil
 		}
+		m.list.loaded, m.list.loadErr = true, ""
 		m.list.setBuddies(ev.Buddies)
 	case backend.PresenceEvent:
 		b := m.list.get(ev.URI, false)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -58,4 +59,21 @@ func artOf(row string) string {
 		return row
 	}
 	return row[:i]
+}
+
+// Until the buddy list is loaded, an empty list says so (and why), rather
+// than "no buddies".
+func TestEmptyListSaysWhetherLoaded(t *testing.T) {
+	m := drive(t, newTestModel(Options{}), tea.WindowSizeMsg{Width: 100, Height: 24})
+	if !strings.Contains(plain(m), "Loading the buddy list") {
+		t.Errorf("before loading:\n%s", plain(m))
+	}
+	m = drive(t, m, backend.BuddiesEvent{Err: errors.New("cannot reach the XCAP server at 127.0.0.1:1")})
+	if s := plain(m); !strings.Contains(s, "not loaded yet (retrying)") || !strings.Contains(s, "cannot reach") {
+		t.Errorf("after a failed load:\n%s", s)
+	}
+	m = drive(t, m, backend.BuddiesEvent{})
+	if s := plain(m); !strings.Contains(s, "No buddies yet") {
+		t.Errorf("after loading an empty list:\n%s", s)
+	}
 }
