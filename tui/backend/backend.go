@@ -361,28 +361,40 @@ func (b *Backend) Close(ctx context.Context) error {
 	return err
 }
 
+// The UA's states as the backend names them (built once, not per event).
+var (
+	regStates = map[ua.RegistrationState]RegistrationState{
+		ua.Registering:        Registering,
+		ua.Registered:         Registered,
+		ua.RegistrationFailed: RegistrationFailed,
+		ua.Unregistered:       Unregistered,
+	}
+	pubStates = map[ua.PublicationState]PublicationState{
+		ua.Published:         Published,
+		ua.Removed:           PublicationRemoved,
+		ua.PublicationFailed: PublicationFailed,
+	}
+	subStates = map[ua.SubscriptionState]SubscriptionState{
+		ua.Pending:    SubscriptionPending,
+		ua.Active:     SubscriptionActive,
+		ua.Terminated: SubscriptionTerminated,
+		ua.Retrying:   SubscriptionRetrying,
+	}
+)
+
 // pumpUA turns the UA's events into the backend's. It runs until the UA's
 // channel is closed (at the end of its Close).
 func (b *Backend) pumpUA() {
 	for ev := range b.ua.Events() {
 		switch ev := ev.(type) {
 		case ua.RegistrationEvent:
-			st := map[ua.RegistrationState]RegistrationState{
-				ua.Registering:        Registering,
-				ua.Registered:         Registered,
-				ua.RegistrationFailed: RegistrationFailed,
-				ua.Unregistered:       Unregistered,
-			}[ev.State]
+			st := regStates[ev.State]
 			b.mu.Lock()
 			b.regState = st
 			b.mu.Unlock()
 			b.q.push(AccountEvent{AOR: b.AOR(), DisplayName: b.o.DisplayName, State: st, Expires: ev.Expires, Err: ev.Err})
 		case ua.PublicationEvent:
-			st := map[ua.PublicationState]PublicationState{
-				ua.Published:         Published,
-				ua.Removed:           PublicationRemoved,
-				ua.PublicationFailed: PublicationFailed,
-			}[ev.State]
+			st := pubStates[ev.State]
 			b.q.push(PublicationEvent{State: st, Expires: ev.Expires, Err: ev.Err})
 			b.answerPublication(st, ev.Err)
 		case ua.PresenceEvent:
@@ -395,19 +407,10 @@ func (b *Backend) pumpUA() {
 				}
 				continue
 			}
-			st := map[ua.SubscriptionState]SubscriptionState{
-				ua.Pending:    SubscriptionPending,
-				ua.Active:     SubscriptionActive,
-				ua.Terminated: SubscriptionTerminated,
-				ua.Retrying:   SubscriptionRetrying,
-			}[ev.State]
+			st := subStates[ev.State]
 			b.q.push(SubscriptionEvent{URI: ev.URI, State: st, Reason: ev.Reason, RetryIn: ev.RetryIn, Err: ev.Err})
 		case ua.WatchersEvent:
-			ws := make([]Watcher, 0, len(ev.Info.Watchers))
-			for _, w := range ev.Info.Watchers {
-				ws = append(ws, Watcher{ID: w.ID, URI: w.URI, DisplayName: w.DisplayName, Status: w.Status, Event: w.Event})
-			}
-			b.q.push(WatchersEvent{Watchers: ws})
+			b.q.push(WatchersEvent{Watchers: slices.Clone(ev.Info.Watchers)})
 		}
 	}
 }

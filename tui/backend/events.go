@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/winfo"
 )
 
 // Event is something the backend reports to the UI. Every event type below
@@ -202,18 +203,7 @@ type SelfEvent struct {
 }
 
 // Watcher is someone who subscribed to the account's presence.
-type Watcher struct {
-	ID          string
-	URI         string
-	DisplayName string
-	// Status is the RFC 3858 status: "pending" and "waiting" wait for a
-	// decision (AcceptWatcher / BlockWatcher); "active", "terminated".
-	Status string
-	Event  string // why it changed: "subscribe", "approved", "rejected", ...
-}
-
-// Pending reports whether the watcher waits for the user's decision.
-func (w Watcher) Pending() bool { return w.Status == "pending" || w.Status == "waiting" }
+type Watcher = winfo.Watcher
 
 // WatchersEvent carries the full list of the account's watchers (from
 // presence.winfo NOTIFYs, partial updates already merged).
