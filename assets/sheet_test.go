@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sipbuddy/sipbuddy/tui/art"
+	"github.com/sipbuddy/sipbuddy/tui/art/arttest"
 )
 
 // termBG is the terminal background the previews assume.
@@ -21,60 +22,14 @@ var termBG = color.RGBA{0x1e, 0x1e, 0x24, 0xff}
 // decodeHalfBlocks turns art's HalfBlock output back into the pixels a
 // terminal would show: cols x 2*rows, transparent cells in termBG.
 func decodeHalfBlocks(t testing.TB, s string, cols, rows int) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, cols, rows*2))
-	draw.Draw(img, img.Bounds(), image.NewUniform(termBG), image.Point{}, draw.Src)
-	for y, line := range strings.Split(s, "\n") {
-		fg, bg := color.RGBA(termBG), color.RGBA(termBG)
-		x := 0
-		for len(line) > 0 {
-			if strings.HasPrefix(line, "\x1b[") {
-				end := strings.IndexByte(line, 'm')
-				params := strings.Split(line[2:end], ";")
-				line = line[end+1:]
-				for i := 0; i < len(params); i++ {
-					switch params[i] {
-					case "", "0":
-						fg, bg = termBG, termBG
-					case "39":
-						fg = termBG
-					case "49":
-						bg = termBG
-					case "38", "48":
-						r, _ := strconv.Atoi(params[i+2])
-						g, _ := strconv.Atoi(params[i+3])
-						b, _ := strconv.Atoi(params[i+4])
-						c := color.RGBA{uint8(r), uint8(g), uint8(b), 0xff}
-						if params[i] == "38" {
-							fg = c
-						} else {
-							bg = c
-						}
-						i += 4
-					default:
-						t.Fatalf("unexpected SGR parameter %q", params[i])
-					}
-				}
-				continue
-			}
-			r := []rune(line)[0]
-			line = line[len(string(r)):]
-			top, bot := bg, bg
-			switch r {
-			case '▀':
-				top = fg
-			case '▄':
-				bot = fg
-			case '█':
-				top, bot = fg, fg
-			case ' ':
-			default:
-				t.Fatalf("unexpected glyph %q", r)
-			}
-			img.SetRGBA(x, 2*y, top)
-			img.SetRGBA(x, 2*y+1, bot)
-			x++
-		}
+	t.Helper()
+	shown, err := arttest.Screen(s, cols, rows)
+	if err != nil {
+		t.Fatal(err)
 	}
+	img := image.NewRGBA(shown.Bounds())
+	draw.Draw(img, img.Bounds(), image.NewUniform(termBG), image.Point{}, draw.Src)
+	draw.Draw(img, img.Bounds(), shown, image.Point{}, draw.Over)
 	return img
 }
 

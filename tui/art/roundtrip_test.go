@@ -4,69 +4,26 @@ import (
 	"image"
 	"image/color"
 	"math/rand/v2"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/tui/art/arttest"
 )
 
 // terminalPixels plays HalfBlock output back the way a terminal shows it:
 // the pen colour of the upper and lower half of every cell (defaultPen where
 // the terminal's background shows).
 func terminalPixels(t *testing.T, s string, cols, rows int) [][]pen {
+	img, err := arttest.Screen(s, cols, rows)
+	if err != nil {
+		t.Fatalf("%v in %q", err, s)
+	}
 	px := make([][]pen, rows*2)
-	for y, line := range strings.Split(s, "\n") {
-		px[2*y], px[2*y+1] = make([]pen, 0, cols), make([]pen, 0, cols)
-		fg, bg := defaultPen, defaultPen
-		for len(line) > 0 {
-			if strings.HasPrefix(line, "\x1b[") {
-				end := strings.IndexByte(line, 'm')
-				ps := strings.Split(line[2:end], ";")
-				line = line[end+1:]
-				for i := 0; i < len(ps); i++ {
-					switch ps[i] {
-					case "":
-						fg, bg = defaultPen, defaultPen
-					case "39":
-						fg = defaultPen
-					case "49":
-						bg = defaultPen
-					case "38", "48":
-						v := pen(1 << 24)
-						for k := 2; k <= 4; k++ {
-							n, _ := strconv.Atoi(ps[i+k])
-							v |= pen(n) << (8 * (4 - k))
-						}
-						if ps[i] == "38" {
-							fg = v
-						} else {
-							bg = v
-						}
-						i += 4
-					default:
-						t.Fatalf("unexpected SGR parameter %q in %q", ps[i], s)
-					}
-				}
-				continue
+	for y := range px {
+		px[y] = make([]pen, cols)
+		for x := range px[y] {
+			if c := img.RGBAAt(x, y); c.A != 0 {
+				px[y][x] = pen(1<<24 | uint32(c.R)<<16 | uint32(c.G)<<8 | uint32(c.B))
 			}
-			r := []rune(line)[0]
-			line = line[len(string(r)):]
-			top, bot := bg, bg
-			switch r {
-			case '▀':
-				top = fg
-			case '▄':
-				bot = fg
-			case '█':
-				top, bot = fg, fg
-			case ' ':
-			default:
-				t.Fatalf("unexpected glyph %q", r)
-			}
-			px[2*y] = append(px[2*y], top)
-			px[2*y+1] = append(px[2*y+1], bot)
-		}
-		if fg != defaultPen || bg != defaultPen {
-			t.Fatalf("line %d leaves colours set: %q", y, s)
 		}
 	}
 	return px
