@@ -53,3 +53,22 @@ const (
 	// minutes unused).
 	maxRefreshMargin = 2 * time.Minute
 )
+
+// sleep waits for d (forever when d < 0), a wake-up or stop, the wait of
+// every refresh loop (registration, publication, subscriptions). It
+// reports false when stop closed.
+func sleep(d time.Duration, wake <-chan struct{}, stop <-chan struct{}) bool {
+	var timer <-chan time.Time
+	if d >= 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-stop:
+		return false
+	case <-wake:
+	case <-timer:
+	}
+	return true
+}

@@ -114,21 +114,9 @@ func (p *publication) run() {
 			}
 			continue
 		}
-		var t *time.Timer
-		var timer <-chan time.Time
-		if wait >= 0 {
-			t = time.NewTimer(wait)
-			timer = t.C
-		}
-		select {
-		case <-u.stopping:
+		if !sleep(wait, p.wake, u.stopping) {
 			p.remove(u.runCtx)
 			return
-		case <-p.wake:
-		case <-timer:
-		}
-		if t != nil {
-			t.Stop()
 		}
 	}
 }

@@ -73,14 +73,8 @@ func (r *registration) run() {
 	var wait time.Duration
 	u.emit(RegistrationEvent{State: Registering})
 	for {
-		timer := time.NewTimer(wait)
-		select {
-		case <-r.stop:
-			timer.Stop()
+		if !sleep(wait, r.wake, r.stop) {
 			return
-		case <-r.wake:
-			timer.Stop()
-		case <-timer.C:
 		}
 		wait = r.attempt(u.runCtx)
 	}

@@ -172,20 +172,7 @@ func (s *subscription) run() {
 			s.timerNExpired()
 			continue
 		}
-		var t *time.Timer
-		var timer <-chan time.Time
-		if wait >= 0 {
-			t = time.NewTimer(wait)
-			timer = t.C
-		}
-		select {
-		case <-u.stopping:
-		case <-s.wake:
-		case <-timer:
-		}
-		if t != nil {
-			t.Stop()
-		}
+		sleep(wait, s.wake, u.stopping)
 	}
 }
 
