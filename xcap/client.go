@@ -406,7 +406,11 @@ func (c *Client) Put(ctx context.Context, auid, path string, body []byte, conten
 
 // Delete removes a document (or element/attribute) from the user's tree.
 func (c *Client) Delete(ctx context.Context, auid, path string, cond Condition) (*Response, error) {
-	return c.modify(ctx, http.MethodDelete, c.userURL(auid, path), nil, http.Header{}, cond)
+	resp, err := c.modify(ctx, http.MethodDelete, c.userURL(auid, path), nil, http.Header{}, cond)
+	if err != nil {
+		return nil, c.deleteNotFound(ctx, auid, path, err)
+	}
+	return resp, nil
 }
 
 func (c *Client) modify(ctx context.Context, method, rawURL string, body []byte, h http.Header, cond Condition) (*Response, error) {

@@ -206,7 +206,7 @@ func (c *Client) DeleteIcon(ctx context.Context, name string) (*Response, error)
 	if err == nil {
 		return resp, nil
 	}
-	if err = c.deleteNotFound(ctx, auid, path, err); !IsNotFound(err) {
+	if !IsNotFound(err) {
 		return nil, err
 	}
 	altAUID, altPath := AUIDPresContent, IconFolder+"/"+name
@@ -220,9 +220,10 @@ func (c *Client) DeleteIcon(ctx context.Context, name string) (*Response, error)
 }
 
 // deleteNotFound turns the answer to a DELETE of a document that does not
-// exist into a 404. Kamailio's xcap_server answers such a DELETE with "500
-// Server error", so a 500 is checked with a GET of the same document: when
-// that GET answers 404, its error is returned; otherwise err is.
+// exist into a 404, for every DELETE (Client.Delete). Kamailio's
+// xcap_server answers such a DELETE with "500 Server error", so a 500 is
+// checked with a GET of the same document: when that GET answers 404, its
+// error is returned; otherwise err is.
 func (c *Client) deleteNotFound(ctx context.Context, auid, path string, err error) error {
 	if StatusCodeOf(err) != http.StatusInternalServerError {
 		return err
