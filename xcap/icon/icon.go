@@ -127,23 +127,31 @@ type Limits struct {
 	MaxBytes  int64 // size of the encoded image
 	MaxPixels int64 // width*height
 	MaxSide   int   // the larger of width and height
+	// MaxDecodedBytes bounds the memory a decode allocates (pixels times
+	// the bytes per pixel the header's bit depth and channels call for):
+	// a 2048x2048 PNG passes a pixel limit in 8 bits a channel and takes
+	// twice as much in 16.
+	MaxDecodedBytes int64
 }
 
 // Limits for icons received from others (watchers' and buddies' icons).
 const (
-	DefaultMaxBytes  = 1 << 20    // 1 MiB: a 256x256 icon is far smaller
-	DefaultMaxSide   = 4096       // pixels
-	DefaultMaxPixels = 16 << 20   // 16 Mpx (4096x4096)
-	UploadMaxBytes   = 20 << 20   // 20 MiB: the largest file xcap-icon/PutIcon reads
-	UploadMaxSide    = 16384      // pixels; enough for any camera photo
-	UploadMaxPixels  = 50_000_000 // 50 Mpx: bounds decode memory (about 200 MB as RGBA)
+	DefaultMaxBytes  = 1 << 20  // 1 MiB: a 256x256 icon is far smaller
+	DefaultMaxSide   = 4096     // pixels
+	DefaultMaxPixels = 16 << 20 // 16 Mpx (4096x4096)
+	// DefaultMaxDecodedBytes is 16 Mpx at 4 bytes a pixel (8-bit RGBA).
+	DefaultMaxDecodedBytes = 64 << 20
+	UploadMaxBytes         = 20 << 20   // 20 MiB: the largest file xcap-icon/PutIcon reads
+	UploadMaxSide          = 16384      // pixels; enough for any camera photo
+	UploadMaxPixels        = 50_000_000 // 50 Mpx: bounds decode memory (about 200 MB as RGBA)
 	// Side is the edge of the square icon stored on the server (OpenXCAP's
 	// historical maximum).
 	Side = 256
 )
 
 // DefaultLimits is generous for decoding the icons of others.
-var DefaultLimits = Limits{MaxBytes: DefaultMaxBytes, MaxPixels: DefaultMaxPixels, MaxSide: DefaultMaxSide}
+var DefaultLimits = Limits{MaxBytes: DefaultMaxBytes, MaxPixels: DefaultMaxPixels, MaxSide: DefaultMaxSide,
+	MaxDecodedBytes: DefaultMaxDecodedBytes}
 
 // UploadLimits bounds a local file offered for upload (it is fitted to Side
 // before it leaves the machine).
@@ -153,6 +161,8 @@ var UploadLimits = Limits{MaxBytes: UploadMaxBytes, MaxPixels: UploadMaxPixels, 
 type Config struct {
 	Format        Format
 	Width, Height int
+	// DecodedBytes is the memory a decode of the image takes at most.
+	DecodedBytes int64
 }
 
 // ErrNotImage means the data is not an image in any format this package
@@ -168,6 +178,7 @@ const (
 	WhatBytes     = "image size"    // encoded image bytes
 	WhatSide      = "image side"    // width or height
 	WhatPixels    = "image pixels"  // width*height
+	WhatDecoded   = "decoded size"  // memory of the decoded image
 	WhatDocument  = "document size" // pres-content XML bytes
 	WhatDataChars = "icon data"     // base64 characters in <data>
 	WhatBody      = "response size" // HTTP body bytes
@@ -188,6 +199,9 @@ func (e *LimitError) Error() string {
 		return fmt.Sprintf("image is %dx%d pixels, the limit is %d pixels a side", e.Width, e.Height, e.Limit)
 	case WhatPixels:
 		return fmt.Sprintf("image is %dx%d pixels (%s), the limit is %s", e.Width, e.Height, megapixels(e.Actual), megapixels(e.Limit))
+	case WhatDecoded:
+		return fmt.Sprintf("image is %dx%d pixels and would take %s of memory to decode, the limit is %s",
+			e.Width, e.Height, byteSize(e.Actual), byteSize(e.Limit))
 	case WhatDataChars:
 		return fmt.Sprintf("icon data is %d base64 characters, the limit is %d", e.Actual, e.Limit)
 	case WhatBytes, WhatDocument, WhatBody, WhatFile:
@@ -255,7 +269,11 @@ func Check(data []byte, l Limits) (Config, error) {
 	if px := int64(c.Width) * int64(c.Height); l.MaxPixels > 0 && px > l.MaxPixels {
 		return Config{}, &LimitError{What: WhatPixels, Limit: l.MaxPixels, Actual: px, Width: c.Width, Height: c.Height}
 	}
-	return Config{Format: f, Width: c.Width, Height: c.Height}, nil
+	decoded := decodedBytes(data, f, c.Width, c.Height)
+	if l.MaxDecodedBytes > 0 && decoded > l.MaxDecodedBytes {
+		return Config{}, &LimitError{What: WhatDecoded, Limit: l.MaxDecodedBytes, Actual: decoded, Width: c.Width, Height: c.Height}
+	}
+	return Config{Format: f, Width: c.Width, Height: c.Height, DecodedBytes: decoded}, nil
 }
 
 // Decode checks the header against l, then decodes the image. For an

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/digest"
@@ -63,6 +64,12 @@ type Server struct {
 	mu         sync.RWMutex
 	cache      map[string]*cachedIcon // store key string → decoded icon
 	cacheBytes int
+
+	iconSlots chan struct{} // semaphore of icon validations
+	iconWait  time.Duration // IconValidationWait; tests shorten it
+	// iconValidating and iconValidatingPeak count the validations running
+	// (what the slots bound), for the tests.
+	iconValidating, iconValidatingPeak atomic.Int32
 }
 
 // cachedIcon is an icon document prepared for GET once per ETag.
@@ -97,6 +104,9 @@ func New(o Options) (*Server, error) {
 		rootPath: DefaultRootPath,
 		log:      o.Logger,
 		cache:    map[string]*cachedIcon{},
+
+		iconSlots: make(chan struct{}, MaxConcurrentIconValidations),
+		iconWait:  IconValidationWait,
 	}
 	if o.Root != "" {
 		u, err := url.Parse(o.Root)
@@ -428,6 +438,13 @@ func (s *Server) put(q *request) {
 		s.plain(q.w, http.StatusRequestEntityTooLarge, fmt.Sprintf("document larger than %d bytes", limit))
 		return
 	}
+	if q.app.decodesIcon != nil && q.app.decodesIcon(q.key.Path) {
+		release, ok := s.acquireIconSlot(q)
+		if !ok {
+			return
+		}
+		defer release()
+	}
 	if xe := checkDocument(q.app, q.key.Path, body); xe != nil {
 		s.log.Info("xcap: rejected document", "key", q.key.String(), "error", xe.tag, "phrase", xe.phrase)
 		s.xcapError(q.w, xe)
@@ -449,6 +466,35 @@ func (s *Server) put(q *request) {
 	} else {
 		q.w.WriteHeader(http.StatusOK)
 	}
+}
+
+// acquireIconSlot waits for one of the MaxConcurrentIconValidations
+// slots, up to IconValidationWait; then it answers 503 with Retry-After
+// itself and returns false.
+func (s *Server) acquireIconSlot(q *request) (release func(), ok bool) {
+	t := time.NewTimer(s.iconWait)
+	defer t.Stop()
+	select {
+	case s.iconSlots <- struct{}{}:
+	case <-t.C:
+		q.w.Header().Set("Retry-After", strconv.Itoa(IconRetryAfterSeconds))
+		s.plain(q.w, http.StatusServiceUnavailable,
+			fmt.Sprintf("the server is checking %d other icons; try again in %d seconds", MaxConcurrentIconValidations, IconRetryAfterSeconds))
+		return nil, false
+	case <-q.r.Context().Done():
+		return nil, false // the client has gone
+	}
+	n := s.iconValidating.Add(1)
+	for {
+		peak := s.iconValidatingPeak.Load()
+		if n <= peak || s.iconValidatingPeak.CompareAndSwap(peak, n) {
+			break
+		}
+	}
+	return func() {
+		s.iconValidating.Add(-1)
+		<-s.iconSlots
+	}, true
 }
 
 func (s *Server) delete(q *request) {
