@@ -48,6 +48,10 @@ type Options struct {
 	Logger   *slog.Logger
 	// NonceTTL is how long a digest nonce is valid; default 5 minutes.
 	NonceTTL time.Duration
+	// NonceSecret keys the digest nonces (digest.Options.NonceSecret):
+	// XCAP nodes that share it accept each other's nonces. Empty: random
+	// per server.
+	NonceSecret []byte
 }
 
 // Server is the XCAP handler. It implements http.Handler for paths below
@@ -117,9 +121,10 @@ func New(o Options) (*Server, error) {
 		s.opts.Root = strings.TrimSuffix(o.Root, "/")
 	}
 	s.verifier = digest.NewVerifier(digest.Options{
-		Realm:    o.Domain,
-		Password: o.Store.Password,
-		NonceTTL: o.NonceTTL,
+		Realm:       o.Domain,
+		Password:    o.Store.Password,
+		NonceTTL:    o.NonceTTL,
+		NonceSecret: o.NonceSecret,
 	})
 	s.caps = capsDocument()
 	s.capsETag = contentETag(s.caps)
