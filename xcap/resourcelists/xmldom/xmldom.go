@@ -225,6 +225,9 @@ func Parse(data []byte, lim Limits) (*Document, error) {
 			stack = stack[:len(stack)-1]
 			scopes = scopes[:len(scopes)-1]
 		case xml.CharData:
+			if len(t) == 0 {
+				break // an empty CDATA section: no text, and <a></a> writes as <a/>
+			}
 			if err := add(&Node{Kind: Text, Text: string(t)}); err != nil {
 				return nil, err
 			}
