@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/digest"
-	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
@@ -68,27 +67,17 @@ type Server struct {
 	mu         sync.RWMutex
 	cache      map[string]*cachedIcon // store key string → decoded icon
 	cacheBytes int
+	fastPaths  map[string]fastPathEntry // raw request path → icon (fastget.go)
+	// changes counts PUTs and DELETEs: an icon read from the store before
+	// a change must not be cached after it (the fast path trusts the
+	// cache without asking the store).
+	changes uint64
 
 	iconSlots chan struct{} // semaphore of icon validations
 	iconWait  time.Duration // IconValidationWait; tests shorten it
 	// iconValidating and iconValidatingPeak count the validations running
 	// (what the slots bound), for the tests.
 	iconValidating, iconValidatingPeak atomic.Int32
-}
-
-// cachedIcon is an icon document prepared for GET once per ETag.
-type cachedIcon struct {
-	etag      string
-	quoted    []string // `"etag"`, ready for the header map
-	xml       []byte
-	image     []byte
-	imageType []string
-}
-
-// etagger is implemented by stores that can report an ETag without copying
-// the document (store.Bolt); the icon cache uses it to validate entries.
-type etagger interface {
-	ETag(k store.Key) (string, error)
 }
 
 // New returns a Server.
@@ -103,11 +92,12 @@ func New(o Options) (*Server, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		opts:     o,
-		domain:   strings.ToLower(o.Domain),
-		rootPath: DefaultRootPath,
-		log:      o.Logger,
-		cache:    map[string]*cachedIcon{},
+		opts:      o,
+		domain:    strings.ToLower(o.Domain),
+		rootPath:  DefaultRootPath,
+		log:       o.Logger,
+		cache:     map[string]*cachedIcon{},
+		fastPaths: map[string]fastPathEntry{},
 
 		iconSlots: make(chan struct{}, MaxConcurrentIconValidations),
 		iconWait:  IconValidationWait,
@@ -523,111 +513,12 @@ func (s *Server) delete(q *request) {
 	q.w.WriteHeader(http.StatusOK)
 }
 
-func (c *cachedIcon) size() int { return len(c.xml) + len(c.image) }
-
-// cachePut stores ic, dropping arbitrary entries while the cache is over
-// its bounds (icons are re-read from the store on a miss; no LRU needed).
-func (s *Server) cachePut(key string, ic *cachedIcon) {
-	if ic.size() > MaxIconCacheBytes/16 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cacheDeleteLocked(key)
-	for k := range s.cache {
-		if len(s.cache) < MaxCachedIcons && s.cacheBytes+ic.size() <= MaxIconCacheBytes {
-			break
-		}
-		s.cacheDeleteLocked(k)
-	}
-	s.cache[key] = ic
-	s.cacheBytes += ic.size()
-}
-
-func (s *Server) cacheDeleteLocked(key string) {
-	if old, ok := s.cache[key]; ok {
-		s.cacheBytes -= old.size()
-		delete(s.cache, key)
-	}
-}
-
 func (s *Server) changed(k store.Key) {
 	s.mu.Lock()
+	s.changes++
 	s.cacheDeleteLocked(k.String())
 	s.mu.Unlock()
 	if s.opts.OnChange != nil {
 		s.opts.OnChange(k)
 	}
-}
-
-// getIcon serves an icon document from the per-ETag cache: the XML for the
-// modern AUID, the decoded image for the legacy one (unless the client asks
-// for the XML), so a burst of watchers costs one decode.
-func (s *Server) getIcon(q *request) {
-	ck := q.key.String()
-	var ic *cachedIcon
-	if et, ok := s.opts.Store.(etagger); ok {
-		etag, err := et.ETag(q.key)
-		if errors.Is(err, store.ErrNotFound) {
-			s.get(q) // same 404 / 412 answers as any document
-			return
-		}
-		if err != nil {
-			s.internalError(q.w, err)
-			return
-		}
-		s.mu.RLock()
-		ic = s.cache[ck]
-		s.mu.RUnlock()
-		if ic != nil && ic.etag != etag {
-			ic = nil
-		}
-	}
-	if ic == nil {
-		doc, err := s.opts.Store.Get(q.key)
-		if err != nil {
-			s.get(q)
-			return
-		}
-		ic = &cachedIcon{etag: doc.ETag, quoted: []string{quote(doc.ETag)}, xml: doc.Body}
-		if c, err := icon.ParseContent(doc.Body); err == nil {
-			f, ok := icon.Sniff(c.Data)
-			if ok {
-				ic.image = c.Data
-				ic.imageType = []string{f.MIMEType()}
-			}
-		}
-		s.cachePut(ck, ic)
-	}
-	if !s.checkGETConditions(q, ic.etag) {
-		return
-	}
-	h := q.w.Header()
-	body, mimeType := ic.xml, []string{q.app.mime}
-	if q.app.auid == AUIDLegacyStatusIcon {
-		h["Vary"] = []string{"Accept"}
-		if ic.image != nil && !acceptsXML(q.r.Header.Get("Accept")) {
-			body, mimeType = ic.image, ic.imageType
-		}
-	}
-	h["Content-Type"] = mimeType
-	h["Etag"] = ic.quoted
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	q.w.WriteHeader(http.StatusOK)
-	_, _ = q.w.Write(body)
-}
-
-// acceptsXML reports whether an Accept header asks for the pres-content XML.
-func acceptsXML(accept string) bool {
-	if accept == "" {
-		return false
-	}
-	for item := range strings.SplitSeq(accept, ",") {
-		mt, _, _ := strings.Cut(item, ";")
-		mt = strings.ToLower(strings.TrimSpace(mt))
-		if mt == icon.ContentMIMEType || mt == "application/xml" || mt == "text/xml" {
-			return true
-		}
-	}
-	return false
 }
