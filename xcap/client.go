@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
+	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"io"
 	"net/http"
 	"net/url"
@@ -273,16 +275,9 @@ func readLimited(body io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("read response: %w", err)
 	}
 	if int64(len(data)) > limit {
-		return nil, &ResponseTooLargeError{Limit: limit}
+		return nil, fmt.Errorf("the server's answer: %w", &xmltree.LimitError{What: icon.WhatBody, Limit: limit, Unit: xmltree.Bytes})
 	}
 	return data, nil
-}
-
-// ResponseTooLargeError means a server sent more than the client reads.
-type ResponseTooLargeError struct{ Limit int64 }
-
-func (e *ResponseTooLargeError) Error() string {
-	return fmt.Sprintf("the server's answer is larger than the limit of %d bytes", e.Limit)
 }
 
 // do sends one request and reads the whole answer. Bodies are given as

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"net/http"
 	"net/url"
 	"strings"
@@ -160,7 +161,7 @@ func (c *Client) UploadIcon(ctx context.Context, imageBytes []byte, name string)
 		}
 	}
 	if n := content.DataChars(); n > icon.MaxIconDataChars {
-		return nil, &icon.LimitError{What: icon.WhatDataChars, Limit: icon.MaxIconDataChars, Actual: int64(n)}
+		return nil, &xmltree.LimitError{What: icon.WhatDataChars, Limit: icon.MaxIconDataChars, Actual: int64(n)}
 	}
 	cond := Condition{}
 	if name == "" {

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"io"
 	"io/fs"
 	"os"
@@ -122,7 +123,7 @@ func do(ctx context.Context, op, filename string, fl config.Flags, stdout io.Wri
 	case "PUT":
 		up, err := c.UploadIcon(ctx, image, "")
 		if err != nil {
-			var le *icon.LimitError
+			var le *xmltree.LimitError
 			if errors.Is(err, icon.ErrNotImage) || errors.Is(err, icon.ErrUnsupportedFormat) || errors.As(err, &le) {
 				return fail("Cannot PUT icon: %s: %v", filename, err)
 			}
@@ -184,7 +185,7 @@ func readImageFile(name string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: not a regular file", name)
 	}
 	tooLarge := func(n int64) error {
-		return fmt.Errorf("%s: %w", name, &icon.LimitError{What: icon.WhatFile, Limit: icon.UploadMaxBytes, Actual: n})
+		return fmt.Errorf("%s: %w", name, xmltree.TooLarge(icon.WhatFile, n, icon.UploadMaxBytes))
 	}
 	if st.Size() > icon.UploadMaxBytes {
 		return nil, tooLarge(st.Size())

@@ -116,8 +116,8 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// TooLarge returns the LimitError for a document of n bytes over limit
-// bytes, for callers that check a size before parsing.
-func TooLarge(what string, n, limit int) *LimitError {
-	return &LimitError{What: what, Limit: int64(limit), Actual: int64(n), Unit: Bytes}
+// TooLarge returns the LimitError for n bytes over limit bytes: a
+// document, an image, a body or a file checked before it is read.
+func TooLarge(what string, n, limit int64) *LimitError {
+	return &LimitError{What: what, Limit: limit, Actual: n, Unit: Bytes}
 }

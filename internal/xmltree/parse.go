@@ -46,7 +46,7 @@ type parser struct {
 func (p Parser) Parse(data []byte) (*Document, error) {
 	lim := p.Limits.withDefaults()
 	if len(data) > lim.MaxBytes {
-		return nil, TooLarge(WhatSize, len(data), lim.MaxBytes)
+		return nil, TooLarge(WhatSize, int64(len(data)), int64(lim.MaxBytes))
 	}
 	ps := &parser{lim: lim, doc: &Document{}}
 	// An element has one or two tags and a run of text follows a tag, so

@@ -261,7 +261,7 @@ func Compose(entity string, docs [][]byte) ([]byte, error) {
 	)
 	for i, doc := range docs {
 		if len(doc) > MaxDocumentSize {
-			firstErr = firstOf(firstErr, fmt.Errorf("publication %d: %w", i, xmltree.TooLarge(xmltree.WhatSize, len(doc), MaxDocumentSize)))
+			firstErr = firstOf(firstErr, fmt.Errorf("publication %d: %w", i, xmltree.TooLarge(xmltree.WhatSize, int64(len(doc)), MaxDocumentSize)))
 			continue
 		}
 		t, err := parseTree(doc)
@@ -312,7 +312,7 @@ func Compose(entity string, docs [][]byte) ([]byte, error) {
 			partSize += len(b) + 1
 		})
 		if size+partSize > MaxDocumentSize {
-			firstErr = firstOf(firstErr, fmt.Errorf("publication %d: %w", i, xmltree.TooLarge("composed document size", size+partSize, MaxDocumentSize)))
+			firstErr = firstOf(firstErr, fmt.Errorf("publication %d: %w", i, xmltree.TooLarge("composed document size", int64(size+partSize), MaxDocumentSize)))
 			break
 		}
 		size += partSize

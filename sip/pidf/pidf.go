@@ -46,7 +46,7 @@ var (
 
 // tooLarge is the error for a document of n bytes.
 func tooLarge(n int) error {
-	return fmt.Errorf("pidf: %w", xmltree.TooLarge(xmltree.WhatSize, n, MaxDocumentSize))
+	return fmt.Errorf("pidf: %w", xmltree.TooLarge(xmltree.WhatSize, int64(n), MaxDocumentSize))
 }
 
 // Basic is the PIDF basic status of the chosen tuple.

@@ -95,7 +95,7 @@ type Info struct {
 // URI (any prefix); unknown elements and attributes are ignored.
 func Parse(data []byte) (*Info, error) {
 	if len(data) > MaxDocumentSize {
-		return nil, fmt.Errorf("winfo: %w", xmltree.TooLarge(xmltree.WhatSize, len(data), MaxDocumentSize))
+		return nil, fmt.Errorf("winfo: %w", xmltree.TooLarge(xmltree.WhatSize, int64(len(data)), MaxDocumentSize))
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, ErrEmpty

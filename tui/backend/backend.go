@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"io"
 	"log/slog"
 	"net/http"
@@ -621,14 +622,14 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is not a regular file", filepath.Base(path))
 	}
 	if st.Size() > limit {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), &icon.LimitError{What: icon.WhatFile, Limit: limit, Actual: st.Size()})
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), xmltree.TooLarge(icon.WhatFile, st.Size(), limit))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", filepath.Base(path), err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), &icon.LimitError{What: icon.WhatFile, Limit: limit, Actual: int64(len(data))})
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), xmltree.TooLarge(icon.WhatFile, int64(len(data)), limit))
 	}
 	return data, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -216,7 +217,7 @@ func (f *iconFetcher) fetchLoop(uri string, w iconWant) {
 
 // retryable says whether an icon failure may go away by itself.
 func retryable(err error) bool {
-	var le *icon.LimitError
+	var le *xmltree.LimitError
 	if errors.As(err, &le) || errors.Is(err, icon.ErrNotImage) || errors.Is(err, icon.ErrUnsupportedFormat) || errors.Is(err, icon.ErrInvalidContent) {
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"image"
 	"strings"
 	"testing"
@@ -86,7 +87,7 @@ func TestParseContentErrors(t *testing.T) {
 	if _, err := ParseContent([]byte(cases["bad encoding"])); !errors.Is(err, ErrUnsupportedEncoding) {
 		t.Errorf("bad encoding: %v", err)
 	}
-	var le *LimitError
+	var le *xmltree.LimitError
 	big := `<content xmlns="urn:oma:xml:prs:pres-content"><data>` + strings.Repeat("A", MaxIconDataChars+4) + `</data></content>`
 	if _, err := ParseContent([]byte(big)); !errors.As(err, &le) || le.What != WhatDataChars {
 		t.Errorf("data limit: %v", err)

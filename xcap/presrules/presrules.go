@@ -651,7 +651,7 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 
 	out := dom.Bytes()
 	if len(out) > MaxDocumentSize {
-		return nil, fmt.Errorf("presrules: %w", xmltree.TooLarge(xmltree.WhatSize, len(out), MaxDocumentSize))
+		return nil, fmt.Errorf("presrules: %w", xmltree.TooLarge(xmltree.WhatSize, int64(len(out)), MaxDocumentSize))
 	}
 	rules, err := Parse(out)
 	if err != nil {

@@ -99,7 +99,7 @@ func New() *Document {
 func (d *Document) Marshal() ([]byte, error) {
 	out := d.dom.Bytes()
 	if len(out) > MaxDocumentSize {
-		return nil, fmt.Errorf("resourcelists: %w", xmltree.TooLarge(xmltree.WhatSize, len(out), MaxDocumentSize))
+		return nil, fmt.Errorf("resourcelists: %w", xmltree.TooLarge(xmltree.WhatSize, int64(len(out)), MaxDocumentSize))
 	}
 	return out, nil
 }

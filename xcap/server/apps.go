@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"strings"
 
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
@@ -132,7 +133,7 @@ type validatedIcon struct {
 func validateIcon(body []byte, legacy bool) (*validatedIcon, *xmlError) {
 	c, err := icon.ParseContent(body)
 	if err != nil {
-		var le *icon.LimitError
+		var le *xmltree.LimitError
 		switch {
 		case errors.As(err, &le) && le.What == icon.WhatDataChars:
 			return nil, &xmlError{"constraint-failure", fmt.Sprintf("Size limit exceeded, maximum allowed size is %d bytes", icon.MaxIconDataChars)}
@@ -164,7 +165,7 @@ func validateIcon(body []byte, legacy bool) (*validatedIcon, *xmlError) {
 	}
 	img, format, err := icon.Decode(c.Data, limits)
 	if err != nil {
-		var le *icon.LimitError
+		var le *xmltree.LimitError
 		if legacy && errors.As(err, &le) && (le.What == icon.WhatSide || le.What == icon.WhatPixels) {
 			return nil, &xmlError{"constraint-failure", legacySizePhrase}
 		}
