@@ -39,7 +39,7 @@ const (
 	// MaxNodes bounds the number of nodes in a document.
 	MaxNodes = 100000
 	// MaxUpdateAttempts bounds Update's reload-and-retry loop on 412.
-	MaxUpdateAttempts = 5
+	MaxUpdateAttempts = xcap.MaxUpdateAttempts
 )
 
 // limits are the XML limits of a resource-lists document.
@@ -47,10 +47,11 @@ var limits = xmltree.Limits{MaxBytes: MaxDocumentSize, MaxDepth: MaxDepth, MaxNo
 
 // Errors. A document over a limit is an *xmltree.LimitError.
 var (
-	ErrNotLists    = errors.New("resourcelists: not a resource-lists document")
-	ErrInvalid     = errors.New("resourcelists: invalid argument")
-	ErrExists      = errors.New("resourcelists: entry already in the list")
-	ErrConflict    = errors.New("resourcelists: document kept changing, gave up")
+	ErrNotLists = errors.New("resourcelists: not a resource-lists document")
+	ErrInvalid  = errors.New("resourcelists: invalid argument")
+	ErrExists   = errors.New("resourcelists: entry already in the list")
+	ErrConflict = xcap.ErrConflict // Update gave up after MaxUpdateAttempts
+
 	errNilCallback = errors.New("resourcelists: nil update function")
 )
 
@@ -284,54 +285,32 @@ func (d *Document) Remove(uri string) bool {
 }
 
 // Update reads the user's resource-lists document from the XCAP server,
-// applies fn and writes the result back conditionally (If-Match the ETag
-// read, or If-None-Match * when the document did not exist, starting from
-// New()). When another client changed the document in between (412), it
-// reloads and applies fn again, up to MaxUpdateAttempts times. fn must be
-// safe to call more than once. The document as stored is returned.
+// applies fn and writes the result back conditionally, with
+// xcap.Client.Update (a missing document starts from New()). When another
+// client changed the document in between (412), it reloads and applies fn
+// again, up to MaxUpdateAttempts times. fn must be safe to call more than
+// once. The document as stored is returned.
 func Update(ctx context.Context, c *xcap.Client, fn func(*Document) error) (*Document, error) {
 	if fn == nil {
 		return nil, errNilCallback
 	}
-	var lastErr error
-	for range MaxUpdateAttempts {
-		var (
-			doc  *Document
-			cond xcap.Condition
-		)
-		got, err := c.Get(ctx, AUID, DocumentPath, "")
-		switch {
-		case xcap.IsNotFound(err):
-			doc, cond = New(), xcap.Condition{IfNoneMatch: "*"}
-		case err != nil:
-			return nil, fmt.Errorf("resourcelists: get: %w", err)
-		default:
-			if doc, err = Parse(got.Body); err != nil {
+	var doc *Document
+	_, err := c.Update(ctx, xcap.DocumentRef{AUID: AUID, Path: DocumentPath, ContentType: ContentType}, func(cur []byte) ([]byte, error) {
+		if cur == nil {
+			doc = New()
+		} else {
+			var err error
+			if doc, err = Parse(cur); err != nil {
 				return nil, fmt.Errorf("resourcelists: stored document: %w", err)
-			}
-			cond = xcap.Condition{IfMatch: got.ETag}
-			if got.ETag == "" {
-				cond = xcap.Condition{} // a server without ETags: last writer wins
 			}
 		}
 		if err := fn(doc); err != nil {
 			return nil, err
 		}
-		body, err := doc.Marshal()
-		if err != nil {
-			return nil, err
-		}
-		_, err = c.Put(ctx, AUID, DocumentPath, body, ContentType, cond)
-		if err == nil {
-			return doc, nil
-		}
-		if xcap.StatusCodeOf(err) != 412 {
-			return nil, fmt.Errorf("resourcelists: put: %w", err)
-		}
-		lastErr = err
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+		return doc.Marshal()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resourcelists: %w", err)
 	}
-	return nil, fmt.Errorf("%w after %d attempts: %w", ErrConflict, MaxUpdateAttempts, lastErr)
+	return doc, nil
 }
