@@ -40,6 +40,10 @@ type parser struct {
 	offset   int // bytes stripped before the decoder's input (a BOM)
 	slab     []Node
 	seen     map[[2]string]struct{} // duplicate check on elements with many attributes
+	// text collects a run of character data (text, references, CDATA
+	// sections) until the next markup, so a run made of many pieces
+	// costs linear time.
+	text []byte
 }
 
 // Parse reads one document.
@@ -108,10 +112,26 @@ func (ps *parser) run() error {
 		start := int(ps.d.InputOffset()) + ps.offset
 		tok, err := ps.d.RawToken()
 		if err == io.EOF {
+			if err := ps.flushText(); err != nil {
+				return err
+			}
 			break
 		}
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		if cd, ok := tok.(xml.CharData); ok {
+			if len(ps.stack) == 0 {
+				if len(bytes.TrimSpace(cd)) != 0 {
+					return ps.malformed("text outside the root element")
+				}
+				continue // whitespace around the root is not kept
+			}
+			ps.text = append(ps.text, cd...)
+			continue
+		}
+		if err := ps.flushText(); err != nil {
+			return err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -130,23 +150,6 @@ func (ps *parser) run() error {
 			ps.stack = ps.stack[:len(ps.stack)-1]
 			ps.binds = ps.binds[:ps.marks[len(ps.marks)-1]]
 			ps.marks = ps.marks[:len(ps.marks)-1]
-		case xml.CharData:
-			if len(ps.stack) == 0 {
-				if len(bytes.TrimSpace(t)) != 0 {
-					return ps.malformed("text outside the root element")
-				}
-				continue // whitespace around the root is not kept
-			}
-			p := ps.stack[len(ps.stack)-1]
-			if k := len(p.Children); k > 0 && p.Children[k-1].Kind == Text {
-				p.Children[k-1].Text += string(t) // text around CDATA or a reference
-				continue
-			}
-			n := ps.newNode()
-			n.Kind, n.Text = Text, string(t)
-			if err := ps.add(n); err != nil {
-				return err
-			}
 		case xml.Comment:
 			n := ps.newNode()
 			n.Kind, n.Text = Comment, string(t)
@@ -175,6 +178,17 @@ func (ps *parser) run() error {
 		return fmt.Errorf("%w: no root element", ErrMalformed)
 	}
 	return nil
+}
+
+// flushText adds the pending run of character data as one Text node.
+func (ps *parser) flushText() error {
+	if len(ps.text) == 0 {
+		return nil
+	}
+	n := ps.newNode()
+	n.Kind, n.Text = Text, string(ps.text)
+	ps.text = ps.text[:0]
+	return ps.add(n)
 }
 
 // add places n under the open element, or around the root.

@@ -301,3 +301,15 @@ func TestValidTextAndNCName(t *testing.T) {
 		}
 	}
 }
+
+// Text, references and CDATA sections in a row are one Text node.
+func TestTextRunIsOneNode(t *testing.T) {
+	doc, err := Parse([]byte(`<a>x<![CDATA[<y>]]>&amp;z&#33;<!--c-->w</a>`), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := doc.Root.Children
+	if len(k) != 3 || k[0].Kind != Text || k[0].Text != "x<y>&z!" || k[1].Kind != Comment || k[2].Text != "w" {
+		t.Errorf("children %+v", k)
+	}
+}
