@@ -148,6 +148,7 @@ func TestParseErrors(t *testing.T) {
 		{"deep", deep, func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatDepth }},
 		{"many", many, func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatElements }},
 		{"big", string(big), func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatSize }},
+		{"duplicate attribute", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@x" entity="sip:b@x"/>`, func(e error) bool { return errors.Is(e, ErrMalformed) }},
 		{"charset", `<?xml version="1.0" encoding="EBCDIC"?><presence xmlns="urn:ietf:params:xml:ns:pidf"/>`, func(e error) bool { return errors.Is(e, ErrMalformed) }},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package pidf
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
@@ -63,22 +64,20 @@ var encoder = xmltree.Encoder{Prefixes: preferredPrefix}
 // namespace and the well-known namespaces listed in decl declared on the
 // root (before its other attributes).
 func writeDocument(root *node, decl []string) []byte {
-	var decls []xmltree.Attr
+	decls := make([]xmltree.Attr, 0, len(decl)+1+len(root.Attrs))
 	if root.Space != "" {
 		decls = append(decls, xmltree.Attr{Local: "xmlns", Space: xmltree.NSXMLNS, Value: root.Space})
 	}
-	used := map[string]bool{}
 	for _, uri := range decl {
 		p := preferredPrefix[uri]
-		if p == "" || used[p] || uri == root.Space {
+		if p == "" || uri == root.Space || slices.ContainsFunc(decls, func(a xmltree.Attr) bool { return a.Local == p }) {
 			continue
 		}
-		used[p] = true
 		decls = append(decls, xmltree.Attr{Prefix: "xmlns", Local: p, Space: xmltree.NSXMLNS, Value: uri})
 	}
 	root.Attrs = append(decls, root.Attrs...)
 	doc := xmltree.Document{Prolog: []*node{xmlDeclaration}, Root: root}
-	return encoder.AppendDocument(make([]byte, 0, 1024), &doc)
+	return encoder.AppendDocument(make([]byte, 0, 2048), &doc)
 }
 
 var xmlDeclaration = &node{Kind: xmltree.ProcInst, Local: "xml", Text: `version="1.0" encoding="UTF-8"`}

@@ -119,14 +119,14 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 		cond := targetRule.Child(NSCommonPolicy, "conditions")
 		if cond == nil {
 			cond = xmltree.NewElement(targetRule, NSCommonPolicy, "conditions", "cp")
-			if first := firstElement(targetRule); first != nil {
+			if first := targetRule.FirstElement(); first != nil {
 				targetRule.InsertBefore(cond, first)
 			} else {
 				targetRule.Append(cond)
 			}
 		}
 		ident = xmltree.NewElement(cond, NSCommonPolicy, "identity", "cp")
-		if first := firstElement(cond); first != nil {
+		if first := cond.FirstElement(); first != nil {
 			cond.InsertBefore(ident, first)
 		} else {
 			cond.Append(ident)
@@ -188,15 +188,6 @@ func identityOf(rule *xmltree.Node) *xmltree.Node {
 	return nil
 }
 
-func firstElement(n *xmltree.Node) *xmltree.Node {
-	for _, c := range n.Children {
-		if c.Kind == xmltree.Element {
-			return c
-		}
-	}
-	return nil
-}
-
 // newOwnRule creates rule id before the first rule of the ruleset, with
 // conditions, actions and (for allow) transformations granting the whole
 // document: RFC 5025 transformations are positive grants, and a rule
@@ -244,7 +235,7 @@ func setSubHandling(rule *xmltree.Node, h Handling) {
 	sh := act.Child(NSPresRules, "sub-handling")
 	if sh == nil {
 		sh = xmltree.NewElement(act, NSPresRules, "sub-handling", "pr")
-		if first := firstElement(act); first != nil {
+		if first := act.FirstElement(); first != nil {
 			act.InsertBefore(sh, first)
 		} else {
 			act.Append(sh)
