@@ -24,16 +24,13 @@ func Parse(data []byte, lim Limits) (*Document, error) {
 
 var utf8BOM = []byte("\xef\xbb\xbf")
 
-// binding is one namespace declaration in force while parsing or writing.
-type binding struct{ prefix, uri string }
-
 // parser is the state of one Parse.
 type parser struct {
 	lim      Limits
 	d        *xml.Decoder
 	doc      *Document
 	stack    []*Node
-	binds    []binding
+	binds    []Binding
 	marks    []int // len(binds) when each open element started
 	nodes    int
 	elements int
@@ -218,8 +215,8 @@ func (ps *parser) add(n *Node) error {
 
 func (ps *parser) lookup(prefix string) (string, bool) {
 	for i := len(ps.binds) - 1; i >= 0; i-- {
-		if ps.binds[i].prefix == prefix {
-			return ps.binds[i].uri, true
+		if ps.binds[i].Prefix == prefix {
+			return ps.binds[i].URI, true
 		}
 	}
 	switch prefix {
@@ -262,7 +259,7 @@ func (ps *parser) start(t xml.StartElement, offset int) error {
 			if err := ps.checkDecl(prefix, at.Value); err != nil {
 				return err
 			}
-			ps.binds = append(ps.binds, binding{prefix, at.Value})
+			ps.binds = append(ps.binds, Binding{prefix, at.Value})
 		}
 		n.Attrs[i] = at
 	}
