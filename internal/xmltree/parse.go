@@ -213,10 +213,14 @@ func (ps *parser) add(n *Node) error {
 	return nil
 }
 
-func (ps *parser) lookup(prefix string) (string, bool) {
-	for i := len(ps.binds) - 1; i >= 0; i-- {
-		if ps.binds[i].Prefix == prefix {
-			return ps.binds[i].URI, true
+func (ps *parser) lookup(prefix string) (string, bool) { return lookup(ps.binds, prefix) }
+
+// lookup returns the URI prefix is bound to by the innermost of binds;
+// "xml" is bound by definition and no default means no namespace.
+func lookup(binds []Binding, prefix string) (string, bool) {
+	for i := len(binds) - 1; i >= 0; i-- {
+		if binds[i].Prefix == prefix {
+			return binds[i].URI, true
 		}
 	}
 	switch prefix {

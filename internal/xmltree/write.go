@@ -72,20 +72,7 @@ type writer struct {
 	addedBuf [4]Binding
 }
 
-func (w *writer) lookup(prefix string) (string, bool) {
-	for i := len(w.binds) - 1; i >= 0; i-- {
-		if w.binds[i].Prefix == prefix {
-			return w.binds[i].URI, true
-		}
-	}
-	switch prefix {
-	case "xml":
-		return NSXML, true
-	case "":
-		return "", true
-	}
-	return "", false
-}
+func (w *writer) lookup(prefix string) (string, bool) { return lookup(w.binds, prefix) }
 
 // boundTo returns a visible non-empty prefix bound to uri, preferring the
 // suggested one.
