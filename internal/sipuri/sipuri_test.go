@@ -27,11 +27,11 @@ func TestEqualRFC3261Examples(t *testing.T) {
 	}
 	different := [][2]string{
 		{"SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"}, // different usernames
-		{"sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"},                               // different ports
-		{"sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"},                      // different transports
-		{"sip:bob@biloxi.com", "sip:bob@biloxi.com:6000;transport=tcp"},                 // port and transport
-		{"sip:carol@chicago.com", "sip:carol@chicago.com?Subject=next%20meeting"},       // header
-		{"sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"},                         // name is not its address
+		{"sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"},                              // different ports
+		{"sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"},                     // different transports
+		{"sip:bob@biloxi.com", "sip:bob@biloxi.com:6000;transport=tcp"},                // port and transport
+		{"sip:carol@chicago.com", "sip:carol@chicago.com?Subject=next%20meeting"},      // header
+		{"sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"},                        // name is not its address
 	}
 	for _, d := range different {
 		if Equal(mustParse(t, d[0]), mustParse(t, d[1])) || Equal(mustParse(t, d[1]), mustParse(t, d[0])) {
