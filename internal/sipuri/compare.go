@@ -193,3 +193,17 @@ func AORKey(s string) (string, error) {
 	}
 	return u.XUI()
 }
+
+// AORUser returns a user part ("Ada", "%61da") as the AOR keys it ("ada"),
+// for code that holds the user and the domain apart (a registrar, a digest
+// username).
+func AORUser(user string) (string, error) {
+	if user == "" {
+		return "", fmt.Errorf("%w: empty user part", ErrNotSIP)
+	}
+	n, err := normalize(user, userChars)
+	if err != nil {
+		return "", fmt.Errorf("%w: user part %q: %w", ErrNotSIP, user, err)
+	}
+	return foldUser(n), nil
+}

@@ -93,6 +93,19 @@ func TestAOR(t *testing.T) {
 	}
 }
 
+func TestAORUser(t *testing.T) {
+	for in, want := range map[string]string{"Ada": "ada", "%41da": "ada", "a%3bB": "a%3Bb", "+1555": "+1555"} {
+		if got, err := AORUser(in); err != nil || got != want {
+			t.Errorf("AORUser(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "a b", "a@b", "a%zz"} {
+		if got, err := AORUser(bad); err == nil || !errors.Is(err, ErrNotSIP) {
+			t.Errorf("AORUser(%q) = %q, %v; want ErrNotSIP", bad, got, err)
+		}
+	}
+}
+
 func TestString(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"SIPS:%61lice:p%61ss@AtLanTa.CoM:5061;Transport=TCP;lr?Subject=project%20x&priority=urgent",
