@@ -28,6 +28,17 @@ const (
 	envLog      = "SIPBUDDY_LOG"
 )
 
+// clientEnv names the variables that stand in for the client's flags.
+var clientEnv = flagEnv{
+	"account":   envAccount,
+	"password":  config.EnvPassword,
+	"proxy":     envProxy,
+	"xcap-root": envXCAPRoot,
+	"render":    envRender,
+	"log":       envLog,
+	"config":    config.EnvConfig,
+}
+
 // closeTimeout bounds the goodbye on quit: unpublish, unsubscribe,
 // unregister. A server that went away must not keep the terminal hostage.
 const closeTimeout = 5 * time.Second
@@ -47,7 +58,11 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	render := fs.String("render", os.Getenv(envRender), "icon art: halfblock, ascii or plain ($"+envRender+"; NO_COLOR picks plain)")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy.log in the user cache dir)")
+	prepareUsage(fs, args, stdout, usage, clientEnv)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {

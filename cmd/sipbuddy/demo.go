@@ -23,6 +23,13 @@ import (
 // registering and uploading their icons, all on loopback.
 const demoStartTimeout = 20 * time.Second
 
+const demoUsage = `usage: sipbuddy demo [flags]
+
+Runs everything on loopback with no set-up: an embedded SIP registrar and
+presence server, an embedded XCAP server, simulated buddies that change
+status and icon, and the buddy list logged in as you. q quits and stops it.
+`
+
 // demoCmd runs everything on loopback: servers, simulated buddies and the
 // buddy list as a demo user.
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -37,7 +44,11 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sshAddr := fs.String("ssh", "", "serve the buddy list over SSH on `ADDR` (127.0.0.1:2222) instead of this terminal")
 	dataDir := fs.String("data", "", "keep the demo's store, SSH host key and visitors' pictures in `DIR` (default: a temporary directory)")
 	authKeys := fs.String("authorized-keys", "", "with --ssh on a non-loopback address: the `FILE` of public keys allowed in (default DIR/authorized_keys)")
+	prepareUsage(fs, args, stdout, demoUsage, flagEnv{"render": envRender, "log": envLog})
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
