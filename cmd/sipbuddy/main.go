@@ -19,7 +19,6 @@ import (
 	sipgo "github.com/emiago/sipgo/sip"
 )
 
-
 func main() {
 	// sipgo logs a little through a process-wide logger (connection
 	// bookkeeping warnings such as "TCP ref went negative"); only its
