@@ -8,8 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
-	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,6 +15,8 @@ import (
 	"time"
 
 	"github.com/icholy/digest"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
+	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
 // MaxResponseSize bounds every response body the client reads.

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -22,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/sipbuddy/sipbuddy/internal/digest"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 

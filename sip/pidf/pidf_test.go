@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // golden is the expected outcome stored next to each testdata/*.xml.

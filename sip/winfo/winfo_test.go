@@ -3,10 +3,11 @@ package winfo
 import (
 	"bytes"
 	"errors"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // kamailioWinfo is the body Kamailio 5.6 sends (peers/README.md).

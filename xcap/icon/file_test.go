@@ -2,11 +2,12 @@ package icon
 
 import (
 	"errors"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 func TestReadFile(t *testing.T) {
