@@ -1,5 +1,6 @@
 // Package xcap is an XCAP (RFC 4825) client: documents with ETags and
-// conditional requests, typed errors carrying the xcap-error detail, the
+// conditional requests, Update (the read-modify-write every editor of a
+// shared document uses), typed errors carrying the xcap-error detail, the
 // xcap-caps and OMA xcap-directory documents, and OMA pres-content icons.
 package xcap
 
