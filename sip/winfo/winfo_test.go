@@ -99,6 +99,7 @@ func TestParseErrors(t *testing.T) {
 		"too big":       {strings.Repeat(" ", MaxDocumentSize+1), xmltree.WhatSize},
 		"too deep":      {`<watcherinfo xmlns="urn:ietf:params:xml:ns:watcherinfo" version="1" state="full">` + strings.Repeat("<a>", MaxDepth) + strings.Repeat("</a>", MaxDepth) + `</watcherinfo>`, xmltree.WhatDepth},
 		"many elements": {foreign, xmltree.WhatElements},
+		"many nodes":    {`<watcherinfo xmlns="urn:ietf:params:xml:ns:watcherinfo" version="0" state="full">` + strings.Repeat("<!---->x", maxNodes/2) + `</watcherinfo>`, xmltree.WhatNodes},
 	} {
 		var le *xmltree.LimitError
 		if _, err := Parse([]byte(tt.doc)); !errors.As(err, &le) || le.What != tt.what {
