@@ -148,18 +148,27 @@ func (ps *parser) run() error {
 			ps.binds = ps.binds[:ps.marks[len(ps.marks)-1]]
 			ps.marks = ps.marks[:len(ps.marks)-1]
 		case xml.Comment:
+			if !ValidText(string(t)) {
+				return ps.malformed("a comment holds bytes that are not UTF-8 XML characters")
+			}
 			n := ps.newNode()
 			n.Kind, n.Text = Comment, string(t)
 			if err := ps.add(n); err != nil {
 				return err
 			}
 		case xml.ProcInst:
+			if !ValidText(string(t.Inst)) {
+				return ps.malformed("a processing instruction holds bytes that are not UTF-8 XML characters")
+			}
 			n := ps.newNode()
 			n.Kind, n.Local, n.Text = ProcInst, t.Target, string(t.Inst)
 			if err := ps.add(n); err != nil {
 				return err
 			}
 		case xml.Directive:
+			if !ValidText(string(t)) {
+				return ps.malformed("a directive holds bytes that are not UTF-8 XML characters")
+			}
 			n := ps.newNode()
 			n.Kind, n.Text = Directive, string(t)
 			if err := ps.add(n); err != nil {

@@ -206,6 +206,8 @@ func TestParseErrors(t *testing.T) {
 		"xml rebound":    {`<a xmlns:xml="urn:x"/>`, ""},
 		"xmlns element":  {`<xmlns:a/>`, ""},
 		"latin1":         {`<?xml version="1.0" encoding="ISO-8859-1"?><a/>`, ""},
+		"comment bytes":  {"<a><!--\xb2--></a>", ""},
+		"pi control":     {"<a><?p \x01?></a>", ""},
 		"deep":           {strings.Repeat("<a>", 10) + strings.Repeat("</a>", 10), WhatDepth},
 		"elements":       {"<a>" + strings.Repeat("<b/>", 12) + "</a>", WhatElements},
 		"nodes":          {"<a>" + strings.Repeat("<b/>t", 8) + "</a>", WhatNodes},
