@@ -49,6 +49,9 @@ func (p Parser) Parse(data []byte) (*Document, error) {
 		return nil, TooLarge(WhatSize, len(data), lim.MaxBytes)
 	}
 	ps := &parser{lim: lim, doc: &Document{}}
+	// An element has one or two tags and a run of text follows a tag, so
+	// one and a half nodes per '<' fit most documents in one allocation.
+	ps.slab = make([]Node, min(bytes.Count(data, []byte("<"))*3/2+2, 1024))
 	if bytes.HasPrefix(data, utf8BOM) { // some Windows clients write one
 		data, ps.offset = data[len(utf8BOM):], len(utf8BOM)
 	}
@@ -93,7 +96,7 @@ func (ps *parser) malformed(format string, args ...any) error {
 func (ps *parser) newNode() *Node {
 	if len(ps.slab) == 0 {
 		// Nodes come in slabs: one allocation for many small nodes.
-		ps.slab = make([]Node, min(max(ps.nodes, 8), 256))
+		ps.slab = make([]Node, min(max(ps.nodes/4, 8), 1024))
 	}
 	n := &ps.slab[0]
 	ps.slab = ps.slab[1:]

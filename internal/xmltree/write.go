@@ -264,6 +264,13 @@ func appendDecl(b []byte, prefix, uri string) []byte {
 	return append(b, '"')
 }
 
+// AppendAttrValue appends s escaped for an attribute value in double
+// quotes (the quotes are not written), for code that writes XML by hand.
+func AppendAttrValue(b []byte, s string) []byte { return appendEscaped(b, s, true) }
+
+// AppendText appends s escaped as character data.
+func AppendText(b []byte, s string) []byte { return appendEscaped(b, s, false) }
+
 // appendEscaped writes s as character data or an attribute value. In
 // attributes, whitespace other than the space is written as a reference
 // so that attribute-value normalisation does not change it on the next

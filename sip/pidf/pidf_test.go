@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -126,7 +127,7 @@ func TestSplitIconURL(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	var limit *LimitError
+	var limit *xmltree.LimitError
 	deep := strings.Repeat("<a>", MaxDepth+1) + strings.Repeat("</a>", MaxDepth+1)
 	many := `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@x">` + strings.Repeat("<x/>", MaxElements) + `</presence>`
 	big := append([]byte(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@x"><note>`), bytes.Repeat([]byte("a"), MaxDocumentSize)...)
@@ -144,9 +145,9 @@ func TestParseErrors(t *testing.T) {
 		{"entity bomb", `<!DOCTYPE p [<!ENTITY a "aaaa">]><presence xmlns="urn:ietf:params:xml:ns:pidf">&a;</presence>`, func(e error) bool { return errors.Is(e, ErrMalformed) }},
 		{"winfo", `<watcherinfo xmlns="urn:ietf:params:xml:ns:watcherinfo"/>`, func(e error) bool { return errors.Is(e, ErrNotPIDF) }},
 		{"wrong ns", `<presence xmlns="urn:example"/>`, func(e error) bool { return errors.Is(e, ErrNotPIDF) }},
-		{"deep", deep, func(e error) bool { return errors.As(e, &limit) && limit.What == "nesting depth" }},
-		{"many", many, func(e error) bool { return errors.As(e, &limit) && limit.What == "elements" }},
-		{"big", string(big), func(e error) bool { return errors.As(e, &limit) && limit.What == "size" }},
+		{"deep", deep, func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatDepth }},
+		{"many", many, func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatElements }},
+		{"big", string(big), func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatSize }},
 		{"charset", `<?xml version="1.0" encoding="EBCDIC"?><presence xmlns="urn:ietf:params:xml:ns:pidf"/>`, func(e error) bool { return errors.Is(e, ErrMalformed) }},
 	}
 	for _, tt := range tests {
@@ -407,7 +408,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Compose output does not parse: %v\n%s", err, doc)
 		}
 		// Re-encoding the derived state gives the same state back.
-		if s.Entity == "" || !validXMLString(s.Entity) {
+		if s.Entity == "" || !xmltree.ValidText(s.Entity) {
 			return
 		}
 		p := Publication{Entity: s.Entity, Contact: s.Contact, Open: s.Basic == BasicOpen, Activities: s.Activities,

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sipbuddy/sipbuddy/xcap/resourcelists/xmldom"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // Namespaces and XCAP names.
@@ -82,9 +82,11 @@ func ParseHandling(s string) (Handling, bool) {
 	return Block, false
 }
 
-// Errors.
+// limits are the XML limits of a rules document.
+var limits = xmltree.Limits{MaxBytes: MaxDocumentSize, MaxDepth: MaxDepth, MaxNodes: MaxNodes}
+
+// Errors. A document over a limit is an *xmltree.LimitError.
 var (
-	ErrTooLarge = errors.New("presrules: document too large")
 	ErrNotRules = errors.New("presrules: not a common-policy ruleset")
 	ErrInvalid  = errors.New("presrules: invalid argument")
 )
@@ -156,11 +158,8 @@ func Parse(data []byte) (*Rules, error) {
 	return r, nil
 }
 
-func parseDOM(data []byte) (*xmldom.Document, error) {
-	if len(data) > MaxDocumentSize {
-		return nil, fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, len(data), MaxDocumentSize)
-	}
-	dom, err := xmldom.Parse(data, xmldom.Limits{MaxDepth: MaxDepth, MaxNodes: MaxNodes})
+func parseDOM(data []byte) (*xmltree.Document, error) {
+	dom, err := xmltree.Parse(data, limits)
 	if err != nil {
 		return nil, fmt.Errorf("presrules: %w", err)
 	}
@@ -170,7 +169,7 @@ func parseDOM(data []byte) (*xmldom.Document, error) {
 	return dom, nil
 }
 
-func parseRule(el *xmldom.Node) Rule {
+func parseRule(el *xmltree.Node) Rule {
 	var r Rule
 	r.ID, _ = el.Attr("id")
 	if cond := el.Child(NSCommonPolicy, "conditions"); cond != nil {
@@ -221,7 +220,7 @@ func parseRule(el *xmldom.Node) Rule {
 	return r
 }
 
-func parseIdentity(el *xmldom.Node) Identity {
+func parseIdentity(el *xmltree.Node) Identity {
 	var id Identity
 	for _, c := range el.Elements() {
 		switch {
@@ -249,7 +248,7 @@ func parseIdentity(el *xmldom.Node) Identity {
 	return id
 }
 
-func parseValidity(el *xmldom.Node) []Interval {
+func parseValidity(el *xmltree.Node) []Interval {
 	var out []Interval
 	var from time.Time
 	haveFrom := false
@@ -493,7 +492,7 @@ func Canonical(watcher string) (string, error) {
 	if w.anonymous || w.domain == "" || !strings.Contains(w.key, "@") {
 		return "", fmt.Errorf("%w: %q is not a watcher URI (sip:user@domain)", ErrInvalid, watcher)
 	}
-	if !xmldom.ValidText(w.key) {
+	if !xmltree.ValidText(w.key) {
 		return "", fmt.Errorf("%w: %q contains characters XML cannot carry", ErrInvalid, watcher)
 	}
 	return w.key, nil
@@ -571,7 +570,7 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 	root := dom.Root
 	key := parseWatcher(uri).key
 
-	var targetRule *xmldom.Node
+	var targetRule *xmltree.Node
 	for _, rule := range root.Elements() {
 		if !rule.Is(NSCommonPolicy, "rule") {
 			continue
@@ -610,14 +609,14 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 	if ident == nil {
 		cond := targetRule.Child(NSCommonPolicy, "conditions")
 		if cond == nil {
-			cond = xmldom.NewElement(targetRule, NSCommonPolicy, "conditions", "cp")
+			cond = xmltree.NewElement(targetRule, NSCommonPolicy, "conditions", "cp")
 			if first := firstElement(targetRule); first != nil {
 				targetRule.InsertBefore(cond, first)
 			} else {
 				targetRule.Append(cond)
 			}
 		}
-		ident = xmldom.NewElement(cond, NSCommonPolicy, "identity", "cp")
+		ident = xmltree.NewElement(cond, NSCommonPolicy, "identity", "cp")
 		if first := firstElement(cond); first != nil {
 			cond.InsertBefore(ident, first)
 		} else {
@@ -633,10 +632,10 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 		}
 	}
 	if !listed {
-		one := xmldom.NewElement(ident, NSCommonPolicy, "one", "cp")
+		one := xmltree.NewElement(ident, NSCommonPolicy, "one", "cp")
 		one.SetAttr("id", uri)
 		// <one> elements come before <many> in the schema.
-		var firstMany *xmldom.Node
+		var firstMany *xmltree.Node
 		for _, c := range ident.Elements() {
 			if c.Is(NSCommonPolicy, "many") {
 				firstMany = c
@@ -652,7 +651,7 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 
 	out := dom.Bytes()
 	if len(out) > MaxDocumentSize {
-		return nil, fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, len(out), MaxDocumentSize)
+		return nil, fmt.Errorf("presrules: %w", xmltree.TooLarge(xmltree.WhatSize, len(out), MaxDocumentSize))
 	}
 	rules, err := Parse(out)
 	if err != nil {
@@ -673,16 +672,16 @@ func isOwn(id string) bool {
 	return false
 }
 
-func identityOf(rule *xmldom.Node) *xmldom.Node {
+func identityOf(rule *xmltree.Node) *xmltree.Node {
 	if cond := rule.Child(NSCommonPolicy, "conditions"); cond != nil {
 		return cond.Child(NSCommonPolicy, "identity")
 	}
 	return nil
 }
 
-func firstElement(n *xmldom.Node) *xmldom.Node {
+func firstElement(n *xmltree.Node) *xmltree.Node {
 	for _, c := range n.Children {
-		if c.Kind == xmldom.Element {
+		if c.Kind == xmltree.Element {
 			return c
 		}
 	}
@@ -693,10 +692,10 @@ func firstElement(n *xmldom.Node) *xmldom.Node {
 // conditions, actions and (for allow) transformations granting the whole
 // document: RFC 5025 transformations are positive grants, and a rule
 // without them shows nothing.
-func newOwnRule(root *xmldom.Node, id string, h Handling) *xmldom.Node {
-	rule := xmldom.NewElement(root, NSCommonPolicy, "rule", "cp")
+func newOwnRule(root *xmltree.Node, id string, h Handling) *xmltree.Node {
+	rule := xmltree.NewElement(root, NSCommonPolicy, "rule", "cp")
 	rule.SetAttr("id", id)
-	var firstRule *xmldom.Node
+	var firstRule *xmltree.Node
 	for _, c := range root.Elements() {
 		if c.Is(NSCommonPolicy, "rule") {
 			firstRule = c
@@ -713,9 +712,9 @@ func newOwnRule(root *xmldom.Node, id string, h Handling) *xmldom.Node {
 	if h == Allow {
 		tr := rule.AddElement(NSCommonPolicy, "transformations", "cp")
 		for _, g := range [][2]string{{"provide-services", "all-services"}, {"provide-persons", "all-persons"}, {"provide-devices", "all-devices"}} {
-			p := xmldom.NewElement(tr, NSPresRules, g[0], "pr")
+			p := xmltree.NewElement(tr, NSPresRules, g[0], "pr")
 			tr.Append(p)
-			p.AppendInline(xmldom.NewElement(p, NSPresRules, g[1], "pr"))
+			p.AppendInline(xmltree.NewElement(p, NSPresRules, g[1], "pr"))
 		}
 		tr.AddElement(NSPresRules, "provide-all-attributes", "pr")
 	}
@@ -723,10 +722,10 @@ func newOwnRule(root *xmldom.Node, id string, h Handling) *xmldom.Node {
 }
 
 // setSubHandling makes the rule's actions say h.
-func setSubHandling(rule *xmldom.Node, h Handling) {
+func setSubHandling(rule *xmltree.Node, h Handling) {
 	act := rule.Child(NSCommonPolicy, "actions")
 	if act == nil {
-		act = xmldom.NewElement(rule, NSCommonPolicy, "actions", "cp")
+		act = xmltree.NewElement(rule, NSCommonPolicy, "actions", "cp")
 		if tr := rule.Child(NSCommonPolicy, "transformations"); tr != nil {
 			rule.InsertBefore(act, tr)
 		} else {
@@ -735,7 +734,7 @@ func setSubHandling(rule *xmldom.Node, h Handling) {
 	}
 	sh := act.Child(NSPresRules, "sub-handling")
 	if sh == nil {
-		sh = xmldom.NewElement(act, NSPresRules, "sub-handling", "pr")
+		sh = xmltree.NewElement(act, NSPresRules, "sub-handling", "pr")
 		if first := firstElement(act); first != nil {
 			act.InsertBefore(sh, first)
 		} else {

@@ -194,9 +194,9 @@ func checkDocument(a *app, path string, body []byte) *xmlError {
 		}
 		return &xmlError{"not-well-formed", err.Error()}
 	}
-	if a.root.Local != "" && root.name != a.root {
+	if a.root.Local != "" && !root.Is(a.root.Space, a.root.Local) {
 		return &xmlError{"schema-validation-error", fmt.Sprintf("root element must be <%s> in namespace %s, not <%s> in namespace %q",
-			a.root.Local, a.root.Space, root.name.Local, root.name.Space)}
+			a.root.Local, a.root.Space, root.Local, root.Space)}
 	}
 	if a.validate != nil {
 		return a.validate(path, body)
