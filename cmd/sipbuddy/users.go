@@ -70,6 +70,9 @@ func serveUsers(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if needName {
+		// SIP addresses name one user however the user part is cased
+		// (internal/sipuri's AOR key), so the store keeps the folded form.
+		name = strings.ToLower(name)
 		if err := store.ValidateUser(name); err != nil {
 			fmt.Fprintf(stderr, "Error: %q cannot be a user name: use the user part of a SIP address, without @, :, / or spaces\n", name)
 			return 1

@@ -38,7 +38,7 @@ func TestServeUsers(t *testing.T) {
 	if out, _, code := sipbuddyRun(t, bin, "alice-pw\n", "serve", "users", "add", "alice", "--data", data); code != 0 || out != "User alice added.\n" {
 		t.Fatalf("add alice: %q %d", out, code)
 	}
-	if out, _, code := sipbuddyRun(t, bin, "bob-pw\n", "serve", "users", "add", "--data", data, "bob"); code != 0 || out != "User bob added.\n" {
+	if out, _, code := sipbuddyRun(t, bin, "bob-pw\n", "serve", "users", "add", "--data", data, "Bob"); code != 0 || out != "User bob added.\n" {
 		t.Fatalf("add bob: %q %d", out, code)
 	}
 	if out, _, code := sipbuddyRun(t, bin, "alice-pw2\n", "serve", "users", "add", "alice", "--data", data); code != 0 || out != "Password of alice changed.\n" {

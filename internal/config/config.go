@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 )
 
 // Environment variables.
@@ -225,23 +227,34 @@ func (a *Account) Validate() error {
 			return fmt.Errorf("%s: xcap_root %q: want an http or https URL", a.label(), a.XCAPRoot)
 		}
 	}
-	if a.Proxy != "" && !strings.HasPrefix(a.Proxy, "sip:") && !strings.HasPrefix(a.Proxy, "sips:") {
-		return fmt.Errorf("%s: proxy %q: want a SIP URI such as sip:127.0.0.1:5060;transport=tcp", a.label(), a.Proxy)
+	if a.Proxy != "" {
+		if _, err := sipuri.Parse(a.Proxy); err != nil {
+			return fmt.Errorf("%s: proxy %q: want a SIP URI such as sip:127.0.0.1:5060;transport=tcp: %w", a.label(), a.Proxy, err)
+		}
 	}
 	return nil
 }
 
-// CheckAccountURI checks "sip:user@domain".
+// CheckAccountURI checks that s is the SIP address of a user,
+// "sip:user@domain" (sips: and a port allowed), by sipuri's grammar; an
+// account has no password, parameters or headers in its address.
 func CheckAccountURI(s string) error {
-	rest, ok := strings.CutPrefix(s, "sip:")
-	if !ok {
-		rest, ok = strings.CutPrefix(s, "sips:")
+	u, err := sipuri.Parse(s)
+	if err != nil {
+		return fmt.Errorf("account %q is not a SIP address (want sip:user@domain): %w", s, err)
 	}
-	user, domain, found := strings.Cut(rest, "@")
-	if !ok || !found || user == "" || domain == "" || strings.ContainsAny(rest, "/?#% \t\r\n;<>\"") {
-		return fmt.Errorf("account %q is not a SIP address (want sip:user@domain)", s)
+	var extra string
+	switch {
+	case u.User == "":
+		extra = "it has no user part"
+	case u.HasPassword:
+		extra = "a password belongs in the password setting"
+	case len(u.Params) > 0 || len(u.Headers) > 0:
+		extra = "it has ;parameters or ?headers"
+	default:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("account %q is not a SIP address (want sip:user@domain): %s", s, extra)
 }
 
 func ids(accounts []*Account) string {
