@@ -81,8 +81,13 @@ type Resource struct {
 }
 
 // State is the resource's subscription state in words: the state of its
-// first active instance, else pending, else terminated.
+// first active instance, else pending, else terminated. A resource with no
+// instance yet is pending: the server is still subscribing to it
+// (Kamailio's first full-state NOTIFY lists bare resources).
 func (r Resource) State() (state, reason string) {
+	if len(r.Instances) == 0 {
+		return header.StatePending, ""
+	}
 	state = header.StateTerminated
 	for _, in := range r.Instances {
 		switch in.State {

@@ -163,6 +163,9 @@ func TestResourceState(t *testing.T) {
 	if s, _ := r.State(); s != header.StateActive {
 		t.Errorf("+active = %s", s)
 	}
+	if s, _ := (Resource{}).State(); s != header.StatePending {
+		t.Errorf("no instance yet = %s, want pending", s)
+	}
 	if s, reason := (Resource{Instances: []Instance{{State: "terminated", Reason: "rejected"}}}).State(); s != header.StateTerminated || reason != "rejected" {
 		t.Errorf("terminated = %s %s", s, reason)
 	}
