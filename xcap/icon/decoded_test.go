@@ -9,6 +9,8 @@ import (
 	"image/jpeg"
 	"runtime"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // deep16 is a 16-bit-per-channel test picture (png.Encode writes it as
@@ -144,9 +146,10 @@ func TestCheckRefusesDecodedBytesBeforeDecoding(t *testing.T) {
 	// 32 MiB decode. (xcap/server's test sends the whole 44 KB file.)
 	data := pngHeader(2048, 2048, 16, pngRGBA, 0)
 	limits := Limits{MaxBytes: 300 << 10, MaxPixels: 4 << 20, MaxSide: 2048, MaxDecodedBytes: 16 << 20}
-	var le *LimitError
+	var le *xmltree.LimitError
+	var err error
 	allocs := testing.AllocsPerRun(3, func() {
-		_, _, err := Decode(data, limits)
+		_, _, err = Decode(data, limits)
 		if !errors.As(err, &le) || le.What != WhatDecoded {
 			t.Fatalf("Decode(%d-byte 2048x2048 16-bit PNG) = %v, want a decoded-size LimitError", len(data), err)
 		}
@@ -157,9 +160,9 @@ func TestCheckRefusesDecodedBytesBeforeDecoding(t *testing.T) {
 	if le.Actual != 32<<20 || le.Limit != 16<<20 {
 		t.Errorf("LimitError %+v", le)
 	}
-	want := "image is 2048x2048 pixels and would take 32 MiB of memory to decode, the limit is 16 MiB"
-	if le.Error() != want {
-		t.Errorf("message %q, want %q", le.Error(), want)
+	want := "image is 2048x2048 pixels: the memory to decode it is 32 MiB, the limit is 16 MiB"
+	if err.Error() != want {
+		t.Errorf("message %q, want %q", err.Error(), want)
 	}
 	// The same picture in 8 bits a channel passes.
 	if _, err := Check(pngHeader(2048, 2048, 8, pngRGBA, 0), limits); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
@@ -159,7 +160,7 @@ type validatedIcon struct {
 func validateIcon(body []byte, legacy bool) (*validatedIcon, *xmlError) {
 	c, err := icon.ParseContent(body)
 	if err != nil {
-		var le *icon.LimitError
+		var le *xmltree.LimitError
 		switch {
 		case errors.As(err, &le) && le.What == icon.WhatDataChars:
 			return nil, &xmlError{"constraint-failure", fmt.Sprintf("Size limit exceeded, maximum allowed size is %d bytes", icon.MaxIconDataChars)}
@@ -215,7 +216,7 @@ func validateIcon(body []byte, legacy bool) (*validatedIcon, *xmlError) {
 // iconLimitError words a Check or Decode error as the AUID's
 // constraint-failure.
 func iconLimitError(err error, legacy bool) *xmlError {
-	var le *icon.LimitError
+	var le *xmltree.LimitError
 	if legacy && errors.As(err, &le) && (le.What == icon.WhatSide || le.What == icon.WhatPixels) {
 		return &xmlError{"constraint-failure", legacySizePhrase}
 	}
@@ -233,9 +234,9 @@ func checkDocument(a *app, path string, body []byte) *xmlError {
 		}
 		return &xmlError{"not-well-formed", err.Error()}
 	}
-	if a.root.Local != "" && root.name != a.root {
+	if a.root.Local != "" && !root.Is(a.root.Space, a.root.Local) {
 		return &xmlError{"schema-validation-error", fmt.Sprintf("root element must be <%s> in namespace %s, not <%s> in namespace %q",
-			a.root.Local, a.root.Space, root.name.Local, root.name.Space)}
+			a.root.Local, a.root.Space, root.Local, root.Space)}
 	}
 	if a.validate != nil {
 		return a.validate(path, body)

@@ -122,7 +122,7 @@ func TestIconPUTRefusesLargeDecodeFromHeader(t *testing.T) {
 			t.Fatalf("PUT %d of a 2048x2048 16-bit PNG: status %d, want 409; body %q", i, r.code, r.body)
 		}
 		tag, phrase := xcapErr(t, r)
-		want := "2048x2048 pixels and would take 32 MiB of memory to decode, the limit is 16 MiB"
+		want := "2048x2048 pixels: the memory to decode it is 32 MiB, the limit is 16 MiB"
 		if tag != "constraint-failure" || !strings.Contains(phrase, want) {
 			t.Fatalf("PUT %d: <%s> %q, want constraint-failure saying %q", i, tag, phrase, want)
 		}
