@@ -196,7 +196,7 @@ func (f *fastPath) answer(fc *fastConn, req []byte) bool {
 		return false
 	}
 	path, ok = bytes.CutSuffix(path, []byte(" HTTP/1.1"))
-	if !ok || len(path) == 0 || path[0] != '/' || bytes.IndexByte(path, '?') >= 0 || bytes.IndexByte(path, ' ') >= 0 {
+	if !ok || len(path) == 0 || path[0] != '/' || bytes.IndexByte(path, '?') >= 0 || !validFieldValue(path) || bytes.IndexByte(path, ' ') >= 0 {
 		return false
 	}
 	var host, wantXML bool
@@ -204,7 +204,7 @@ func (f *fastPath) answer(fc *fastConn, req []byte) bool {
 		var h []byte
 		h, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		name, value, ok := bytes.Cut(h, []byte(":"))
-		if !ok || len(name) == 0 || name[0] == ' ' || name[0] == '\t' || name[len(name)-1] == ' ' {
+		if !ok || !validFieldName(name) || !validFieldValue(value) {
 			return false // obs-fold or a malformed line: net/http answers it
 		}
 		value = bytes.TrimSpace(value)
@@ -245,6 +245,31 @@ func (f *fastPath) answer(fc *fastConn, req []byte) bool {
 	if _, err := fc.bufs.WriteTo(fc.Conn); err != nil {
 		_ = fc.Conn.Close()
 		return true // answered as far as the client let us; the read fails next
+	}
+	return true
+}
+
+// validFieldName reports whether b is an RFC 9110 token (a header name).
+func validFieldName(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue reports whether b has no control characters but tab
+// (net/http refuses the others, so the fast path leaves them to it).
+func validFieldValue(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
 	}
 	return true
 }

@@ -150,3 +150,40 @@ func TestFastIconGETDoesNotAllocate(t *testing.T) {
 		t.Errorf("a fast icon GET made %.0f allocations", n)
 	}
 }
+
+// FuzzFastRequest feeds the fast path's request parser arbitrary header
+// blocks: it must never panic, and whatever it answers itself must be a
+// request net/http reads as a plain GET of that icon (in any of the path
+// forms that name it), with a Host and no condition or body.
+func FuzzFastRequest(f *testing.F) {
+	e := newEnvTB(f)
+	e.want(e.do(e.alice, "PUT", legacyIcon, iconDoc("image/png", pngImage(f, 8, 8)), "Content-Type", ctIcon), 201, "PUT")
+	path := e.root[strings.Index(e.root[len("http://"):], "/")+len("http://"):] + legacyIcon
+	f.Add([]byte("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"))
+	f.Add([]byte("GET " + path + " HTTP/1.1\r\nHost: x\r\nAccept: text/xml;q=1, */*\r\nConnection: keep-alive\r\n\r\n"))
+	f.Add([]byte("GET " + path + " HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"e\"\r\n\r\n"))
+	f.Add([]byte("GET " + path + " HTTP/1.1\r\n Host: x\r\n\r\n"))
+	f.Add([]byte("GET " + path + "?x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"))
+	fc := &fastConn{Conn: discardConn{}}
+	f.Fuzz(func(t *testing.T, req []byte) {
+		end, ok := headerEnd(req)
+		if !ok {
+			return
+		}
+		req = req[:end]
+		if !e.srv.fast.answer(fc, req) {
+			return
+		}
+		r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(req)))
+		if err != nil {
+			t.Fatalf("answered %q, which net/http refuses: %v", req, err)
+		}
+		rest, _ := strings.CutPrefix(r.RequestURI, e.srv.Handler().RootPath())
+		u, err := ParseURI(rest, testDomain)
+		if err != nil || u.AUID != AUIDLegacyStatusIcon || u.XUI != "sip:alice@example.test" || u.Document != legacyIcon[strings.LastIndexByte(legacyIcon, '/')+1:] ||
+			r.Method != "GET" || r.Host == "" || r.ContentLength > 0 ||
+			r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "" || len(r.TransferEncoding) > 0 {
+			t.Fatalf("answered %q as a plain GET of %s: net/http reads %s %s host %q (%+v %v)", req, path, r.Method, r.RequestURI, r.Host, u, err)
+		}
+	})
+}
