@@ -151,6 +151,20 @@ func (t *connTracker) forget(c *trackedConn) {
 	}
 }
 
+// closePreAuth closes every connection that has not logged in: at
+// shutdown nobody waits for a handshake to finish.
+func (t *connTracker) closePreAuth() {
+	t.mu.Lock()
+	var open []*trackedConn
+	for c := range t.preAuth {
+		open = append(open, c)
+	}
+	t.mu.Unlock()
+	for _, c := range open {
+		_ = c.Conn.Close()
+	}
+}
+
 // counts returns the pre-auth and logged-in connections (for tests).
 func (t *connTracker) counts() (preAuth, loggedIn int) {
 	t.mu.Lock()

@@ -150,6 +150,9 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners []net.Listener
+	// conns counts the connection goroutines this server started (see
+	// Serve); Shutdown waits for them before charm's own Shutdown.
+	connWG sync.WaitGroup
 	cancel    context.CancelFunc
 	ctx       context.Context
 	wg        sync.WaitGroup
@@ -326,7 +329,11 @@ func (s *Server) Listen() (net.Listener, error) {
 }
 
 // Serve accepts SSH connections on l until Shutdown; it returns nil after
-// Shutdown.
+// Shutdown. It runs its own accept loop around charm's HandleConn so that
+// Shutdown knows when every connection goroutine has ended: charm's
+// Shutdown waits on a WaitGroup that a handshake finishing at that moment
+// adds to (Add concurrent with Wait, which the race detector reports and
+// which can return before the connection is gone).
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.ctx.Err() != nil {
@@ -334,12 +341,31 @@ func (s *Server) Serve(l net.Listener) error {
 		return ssh.ErrServerClosed
 	}
 	s.listeners = append(s.listeners, l)
+	s.connWG.Add(1) // the accept loop itself, so Wait cannot race an Add below
 	s.mu.Unlock()
-	err := s.ssh.Serve(l)
-	if errors.Is(err, ssh.ErrServerClosed) {
-		return nil
+	defer s.connWG.Done()
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.connWG.Add(1)
+		go func() {
+			defer s.connWG.Done()
+			s.ssh.HandleConn(c)
+		}()
 	}
-	return err
 }
 
 // Shutdown stops accepting, ends every session (each says goodbye to the
@@ -347,21 +373,26 @@ func (s *Server) Serve(l net.Listener) error {
 // by ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel()
-	err := s.ssh.Shutdown(ctx)
-	if err != nil {
-		_ = s.ssh.Close()
+	s.mu.Lock()
+	for _, l := range s.listeners {
+		_ = l.Close()
 	}
+	s.mu.Unlock()
+	s.conns.closePreAuth()
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() { s.connWG.Wait(); s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
+		_ = s.ssh.Close()
 		return ctx.Err()
 	}
-	if errors.Is(err, ssh.ErrServerClosed) {
-		err = nil
+	// Every connection has ended: charm's bookkeeping has nothing left to
+	// wait for.
+	if err := s.ssh.Shutdown(ctx); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+		return err
 	}
-	return err
+	return nil
 }
 
 // Sessions returns the number of buddy-list sessions running.
