@@ -10,11 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/sipbuddy/sipbuddy/internal/sshserver"
+	"github.com/sipbuddy/sipbuddy/internal/stack"
 	sipserver "github.com/sipbuddy/sipbuddy/sip/server"
-	"github.com/sipbuddy/sipbuddy/xcap/server"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
@@ -94,31 +93,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
 		return 1
 	}
-	st, err := store.Open(filepath.Join(*dataDir, StoreFileName))
-	if err != nil {
-		fmt.Fprintln(stderr, "sipbuddy serve:", err)
-		return 1
-	}
-	closeStore := sync.OnceValue(st.Close)
-	defer closeStore()
-	for _, u := range users {
-		if err := st.SetPassword(u.name, u.password); err != nil {
-			fmt.Fprintln(stderr, "sipbuddy serve:", err)
-			return 1
-		}
-	}
-	known, err := st.Users()
-	if err != nil {
-		fmt.Fprintln(stderr, "sipbuddy serve:", err)
-		return 1
-	}
 
-	sshDir := filepath.Join(*dataDir, "ssh")
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	var frontEnd func(stack.Running) (stack.FrontEnd, error)
 	if *sshAddr != "" {
 		if *sipAddr == "" {
 			fmt.Fprintln(stderr, "sipbuddy serve: --ssh needs the SIP server (--sip)")
 			return 2
 		}
+		sshDir := filepath.Join(*dataDir, "ssh")
 		keys := *authKeys
 		if keys == "" {
 			keys = filepath.Join(sshDir, sshserver.AuthorizedKeysFile)
@@ -126,6 +114,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if _, err := sshserver.CheckAuth(*sshAddr, keys); err != nil {
 			fmt.Fprintf(stderr, "sipbuddy serve: %v\n", err)
 			return 1
+		}
+		frontEnd = func(r stack.Running) (stack.FrontEnd, error) {
+			return sshserver.New(sshserver.Options{
+				Addr:           *sshAddr,
+				DataDir:        sshDir,
+				AuthorizedKeys: *authKeys,
+				Proxy:          r.Proxy,
+				XCAPRoot:       r.XCAPRoot,
+				Logger:         logger,
+				Account:        sshAccount(r.Store, *domain),
+			})
 		}
 	}
 
@@ -140,113 +139,74 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
+	storePath := filepath.Join(*dataDir, StoreFileName)
+	stackUsers := make([]stack.User, len(users))
+	for i, u := range users {
+		stackUsers[i] = stack.User{Name: u.name, Password: u.password}
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
-	// The SIP server re-reads a user's pres-rules whenever the XCAP server
-	// changes a document, so an accepted watcher becomes active at once.
-	var sipSrv *sipserver.Server
-	onChange := func(store.Key) {}
-	if *sipAddr != "" {
-		sipSrv, err = sipserver.New(sipserver.Options{Domain: *domain, Store: st, Policy: watcherPolicy, Logger: logger})
-		if err != nil {
-			fmt.Fprintln(stderr, "sipbuddy serve:", err)
-			return 1
-		}
-		defer sipSrv.Close()
-		onChange = sipSrv.StoreChanged
-	}
-	srv, err := server.Listen(ctx, *xcapAddr, server.Options{
+	stk, err := stack.Start(ctx, stack.Options{
 		Domain:   *domain,
-		Root:     *root,
-		Store:    st,
-		OnChange: onChange,
+		Store:    storePath,
+		XCAPAddr: *xcapAddr,
+		XCAPRoot: *root,
+		SIPAddr:  *sipAddr,
+		Policy:   watcherPolicy,
+		FrontEnd: frontEnd,
+		Users:    stackUsers,
 		Logger:   logger,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "XCAP root: %s\n", srv.Root())
-	sipDone := make(chan error, 1)
-	var proxy string
-	if sipSrv != nil {
-		udp, tcp, err := sipserver.Listen(*sipAddr)
-		if err != nil {
-			fmt.Fprintln(stderr, "sipbuddy serve:", err)
-			_ = srv.Shutdown(context.Background())
-			return 1
-		}
-		go func() { sipDone <- sipSrv.Serve(ctx, udp, tcp) }()
-		fmt.Fprintf(stdout, "SIP: %s (UDP and TCP), proxy sip:%s;transport=tcp\n", tcp.Addr(), tcp.Addr())
-		proxy = "sip:" + tcp.Addr().String() + ";transport=tcp"
-	} else {
-		sipDone <- nil
+	fmt.Fprintf(stdout, "XCAP root: %s\n", stk.XCAPRoot())
+	if a := stk.SIPAddr(); a != nil {
+		fmt.Fprintf(stdout, "SIP: %s (UDP and TCP), proxy %s\n", a, stk.Proxy())
 	}
-	fmt.Fprintf(stdout, "Data: %s\n", filepath.Join(*dataDir, StoreFileName))
-	if len(known) == 0 {
+	fmt.Fprintf(stdout, "Data: %s\n", storePath)
+	known, err := stk.Store().Users()
+	switch {
+	case err != nil:
+		fmt.Fprintln(stderr, "sipbuddy serve:", err)
+	case len(known) == 0:
 		fmt.Fprintln(stdout, "Users: none (add one with --user name:password)")
-	} else {
+	default:
 		fmt.Fprintf(stdout, "Users: %s (domain %s)\n", strings.Join(known, ", "), *domain)
 	}
-
-	sshDone := make(chan int, 1)
-	if *sshAddr != "" {
-		sshSrv, err := sshserver.New(sshserver.Options{
-			Addr:           *sshAddr,
-			DataDir:        sshDir,
-			AuthorizedKeys: *authKeys,
-			Proxy:          proxy,
-			XCAPRoot:       srv.Root(),
-			Logger:         logger,
-			Account: func(_ context.Context, user string) (sshserver.Account, error) {
-				pw, ok := st.Password(user)
-				if !ok {
-					return sshserver.Account{}, &sshserver.RefusedError{Message: fmt.Sprintf("there is no SIP user %q on this server", user)}
-				}
-				return sshserver.Account{AOR: "sip:" + user + "@" + *domain, DisplayName: user, Password: pw}, nil
-			},
-		})
-		if err != nil {
-			fmt.Fprintln(stderr, "sipbuddy serve:", err)
-			_ = srv.Shutdown(context.Background())
-			return 1
-		}
-		go func() { sshDone <- runSSH(ctx, sshSrv, logger, stdout, stderr) }()
-	} else {
-		sshDone <- 0
+	if srv, ln := stk.FrontEnd(); srv != nil {
+		printSSH(stdout, srv.(*sshserver.Server), ln)
 	}
 
-	// Listen shuts the XCAP server down when ctx ends, and runSSH returns;
-	// an SSH server that fails on its own takes the rest down with it.
-	var sshCode int
 	select {
-	case <-srv.Done():
-		sshCode = <-sshDone
-	case sshCode = <-sshDone:
-		if sshCode != 0 {
-			_ = srv.Shutdown(context.Background())
-		}
-		<-srv.Done()
+	case <-ctx.Done():
+	case <-stk.Done():
 	}
-	if sshCode != 0 {
-		return sshCode
-	}
-	if err := srv.Err(); err != nil {
+	sctx, cancel := context.WithTimeout(context.Background(), sshserver.SessionCloseTimeout+closeTimeout)
+	defer cancel()
+	if err := stk.Shutdown(sctx); err != nil {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
-		return 1
-	}
-	if err := <-sipDone; err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(stderr, "sipbuddy serve: SIP:", err)
-		return 1
-	}
-	if err := closeStore(); err != nil {
-		fmt.Fprintln(stderr, "sipbuddy serve: closing the store:", err)
 		return 1
 	}
 	fmt.Fprintln(stdout, "Stopped.")
 	return 0
+}
+
+// passworder is a store that keeps users' passwords (store.Bolt): an SSH
+// session logs in to SIP and XCAP with its user's password.
+type passworder interface {
+	Password(user string) (string, bool)
+}
+
+// sshAccount logs an SSH visitor in as the SIP user of the same name.
+func sshAccount(st store.Store, domain string) sshserver.AccountFunc {
+	return func(_ context.Context, user string) (sshserver.Account, error) {
+		pw, ok := "", false
+		if p, isP := st.(passworder); isP {
+			pw, ok = p.Password(user)
+		}
+		if !ok {
+			return sshserver.Account{}, &sshserver.RefusedError{Message: fmt.Sprintf("there is no SIP user %q on this server", user)}
+		}
+		return sshserver.Account{AOR: "sip:" + user + "@" + domain, DisplayName: user, Password: pw}, nil
+	}
 }
