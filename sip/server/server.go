@@ -210,7 +210,7 @@ func New(o Options) (*Server, error) {
 		closed:     make(chan struct{}),
 	}
 	s.checkAuth = s.authenticate
-	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, Password: o.Store.Password})
+	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, HA1: o.Store.HA1})
 	s.regs.init()
 	s.presentity.init()
 	s.dialogs.init()

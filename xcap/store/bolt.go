@@ -11,6 +11,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/sipbuddy/sipbuddy/internal/digest"
 )
 
 // OpenTimeout bounds the wait for bbolt's file lock: a second process on the
@@ -249,7 +251,22 @@ func ValidateUser(user string) error {
 	return nil
 }
 
-// Password implements Store.
+// HA1 implements Store from the kept password, for any form of the name.
+func (s *Bolt) HA1(username, realm, algorithm string) (string, bool) {
+	user, ok := digest.UserPart(username, realm)
+	if !ok {
+		return "", false
+	}
+	pw, ok := s.Password(user)
+	if !ok {
+		return "", false
+	}
+	ha1, err := digest.HA1(algorithm, username, realm, pw)
+	return ha1, err == nil
+}
+
+// Password returns a user's password: bbolt keeps passwords (the SSH front
+// end logs its visitors in with them), the PostgreSQL store only HA1s.
 func (s *Bolt) Password(user string) (string, bool) {
 	var pw string
 	var ok bool

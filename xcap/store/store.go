@@ -119,7 +119,14 @@ type Store interface {
 	List(user string) ([]Entry, error)
 	// SetPassword creates or updates a user (user part, "alice").
 	SetPassword(user, password string) error
-	Password(user string) (string, bool)
+	// HA1 returns the hex digest H(username:realm:password) for algorithm
+	// ("MD5" or "SHA-256"), where username is the name a client hashed
+	// ("alice" or "alice@realm"; see digest.HA1Func), false when there is
+	// no such user (or no HA1 for that realm): the digest verifiers of
+	// both servers check answers with it, so a store may keep HA1 values
+	// instead of passwords.
+	HA1(username, realm, algorithm string) (string, bool)
+	// Users returns every user name, sorted.
 	Users() ([]string, error)
 	Close() error
 }
