@@ -58,11 +58,15 @@ func defaultDataDir() (string, error) {
 
 // serve runs `sipbuddy serve` until ctx ends (SIGINT/SIGTERM).
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "migrate" {
+		return serveMigrate(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("sipbuddy serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	domain := fs.String("domain", "example.test", "SIP domain: digest realm and the domain of every user")
 	xcapAddr := fs.String("xcap", "127.0.0.1:8080", "XCAP (HTTP) listen address; port 0 picks a free port")
-	sipAddr := fs.String("sip", "127.0.0.1:5060", "SIP listen address (UDP and TCP); port 0 picks a free port; empty: no SIP server")
+	sipAddr := fs.String("sip", "127.0.0.1:5060", "SIP listen address (UDP and TCP); port 0 picks a free port; off (or empty): no SIP server, a stateless XCAP node")
+	storeSpec := fs.String("store", "", "where documents and users live: a postgres://user@host:port/db URL (shared by several nodes; see docs/scaling.md) or a bbolt `file` (default DATA/"+StoreFileName+")")
 	policy := fs.String("policy", "allow-domain", "watchers of users without pres-rules: allow-domain (users of the domain see each other) or confirm (pending until allowed)")
 	dataDir := fs.String("data", "", "data directory (default: the user config dir + /sipbuddy/server)")
 	root := fs.String("root", "", "public XCAP root URL if clients reach the server under another address (default http://<listen address>/xcap-root)")
@@ -79,6 +83,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "sipbuddy serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *sipAddr == "off" {
+		*sipAddr = ""
+	}
+	if *sshAddr != "" && stack.IsPostgres(*storeSpec) {
+		fmt.Fprintln(stderr, "sipbuddy serve: --ssh needs the bbolt store: the PostgreSQL store keeps digest HA1 values, not the passwords SSH sessions log in with")
 		return 2
 	}
 	if *dataDir == "" {
@@ -139,7 +150,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	storePath := filepath.Join(*dataDir, StoreFileName)
+	storePath := *storeSpec
+	if storePath == "" {
+		storePath = filepath.Join(*dataDir, StoreFileName)
+	}
 	stackUsers := make([]stack.User, len(users))
 	for i, u := range users {
 		stackUsers[i] = stack.User{Name: u.name, Password: u.password}
@@ -163,7 +177,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if a := stk.SIPAddr(); a != nil {
 		fmt.Fprintf(stdout, "SIP: %s (UDP and TCP), proxy %s\n", a, stk.Proxy())
 	}
-	fmt.Fprintf(stdout, "Data: %s\n", storePath)
+	fmt.Fprintf(stdout, "Data: %s\n", describeStore(storePath))
 	known, err := stk.Store().Users()
 	switch {
 	case err != nil:

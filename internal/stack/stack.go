@@ -122,7 +122,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 }
 
 func (s *Stack) start(ctx context.Context) error {
-	st, err := OpenStore(ctx, s.opts.Store)
+	st, err := OpenStore(ctx, s.opts.Store, s.opts.Domain)
 	if err != nil {
 		return err
 	}

@@ -98,7 +98,9 @@ func decodeRecord(v []byte) (etag string, modified time.Time, body []byte, err e
 	return etag, modified, v[2+n+8:], nil
 }
 
-func newETag() string {
+// NewETag returns a fresh strong ETag: 128 random bits, unique across
+// processes and nodes without coordination.
+func NewETag() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
 	return hex.EncodeToString(b[:])
@@ -149,7 +151,7 @@ func (s *Bolt) Put(k Key, body []byte, c Condition) (string, bool, error) {
 	if err := k.Validate(); err != nil {
 		return "", false, err
 	}
-	etag := newETag()
+	etag := NewETag()
 	var created bool
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDocs)

@@ -130,3 +130,13 @@ type Store interface {
 	Users() ([]string, error)
 	Close() error
 }
+
+// Change is a write that another node made to a shared store.
+type Change struct {
+	Key     Key
+	ETag    string // the new ETag; empty when deleted
+	Deleted bool
+	// All: changes may have been missed (the notification connection was
+	// lost); forget everything cached. Key is empty.
+	All bool
+}
