@@ -179,6 +179,9 @@ func (s *Stack) start(ctx context.Context) error {
 			return nil
 		})
 	}
+	if w, ok := st.(store.Watcher); ok {
+		g.Go(func() error { return w.Watch(gctx, s.opts.Logger, s.otherNodeChanged) })
+	}
 	if s.opts.FrontEnd != nil {
 		if err := s.startFrontEnd(gctx); err != nil {
 			return err
@@ -220,11 +223,37 @@ func (s *Stack) startFrontEnd(gctx context.Context) error {
 	return nil
 }
 
+// otherNodeChanged applies a write another node made to the shared store:
+// the XCAP server forgets its cached copy, the SIP server re-reads the
+// pres-rules it concerns (every user's, when changes may have been
+// missed).
+func (s *Stack) otherNodeChanged(c store.Change) {
+	s.xcap.Handler().Forget(c)
+	if s.sip == nil {
+		return
+	}
+	if !c.All {
+		s.sip.StoreChanged(c.Key)
+		return
+	}
+	users, err := s.store.Users()
+	if err != nil {
+		s.opts.Logger.Warn("stack: re-reading every user's pres-rules", "err", err)
+		return
+	}
+	for _, u := range users {
+		s.sip.RulesChanged(u)
+	}
+}
+
 // Store returns the document and user store.
 func (s *Stack) Store() store.Store { return s.store }
 
 // XCAPRoot returns the root URL of the XCAP server.
 func (s *Stack) XCAPRoot() string { return s.xcap.Root() }
+
+// XCAP returns the running XCAP server.
+func (s *Stack) XCAP() *xcapserver.HTTPServer { return s.xcap }
 
 // XCAPAddr returns the bound address of the XCAP server.
 func (s *Stack) XCAPAddr() net.Addr { return s.xcap.Addr() }

@@ -500,6 +500,30 @@ func (s *Server) cacheDeleteLocked(key string) {
 	}
 }
 
+// Forget drops what the server caches of a document another node changed
+// (all documents for a change with All set). The icon cache also checks
+// each entry's ETag against the store on every request; forgetting at once
+// frees the memory and makes the next GET decode the new icon.
+func (s *Server) Forget(c store.Change) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.All {
+		clear(s.cache)
+		s.cacheBytes = 0
+		return
+	}
+	if ic, ok := s.cache[c.Key.String()]; ok && ic.etag != c.ETag {
+		s.cacheDeleteLocked(c.Key.String())
+	}
+}
+
+// CachedIcons returns how many icon documents the server holds decoded.
+func (s *Server) CachedIcons() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.cache)
+}
+
 func (s *Server) changed(k store.Key) {
 	s.mu.Lock()
 	s.cacheDeleteLocked(k.String())

@@ -8,7 +8,9 @@
 package store
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"fmt"
 	"strings"
 	"time"
@@ -139,4 +141,11 @@ type Change struct {
 	// All: changes may have been missed (the notification connection was
 	// lost); forget everything cached. Key is empty.
 	All bool
+}
+
+// Watcher is implemented by a store that several nodes share (pgstore):
+// Watch reports the writes of other nodes as they commit, until ctx ends,
+// so that caches and the SIP server's pres-rules follow them at once.
+type Watcher interface {
+	Watch(ctx context.Context, log *slog.Logger, fn func(Change)) error
 }

@@ -271,3 +271,57 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("no realm: %v", err)
 	}
 }
+
+// TestWatchReportsOtherNodesWrites: a watcher first hears "forget
+// everything" (it may have missed writes before it listened), then every
+// write and delete of another node, and none of its own.
+func TestWatchReportsOtherNodesWrites(t *testing.T) {
+	a, dsn := open(t)
+	b := storetest.OpenPostgres(t, dsn, realm)
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	changes := make(chan store.Change, 16)
+	done := make(chan error, 1)
+	go func() { done <- b.Watch(ctx, nil, func(c store.Change) { changes <- c }) }()
+	next := func() store.Change {
+		t.Helper()
+		select {
+		case c := <-changes:
+			return c
+		case <-time.After(10 * time.Second):
+			t.Fatal("no change reported within 10s")
+		}
+		return store.Change{}
+	}
+	if c := next(); !c.All {
+		t.Fatalf("first change %+v, want All", c)
+	}
+	if _, _, err := b.Put(listKey, []byte("own"), store.Condition{}); err != nil {
+		t.Fatal(err)
+	}
+	etag, _, err := a.Put(blinkKey, []byte("x"), store.Condition{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := next(); c.Key != blinkKey || c.ETag != etag || c.Deleted || c.All {
+		t.Fatalf("after a PUT on the other node: %+v (want %s %s; its own write is not reported)", c, blinkKey, etag)
+	}
+	if err := a.Delete(rulesKey, store.Condition{}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err) // a failed write notifies nobody
+	}
+	if err := a.Delete(blinkKey, store.Condition{IfMatch: etag}); err != nil {
+		t.Fatal(err)
+	}
+	if c := next(); c.Key != blinkKey || !c.Deleted {
+		t.Fatalf("after a DELETE on the other node: %+v", c)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Watch after cancel: %v", err)
+	}
+	select {
+	case c := <-changes:
+		t.Errorf("unexpected change %+v", c)
+	default:
+	}
+}
