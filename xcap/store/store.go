@@ -10,8 +10,8 @@ package store
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 )
