@@ -76,6 +76,9 @@ func TestStatelessNodesAnswerIdentically(t *testing.T) {
 	if c1 != 200 || c2 != 200 || e1 != e2 || !bytes.Equal(b1, b2) {
 		t.Fatalf("node 1: %d %s %d bytes; node 2: %d %s %d bytes", c1, e1, len(b1), c2, e2, len(b2))
 	}
+	if s1, s2 := n1.NonceSecret(), n2.NonceSecret(); len(s1) == 0 || !bytes.Equal(s1, s2) {
+		t.Fatalf("nodes on one database have nonce secrets %x and %x, want one shared", s1, s2)
+	}
 	if n := n2.XCAP().Handler().CachedIcons(); n != 1 {
 		t.Fatalf("node 2 caches %d icons after serving one", n)
 	}

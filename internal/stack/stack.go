@@ -50,6 +50,11 @@ type Options struct {
 	// FrontEnd, when set, builds a front end served beside the servers (the
 	// SSH buddy list), once they listen. It needs the SIP server.
 	FrontEnd func(Running) (FrontEnd, error)
+	// NonceSecret keys the digest nonces, so that every node sharing it
+	// accepts the nonces of the others. Empty: the shared store's secret
+	// when it keeps one (pgstore: a table, created once), else none (each
+	// verifier makes its own).
+	NonceSecret []byte
 	// Users are created or updated in the store before anything serves.
 	Users []User
 	// Logger receives every part's logs; default discard.
@@ -127,6 +132,13 @@ func (s *Stack) start(ctx context.Context) error {
 		return err
 	}
 	s.store = st
+	if len(s.opts.NonceSecret) == 0 {
+		if ns, ok := st.(nonceSecretStore); ok {
+			if s.opts.NonceSecret, err = ns.NonceSecret(ctx); err != nil {
+				return fmt.Errorf("stack: %w", err)
+			}
+		}
+	}
 	for _, u := range s.opts.Users {
 		if err := st.SetPassword(u.Name, u.Password); err != nil {
 			return fmt.Errorf("stack: user %q: %w", u.Name, err)
@@ -222,6 +234,16 @@ func (s *Stack) startFrontEnd(gctx context.Context) error {
 	})
 	return nil
 }
+
+// nonceSecretStore is a store that keeps the digest nonce secret its nodes
+// share (pgstore.Store).
+type nonceSecretStore interface {
+	NonceSecret(ctx context.Context) ([]byte, error)
+}
+
+// NonceSecret returns the key of the digest nonces (Options.NonceSecret,
+// or the shared store's).
+func (s *Stack) NonceSecret() []byte { return s.opts.NonceSecret }
 
 // otherNodeChanged applies a write another node made to the shared store:
 // the XCAP server forgets its cached copy, the SIP server re-reads the

@@ -54,8 +54,10 @@ func (s *Store) Watch(ctx context.Context, log *slog.Logger, fn func(store.Chang
 		Connect: func(ctx context.Context) (*pgx.Conn, error) {
 			return pgx.Connect(ctx, s.dsn)
 		},
-		LogError: func(_ context.Context, err error) {
-			log.Warn("pgstore: change notifications", "err", err)
+		LogError: func(ctx context.Context, err error) {
+			if ctx.Err() == nil { // not the end of Watch
+				log.Warn("pgstore: change notifications", "err", err)
+			}
 		},
 		ReconnectDelay: ReconnectDelay,
 	}
