@@ -25,6 +25,8 @@ require (
 	golang.org/x/crypto v0.57.0
 	golang.org/x/image v0.47.0
 	golang.org/x/sync v0.24.0
+	golang.org/x/term v0.46.0
+	gopkg.in/natefinch/lumberjack.v2 v2.2.1
 )
 
 require (

@@ -10,7 +10,6 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/sipbuddy/sipbuddy/internal/digest"
 	"github.com/sipbuddy/sipbuddy/sip/header"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
@@ -177,7 +176,7 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	if !s.checkAuth(req, tx, watcherUser, true) {
 		return
 	}
-	if _, ok := s.opts.Store.HA1(presUser, s.opts.Domain, digest.MD5); !ok {
+	if !s.userExists(presUser) {
 		s.respond(req, tx, 404, "Not Found", nil)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/sipbuddy/sipbuddy/internal/digest"
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 )
 
 // OpenTimeout bounds the wait for bbolt's file lock: a second process on the
@@ -244,6 +245,17 @@ func (s *Bolt) SetPassword(user, password string) error {
 	})
 }
 
+// DeleteUser implements Store.
+func (s *Bolt) DeleteUser(user string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		if b.Get([]byte(user)) == nil {
+			return fmt.Errorf("user %q: %w", user, ErrNotFound)
+		}
+		return b.Delete([]byte(user))
+	})
+}
+
 // ValidateUser reports whether user is a plain SIP user part that the
 // store, digest usernames and XUIs can all carry.
 func ValidateUser(user string) error {
@@ -261,7 +273,15 @@ func (s *Bolt) HA1(username, realm, algorithm string) (string, bool) {
 	}
 	pw, ok := s.Password(user)
 	if !ok {
-		return "", false
+		// Users are compared case-insensitively, as the AOR keys them:
+		// "Ada" hashes her password under the stored "ada".
+		key, err := sipuri.AORUser(user)
+		if err != nil || key == user {
+			return "", false
+		}
+		if pw, ok = s.Password(key); !ok {
+			return "", false
+		}
 	}
 	ha1, err := digest.HA1(algorithm, username, realm, pw)
 	return ha1, err == nil

@@ -130,6 +130,9 @@ type Store interface {
 	HA1(username, realm, algorithm string) (string, bool)
 	// Users returns every user name, sorted.
 	Users() ([]string, error)
+	// DeleteUser removes a user's credentials (their documents stay);
+	// ErrNotFound if there is no such user.
+	DeleteUser(user string) error
 	Close() error
 }
 

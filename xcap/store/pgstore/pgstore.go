@@ -499,6 +499,20 @@ func (s *Store) HA1(username, realm, algorithm string) (string, bool) {
 	return ha1, err == nil
 }
 
+// DeleteUser implements store.Store.
+func (s *Store) DeleteUser(user string) error {
+	ctx, cancel := opCtx()
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sipbuddy_users WHERE username = $1`, user)
+	if err != nil {
+		return fmt.Errorf("pgstore: user %s: %w", user, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("user %q: %w", user, store.ErrNotFound)
+	}
+	return nil
+}
+
 // Users implements store.Store.
 func (s *Store) Users() ([]string, error) {
 	ctx, cancel := opCtx()
