@@ -31,7 +31,7 @@ const (
 
 // startNode runs an XCAP server over its own connection pool to dsn: one
 // stateless node.
-func startNode(t *testing.T, dsn, addr string) (*server.HTTPServer, *pgstore.Store) {
+func startNode(t testing.TB, dsn, addr string) (*server.HTTPServer, *pgstore.Store) {
 	t.Helper()
 	st := storetest.OpenPostgres(t, dsn, realm)
 	srv, err := server.Listen(context.Background(), addr, server.Options{Domain: realm, Store: st})

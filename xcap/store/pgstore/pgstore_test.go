@@ -25,7 +25,7 @@ var (
 )
 
 // open returns a store on a fresh database and the database's URL.
-func open(t *testing.T) (*pgstore.Store, string) {
+func open(t testing.TB) (*pgstore.Store, string) {
 	t.Helper()
 	dsn := testtool.Postgres(t)
 	st := storetest.OpenPostgres(t, dsn, realm)
@@ -196,6 +196,15 @@ func TestUsersKeepHA1NotPasswords(t *testing.T) {
 	}
 	if users, err := st.Users(); err != nil || len(users) != 1 || users[0] != "alice" {
 		t.Errorf("Users: %v %v", users, err)
+	}
+	if err := st.DeleteUser("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.HA1("alice", realm, digest.MD5); ok {
+		t.Error("HA1 of a deleted user")
+	}
+	if err := st.DeleteUser("alice"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting a missing user: %v", err)
 	}
 }
 
