@@ -4,8 +4,8 @@
 # the server on 127.0.0.1:PORT with its unix socket in DIR, creates the
 # database "sipbuddy" and prints its DSN; `postgres.sh stop DIR` stops it and
 # removes DIR. Runs the server as the OS user "postgres" when started as root
-# (PostgreSQL refuses to run as root). Installs Debian's postgresql when the
-# binaries are missing.
+# (PostgreSQL refuses to run as root; DIR's parents must be open to that
+# user). Installs Debian's postgresql when the binaries are missing.
 set -euo pipefail
 
 pgbin() {
