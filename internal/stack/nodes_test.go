@@ -123,16 +123,26 @@ func TestStatelessNodesAnswerIdentically(t *testing.T) {
 
 	// A digest answer computed for one node's nonce is refused by the
 	// other with a stale challenge, and the client retries silently.
+	const dir = "/org.openmobilealliance.xcap-directory/users/sip:alice@example.test/directory.xml"
+	if code, _, _ := getBody(t, n2.XCAPRoot()+dir); code != http.StatusUnauthorized {
+		t.Fatalf("directory without credentials: %d, want 401", code)
+	}
 	cl := &http.Client{Transport: &digest.Transport{Username: "alice", Password: "secret-a"}}
-	for _, u := range []string{url1, url2, url1} {
-		res, err := cl.Get(u[:len(u)-len("/index")] + "/index")
+	var dirs [][]byte
+	for _, root := range []string{n1.XCAPRoot(), n2.XCAPRoot(), n1.XCAPRoot()} {
+		res, err := cl.Get(root + dir)
 		if err != nil {
 			t.Fatal(err)
 		}
+		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		if res.StatusCode != 200 {
-			t.Fatalf("GET %s with one client across nodes: %s", u, res.Status)
+			t.Fatalf("GET %s with one client across nodes: %s", root+dir, res.Status)
 		}
+		dirs = append(dirs, bytes.ReplaceAll(b, []byte(root), nil))
+	}
+	if !bytes.Equal(dirs[0], dirs[1]) {
+		t.Errorf("the nodes list different directories:\n%s\n%s", dirs[0], dirs[1])
 	}
 }
 
