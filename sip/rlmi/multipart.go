@@ -26,7 +26,7 @@ func IsList(contentType string) bool {
 // flattened: their resources follow the outer list's, in order.
 func Parse(contentType string, body []byte) (*List, error) {
 	if len(body) > MaxBodyBytes {
-		return nil, xmltree.TooLarge("resource list notification", len(body), MaxBodyBytes)
+		return nil, xmltree.TooLarge("resource list notification", int64(len(body)), MaxBodyBytes)
 	}
 	return parse(contentType, body, 0)
 }
@@ -104,7 +104,7 @@ func parse(contentType string, body []byte, depth int) (*List, error) {
 	}
 	l.Resources = append(out, nested...)
 	if len(l.Resources) > MaxResources {
-		return nil, xmltree.TooLarge("number of resources in a list", len(l.Resources), MaxResources)
+		return nil, xmltree.TooLarge("number of resources in a list", int64(len(l.Resources)), MaxResources)
 	}
 	return l, nil
 }
@@ -132,7 +132,7 @@ func readParts(body []byte, boundary string) (map[string]rawPart, []string, erro
 			return nil, nil, fmt.Errorf("%w: part %d: %w", ErrMalformed, len(order)+1, err)
 		}
 		if len(order) >= MaxParts {
-			return nil, nil, xmltree.TooLarge("number of body parts", len(order)+1, MaxParts)
+			return nil, nil, xmltree.TooLarge("number of body parts", int64(len(order)+1), MaxParts)
 		}
 		data, err := io.ReadAll(io.LimitReader(p, MaxBodyBytes+1))
 		if err != nil {

@@ -154,7 +154,7 @@ func parseRLMI(data []byte) (*List, error) {
 			}
 		case "resource":
 			if len(l.Resources) >= MaxResources {
-				perr = xmltree.TooLarge("number of resources in a list", len(l.Resources)+1, MaxResources)
+				perr = xmltree.TooLarge("number of resources in a list", int64(len(l.Resources)+1), MaxResources)
 				return
 			}
 			r, err := parseResource(c)
@@ -189,7 +189,7 @@ func parseResource(c *xmltree.Node) (Resource, error) {
 			}
 		case "instance":
 			if len(r.Instances) >= MaxInstances {
-				err = xmltree.TooLarge("number of instances of a resource", len(r.Instances)+1, MaxInstances)
+				err = xmltree.TooLarge("number of instances of a resource", int64(len(r.Instances)+1), MaxInstances)
 				return
 			}
 			var in Instance

@@ -107,7 +107,7 @@ func Parse(data []byte) (*Diff, error) {
 		switch c.Local {
 		case "document", "element", "attribute":
 			if n++; n > MaxChanges {
-				perr = xmltree.TooLarge("number of changes", n, MaxChanges)
+				perr = xmltree.TooLarge("number of changes", int64(n), MaxChanges)
 				return
 			}
 			if sel == "" {
