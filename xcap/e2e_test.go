@@ -4,15 +4,32 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/jpeg"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"github.com/sipbuddy/sipbuddy/xcap/server/xcaptest"
+	"github.com/sipbuddy/sipbuddy/xcap/store/storetest"
 )
+
+// TestMain runs the package's tests once per kind of store the embedded
+// server can run on.
+func TestMain(m *testing.M) {
+	code := 0
+	for _, kind := range storetest.Kinds() {
+		xcaptest.StoreKind = kind
+		fmt.Fprintf(os.Stderr, "xcap: the embedded server on the %s store\n", kind)
+		if c := m.Run(); c != 0 {
+			code = c
+		}
+	}
+	os.Exit(code)
+}
 
 // realServer runs the embedded XCAP server on 127.0.0.1:0 with users alice
 // (password "secret") and bob ("bobpw").

@@ -10,11 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/sipbuddy/sipbuddy/internal/sshserver"
+	"github.com/sipbuddy/sipbuddy/internal/stack"
 	sipserver "github.com/sipbuddy/sipbuddy/sip/server"
-	"github.com/sipbuddy/sipbuddy/xcap/server"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
@@ -59,11 +58,14 @@ func defaultDataDir() (string, error) {
 
 const serveUsage = `usage: sipbuddy serve [flags]
        sipbuddy serve users add|list|remove ...
+       sipbuddy serve migrate --store postgres://...
 
 Runs the SIP registrar and presence server and the XCAP server for real use.
-Users and their documents are kept in the data directory; manage the users
-with 'sipbuddy serve users' (passwords are read from the terminal or
-standard input, never from the command line).
+Users and their documents are kept in the data directory (or, with --store
+postgres://..., in a PostgreSQL database several nodes share: see
+docs/scaling.md); manage the users of the data directory with 'sipbuddy
+serve users' (passwords are read from the terminal or standard input, never
+from the command line).
 `
 
 // serve runs `sipbuddy serve` until ctx ends (SIGINT/SIGTERM).
@@ -71,16 +73,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "users" {
 		return serveUsers(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "migrate" {
+		return serveMigrate(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("sipbuddy serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	domain := fs.String("domain", "example.test", "SIP domain: digest realm and the domain of every user")
 	xcapAddr := fs.String("xcap", "127.0.0.1:8080", "XCAP (HTTP) listen address; port 0 picks a free port")
-	sipAddr := fs.String("sip", "127.0.0.1:5060", "SIP listen address (UDP and TCP); port 0 picks a free port; empty: no SIP server")
+	sipAddr := fs.String("sip", "127.0.0.1:5060", "SIP listen address (UDP and TCP); port 0 picks a free port; off (or empty): no SIP server, a stateless XCAP node")
+	storeSpec := fs.String("store", "", "where documents and users live: a postgres://user@host:port/db URL (shared by several nodes; see docs/scaling.md) or a bbolt `file` (default DATA/"+StoreFileName+")")
 	policy := fs.String("policy", "allow-domain", "watchers of users without pres-rules: allow-domain (users of the domain see each other) or confirm (pending until allowed)")
 	dataDir := fs.String("data", "", "data directory (default: the user config dir + /sipbuddy/server)")
 	root := fs.String("root", "", "public XCAP root URL if clients reach the server under another address (default http://<listen address>/xcap-root)")
 	verbose := fs.Bool("v", false, "log every rejected request")
-	sshAddr := fs.String("ssh", "", "also serve the buddy list over SSH on `ADDR` (127.0.0.1:2222): the SSH user name is the SIP user, who logs in with the SIP password")
+	sshAddr := fs.String("ssh", "", "also serve the buddy list over SSH on `ADDR` (127.0.0.1:2222): the SSH user name is the SIP user")
 	authKeys := fs.String("authorized-keys", "", "with --ssh: the `FILE` of public keys allowed in (default DATA/ssh/authorized_keys; required off loopback)")
 	var users userFlags
 	fs.Var(&users, "user", "add or update a user, name:password (repeatable; kept in the data directory; the password shows in ps: prefer sipbuddy serve users add)")
@@ -95,6 +101,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sipbuddy serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if *sipAddr == "off" {
+		*sipAddr = ""
+	}
+	if *sshAddr != "" && stack.IsPostgres(*storeSpec) {
+		fmt.Fprintln(stderr, "sipbuddy serve: --ssh needs the bbolt store: the PostgreSQL store keeps digest HA1 values, not the passwords SSH sessions log in with")
+		return 2
+	}
 	if *dataDir == "" {
 		d, err := defaultDataDir()
 		if err != nil {
@@ -107,31 +120,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
 		return 1
 	}
-	st, err := store.Open(filepath.Join(*dataDir, StoreFileName))
-	if err != nil {
-		fmt.Fprintln(stderr, "sipbuddy serve:", err)
-		return 1
-	}
-	closeStore := sync.OnceValue(st.Close)
-	defer closeStore()
-	for _, u := range users {
-		if err := st.SetPassword(u.name, u.password); err != nil {
-			fmt.Fprintln(stderr, "sipbuddy serve:", err)
-			return 1
-		}
-	}
-	known, err := st.Users()
-	if err != nil {
-		fmt.Fprintln(stderr, "sipbuddy serve:", err)
-		return 1
-	}
 
-	sshDir := filepath.Join(*dataDir, "ssh")
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	var frontEnd func(stack.Running) (stack.FrontEnd, error)
 	if *sshAddr != "" {
 		if *sipAddr == "" {
 			fmt.Fprintln(stderr, "sipbuddy serve: --ssh needs the SIP server (--sip)")
 			return 2
 		}
+		sshDir := filepath.Join(*dataDir, "ssh")
 		keys := *authKeys
 		if keys == "" {
 			keys = filepath.Join(sshDir, sshserver.AuthorizedKeysFile)
@@ -139,6 +141,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if _, err := sshserver.CheckAuth(*sshAddr, keys); err != nil {
 			fmt.Fprintf(stderr, "sipbuddy serve: %v\n", err)
 			return 1
+		}
+		frontEnd = func(r stack.Running) (stack.FrontEnd, error) {
+			return sshserver.New(sshserver.Options{
+				Addr:           *sshAddr,
+				DataDir:        sshDir,
+				AuthorizedKeys: *authKeys,
+				Proxy:          r.Proxy,
+				XCAPRoot:       r.XCAPRoot,
+				Logger:         logger,
+				Account:        sshAccount(r.Store, *domain),
+				// Users log in with their SIP password (or a key), even on
+				// loopback: another local user must not open their list.
+				Password: sshPassword(r.Store),
+			})
 		}
 	}
 
@@ -153,116 +169,87 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
+	storePath := *storeSpec
+	if storePath == "" {
+		storePath = filepath.Join(*dataDir, StoreFileName)
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
-	// The SIP server re-reads a user's pres-rules whenever the XCAP server
-	// changes a document, so an accepted watcher becomes active at once.
-	var sipSrv *sipserver.Server
-	onChange := func(store.Key) {}
-	if *sipAddr != "" {
-		sipSrv, err = sipserver.New(sipserver.Options{Domain: *domain, Store: st, Policy: watcherPolicy, Logger: logger})
-		if err != nil {
-			fmt.Fprintln(stderr, "sipbuddy serve:", err)
-			return 1
-		}
-		defer sipSrv.Close()
-		onChange = sipSrv.StoreChanged
+	stackUsers := make([]stack.User, len(users))
+	for i, u := range users {
+		stackUsers[i] = stack.User{Name: u.name, Password: u.password}
 	}
-	srv, err := server.Listen(ctx, *xcapAddr, server.Options{
+	stk, err := stack.Start(ctx, stack.Options{
 		Domain:   *domain,
-		Root:     *root,
-		Store:    st,
-		OnChange: onChange,
+		Store:    storePath,
+		XCAPAddr: *xcapAddr,
+		XCAPRoot: *root,
+		SIPAddr:  *sipAddr,
+		Policy:   watcherPolicy,
+		FrontEnd: frontEnd,
+		Users:    stackUsers,
 		Logger:   logger,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "XCAP root: %s\n", srv.Root())
-	sipDone := make(chan error, 1)
-	var proxy string
-	if sipSrv != nil {
-		udp, tcp, err := sipserver.Listen(*sipAddr)
-		if err != nil {
-			fmt.Fprintln(stderr, "sipbuddy serve:", err)
-			_ = srv.Shutdown(context.Background())
-			return 1
-		}
-		go func() { sipDone <- sipSrv.Serve(ctx, udp, tcp) }()
-		fmt.Fprintf(stdout, "SIP: %s (UDP and TCP), proxy sip:%s;transport=tcp\n", tcp.Addr(), tcp.Addr())
-		proxy = "sip:" + tcp.Addr().String() + ";transport=tcp"
-	} else {
-		sipDone <- nil
+	fmt.Fprintf(stdout, "XCAP root: %s\n", stk.XCAPRoot())
+	if a := stk.SIPAddr(); a != nil {
+		fmt.Fprintf(stdout, "SIP: %s (UDP and TCP), proxy %s\n", a, stk.Proxy())
 	}
-	fmt.Fprintf(stdout, "Data: %s\n", filepath.Join(*dataDir, StoreFileName))
-	if len(known) == 0 {
+	fmt.Fprintf(stdout, "Data: %s\n", describeStore(storePath))
+	known, err := stk.Store().Users()
+	switch {
+	case err != nil:
+		fmt.Fprintln(stderr, "sipbuddy serve:", err)
+	case len(known) == 0:
 		fmt.Fprintln(stdout, "Users: none (add one with --user name:password)")
-	} else {
+	default:
 		fmt.Fprintf(stdout, "Users: %s (domain %s)\n", strings.Join(known, ", "), *domain)
 	}
-
-	sshDone := make(chan int, 1)
-	if *sshAddr != "" {
-		sshSrv, err := sshserver.New(sshserver.Options{
-			Addr:           *sshAddr,
-			DataDir:        sshDir,
-			AuthorizedKeys: *authKeys,
-			// Users log in with their SIP password (or a key), even on
-			// loopback: another local user must not open their list.
-			Password: st.Password,
-			Proxy:    proxy,
-			XCAPRoot: srv.Root(),
-			Logger:   logger,
-			Account: func(_ context.Context, user string) (sshserver.Account, error) {
-				pw, ok := st.Password(user)
-				if !ok {
-					return sshserver.Account{}, &sshserver.RefusedError{Message: fmt.Sprintf("there is no SIP user %q on this server", user)}
-				}
-				return sshserver.Account{AOR: "sip:" + user + "@" + *domain, DisplayName: user, Password: pw}, nil
-			},
-		})
-		if err != nil {
-			fmt.Fprintln(stderr, "sipbuddy serve:", err)
-			_ = srv.Shutdown(context.Background())
-			return 1
-		}
-		go func() { sshDone <- runSSH(ctx, sshSrv, logger, stdout, stderr) }()
-	} else {
-		sshDone <- 0
+	if srv, ln := stk.FrontEnd(); srv != nil {
+		printSSH(stdout, srv.(*sshserver.Server), ln)
 	}
 
-	// Listen shuts the XCAP server down when ctx ends, and runSSH returns;
-	// an SSH server that fails on its own takes the rest down with it.
-	var sshCode int
 	select {
-	case <-srv.Done():
-		sshCode = <-sshDone
-	case sshCode = <-sshDone:
-		if sshCode != 0 {
-			_ = srv.Shutdown(context.Background())
-		}
-		<-srv.Done()
+	case <-ctx.Done():
+	case <-stk.Done():
 	}
-	if sshCode != 0 {
-		return sshCode
-	}
-	if err := srv.Err(); err != nil {
+	sctx, cancel := context.WithTimeout(context.Background(), sshserver.SessionCloseTimeout+closeTimeout)
+	defer cancel()
+	if err := stk.Shutdown(sctx); err != nil {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
-		return 1
-	}
-	if err := <-sipDone; err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(stderr, "sipbuddy serve: SIP:", err)
-		return 1
-	}
-	if err := closeStore(); err != nil {
-		fmt.Fprintln(stderr, "sipbuddy serve: closing the store:", err)
 		return 1
 	}
 	fmt.Fprintln(stdout, "Stopped.")
 	return 0
+}
+
+// passworder is a store that keeps users' passwords (store.Bolt): an SSH
+// session logs in to SIP and XCAP with its user's password.
+type passworder interface {
+	Password(user string) (string, bool)
+}
+
+// sshPassword looks up a user's SIP password for the SSH login.
+func sshPassword(st store.Store) func(user string) (string, bool) {
+	return func(user string) (string, bool) {
+		if p, ok := st.(passworder); ok {
+			return p.Password(user)
+		}
+		return "", false
+	}
+}
+
+// sshAccount logs an SSH visitor in as the SIP user of the same name.
+func sshAccount(st store.Store, domain string) sshserver.AccountFunc {
+	return func(_ context.Context, user string) (sshserver.Account, error) {
+		pw, ok := "", false
+		if p, isP := st.(passworder); isP {
+			pw, ok = p.Password(user)
+		}
+		if !ok {
+			return sshserver.Account{}, &sshserver.RefusedError{Message: fmt.Sprintf("there is no SIP user %q on this server", user)}
+		}
+		return sshserver.Account{AOR: "sip:" + user + "@" + domain, DisplayName: user, Password: pw}, nil
+	}
 }

@@ -59,6 +59,7 @@ var layerRules = map[string]int{
 	"internal/config":       layerApp,
 	"internal/demo":         layerApp,
 	"internal/sshserver":    layerApp,
+	"internal/stack":        layerApp, // starts the servers: store, SIP, XCAP
 	"internal/kamailiotest": layerApp, // interop tests across the whole stack
 	"cmd":                   layerCmd,
 	"assets/gen":            layerCmd, // go generate tool

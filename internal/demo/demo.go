@@ -13,16 +13,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/assets"
-	sipserver "github.com/sipbuddy/sipbuddy/sip/server"
+	"github.com/sipbuddy/sipbuddy/internal/stack"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
-	xcapserver "github.com/sipbuddy/sipbuddy/xcap/server"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
@@ -63,13 +62,8 @@ type Account struct {
 type World struct {
 	opts     Options
 	domain   string
-	store    *store.Bolt
+	stack    *stack.Stack
 	tempDir  string
-	xcapSrv  *xcapserver.HTTPServer
-	sipSrv   *sipserver.Server
-	sipUDP   net.PacketConn
-	sipTCP   net.Listener
-	proxy    string
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	mu       sync.Mutex
@@ -125,38 +119,19 @@ func (w *World) start(ctx context.Context) error {
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("demo: data dir: %w", err)
 	}
-	st, err := store.Open(dir + "/xcap.db")
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	w.store = st
-
-	runCtx, cancel := context.WithCancel(context.Background())
-	w.cancel = cancel
-
-	w.sipSrv, err = sipserver.New(sipserver.Options{Domain: w.domain, Store: st, Logger: w.opts.Logger})
-	if err != nil {
-		return fmt.Errorf("demo: SIP server: %w", err)
-	}
-	w.xcapSrv, err = xcapserver.Listen(runCtx, w.opts.XCAPAddr, xcapserver.Options{
+	stk, err := stack.Start(ctx, stack.Options{
 		Domain:   w.domain,
-		Store:    st,
-		OnChange: w.sipSrv.StoreChanged,
+		Store:    filepath.Join(dir, "xcap.db"),
+		XCAPAddr: w.opts.XCAPAddr,
+		SIPAddr:  w.opts.SIPAddr,
 		Logger:   w.opts.Logger,
 	})
 	if err != nil {
-		return fmt.Errorf("demo: XCAP server: %w", err)
-	}
-	w.sipUDP, w.sipTCP, err = sipserver.Listen(w.opts.SIPAddr)
-	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	w.proxy = fmt.Sprintf("sip:%s;transport=tcp", w.sipTCP.Addr())
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		_ = w.sipSrv.Serve(runCtx, w.sipUDP, w.sipTCP)
-	}()
+	w.stack = stk
+	runCtx, cancel := context.WithCancel(context.Background())
+	w.cancel = cancel
 
 	buddies := assets.Buddies()
 	if n := w.opts.Buddies; n > 0 && n < len(buddies) {
@@ -190,13 +165,13 @@ func (w *World) start(ctx context.Context) error {
 func (w *World) Domain() string { return w.domain }
 
 // Proxy returns the SIP outbound proxy URI of the embedded server.
-func (w *World) Proxy() string { return w.proxy }
+func (w *World) Proxy() string { return w.stack.Proxy() }
 
 // XCAPRoot returns the root URL of the embedded XCAP server.
-func (w *World) XCAPRoot() string { return w.xcapSrv.Root() }
+func (w *World) XCAPRoot() string { return w.stack.XCAPRoot() }
 
 // Store returns the world's document and user store.
-func (w *World) Store() store.Store { return w.store }
+func (w *World) Store() store.Store { return w.stack.Store() }
 
 // Buddies returns the SIP URIs of the simulated buddies.
 func (w *World) Buddies() []string {
@@ -215,14 +190,14 @@ func (w *World) AddUser(ctx context.Context, user, displayName string, extra ...
 		return Account{}, fmt.Errorf("demo: user %q: %w", user, err)
 	}
 	pw := randomPassword()
-	if err := w.store.SetPassword(user, pw); err != nil {
+	if err := w.stack.Store().SetPassword(user, pw); err != nil {
 		return Account{}, fmt.Errorf("demo: user %q: %w", user, err)
 	}
 	acct := Account{
 		AOR:         "sip:" + user + "@" + w.domain,
 		DisplayName: displayName,
 		Password:    pw,
-		Proxy:       w.proxy,
+		Proxy:       w.Proxy(),
 		XCAPRoot:    w.XCAPRoot(),
 	}
 	xc, err := xcap.NewClient(xcap.ClientOptions{Root: acct.XCAPRoot, XUI: acct.AOR, Password: pw})
@@ -277,21 +252,9 @@ func (w *World) Close(ctx context.Context) error {
 		if w.cancel != nil {
 			w.cancel()
 		}
-		if w.sipSrv != nil {
-			errs = append(errs, w.sipSrv.Close())
-		}
-		if w.xcapSrv != nil {
-			errs = append(errs, w.xcapSrv.Shutdown(ctx))
-		}
-		if w.sipTCP != nil {
-			_ = w.sipTCP.Close()
-		}
-		if w.sipUDP != nil {
-			_ = w.sipUDP.Close()
-		}
 		w.wg.Wait()
-		if w.store != nil {
-			errs = append(errs, w.store.Close())
+		if w.stack != nil {
+			errs = append(errs, w.stack.Shutdown(ctx))
 		}
 		if w.tempDir != "" {
 			errs = append(errs, os.RemoveAll(w.tempDir))

@@ -57,7 +57,7 @@ func (w *World) newSimulated(i int, b assets.Buddy) (*simulated, error) {
 		password: randomPassword(),
 		rng:      newRand(w.opts.Seed, i),
 	}
-	if err := w.store.SetPassword(b.User, s.password); err != nil {
+	if err := w.stack.Store().SetPassword(b.User, s.password); err != nil {
 		return nil, fmt.Errorf("demo: user %s: %w", b.User, err)
 	}
 	var err error
@@ -65,7 +65,7 @@ func (w *World) newSimulated(i int, b assets.Buddy) (*simulated, error) {
 		AOR:         s.aor,
 		DisplayName: b.DisplayName,
 		Password:    s.password,
-		Proxy:       w.proxy,
+		Proxy:       w.Proxy(),
 		Logger:      w.opts.Logger.With("buddy", b.User),
 		UserAgent:   "sipbuddy-demo",
 	})

@@ -1,5 +1,6 @@
 // Package digest verifies HTTP and SIP Digest credentials (RFC 2617 / RFC 7616
-// with MD5 and qop=auth, RFC 3261 §22) on the server side.
+// with MD5 or SHA-256 and qop=auth, RFC 3261 §22) on the server side, from
+// users' passwords or from their stored HA1 values.
 //
 // Both embedded servers use it: the XCAP server for HTTP and the SIP registrar
 // and presence agent for REGISTER, PUBLISH and SUBSCRIBE.
@@ -72,8 +73,10 @@ type Options struct {
 	// Realm is sent in every challenge and required in every answer; sipbuddy
 	// uses the SIP domain, as OpenXCAP and Kamailio do.
 	Realm string
-	// Password looks up users.
+	// Password looks up users' passwords; HA1, when set, is used instead
+	// (a store that keeps HA1 values, not passwords).
 	Password PasswordFunc
+	HA1      HA1Func
 	// NonceTTL is how long an issued nonce is accepted. Default
 	// DefaultNonceTTL.
 	NonceTTL time.Duration
@@ -230,41 +233,18 @@ func (v *Verifier) Verify(method, header string) (string, error) {
 	if cred.Realm != v.opts.Realm {
 		return "", ErrRealm
 	}
-	if cred.Algorithm != "" && !strings.EqualFold(cred.Algorithm, "MD5") {
-		return "", ErrUnsupportedAlg
-	}
-	user := cred.Username
-	if at := strings.LastIndexByte(user, '@'); at >= 0 {
-		if !strings.EqualFold(user[at+1:], v.opts.Realm) {
-			return "", ErrUnknownUser
-		}
-		user = user[:at]
-	}
-	user = strings.TrimPrefix(user, "sip:")
-	password, ok := v.opts.Password(user)
+	user, ok := UserPart(cred.Username, v.opts.Realm)
 	if !ok {
 		return "", ErrUnknownUser
 	}
-
-	// Recompute with the exact username string the client hashed.
-	want, err := icholy.Digest(&icholy.Challenge{
-		Realm:     cred.Realm,
-		Nonce:     cred.Nonce,
-		Opaque:    cred.Opaque,
-		Algorithm: cred.Algorithm,
-		QOP:       qopList(cred.QOP),
-	}, icholy.Options{
-		Method:   method,
-		URI:      cred.URI,
-		Username: cred.Username,
-		Password: password,
-		Cnonce:   cred.Cnonce,
-		Count:    cred.Nc,
-	})
+	want, ok, err := v.expectedResponse(cred, method, user)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrMalformed, err)
+		return "", err
 	}
-	if subtle.ConstantTimeCompare([]byte(want.Response), []byte(strings.ToLower(cred.Response))) != 1 {
+	if !ok {
+		return "", ErrUnknownUser
+	}
+	if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(cred.Response))) != 1 {
 		return "", ErrBadResponse
 	}
 

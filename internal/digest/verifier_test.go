@@ -206,3 +206,60 @@ func TestVerifyURI(t *testing.T) {
 		t.Fatalf("credentials for %s used on %s: %v, want ErrURIMismatch", doc, other, err)
 	}
 }
+
+// TestVerifyHA1 checks a verifier over a store that keeps only HA1 values,
+// for both algorithms: the right password passes, a wrong one, another
+// algorithm's HA1 and a user name the store has no HA1 of do not.
+func TestVerifyHA1(t *testing.T) {
+	stored := map[string]string{}
+	for _, alg := range Algorithms {
+		ha1, err := HA1(alg, "alice", "example.test", "secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[alg] = ha1
+	}
+	// As computed by Python's hashlib: H("alice:example.test:secret").
+	if stored[MD5] != "4842575394a190ef4c973253ba19099c" {
+		t.Fatalf("MD5 HA1 %q", stored[MD5])
+	}
+	if stored[SHA256] != "cc0140d97f2b011fee9f86aa26b63fc472268267b652dcea0675e15d9da92468" {
+		t.Fatalf("SHA-256 HA1 %q", stored[SHA256])
+	}
+	v := NewVerifier(Options{
+		Realm: "example.test",
+		HA1: func(username, realm, alg string) (string, bool) {
+			if username != "alice" || realm != "example.test" {
+				return "", false // this store keeps no HA1 of "alice@example.test"
+			}
+			ha1, ok := stored[alg]
+			return ha1, ok
+		},
+	})
+	for i, alg := range Algorithms {
+		ch := strings.Replace(v.Challenge(false), "algorithm=MD5", "algorithm="+alg, 1)
+		if u, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice", "secret", 1)); err != nil || u != "alice" {
+			t.Errorf("%s: user %q err %v", alg, u, err)
+		}
+		if _, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice", "wrong", 2)); !errors.Is(err, ErrBadResponse) {
+			t.Errorf("%s wrong password: %v", alg, err)
+		}
+		if _, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice@example.test", "secret", 3)); !errors.Is(err, ErrUnknownUser) {
+			t.Errorf("%s decorated user name: %v", alg, err)
+		}
+		if _, err := v.Verify("GET", answer(t, ch, "GET", "/x", "bob", "secret", 4)); !errors.Is(err, ErrUnknownUser) {
+			t.Errorf("%s unknown user: %v", alg, err)
+		}
+		// The other algorithm's HA1 does not verify this one's answer.
+		other := Algorithms[1-i]
+		saved := stored[alg]
+		stored[alg] = stored[other]
+		if _, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice", "secret", 5)); !errors.Is(err, ErrBadResponse) {
+			t.Errorf("%s answer against the %s HA1: %v", alg, other, err)
+		}
+		stored[alg] = saved
+	}
+	if _, err := HA1("SHA-512", "alice", "example.test", "secret"); !errors.Is(err, ErrUnsupportedAlg) {
+		t.Errorf("HA1 SHA-512: %v", err)
+	}
+}

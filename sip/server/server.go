@@ -211,7 +211,7 @@ func New(o Options) (*Server, error) {
 		closed:     make(chan struct{}),
 	}
 	s.checkAuth = s.authenticate
-	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, Password: s.password})
+	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, HA1: o.Store.HA1})
 	s.regs.init()
 	s.presentity.init()
 	s.dialogs.init()
@@ -438,18 +438,19 @@ func (s *Server) localUser(u sip.Uri) (string, bool) {
 // name): "sip:ada@example.test".
 func (s *Server) aor(user string) string { return "sip:" + user + "@" + strings.ToLower(s.opts.Domain) }
 
-// password looks a user up in the store by the name as given, then as the
-// AOR keys it, so a client that authenticates as "Ada" finds the store's
-// "ada". User names in the store are meant to be lower-case: the server
-// compares users case-insensitively.
-func (s *Server) password(user string) (string, bool) {
-	if pw, ok := s.opts.Store.Password(user); ok {
-		return pw, true
+// userExists looks a user up in the store by the name as given, then as
+// the AOR keys it ("Ada" finds the store's "ada"). User names in the store
+// are meant to be lower-case: the server compares users
+// case-insensitively (the store's HA1 does the same for credentials).
+func (s *Server) userExists(user string) bool {
+	if _, ok := s.opts.Store.HA1(user, s.opts.Domain, digest.MD5); ok {
+		return true
 	}
 	if key, err := sipuri.AORUser(user); err == nil && key != user {
-		return s.opts.Store.Password(key)
+		_, ok := s.opts.Store.HA1(key, s.opts.Domain, digest.MD5)
+		return ok
 	}
-	return "", false
+	return false
 }
 
 // requestedExpiry reads Expires (or def), returns it capped by MaxExpires.

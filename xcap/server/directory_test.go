@@ -179,11 +179,7 @@ func TestRestartKeepsDocumentsETagsAndUsers(t *testing.T) {
 	e.want(ri, 201, "PUT icon")
 	e.stop()
 
-	st, err := store.Open(e.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.start(st)
+	e.start(e.open())
 	g := e.do(e.alice, "GET", aliceRL, nil) // alice's password came back from the file
 	if g.code != 200 || g.etag() != r.etag() || string(g.body) != string(resourceLists("bob")) {
 		t.Fatalf("after restart: %d %s (want %s)", g.code, g.etag(), r.etag())

@@ -6,13 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/xml"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
 	"net/http"
-	"path/filepath"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +21,24 @@ import (
 
 	"github.com/icholy/digest"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
+	"github.com/sipbuddy/sipbuddy/xcap/store/storetest"
 )
+
+// storeKind is the kind of store the suite runs on: TestMain runs every
+// test once per kind storetest.Kinds names.
+var storeKind = storetest.Bolt
+
+func TestMain(m *testing.M) {
+	code := 0
+	for _, kind := range storetest.Kinds() {
+		storeKind = kind
+		fmt.Fprintf(os.Stderr, "xcap/server: the suite on the %s store\n", kind)
+		if c := m.Run(); c != 0 {
+			code = c
+		}
+	}
+	os.Exit(code)
+}
 
 const testDomain = "example.test"
 
@@ -28,8 +46,8 @@ const testDomain = "example.test"
 type env struct {
 	t       testing.TB
 	srv     *HTTPServer
-	st      *store.Bolt
-	dbPath  string
+	st      store.Store
+	open    func() store.Store // opens st again (a restart)
 	root    string
 	anon    *http.Client
 	alice   *http.Client
@@ -42,11 +60,8 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env { return newEnvTB(t, twe
 
 func newEnvTB(t testing.TB, tweak ...func(*Options)) *env {
 	t.Helper()
-	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "xcap.db")}
-	st, err := store.Open(e.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := &env{t: t, open: storetest.Fresh(t, storeKind, testDomain)}
+	st := e.open()
 	for user, pw := range map[string]string{"alice": "secret", "bob": "bobpw"} {
 		if err := st.SetPassword(user, pw); err != nil {
 			t.Fatal(err)
@@ -57,7 +72,7 @@ func newEnvTB(t testing.TB, tweak ...func(*Options)) *env {
 	return e
 }
 
-func (e *env) start(st *store.Bolt, tweak ...func(*Options)) {
+func (e *env) start(st store.Store, tweak ...func(*Options)) {
 	e.st = st
 	o := Options{Domain: testDomain, Store: st, OnChange: func(k store.Key) {
 		e.mu.Lock()

@@ -141,3 +141,30 @@ func acceptsXML(accept string) bool {
 	}
 	return false
 }
+
+// Forget drops what the server caches of a document another node changed
+// (all documents for a change with All set), and counts the change so that
+// an icon read before it is not cached after it. On a shared store the
+// icon cache also checks each entry's ETag against the store on every
+// request; forgetting at once frees the memory and makes the next GET
+// decode the new icon.
+func (s *Server) Forget(c store.Change) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changes++
+	if c.All {
+		clear(s.cache)
+		s.cacheBytes = 0
+		return
+	}
+	if ic, ok := s.cache[c.Key.String()]; ok && ic.etag != c.ETag {
+		s.cacheDeleteLocked(c.Key.String())
+	}
+}
+
+// CachedIcons returns how many icon documents the server holds decoded.
+func (s *Server) CachedIcons() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.cache)
+}

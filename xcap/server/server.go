@@ -114,7 +114,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.verifier = digest.NewVerifier(digest.Options{
 		Realm:       o.Domain,
-		Password:    o.Store.Password,
+		HA1:         o.Store.HA1,
 		NonceTTL:    o.NonceTTL,
 		NonceSecret: o.NonceSecret,
 	})

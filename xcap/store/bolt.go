@@ -11,6 +11,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/sipbuddy/sipbuddy/internal/digest"
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 )
 
 // OpenTimeout bounds the wait for bbolt's file lock: a second process on the
@@ -96,7 +99,9 @@ func decodeRecord(v []byte) (etag string, modified time.Time, body []byte, err e
 	return etag, modified, v[2+n+8:], nil
 }
 
-func newETag() string {
+// NewETag returns a fresh strong ETag: 128 random bits, unique across
+// processes and nodes without coordination.
+func NewETag() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
 	return hex.EncodeToString(b[:])
@@ -147,7 +152,7 @@ func (s *Bolt) Put(k Key, body []byte, c Condition) (string, bool, error) {
 	if err := k.Validate(); err != nil {
 		return "", false, err
 	}
-	etag := newETag()
+	etag := NewETag()
 	var created bool
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDocs)
@@ -260,7 +265,30 @@ func ValidateUser(user string) error {
 	return nil
 }
 
-// Password implements Store.
+// HA1 implements Store from the kept password, for any form of the name.
+func (s *Bolt) HA1(username, realm, algorithm string) (string, bool) {
+	user, ok := digest.UserPart(username, realm)
+	if !ok {
+		return "", false
+	}
+	pw, ok := s.Password(user)
+	if !ok {
+		// Users are compared case-insensitively, as the AOR keys them:
+		// "Ada" hashes her password under the stored "ada".
+		key, err := sipuri.AORUser(user)
+		if err != nil || key == user {
+			return "", false
+		}
+		if pw, ok = s.Password(key); !ok {
+			return "", false
+		}
+	}
+	ha1, err := digest.HA1(algorithm, username, realm, pw)
+	return ha1, err == nil
+}
+
+// Password returns a user's password: bbolt keeps passwords (the SSH front
+// end logs its visitors in with them), the PostgreSQL store only HA1s.
 func (s *Bolt) Password(user string) (string, bool) {
 	var pw string
 	var ok bool

@@ -8,8 +8,10 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -119,10 +121,34 @@ type Store interface {
 	List(user string) ([]Entry, error)
 	// SetPassword creates or updates a user (user part, "alice").
 	SetPassword(user, password string) error
-	Password(user string) (string, bool)
+	// HA1 returns the hex digest H(username:realm:password) for algorithm
+	// ("MD5" or "SHA-256"), where username is the name a client hashed
+	// ("alice" or "alice@realm"; see digest.HA1Func), false when there is
+	// no such user (or no HA1 for that realm): the digest verifiers of
+	// both servers check answers with it, so a store may keep HA1 values
+	// instead of passwords.
+	HA1(username, realm, algorithm string) (string, bool)
+	// Users returns every user name, sorted.
 	Users() ([]string, error)
 	// DeleteUser removes a user's credentials (their documents stay);
 	// ErrNotFound if there is no such user.
 	DeleteUser(user string) error
 	Close() error
+}
+
+// Change is a write that another node made to a shared store.
+type Change struct {
+	Key     Key
+	ETag    string // the new ETag; empty when deleted
+	Deleted bool
+	// All: changes may have been missed (the notification connection was
+	// lost); forget everything cached. Key is empty.
+	All bool
+}
+
+// Watcher is implemented by a store that several nodes share (pgstore):
+// Watch reports the writes of other nodes as they commit, until ctx ends,
+// so that caches and the SIP server's pres-rules follow them at once.
+type Watcher interface {
+	Watch(ctx context.Context, log *slog.Logger, fn func(Change)) error
 }

@@ -4,12 +4,12 @@ package xcaptest
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/xcap/server"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
+	"github.com/sipbuddy/sipbuddy/xcap/store/storetest"
 )
 
 // Domain is the SIP domain (and digest realm) of the test server.
@@ -18,23 +18,26 @@ const Domain = "example.test"
 // shutdownTimeout bounds the server's shutdown at the end of a test.
 const shutdownTimeout = 5 * time.Second
 
-// Start runs the embedded XCAP server on 127.0.0.1:0 over a store in a
-// temporary directory, with the given users (name → password), until the
-// test ends. It returns the XCAP root and the store.
+// StoreKind is the kind of store Start runs the server on
+// (storetest.Bolt or storetest.Postgres): a package's TestMain may run its
+// tests once per kind in storetest.Kinds.
+var StoreKind = storetest.Bolt
+
+// Start runs the embedded XCAP server on 127.0.0.1:0 over a fresh store of
+// StoreKind, with the given users (name → password), until the test ends.
+// It returns the XCAP root and the store.
 func Start(t testing.TB, users map[string]string) (root string, st store.Store) {
 	t.Helper()
-	bolt, err := store.Open(filepath.Join(t.TempDir(), "xcap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st0 := storetest.Fresh(t, StoreKind, Domain)()
 	for user, pw := range users {
-		if err := bolt.SetPassword(user, pw); err != nil {
+		if err := st0.SetPassword(user, pw); err != nil {
+			st0.Close()
 			t.Fatal(err)
 		}
 	}
-	srv, err := server.Listen(context.Background(), "127.0.0.1:0", server.Options{Domain: Domain, Store: bolt})
+	srv, err := server.Listen(context.Background(), "127.0.0.1:0", server.Options{Domain: Domain, Store: st0})
 	if err != nil {
-		bolt.Close()
+		st0.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -43,7 +46,7 @@ func Start(t testing.TB, users map[string]string) (root string, st store.Store) 
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("XCAP server shutdown: %v", err)
 		}
-		bolt.Close()
+		st0.Close()
 	})
-	return srv.Root(), bolt
+	return srv.Root(), st0
 }
