@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/account"
 )
 
 // Intents: what a dialog asks the root model to do. Dialogs return them as
@@ -33,7 +33,7 @@ func send(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }
 const (
 	MaxNoteChars        = 256
 	MaxDisplayNameChars = 128
-	MaxURIChars         = backend.MaxURIBytes
+	MaxURIChars         = account.MaxURIBytes
 )
 
 // modalWidth returns the width of a modal's content for a terminal of w.
@@ -190,7 +190,7 @@ func (d addBuddyForm) update(msg tea.Msg) (addBuddyForm, tea.Cmd) {
 			if d.focus == 0 {
 				return d.toggle(), nil
 			}
-			uri, err := backend.NormalizeURI(d.uri.Value())
+			uri, err := account.NormalizeURI(d.uri.Value())
 			if err != nil {
 				d.err = err.Error()
 				return d, nil
@@ -263,8 +263,8 @@ type watchersModal struct {
 }
 
 // pendingWatchers returns the watchers that wait for a decision.
-func pendingWatchers(ws []backend.Watcher) []backend.Watcher {
-	var out []backend.Watcher
+func pendingWatchers(ws []account.Watcher) []account.Watcher {
+	var out []account.Watcher
 	seen := map[string]bool{}
 	for _, w := range ws {
 		if w.Pending() && !seen[w.URI] {
@@ -275,7 +275,7 @@ func pendingWatchers(ws []backend.Watcher) []backend.Watcher {
 	return out
 }
 
-func (d watchersModal) update(msg tea.Msg, pending []backend.Watcher) (watchersModal, tea.Cmd) {
+func (d watchersModal) update(msg tea.Msg, pending []account.Watcher) (watchersModal, tea.Cmd) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return d, nil
@@ -299,7 +299,7 @@ func (d watchersModal) update(msg tea.Msg, pending []backend.Watcher) (watchersM
 	return d, nil
 }
 
-func (d watchersModal) view(pending []backend.Watcher) string {
+func (d watchersModal) view(pending []account.Watcher) string {
 	w := modalWidth(d.width, 52)
 	var sb strings.Builder
 	if len(pending) == 0 {

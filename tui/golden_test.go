@@ -12,8 +12,8 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/tui/art"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // keyMsg turns a key name into the message the terminal would produce.
@@ -168,9 +168,9 @@ func TestGoldenPlainNoColor120x40(t *testing.T) {
 	for _, ev := range scenario() {
 		msgs = append(msgs, ev)
 	}
-	msgs = append(msgs, backend.LogEvent{Time: testTime, Kind: backend.LogSIPOut, Text: "SUBSCRIBE sip:alice@example.test SIP/2.0\r\nVia: x\r\n"},
-		backend.LogEvent{Time: testTime, Kind: backend.LogSIPIn, Text: "SIP/2.0 200 OK"},
-		backend.LogEvent{Time: testTime, Kind: backend.LogWarn, Text: "icon fetch failed \x1b[31mred"},
+	msgs = append(msgs, account.LogEvent{Time: testTime, Kind: account.LogSIPOut, Text: "SUBSCRIBE sip:alice@example.test SIP/2.0\r\nVia: x\r\n"},
+		account.LogEvent{Time: testTime, Kind: account.LogSIPIn, Text: "SIP/2.0 200 OK"},
+		account.LogEvent{Time: testTime, Kind: account.LogWarn, Text: "icon fetch failed \x1b[31mred"},
 		keyMsg("D"))
 	m = drive(t, m, msgs...)
 	requireGolden(t, m, 120, 40)

@@ -7,9 +7,9 @@ import (
 
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/tui/art"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // buddy is what the UI knows about one buddy.
@@ -23,7 +23,7 @@ type buddy struct {
 	Avail    pidf.Availability
 	Updated  time.Time
 
-	Sub       backend.SubscriptionState
+	Sub       account.SubscriptionState
 	SubReason string
 	RetryIn   time.Duration
 
@@ -145,7 +145,7 @@ func (l *buddyList) get(uri string, create bool) *buddy {
 	if !create {
 		return nil
 	}
-	b := &buddy{URI: uri, Sub: backend.SubscriptionActive}
+	b := &buddy{URI: uri, Sub: account.SubscriptionActive}
 	b.refresh()
 	l.byURI[uri] = b
 	return b
@@ -153,7 +153,7 @@ func (l *buddyList) get(uri string, create bool) *buddy {
 
 // setBuddies replaces the membership of the list with the document's
 // entries, keeping what is known about buddies that stay.
-func (l *buddyList) setBuddies(entries []backend.Buddy) {
+func (l *buddyList) setBuddies(entries []account.Buddy) {
 	keep := make(map[string]*buddy, len(entries))
 	for _, e := range entries {
 		b := l.get(e.URI, true)
@@ -307,13 +307,13 @@ func (l *buddyList) layout(w int) rowLayout {
 
 // subscriptionMark is the mark at the end of a row when the subscription is
 // not simply active; the reason is in the detail pane.
-func subscriptionMark(s backend.SubscriptionState) string {
+func subscriptionMark(s account.SubscriptionState) string {
 	switch s {
-	case backend.SubscriptionPending:
+	case account.SubscriptionPending:
 		return "?"
-	case backend.SubscriptionTerminated:
+	case account.SubscriptionTerminated:
 		return "✗"
-	case backend.SubscriptionRetrying:
+	case account.SubscriptionRetrying:
 		return "↻"
 	}
 	return ""

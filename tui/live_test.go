@@ -14,9 +14,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	sipgo "github.com/emiago/sipgo/sip"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/demo"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 func TestMain(m *testing.M) {
@@ -104,7 +104,7 @@ func TestLiveAgainstTheDemoWorld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.New(backend.Options{AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password,
+	b, err := account.New(account.Options{AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password,
 		Proxy: acc.Proxy, XCAPRoot: acc.XCAPRoot, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func TestLiveAgainstTheDemoWorld(t *testing.T) {
 	l := newLoop(t, New(b, Options{Environ: []string{}, SteadyCursor: true, PicturesDir: pics}), 120, 40)
 
 	l.until("registered with every buddy's icon", func(m *Model) bool {
-		if m.self.Reg != backend.Registered || len(m.list.sorted) != len(w.Buddies()) {
+		if m.self.Reg != account.Registered || len(m.list.sorted) != len(w.Buddies()) {
 			return false
 		}
 		for _, bd := range m.list.sorted {

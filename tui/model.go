@@ -19,9 +19,9 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/tui/art"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // Options configure a Model. The zero value is usable.
@@ -94,14 +94,14 @@ const (
 // selfState is my own presence as the backend last reported it.
 type selfState struct {
 	AOR, Name  string
-	Reg        backend.RegistrationState
+	Reg        account.RegistrationState
 	RegErr     string
 	Open       bool
 	Activities []string
 	Note       string
 	IconHash   string
 	IconURL    string
-	PubState   backend.PublicationState
+	PubState   account.PublicationState
 	PubErr     string
 	known      bool // a SelfEvent arrived
 }
@@ -116,7 +116,7 @@ const (
 
 // eventMsg wraps an event read from the backend's channel; handling it
 // re-arms the read.
-type eventMsg struct{ ev backend.Event }
+type eventMsg struct{ ev account.Event }
 
 // backendClosedMsg says the backend's event channel was closed.
 type backendClosedMsg struct{}
@@ -124,14 +124,14 @@ type backendClosedMsg struct{}
 // Model is the program model. Build it with New.
 type Model struct {
 	c    *common
-	b    *backend.Backend
+	b    *account.Backend
 	opts Options
 
 	list     buddyList
 	arts     *artStore
 	self     selfState
-	watchers []backend.Watcher
-	pending  []backend.Watcher
+	watchers []account.Watcher
+	pending  []account.Watcher
 
 	dialog   dialogKind
 	menu     statusMenu
@@ -150,14 +150,14 @@ type Model struct {
 
 	statusText string
 	statusKind statusKind
-	requests   map[backend.RequestID]string
+	requests   map[account.RequestID]string
 	closed     bool
 }
 
 // New returns the model for one program. b may be nil: the UI then shows
 // what it is sent and answers requests with "not connected" (previews and
 // tests of the layout).
-func New(b *backend.Backend, o Options) Model {
+func New(b *account.Backend, o Options) Model {
 	if o.IconRows <= 0 {
 		o.IconRows = 2
 	}
@@ -184,7 +184,7 @@ func New(b *backend.Backend, o Options) Model {
 		arts:     newArtStore(),
 		help:     h,
 		debug:    newRing(o.DebugLines),
-		requests: map[backend.RequestID]string{},
+		requests: map[account.RequestID]string{},
 	}
 	if b != nil {
 		m.self.AOR = b.AOR()
@@ -216,7 +216,7 @@ func (m Model) Init() tea.Cmd {
 }
 
 // waitForEvent reads one event; Update re-arms it after handling.
-func waitForEvent(ch <-chan backend.Event) tea.Cmd {
+func waitForEvent(ch <-chan account.Event) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-ch
 		if !ok {
@@ -242,7 +242,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.b != nil {
 			cmds = append(cmds, waitForEvent(m.b.Events()))
 		}
-	case backend.Event:
+	case account.Event:
 		// Events sent straight to the program (p.Send) are handled too.
 		cmds = append(cmds, m.handleEvent(msg))
 	case backendClosedMsg:
@@ -269,18 +269,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.requestStatus(c.Open, c.Activity, msg.note, "Setting note…")
 	case submitAddMsg:
 		m.dialog = noDialog
-		m.request("Adding "+msg.uri+"…", func() backend.RequestID { return m.b.AddBuddy(msg.uri, msg.name) })
+		m.request("Adding "+msg.uri+"…", func() account.RequestID { return m.b.AddBuddy(msg.uri, msg.name) })
 	case submitRemoveMsg:
 		m.dialog = noDialog
-		m.request("Removing "+msg.uri+"…", func() backend.RequestID { return m.b.RemoveBuddy(msg.uri) })
+		m.request("Removing "+msg.uri+"…", func() account.RequestID { return m.b.RemoveBuddy(msg.uri) })
 	case submitIconMsg:
 		m.dialog = noDialog
-		m.request("Uploading my icon…", func() backend.RequestID { return m.b.SetIcon(msg.path) })
+		m.request("Uploading my icon…", func() account.RequestID { return m.b.SetIcon(msg.path) })
 	case watcherMsg:
 		if msg.accept {
-			m.request("Allowing "+msg.uri+"…", func() backend.RequestID { return m.b.AcceptWatcher(msg.uri) })
+			m.request("Allowing "+msg.uri+"…", func() account.RequestID { return m.b.AcceptWatcher(msg.uri) })
 		} else {
-			m.request("Blocking "+msg.uri+"…", func() backend.RequestID { return m.b.BlockWatcher(msg.uri) })
+			m.request("Blocking "+msg.uri+"…", func() account.RequestID { return m.b.BlockWatcher(msg.uri) })
 		}
 	case tea.MouseWheelMsg:
 		if m.dialog == noDialog {
@@ -431,7 +431,7 @@ func (m *Model) updateDialog(msg tea.Msg) tea.Cmd {
 }
 
 // request sends a request to the backend and shows that it is under way.
-func (m *Model) request(pending string, do func() backend.RequestID) {
+func (m *Model) request(pending string, do func() account.RequestID) {
 	if m.b == nil || m.closed {
 		m.setStatus(statusError, "Not connected.")
 		return
@@ -442,7 +442,7 @@ func (m *Model) request(pending string, do func() backend.RequestID) {
 }
 
 func (m *Model) requestStatus(open bool, activity, note, pending string) {
-	m.request(pending, func() backend.RequestID { return m.b.SetStatus(open, activity, note) })
+	m.request(pending, func() account.RequestID { return m.b.SetStatus(open, activity, note) })
 }
 
 func (m *Model) setStatus(k statusKind, text string) {
@@ -450,16 +450,16 @@ func (m *Model) setStatus(k statusKind, text string) {
 }
 
 // handleEvent applies one backend event to the model.
-func (m *Model) handleEvent(ev backend.Event) tea.Cmd {
+func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 	switch ev := ev.(type) {
-	case backend.AccountEvent:
+	case account.AccountEvent:
 		m.self.AOR, m.self.Name, m.self.Reg = ev.AOR, ev.DisplayName, ev.State
 		m.self.RegErr = ""
 		if ev.Err != nil {
 			m.self.RegErr = ev.Err.Error()
 			m.setStatus(statusError, "Registration failed: "+m.self.RegErr)
 		}
-	case backend.BuddiesEvent:
+	case account.BuddiesEvent:
 		if ev.Err != nil {
 			// The list could not be (re)loaded: keep what is shown.
 			m.list.loadErr = clean(ev.Err.Error())
@@ -468,7 +468,7 @@ func (m *Model) handleEvent(ev backend.Event) tea.Cmd {
 		}
 		m.list.loaded, m.list.loadErr = true, ""
 		m.list.setBuddies(ev.Buddies)
-	case backend.PresenceEvent:
+	case account.PresenceEvent:
 		b := m.list.get(ev.URI, false)
 		if b == nil {
 			return nil
@@ -485,7 +485,7 @@ func (m *Model) handleEvent(ev backend.Event) tea.Cmd {
 		b.State, b.HasState, b.Updated = ev.State, true, ev.At
 		b.refresh()
 		m.list.resort()
-	case backend.SubscriptionEvent:
+	case account.SubscriptionEvent:
 		b := m.list.get(ev.URI, false)
 		if b == nil {
 			return nil
@@ -494,34 +494,34 @@ func (m *Model) handleEvent(ev backend.Event) tea.Cmd {
 		if b.SubReason == "" && ev.Err != nil {
 			b.SubReason = ev.Err.Error()
 		}
-	case backend.IconEvent:
+	case account.IconEvent:
 		if ev.URI == m.self.AOR {
 			m.self.IconHash = ev.Hash
 		} else if b := m.list.get(ev.URI, false); b != nil {
 			b.IconHash, b.IconURL, b.IconErr = ev.Hash, ev.URL, ""
 		}
 		return m.arts.makeThumb(ev.Hash, ev.Image)
-	case backend.IconFailedEvent:
+	case account.IconFailedEvent:
 		if b := m.list.get(ev.URI, false); b != nil {
 			b.IconErr = ev.Err.Error()
 			if ev.RetryIn > 0 {
 				b.IconErr += fmt.Sprintf(" (retry in %s)", ev.RetryIn.Round(time.Second))
 			}
 		}
-	case backend.PublicationEvent:
+	case account.PublicationEvent:
 		m.self.PubState, m.self.PubErr = ev.State, ""
 		if ev.Err != nil {
 			m.self.PubErr = ev.Err.Error()
 			m.setStatus(statusError, "Publication failed: "+m.self.PubErr)
 		}
-	case backend.SelfEvent:
+	case account.SelfEvent:
 		m.self.known = true
 		m.self.Open, m.self.Activities, m.self.Note = ev.Open, ev.Activities, ev.Note
 		m.self.IconURL = ev.IconURL
 		if ev.IconHash != m.self.IconHash && ev.IconURL == "" {
 			m.self.IconHash = ""
 		}
-	case backend.WatchersEvent:
+	case account.WatchersEvent:
 		before := len(m.pending)
 		m.watchers = ev.Watchers
 		m.pending = pendingWatchers(ev.Watchers)
@@ -532,16 +532,16 @@ func (m *Model) handleEvent(ev backend.Event) tea.Cmd {
 			p := m.pending[len(m.pending)-1]
 			m.setStatus(statusInfo, clean(p.URI)+" wants to see your presence (w to answer)")
 		}
-	case backend.LogEvent:
+	case account.LogEvent:
 		m.debug.push(ev)
-	case backend.DoneEvent:
+	case account.DoneEvent:
 		delete(m.requests, ev.ID)
 		text := ev.Detail
 		if text == "" {
 			text = ev.Kind.String() + ": done"
 		}
 		m.setStatus(statusOK, "✓ "+text)
-	case backend.ErrorEvent:
+	case account.ErrorEvent:
 		delete(m.requests, ev.ID)
 		m.setStatus(statusError, "✗ "+ev.Kind.String()+": "+clean(ev.Err.Error()))
 	}

@@ -8,8 +8,8 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // View renders the screen. It only reads the model: art comes from the
@@ -94,9 +94,9 @@ func (m *Model) headerView(w int) string {
 	reg := m.self.Reg.String()
 	regStyle := s.HeaderFaint
 	switch m.self.Reg {
-	case backend.Registered:
+	case account.Registered:
 		regStyle = s.Status(pidf.Available)
-	case backend.RegistrationFailed:
+	case account.RegistrationFailed:
 		regStyle = s.StatusError
 	}
 	right1 := regStyle.Render(reg)
@@ -220,7 +220,7 @@ func subscriptionText(b *buddy) string {
 	if b.SubReason != "" {
 		t += ": " + clean(b.SubReason)
 	}
-	if b.Sub == backend.SubscriptionRetrying && b.RetryIn > 0 {
+	if b.Sub == account.SubscriptionRetrying && b.RetryIn > 0 {
 		t += fmt.Sprintf(" (retry in %s)", b.RetryIn.Round(1e9))
 	}
 	return t
@@ -228,9 +228,9 @@ func subscriptionText(b *buddy) string {
 
 func subscriptionStyle(s *Styles, b *buddy) lipgloss.Style {
 	switch b.Sub {
-	case backend.SubscriptionTerminated:
+	case account.SubscriptionTerminated:
 		return s.DetailError
-	case backend.SubscriptionPending, backend.SubscriptionRetrying:
+	case account.SubscriptionPending, account.SubscriptionRetrying:
 		return s.RowMark
 	}
 	return s.DetailValue

@@ -14,9 +14,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	sipgo "github.com/emiago/sipgo/sip"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/config"
 	"github.com/sipbuddy/sipbuddy/tui"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // Environment variables that stand in for the client's flags.
@@ -82,7 +82,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer closeLog()
 
-	err = runTUI(ctx, backend.Options{
+	err = runTUI(ctx, account.Options{
 		AOR:         acct.Account,
 		DisplayName: acct.DisplayName,
 		Password:    acct.Password,
@@ -100,8 +100,8 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runTUI runs the buddy list on this process's terminal until the user
 // quits or ctx ends, then says goodbye to the servers.
-func runTUI(ctx context.Context, bo backend.Options, to tui.Options, opts ...tea.ProgramOption) error {
-	b, err := backend.New(bo)
+func runTUI(ctx context.Context, bo account.Options, to tui.Options, opts ...tea.ProgramOption) error {
+	b, err := account.New(bo)
 	if err != nil {
 		return err
 	}

@@ -11,11 +11,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/demo"
 	"github.com/sipbuddy/sipbuddy/internal/sshserver"
 	"github.com/sipbuddy/sipbuddy/tui"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 	"github.com/sipbuddy/sipbuddy/xcap"
 )
 
@@ -97,7 +97,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer os.RemoveAll(cacheDir)
 
-	err = runTUI(ctx, backend.Options{
+	err = runTUI(ctx, account.Options{
 		AOR:         acct.AOR,
 		DisplayName: acct.DisplayName,
 		Password:    acct.Password,

@@ -34,13 +34,13 @@ import (
 	"charm.land/wish/v2/scp"
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/account"
 )
 
 // Limits and timeouts of the SSH front end.
 const (
 	// DefaultMaxSessions bounds concurrent buddy-list sessions. It stays
-	// below backend.MaxConcurrentRequests: a visitor who joins adds itself
+	// below account.MaxConcurrentRequests: a visitor who joins adds itself
 	// to every other visitor's list with one request each.
 	DefaultMaxSessions = 12
 	// MaxConnections bounds open SSH connections (sessions, uploads and
@@ -116,7 +116,7 @@ type Options struct {
 	ArtMode string
 	// Backend adjusts each session's backend options (tests use it for
 	// short retries); may be nil.
-	Backend func(*backend.Options)
+	Backend func(*account.Options)
 	// Logger receives the server's logs; default discard.
 	Logger *slog.Logger
 }

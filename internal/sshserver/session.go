@@ -13,8 +13,8 @@ import (
 	"charm.land/ssh"
 	bm "charm.land/wish/v2/bubbletea"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/tui"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
@@ -105,7 +105,7 @@ func (s *Server) runSession(sess ssh.Session) {
 	}
 	defer os.RemoveAll(cache)
 
-	bo := backend.Options{
+	bo := account.Options{
 		AOR:         acct.AOR,
 		DisplayName: acct.DisplayName,
 		Password:    acct.Password,
@@ -117,7 +117,7 @@ func (s *Server) runSession(sess ssh.Session) {
 	if s.opts.Backend != nil {
 		s.opts.Backend(&bo)
 	}
-	b, err := backend.New(bo)
+	b, err := account.New(bo)
 	if err != nil {
 		log.Error("ssh backend", "err", err)
 		refuse(sess, "could not start; please try again later")

@@ -8,7 +8,7 @@
 // AddBuddy, ...) return at once with a RequestID and are answered later by a
 // DoneEvent or an ErrorEvent carrying that id; everything else the backend
 // learns arrives as typed events on Events. Nothing here blocks the caller.
-package backend
+package account
 
 import (
 	"context"
