@@ -1,87 +1,32 @@
 package account
 
 import (
-	"fmt"
 	"image"
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/sip/winfo"
 )
 
-// Event is something the backend reports to the UI. Every event type below
-// implements it; the UI reads them from Backend.Events.
-type Event interface{ backendEvent() }
+// Event is something the account reports to its front end. Every event
+// type below implements it; Next returns them.
+//
+// Events that carry a state (every type here but LogEvent, DoneEvent and
+// ErrorEvent) are coalesced while they wait in the queue: a newer event of
+// the same key (kind, and buddy URI where there is one) replaces the older
+// one, so a front end that falls behind still sees the newest state of
+// everything. DoneEvent and ErrorEvent are never dropped; LogEvents are
+// dropped beyond MaxQueuedLogs.
+type Event interface{ accountEvent() }
 
-// RequestID identifies one request (SetStatus, SetIcon, AddBuddy, ...). It is
-// returned at once by the request method and carried by the DoneEvent or
-// ErrorEvent that answers it. IDs start at 1; 0 is never used.
-type RequestID uint64
-
-// RequestKind says which request a DoneEvent or ErrorEvent answers.
-type RequestKind int
-
-// The request kinds.
-const (
-	SetStatusRequest RequestKind = iota + 1
-	SetIconRequest
-	AddBuddyRequest
-	RemoveBuddyRequest
-	AcceptWatcherRequest
-	BlockWatcherRequest
-)
-
-// String returns a short human name of the request ("set status", ...).
-func (k RequestKind) String() string {
-	switch k {
-	case SetStatusRequest:
-		return "set status"
-	case SetIconRequest:
-		return "set icon"
-	case AddBuddyRequest:
-		return "add buddy"
-	case RemoveBuddyRequest:
-		return "remove buddy"
-	case AcceptWatcherRequest:
-		return "accept watcher"
-	case BlockWatcherRequest:
-		return "block watcher"
-	}
-	return fmt.Sprintf("request(%d)", int(k))
-}
-
-// RegistrationState is the state of the account's SIP registration.
-type RegistrationState int
-
-// Registration states.
-const (
-	Unregistered RegistrationState = iota
-	Registering
-	Registered
-	RegistrationFailed
-)
-
-// String returns the state as shown to the user.
-func (s RegistrationState) String() string {
-	switch s {
-	case Unregistered:
-		return "Unregistered"
-	case Registering:
-		return "Registering"
-	case Registered:
-		return "Registered"
-	case RegistrationFailed:
-		return "Registration failed"
-	}
-	return fmt.Sprintf("RegistrationState(%d)", int(s))
-}
-
-// AccountEvent reports the registration state of the account.
+// AccountEvent reports the registration state of the account. Key: one.
 type AccountEvent struct {
 	AOR         string
 	DisplayName string
-	State       RegistrationState
+	State       ua.RegistrationState
 	Expires     time.Duration // Registered: the granted expiry
+	RetryIn     time.Duration // RegistrationFailed: when the next attempt is made
 	Err         error         // RegistrationFailed: why
 }
 
@@ -95,66 +40,44 @@ type Buddy struct {
 
 // BuddiesEvent carries the whole buddy list, after it was loaded and after
 // every change. Err is set (and Buddies empty) when the list could not be
-// loaded; the backend keeps trying.
+// loaded; the account keeps trying. Key: one.
 type BuddiesEvent struct {
 	Buddies []Buddy
 	Err     error
 }
 
-// PresenceEvent reports a buddy's new presence state (from a NOTIFY).
+// PresenceEvent reports a buddy's new presence state (from a NOTIFY). Key:
+// the buddy's URI.
 type PresenceEvent struct {
 	URI   string
 	State pidf.State
-	At    time.Time // when the backend received it
+	At    time.Time // when the account received it
 }
 
-// SubscriptionState is the state of the presence subscription to a buddy.
-type SubscriptionState int
-
-// Subscription states. Active is the normal state; the others are marked in
-// the buddy list with their reason.
-const (
-	SubscriptionActive SubscriptionState = iota
-	SubscriptionPending
-	SubscriptionTerminated // refused or ended by the server (Reason says why)
-	SubscriptionRetrying
-)
-
-// String returns the state as shown to the user.
-func (s SubscriptionState) String() string {
-	switch s {
-	case SubscriptionActive:
-		return "active"
-	case SubscriptionPending:
-		return "pending"
-	case SubscriptionTerminated:
-		return "refused"
-	case SubscriptionRetrying:
-		return "retrying"
-	}
-	return fmt.Sprintf("SubscriptionState(%d)", int(s))
-}
-
-// SubscriptionEvent reports a change of the subscription to a buddy.
+// SubscriptionEvent reports a change of the presence subscription to a
+// buddy. Key: the buddy's URI.
 type SubscriptionEvent struct {
 	URI     string
-	State   SubscriptionState
+	State   ua.SubscriptionState
 	Reason  string        // Subscription-State reason or the failure, "" if none
 	RetryIn time.Duration // Retrying: when the next attempt is made
 	Err     error
 }
 
 // IconEvent reports that a buddy's icon (or the account's own, URI == the
-// AOR) is available: the decoded image and the sha1 hex of its bytes.
+// AOR) is available, as a thumbnail of at most ThumbSide pixels made off
+// the front end's loop, and the sha1 hex of the image bytes. Key: the URI,
+// shared with IconFailedEvent (the newest outcome wins).
 type IconEvent struct {
 	URI   string
 	URL   string
 	Hash  string // sha1 hex of the image bytes, the cache key
-	Image image.Image
+	Thumb image.Image
 }
 
 // IconFailedEvent reports that a buddy's icon could not be fetched or
-// decoded. RetryIn > 0 when another attempt is scheduled.
+// decoded. RetryIn > 0 when another attempt is scheduled. Key: as
+// IconEvent's.
 type IconFailedEvent struct {
 	URI     string
 	URL     string
@@ -162,38 +85,19 @@ type IconFailedEvent struct {
 	RetryIn time.Duration
 }
 
-// PublicationState is the outcome of publishing the account's presence.
-type PublicationState int
-
-// Publication states.
-const (
-	Published PublicationState = iota
-	PublicationFailed
-	PublicationRemoved
-)
-
-// String returns the state as shown to the user.
-func (s PublicationState) String() string {
-	switch s {
-	case Published:
-		return "published"
-	case PublicationFailed:
-		return "publication failed"
-	case PublicationRemoved:
-		return "publication removed"
-	}
-	return fmt.Sprintf("PublicationState(%d)", int(s))
-}
-
-// PublicationEvent reports the outcome of a PUBLISH of the account's presence.
+// PublicationEvent reports the outcome of a PUBLISH of the account's
+// presence. Key: one.
 type PublicationEvent struct {
-	State   PublicationState
+	State   ua.PublicationState
 	Expires time.Duration
+	RetryIn time.Duration // PublicationFailed: when the next attempt is made
 	Err     error
 }
 
-// SelfEvent reports the account's own presence as the backend publishes it:
-// sent after Start and after every SetStatus and SetIcon.
+// SelfEvent reports the account's own presence as I set it: sent after
+// Start and after every SetStatus and SetIcon. While I am invisible (Open
+// false) Note and Activities are the ones kept for my return; watchers are
+// shown none. Key: one.
 type SelfEvent struct {
 	Open       bool
 	Activities []string
@@ -206,7 +110,7 @@ type SelfEvent struct {
 type Watcher = winfo.Watcher
 
 // WatchersEvent carries the full list of the account's watchers (from
-// presence.winfo NOTIFYs, partial updates already merged).
+// presence.winfo NOTIFYs, partial updates already merged). Key: one.
 type WatchersEvent struct {
 	Watchers []Watcher
 }
@@ -230,30 +134,15 @@ const (
 	LogSIPOut // a SIP message sent
 )
 
-// DoneEvent answers a request that succeeded. Detail is a short human
-// summary ("icon published", "bob added").
-type DoneEvent struct {
-	ID     RequestID
-	Kind   RequestKind
-	Detail string
-}
-
-// ErrorEvent answers a request that failed; nothing was changed.
-type ErrorEvent struct {
-	ID   RequestID
-	Kind RequestKind
-	Err  error
-}
-
-func (AccountEvent) backendEvent()      {}
-func (BuddiesEvent) backendEvent()      {}
-func (PresenceEvent) backendEvent()     {}
-func (SubscriptionEvent) backendEvent() {}
-func (IconEvent) backendEvent()         {}
-func (IconFailedEvent) backendEvent()   {}
-func (PublicationEvent) backendEvent()  {}
-func (SelfEvent) backendEvent()         {}
-func (WatchersEvent) backendEvent()     {}
-func (LogEvent) backendEvent()          {}
-func (DoneEvent) backendEvent()         {}
-func (ErrorEvent) backendEvent()        {}
+func (AccountEvent) accountEvent()      {}
+func (BuddiesEvent) accountEvent()      {}
+func (PresenceEvent) accountEvent()     {}
+func (SubscriptionEvent) accountEvent() {}
+func (IconEvent) accountEvent()         {}
+func (IconFailedEvent) accountEvent()   {}
+func (PublicationEvent) accountEvent()  {}
+func (SelfEvent) accountEvent()         {}
+func (WatchersEvent) accountEvent()     {}
+func (LogEvent) accountEvent()          {}
+func (DoneEvent) accountEvent()         {}
+func (ErrorEvent) accountEvent()        {}

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,7 @@ import (
 // used icons, and leaves files that are not icons alone.
 func TestIconCachePrunes(t *testing.T) {
 	dir := t.TempDir()
-	f := &iconFetcher{dir: dir}
+	f := newIconCache(dir, MaxCacheBytes, slog.New(slog.DiscardHandler))
 	base := time.Now().Add(-time.Hour)
 	var names []string
 	for i := range 8 {
@@ -32,7 +33,7 @@ func TestIconCachePrunes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Reading the oldest makes it the most recently used.
-	if _, ok := f.readCached(names[0]); !ok {
+	if _, ok := f.read(names[0]); !ok {
 		t.Fatal("cached icon not found")
 	}
 

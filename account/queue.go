@@ -2,185 +2,214 @@ package account
 
 import (
 	"context"
-	"log/slog"
 	"sync"
-	"time"
 )
 
-// Bounds of the queue between the network and the UI. The UI reads events as
-// fast as it draws; these only matter when it stalls (a frozen SSH session).
+// MaxQueuedLogs bounds the log lines waiting for the front end; beyond it
+// new ones are dropped (state is never pushed out by logs). The other
+// events need no bound of their own: state events are coalesced by key,
+// so there are at most a few per buddy, and the answers to requests are
+// one per request the front end itself made.
+const MaxQueuedLogs = 1024
+
+// compactAfter is how many superseded slots the queue tolerates before it
+// squeezes them out (and only when they outnumber the live events), so a
+// reader that stalls through a flood holds memory for the live state only.
+const compactAfter = 1024
+
+// eventKind names the state an event carries, for coalescing.
+type eventKind uint8
+
 const (
-	// MaxQueuedEvents bounds the events waiting for the UI; beyond it the
-	// oldest are dropped (the newest state is what a buddy list needs).
-	MaxQueuedEvents = 8192
-	// MaxQueuedLogs bounds how many of those may be log lines: logs are
-	// dropped first so they never push state out.
-	MaxQueuedLogs = 1024
-	// MaxLogText bounds the text of one LogEvent (a SIP message with a
-	// large body is cut).
-	MaxLogText = 8 << 10
+	keyAccount eventKind = iota + 1
+	keyPublication
+	keySelf
+	keyBuddies
+	keyWatchers
+	keyPresence     // per buddy URI
+	keySubscription // per buddy URI
+	keyIcon         // per URI: IconEvent and IconFailedEvent
 )
 
-// queue is an unbounded-by-design, bounded-by-constant FIFO between
-// producers that must never block (network goroutines, sipgo callbacks) and
-// the UI's channel.
+// eventKey is what a state event is coalesced by.
+type eventKey struct {
+	kind eventKind
+	uri  string
+}
+
+// keyOf returns the coalescing key of ev; ok is false for the events that
+// are never coalesced (logs, and the answers to requests).
+func keyOf(ev Event) (k eventKey, ok bool) {
+	switch ev := ev.(type) {
+	case AccountEvent:
+		return eventKey{kind: keyAccount}, true
+	case PublicationEvent:
+		return eventKey{kind: keyPublication}, true
+	case SelfEvent:
+		return eventKey{kind: keySelf}, true
+	case BuddiesEvent:
+		return eventKey{kind: keyBuddies}, true
+	case WatchersEvent:
+		return eventKey{kind: keyWatchers}, true
+	case PresenceEvent:
+		return eventKey{keyPresence, ev.URI}, true
+	case SubscriptionEvent:
+		return eventKey{keySubscription, ev.URI}, true
+	case IconEvent:
+		return eventKey{keyIcon, ev.URI}, true
+	case IconFailedEvent:
+		return eventKey{keyIcon, ev.URI}, true
+	}
+	return eventKey{}, false
+}
+
+// queue is the one queue between the producers (the UA's sink, the icon
+// fetcher, requests, log records), which must never block, and the front
+// end's reader. It is a FIFO in which a state event replaces the queued one
+// of its key: the old slot becomes a hole and the new event goes to the
+// end, so what the reader gets is the stream in its order with only the
+// superseded states left out.
 type queue struct {
-	mu      sync.Mutex
-	items   []Event
-	logs    int
-	dropped int
-	wake    chan struct{}
-	out     chan Event
+	mu    sync.Mutex
+	items []Event          // FIFO; nil is a hole left by a superseded event
+	base  int              // absolute position of items[0]
+	at    map[eventKey]int // key → absolute position of its queued event
+	holes int
+	logs  int
+
+	superseded, droppedLogs int
+
+	ready  chan struct{} // 1-buffered: something was pushed
+	done   chan struct{} // closed by close
+	closed bool
 }
 
 func newQueue() *queue {
-	return &queue{wake: make(chan struct{}, 1), out: make(chan Event)}
+	return &queue{at: map[eventKey]int{}, ready: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-// push adds an event without blocking.
+// push adds an event without blocking. After close it does nothing.
 func (q *queue) push(ev Event) {
 	q.mu.Lock()
-	_, isLog := ev.(LogEvent)
-	switch {
-	case isLog && q.logs >= MaxQueuedLogs:
-		q.dropped++
+	if q.closed {
 		q.mu.Unlock()
 		return
-	case len(q.items) >= MaxQueuedEvents:
-		if _, ok := q.items[0].(LogEvent); ok {
-			q.logs--
-		}
-		q.items[0] = nil
-		q.items = q.items[1:]
-		q.dropped++
 	}
-	if isLog {
+	if _, isLog := ev.(LogEvent); isLog {
+		if q.logs >= MaxQueuedLogs {
+			q.droppedLogs++
+			q.mu.Unlock()
+			return
+		}
 		q.logs++
 	}
+	if k, ok := keyOf(ev); ok {
+		if pos, queued := q.at[k]; queued {
+			q.items[pos-q.base] = nil
+			q.holes++
+			q.superseded++
+		}
+		q.at[k] = q.base + len(q.items)
+	}
 	q.items = append(q.items, ev)
+	if q.holes > compactAfter && q.holes > len(q.items)-q.holes {
+		q.compactLocked()
+	}
 	q.mu.Unlock()
 	select {
-	case q.wake <- struct{}{}:
+	case q.ready <- struct{}{}:
 	default:
 	}
 }
 
-func (q *queue) pop() (Event, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.items) == 0 {
-		return nil, false
+// compactLocked squeezes the holes out and renumbers the keys.
+func (q *queue) compactLocked() {
+	live := make([]Event, 0, len(q.items)-q.holes+16)
+	for _, ev := range q.items {
+		if ev == nil {
+			continue
+		}
+		if k, ok := keyOf(ev); ok {
+			q.at[k] = q.base + len(live)
+		}
+		live = append(live, ev)
 	}
-	ev := q.items[0]
-	q.items[0] = nil
-	q.items = q.items[1:]
-	if _, ok := ev.(LogEvent); ok {
-		q.logs--
-	}
-	return ev, true
+	q.items, q.holes = live, 0
 }
 
-// run delivers events to out until stop is closed; then it closes out.
-func (q *queue) run(stop <-chan struct{}) {
-	defer close(q.out)
+// takeLocked removes and returns up to max events (max <= 0: all).
+func (q *queue) takeLocked(max int) []Event {
+	n := len(q.items) - q.holes
+	if max > 0 && n > max {
+		n = max
+	}
+	if n == 0 {
+		q.base += len(q.items)
+		q.items, q.holes = q.items[:0], 0
+		return nil
+	}
+	out := make([]Event, 0, n)
+	i := 0
+	for ; i < len(q.items) && len(out) < n; i++ {
+		ev := q.items[i]
+		if ev == nil {
+			q.holes--
+			continue
+		}
+		out = append(out, ev)
+		if k, ok := keyOf(ev); ok {
+			delete(q.at, k)
+		} else if _, isLog := ev.(LogEvent); isLog {
+			q.logs--
+		}
+	}
+	clear(q.items[:i])
+	q.items = q.items[i:]
+	q.base += i
+	if len(q.items) == 0 {
+		// Start over at the front of the array rather than let it creep.
+		q.items = q.items[:0:0]
+	}
+	return out
+}
+
+// next waits for events and returns up to max of them; ErrClosed once the
+// queue is closed and empty.
+func (q *queue) next(ctx context.Context, max int) ([]Event, error) {
 	for {
-		ev, ok := q.pop()
-		if !ok {
-			select {
-			case <-q.wake:
-				continue
-			case <-stop:
-				return
-			}
+		q.mu.Lock()
+		evs := q.takeLocked(max)
+		closed := q.closed
+		q.mu.Unlock()
+		if len(evs) > 0 {
+			return evs, nil
+		}
+		if closed {
+			return nil, ErrClosed
 		}
 		select {
-		case q.out <- ev:
-		case <-stop:
-			return
+		case <-q.ready:
+		case <-q.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 }
 
-// Dropped returns how many events were dropped because the UI fell behind.
-func (q *queue) droppedCount() int {
+// close stops accepting events; those queued are still delivered.
+func (q *queue) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.dropped
-}
-
-// logHandler copies log records to the debug pane and passes them on.
-type logHandler struct {
-	next  slog.Handler
-	push  func(Event)
-	attrs []slog.Attr
-	group string
-}
-
-func (h *logHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelInfo || h.next.Enabled(ctx, l)
-}
-
-func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level >= slog.LevelInfo {
-		text := r.Message
-		add := func(a slog.Attr) bool {
-			if a.Equal(slog.Attr{}) {
-				return true
-			}
-			k := a.Key
-			if h.group != "" {
-				k = h.group + "." + k
-			}
-			text += " " + k + "=" + a.Value.String()
-			return true
-		}
-		for _, a := range h.attrs {
-			add(a)
-		}
-		r.Attrs(add)
-		kind := LogInfo
-		switch {
-		case r.Level >= slog.LevelError:
-			kind = LogError
-		case r.Level >= slog.LevelWarn:
-			kind = LogWarn
-		}
-		t := r.Time
-		if t.IsZero() {
-			t = time.Now()
-		}
-		h.push(LogEvent{Time: t, Kind: kind, Text: cut(text, MaxLogText)})
+	if !q.closed {
+		q.closed = true
+		close(q.done)
 	}
-	if h.next.Enabled(ctx, r.Level) {
-		return h.next.Handle(ctx, r)
-	}
-	return nil
 }
 
-func (h *logHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	n := *h
-	n.attrs = append(append([]slog.Attr(nil), h.attrs...), as...)
-	n.next = h.next.WithAttrs(as)
-	return &n
-}
-
-func (h *logHandler) WithGroup(name string) slog.Handler {
-	n := *h
-	if n.group != "" {
-		name = n.group + "." + name
-	}
-	n.group = name
-	n.next = h.next.WithGroup(name)
-	return &n
-}
-
-// cut bounds a string to n bytes (at a rune boundary).
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + " …[cut]"
+// stats returns how many state events were superseded and how many log
+// lines were dropped.
+func (q *queue) stats() (superseded, droppedLogs int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.superseded, q.droppedLogs
 }

@@ -29,7 +29,7 @@ func bigList(tb testing.TB, n, w, h int) Model {
 		}
 		msgs = append(msgs,
 			account.PresenceEvent{URI: b.URI, State: pidf.State{Basic: basic, Activities: acts[i%len(acts)], Note: fmt.Sprintf("note number %d", i)}},
-			account.IconEvent{URI: b.URI, Hash: fmt.Sprintf("%040x", i+1), Image: testIcon(color.RGBA{R: uint8(i), G: uint8(i >> 8), B: 200, A: 255}, 256)})
+			account.IconEvent{URI: b.URI, Hash: fmt.Sprintf("%040x", i+1), Thumb: testIcon(color.RGBA{R: uint8(i), G: uint8(i >> 8), B: 200, A: 255}, 256)})
 	}
 	m := drive(tb, newTestModel(Options{}), msgs...)
 	if len(m.list.visible) != n {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 
 // FuzzScreen feeds hostile names, notes, URIs and activities from the
@@ -25,7 +26,7 @@ func FuzzScreen(f *testing.F) {
 			tea.WindowSizeMsg{Width: width, Height: height},
 			account.BuddiesEvent{Buddies: []account.Buddy{{URI: uri, DisplayName: name}, {URI: "sip:b@x.test"}}},
 			account.PresenceEvent{URI: uri, State: pidf.State{Basic: pidf.BasicOpen, Note: note, Activities: []string{activity}, DisplayName: name, IconURL: uri}},
-			account.SubscriptionEvent{URI: uri, State: account.SubscriptionTerminated, Reason: note},
+			account.SubscriptionEvent{URI: uri, State: ua.Terminated, Reason: note},
 			account.WatchersEvent{Watchers: []account.Watcher{{URI: uri, DisplayName: name, Status: "pending"}}},
 			account.LogEvent{Text: note},
 			keyMsg("D"), keyMsg("tab"),

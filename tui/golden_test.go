@@ -86,7 +86,6 @@ func runProgram(t *testing.T, w, h int, opts Options, keys ...string) Model {
 func settle(t *testing.T, m Model) Model {
 	t.Helper()
 	clear(m.arts.inflight)
-	clear(m.arts.pending)
 	return drive(t, m, tea.WindowSizeMsg{Width: m.c.width, Height: m.c.height})
 }
 
@@ -174,10 +173,11 @@ func TestGoldenPlainNoColor120x40(t *testing.T) {
 		keyMsg("D"))
 	m = drive(t, m, msgs...)
 	requireGolden(t, m, 120, 40)
-	if len(m.arts.arts) == 0 {
+	if m.arts.arts.Len() == 0 {
 		t.Fatal("no icon art was rendered")
 	}
-	for k, a := range m.arts.arts {
+	for _, k := range m.arts.arts.Keys() {
+		a, _ := m.arts.arts.Peek(k)
 		if k.mode != art.Plain || strings.Contains(a, "\x1b") {
 			t.Errorf("art %v in plain mode has escapes or the wrong mode: %q", k, a)
 		}

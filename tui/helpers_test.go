@@ -12,6 +12,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 
 // testTime is the fixed time of every presence in the tests.
@@ -59,7 +60,7 @@ func scenario() []account.Event {
 		{URI: "sip:heidi@example.test", List: "buddies"},
 	}
 	ev := []account.Event{
-		account.AccountEvent{AOR: "sip:me@example.test", DisplayName: "Mia Example", State: account.Registered},
+		account.AccountEvent{AOR: "sip:me@example.test", DisplayName: "Mia Example", State: ua.Registered},
 		account.SelfEvent{Open: true, Activities: []string{"away"}, Note: "back at ten"},
 		account.BuddiesEvent{Buddies: buddies},
 	}
@@ -76,13 +77,13 @@ func scenario() []account.Event {
 		pres("sip:carol@example.test", pidf.BasicOpen, "", "on-the-phone"),
 		pres("sip:dave@example.test", pidf.BasicOpen, "Open the pod bay doors, HAL, the meeting runs long", "meeting"),
 		pres("sip:erin@example.test", pidf.BasicClosed, ""),
-		account.SubscriptionEvent{URI: "sip:grace@example.test", State: account.SubscriptionPending, Reason: "awaiting authorization"},
-		account.SubscriptionEvent{URI: "sip:heidi@example.test", State: account.SubscriptionTerminated, Reason: "rejected"},
-		account.SubscriptionEvent{URI: "sip:frank@example.test", State: account.SubscriptionRetrying, Reason: "response 503", RetryIn: 8 * time.Second},
+		account.SubscriptionEvent{URI: "sip:grace@example.test", State: ua.Pending, Reason: "awaiting authorization"},
+		account.SubscriptionEvent{URI: "sip:heidi@example.test", State: ua.Terminated, Reason: "rejected"},
+		account.SubscriptionEvent{URI: "sip:frank@example.test", State: ua.Retrying, Reason: "response 503", RetryIn: 8 * time.Second},
 		account.IconFailedEvent{URI: "sip:erin@example.test", URL: "http://127.0.0.1:8080/x", Err: fmt.Errorf("404 Not Found")},
 	)
 	for i, uri := range []string{"sip:alice@example.test", "sip:bob@example.test", "sip:carol@example.test", "sip:dave@example.test", "sip:me@example.test"} {
-		ev = append(ev, account.IconEvent{URI: uri, URL: "http://127.0.0.1:8080/icon/" + uri, Hash: fmt.Sprintf("%040d", i+1), Image: testIcon(iconColours[i], 64)})
+		ev = append(ev, account.IconEvent{URI: uri, URL: "http://127.0.0.1:8080/icon/" + uri, Hash: fmt.Sprintf("%040d", i+1), Thumb: testIcon(iconColours[i], 64)})
 	}
 	ev = append(ev, account.WatchersEvent{Watchers: []account.Watcher{
 		{ID: "w1", URI: "sip:zoe@example.test", DisplayName: "Zoe", Status: "pending"},
@@ -138,3 +139,16 @@ func newTestModel(o Options) Model {
 }
 
 func plain(m Model) string { return ansi.Strip(m.View().Content) }
+
+// pickerOf returns the icon picker on top of m's dialogs (the zero picker
+// when another dialog, or none, is open).
+func pickerOf(m *Model) iconPicker {
+	p, _ := m.dialogs.top().(iconPicker)
+	return p
+}
+
+// pickerOpen reports whether the icon picker is the open dialog.
+func pickerOpen(m *Model) bool {
+	_, ok := m.dialogs.top().(iconPicker)
+	return ok
+}

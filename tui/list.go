@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui/art"
 )
 
@@ -23,7 +24,7 @@ type buddy struct {
 	Avail    pidf.Availability
 	Updated  time.Time
 
-	Sub       account.SubscriptionState
+	Sub       ua.SubscriptionState
 	SubReason string
 	RetryIn   time.Duration
 
@@ -94,6 +95,7 @@ type buddyList struct {
 	visible []*buddy // the ones that match the filter
 	cursor  int      // index in visible
 	offset  int      // first visible row on screen
+	dirty   bool     // a presence changed: resort before the next frame
 
 	filter    textinput.Model
 	filtering bool // the filter input has the focus
@@ -145,7 +147,7 @@ func (l *buddyList) get(uri string, create bool) *buddy {
 	if !create {
 		return nil
 	}
-	b := &buddy{URI: uri, Sub: account.SubscriptionActive}
+	b := &buddy{URI: uri, Sub: ua.Active}
 	b.refresh()
 	l.byURI[uri] = b
 	return b
@@ -166,7 +168,15 @@ func (l *buddyList) setBuddies(entries []account.Buddy) {
 }
 
 // resort sorts and filters again, keeping the cursor on the same buddy.
+// resortIfDirty re-sorts once after a batch of presence changes.
+func (l *buddyList) resortIfDirty() {
+	if l.dirty {
+		l.resort()
+	}
+}
+
 func (l *buddyList) resort() {
+	l.dirty = false
 	var cur string
 	if b := l.selected(); b != nil {
 		cur = b.URI
@@ -307,13 +317,13 @@ func (l *buddyList) layout(w int) rowLayout {
 
 // subscriptionMark is the mark at the end of a row when the subscription is
 // not simply active; the reason is in the detail pane.
-func subscriptionMark(s account.SubscriptionState) string {
+func subscriptionMark(s ua.SubscriptionState) string {
 	switch s {
-	case account.SubscriptionPending:
+	case ua.Pending:
 		return "?"
-	case account.SubscriptionTerminated:
+	case ua.Terminated:
 		return "✗"
-	case account.SubscriptionRetrying:
+	case ua.Retrying:
 		return "↻"
 	}
 	return ""

@@ -277,8 +277,8 @@ func TestArtModeCycles(t *testing.T) {
 func TestRequestsWithoutBackendSayNotConnected(t *testing.T) {
 	m := listWith(t, scenario()...)
 	m = drive(t, m, keyMsg("s"), keyMsg("3"))
-	if m.dialog != noDialog || !strings.Contains(m.statusText, "Not connected") {
-		t.Errorf("dialog %v, status %q", m.dialog, m.statusText)
+	if m.dialogs.open() || !strings.Contains(m.statusText, "Not connected") {
+		t.Errorf("dialog %T, status %q", m.dialogs.top(), m.statusText)
 	}
 }
 

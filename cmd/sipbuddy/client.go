@@ -16,6 +16,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/config"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
 )
 
@@ -83,13 +84,15 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer closeLog()
 
 	err = runTUI(ctx, account.Options{
-		AOR:         acct.Account,
-		DisplayName: acct.DisplayName,
-		Password:    acct.Password,
-		Proxy:       acct.Proxy,
-		Transport:   acct.Transport,
-		XCAPRoot:    acct.XCAPRoot,
-		Logger:      logger,
+		Options: ua.Options{
+			AOR:         acct.Account,
+			DisplayName: acct.DisplayName,
+			Password:    acct.Password,
+			Proxy:       acct.Proxy,
+			Transport:   acct.Transport,
+			Logger:      logger,
+		},
+		XCAPRoot: acct.XCAPRoot,
 	}, tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)

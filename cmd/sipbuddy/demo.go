@@ -15,6 +15,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/demo"
 	"github.com/sipbuddy/sipbuddy/internal/sshserver"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
 	"github.com/sipbuddy/sipbuddy/xcap"
 )
@@ -98,13 +99,15 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer os.RemoveAll(cacheDir)
 
 	err = runTUI(ctx, account.Options{
-		AOR:         acct.AOR,
-		DisplayName: acct.DisplayName,
-		Password:    acct.Password,
-		Proxy:       acct.Proxy,
-		XCAPRoot:    acct.XCAPRoot,
-		CacheDir:    cacheDir,
-		Logger:      logger,
+		Options: ua.Options{
+			AOR:         acct.AOR,
+			DisplayName: acct.DisplayName,
+			Password:    acct.Password,
+			Proxy:       acct.Proxy,
+			Logger:      logger,
+		},
+		XCAPRoot: acct.XCAPRoot,
+		CacheDir: cacheDir,
 	}, tui.Options{ArtMode: *render, PicturesDir: *pictures})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)

@@ -8,9 +8,10 @@ import (
 	"testing"
 )
 
-// uiModules are the terminal UI libraries the protocol packages must not
-// depend on, even indirectly: sip/... and xcap/... are used by servers and
-// command-line tools that have no terminal UI.
+// uiModules are the terminal UI libraries the protocol packages and the
+// account bridge must not depend on, even indirectly: sip/... and xcap/...
+// are used by servers and command-line tools that have no terminal UI, and
+// account/... serves any front end.
 var uiModules = []string{
 	"charm.land/bubbletea",
 	"charm.land/lipgloss",
@@ -21,7 +22,7 @@ var uiModules = []string{
 }
 
 func TestProtocolPackagesHaveNoUIImports(t *testing.T) {
-	for _, pattern := range []string{module + "/sip/...", module + "/xcap/..."} {
+	for _, pattern := range []string{module + "/sip/...", module + "/xcap/...", module + "/account/..."} {
 		if bad := uiDeps(t, pattern); len(bad) > 0 {
 			t.Errorf("%s depends on UI packages: %s", pattern, strings.Join(bad, ", "))
 		}

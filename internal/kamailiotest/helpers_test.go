@@ -16,6 +16,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
@@ -92,7 +93,7 @@ func setBuddies(t *testing.T, in instance, user string, uris ...string) {
 type session struct {
 	t    *testing.T
 	user string
-	b    *account.Backend
+	b    *account.Account
 
 	mu      sync.Mutex
 	events  []account.Event
@@ -103,12 +104,16 @@ type session struct {
 func login(t *testing.T, in instance, user string, expires time.Duration) *session {
 	t.Helper()
 	b, err := account.New(account.Options{
-		AOR:      aor(user),
-		Password: user + "pw",
-		Proxy:    in.Proxy(),
+		Options: ua.Options{
+			AOR:              aor(user),
+			Password:         user + "pw",
+			Proxy:            in.Proxy(),
+			RegisterExpires:  expires,
+			PublishExpires:   expires,
+			SubscribeExpires: expires,
+		},
 		XCAPRoot: in.XCAP,
 		CacheDir: t.TempDir(),
-		Expires:  expires,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -117,9 +122,13 @@ func login(t *testing.T, in instance, user string, expires time.Duration) *sessi
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for ev := range b.Events() {
+		for {
+			evs, err := b.Next(context.Background(), 0)
+			if err != nil {
+				return
+			}
 			a.mu.Lock()
-			a.events = append(a.events, ev)
+			a.events = append(a.events, evs...)
 			close(a.changed)
 			a.changed = make(chan struct{})
 			a.mu.Unlock()
@@ -143,7 +152,7 @@ func login(t *testing.T, in instance, user string, expires time.Duration) *sessi
 	}
 	a.waitFor(user+" registered", func(ev account.Event) bool {
 		e, ok := ev.(account.AccountEvent)
-		return ok && e.State == account.Registered
+		return ok && e.State == ua.Registered
 	})
 	return a
 }
@@ -238,7 +247,7 @@ func presenceOf(uri string, ok func(account.PresenceEvent) bool) func(account.Ev
 }
 
 // subscriptionOf matches a SubscriptionEvent about uri in state st.
-func subscriptionOf(uri string, st account.SubscriptionState) func(account.Event) bool {
+func subscriptionOf(uri string, st ua.SubscriptionState) func(account.Event) bool {
 	return func(ev account.Event) bool {
 		s, is := ev.(account.SubscriptionEvent)
 		return is && s.URI == uri && s.State == st

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui/art"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
@@ -64,8 +65,8 @@ func TestBuddyWithIcon(t *testing.T) {
 		e, ok := ev.(account.IconEvent)
 		return ok && e.URI == aor("alice")
 	}).(account.IconEvent)
-	if ic.Hash != self.IconHash || ic.Image == nil {
-		t.Fatalf("bob's copy of the icon has sha1 %s (image %v), alice stored %s", ic.Hash, ic.Image != nil, self.IconHash)
+	if ic.Hash != self.IconHash || ic.Thumb == nil {
+		t.Fatalf("bob's copy of the icon has sha1 %s (image %v), alice stored %s", ic.Hash, ic.Thumb != nil, self.IconHash)
 	}
 	checkArt(t, ic)
 
@@ -81,7 +82,7 @@ func TestBuddyWithIcon(t *testing.T) {
 	bob.waitFor("carol unknown", presenceOf(aor("carol"), func(p account.PresenceEvent) bool {
 		return p.State.Basic == "" && p.State.Note == "" && p.State.Availability() != pidf.Available
 	}))
-	bob.waitFor("carol's subscription active", subscriptionOf(aor("carol"), account.SubscriptionActive))
+	bob.waitFor("carol's subscription active", subscriptionOf(aor("carol"), ua.Active))
 	alice.waitFor("bob watching alice", watcher(aor("bob"), "active"))
 
 	alice.done(alice.b.SetStatus(true, "busy", "in a meeting"))
@@ -136,11 +137,13 @@ func checkIconDocument(t *testing.T, url, sha string) {
 // photo's dark square and whose corners are the bright gradient.
 func checkArt(t *testing.T, ic account.IconEvent) {
 	t.Helper()
-	b := ic.Image.Bounds()
-	if b.Dx() != icon.Side || b.Dy() != icon.Side {
-		t.Errorf("icon is %dx%d, want %dx%d", b.Dx(), b.Dy(), icon.Side, icon.Side)
+	// A square icon (icon.Side pixels on the server) arrives as a square
+	// thumbnail.
+	b := ic.Thumb.Bounds()
+	if b.Dx() != account.ThumbSide || b.Dy() != account.ThumbSide {
+		t.Errorf("icon thumbnail is %dx%d, want %dx%d", b.Dx(), b.Dy(), account.ThumbSide, account.ThumbSide)
 	}
-	lines := strings.Split(art.Render(ic.Image, 16, 8, art.HalfBlock), "\n")
+	lines := strings.Split(art.Render(ic.Thumb, 16, 8, art.HalfBlock), "\n")
 	if len(lines) != 8 {
 		t.Fatalf("art has %d lines, want 8", len(lines))
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/presrules"
 )
@@ -30,7 +31,7 @@ func TestPendingUntilAccepted(t *testing.T) {
 	// Kamailio remembers a watcher's authorization in its watchers table:
 	// once allowed, bob is never pending again on that instance, whatever
 	// the rules say later. An earlier run of this test leaves its rule.
-	if doc, err := aliceXCAP.Get(ctx, account.PresRulesAUID, account.PresRulesDocument, ""); err == nil {
+	if doc, err := aliceXCAP.Get(ctx, presrules.AUID, presrules.DocumentPath, ""); err == nil {
 		if r, err := presrules.Parse(doc.Body); err == nil {
 			if h, matched := r.Decide(aor("bob")); matched && h == presrules.Allow {
 				msg := "this PRES_AUTH=rules Kamailio already allowed bob (an earlier run) and remembers it: restart it with a new KAMAILIO_STATE"
@@ -41,7 +42,7 @@ func TestPendingUntilAccepted(t *testing.T) {
 			}
 		}
 	}
-	if _, err := aliceXCAP.Put(ctx, account.PresRulesAUID, account.PresRulesDocument, []byte(emptyRules), account.PresRulesMIMEType, xcap.Condition{}); err != nil {
+	if _, err := aliceXCAP.Put(ctx, presrules.AUID, presrules.DocumentPath, []byte(emptyRules), presrules.ContentType, xcap.Condition{}); err != nil {
 		t.Fatalf("reset alice's pres-rules: %v", err)
 	}
 	setBuddies(t, in, "bob", aor("alice"))
@@ -54,7 +55,7 @@ func TestPendingUntilAccepted(t *testing.T) {
 	// answer; Kamailio's own pending comes with its NOTIFY.
 	bob.waitFor("subscription to alice pending by Kamailio", func(ev account.Event) bool {
 		s, ok := ev.(account.SubscriptionEvent)
-		return ok && s.URI == aor("alice") && s.State == account.SubscriptionPending && s.Reason != "subscribing"
+		return ok && s.URI == aor("alice") && s.State == ua.Pending && s.Reason != "subscribing"
 	})
 	alice.waitFor("bob pending in alice's watcher list", func(ev account.Event) bool {
 		w, ok := ev.(account.WatchersEvent)
@@ -77,7 +78,7 @@ func TestPendingUntilAccepted(t *testing.T) {
 	bob.waitFor("alice in a meeting", presenceOf(aor("alice"), func(p account.PresenceEvent) bool {
 		return p.State.Basic == pidf.BasicOpen && p.State.Note == "planning" && len(p.State.Activities) == 1 && p.State.Activities[0] == "meeting"
 	}))
-	bob.waitFor("active subscription to alice", subscriptionOf(aor("alice"), account.SubscriptionActive))
+	bob.waitFor("active subscription to alice", subscriptionOf(aor("alice"), ua.Active))
 	// Kamailio sends no watcherinfo NOTIFY when pres-rules change a
 	// watcher's state (update_watchers_status notifies the watcher only);
 	// the backend refreshes alice's winfo subscription after the PUT, so her
@@ -97,7 +98,7 @@ func TestPendingUntilAccepted(t *testing.T) {
 
 	// The rule is alice's pres-rules document on the server, as RFC 5025
 	// says, so any of her clients sees it.
-	doc, err := aliceXCAP.Get(ctx, account.PresRulesAUID, account.PresRulesDocument, "")
+	doc, err := aliceXCAP.Get(ctx, presrules.AUID, presrules.DocumentPath, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 // visitor is one connected SSH session with a started backend.
 type visitor struct {
 	aor, displayName string
-	b                *account.Backend
+	b                *account.Account
 }
 
 // hub is the set of connected visitors, so that each sees the others: a

@@ -14,6 +14,7 @@ import (
 	bm "charm.land/wish/v2/bubbletea"
 
 	"github.com/sipbuddy/sipbuddy/account"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
@@ -106,13 +107,15 @@ func (s *Server) runSession(sess ssh.Session) {
 	defer os.RemoveAll(cache)
 
 	bo := account.Options{
-		AOR:         acct.AOR,
-		DisplayName: acct.DisplayName,
-		Password:    acct.Password,
-		Proxy:       s.opts.Proxy,
-		XCAPRoot:    s.opts.XCAPRoot,
-		CacheDir:    cache,
-		Logger:      log,
+		Options: ua.Options{
+			AOR:         acct.AOR,
+			DisplayName: acct.DisplayName,
+			Password:    acct.Password,
+			Proxy:       s.opts.Proxy,
+			Logger:      log,
+		},
+		XCAPRoot: s.opts.XCAPRoot,
+		CacheDir: cache,
 	}
 	if s.opts.Backend != nil {
 		s.opts.Backend(&bo)
