@@ -51,10 +51,10 @@ const (
 // Options configure an Account. AOR, Password, Proxy (in the embedded
 // ua.Options) and XCAPRoot are required.
 //
-// The embedded ua.Options configure the SIP side as they are, except two
-// fields the account owns: Sink (the account's queue receives the UA's
-// events) and Trace (set unless NoTrace, to copy SIP messages to the debug
-// pane). Logger receives the account's logs as well as the UA's.
+// The embedded ua.Options configure the SIP side as they are, except that
+// the account owns Sink (its queue receives the UA's events) and wraps
+// Trace: unless NoTrace, every SIP message is also copied to the debug pane
+// as a LogEvent. Logger receives the account's logs as well as the UA's.
 type Options struct {
 	ua.Options
 
@@ -75,7 +75,7 @@ type Options struct {
 	// xcap.DefaultTimeout.
 	HTTP *http.Client
 	// NoTrace stops copying every SIP message to the debug pane as a
-	// LogEvent (copied by default).
+	// LogEvent (copied by default); ua.Options.Trace is still called.
 	NoTrace bool
 
 	RequestTimeout time.Duration // default DefaultRequestTimeout
@@ -171,9 +171,16 @@ func New(o Options) (*Account, error) {
 	uo := o.Options
 	uo.Logger = a.log.With("part", "sip")
 	uo.Sink = a.sink
-	uo.Trace = nil
-	if !o.NoTrace {
+	switch user := o.Trace; {
+	case o.NoTrace:
+		uo.Trace = user
+	case user == nil:
 		uo.Trace = a.trace
+	default:
+		uo.Trace = func(in bool, msg string) {
+			user(in, msg)
+			a.trace(in, msg)
+		}
 	}
 	u, err := ua.New(uo)
 	if err != nil {
