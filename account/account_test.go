@@ -207,7 +207,7 @@ func TestBuddyListPresenceAndIcons(t *testing.T) {
 		data, err := os.ReadFile(filepath.Join(cache, ic.Hash))
 		if err != nil {
 			t.Errorf("%s: icon not in the disk cache: %v", uri, err)
-		} else if sha1Hex(data) != ic.Hash {
+		} else if icon.ContentHash(data) != ic.Hash {
 			t.Errorf("%s: cached file does not hash to its name", uri)
 		}
 	}
@@ -329,8 +329,8 @@ func TestRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sha1Hex(data) != self.IconHash {
-			t.Errorf("server icon sha1 %s, published %s", sha1Hex(data), self.IconHash)
+		if icon.ContentHash(data) != self.IconHash {
+			t.Errorf("server icon sha1 %s, published %s", icon.ContentHash(data), self.IconHash)
 		}
 
 		// A file that is not an image: clear error, nothing changes.
@@ -343,7 +343,7 @@ func TestRequests(t *testing.T) {
 			t.Errorf("bad file: %v", err)
 		}
 		after, _, err := xcap.FetchIcon(context.Background(), nil, self.IconURL, "")
-		if err != nil || sha1Hex(after) != self.IconHash {
+		if err != nil || icon.ContentHash(after) != self.IconHash {
 			t.Errorf("the stored icon changed after a bad file: %v", err)
 		}
 		if _, err := r.answer(t, b.SetIcon(filepath.Join(t.TempDir(), "missing.png"))); !errors.Is(err, os.ErrNotExist) {

@@ -1,12 +1,9 @@
 package account
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,11 +31,6 @@ const (
 )
 
 var sha1Pattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
-
-func sha1Hex(b []byte) string {
-	sum := sha1.Sum(b)
-	return hex.EncodeToString(sum[:])
-}
 
 // cachedURL is what the cache remembers of one icon URL.
 type cachedURL struct {
@@ -70,7 +62,7 @@ func newIconCache(dir string, maxBytes int64, log *slog.Logger) *iconCache {
 
 // loadIndex reads the revalidation index; a damaged one is ignored.
 func (c *iconCache) loadIndex() {
-	data, err := readFileLimited(filepath.Join(c.dir, cacheIndexFile), MaxCacheIndexBytes)
+	data, err := icon.ReadFile(filepath.Join(c.dir, cacheIndexFile), MaxCacheIndexBytes)
 	if err != nil {
 		return
 	}
@@ -146,8 +138,8 @@ func (c *iconCache) read(hash string) ([]byte, bool) {
 		return nil, false
 	}
 	path := filepath.Join(c.dir, hash)
-	data, err := readFileLimited(path, icon.DefaultLimits.MaxBytes)
-	if err != nil || sha1Hex(data) != hash {
+	data, err := icon.ReadFile(path, icon.DefaultLimits.MaxBytes)
+	if err != nil || icon.ContentHash(data) != hash {
 		return nil, false
 	}
 	// The modification time is the last use: pruning keeps what is used.
@@ -196,33 +188,6 @@ func (c *iconCache) prune(limit int64) {
 			total -= f.size
 		}
 	}
-}
-
-// readFileLimited reads a regular file of at most limit bytes.
-func readFileLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", filepath.Base(path))
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), &icon.LimitError{What: icon.WhatFile, Limit: limit, Actual: st.Size()})
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", filepath.Base(path), err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), &icon.LimitError{What: icon.WhatFile, Limit: limit, Actual: int64(len(data))})
-	}
-	return data, nil
 }
 
 // writeAtomic writes dir/name through a temporary file and a rename, so a

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
 // The icon cache keeps within its bound by dropping the least recently
@@ -18,7 +20,7 @@ func TestIconCachePrunes(t *testing.T) {
 	var names []string
 	for i := range 8 {
 		data := []byte(strings.Repeat(string(rune('a'+i)), 1000))
-		name := sha1Hex(data)
+		name := icon.ContentHash(data)
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}

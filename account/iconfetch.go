@@ -219,7 +219,7 @@ func (f *iconFetcher) get(url, hash string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	sum := sha1Hex(data)
+	sum := icon.ContentHash(data)
 	if hash != "" && hash != sum {
 		f.a.log.Info("icon hash differs from the published one", "url", url, "published", hash, "got", sum)
 	}

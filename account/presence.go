@@ -180,7 +180,7 @@ func (a *Account) pushSelf() {
 // nothing.
 func (a *Account) SetIcon(path string) RequestID {
 	return a.run(SetIconRequest, func(ctx context.Context, id RequestID) (string, error) {
-		data, err := readFileLimited(path, min(MaxIconFileBytes, icon.UploadLimits.MaxBytes))
+		data, err := icon.ReadFile(path, min(MaxIconFileBytes, icon.UploadLimits.MaxBytes))
 		if err != nil {
 			return "", err
 		}
@@ -233,7 +233,7 @@ func (a *Account) loadMyIcon() {
 		a.log.Warn("my stored icon does not decode", "error", err)
 		return
 	}
-	hash := sha1Hex(data)
+	hash := icon.ContentHash(data)
 	a.cache.store(url, "", hash, data)
 	a.mu.Lock()
 	if a.self.IconURL != "" || a.closed {
