@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -193,7 +192,7 @@ func New(o Options) (*Server, error) {
 		o.IdleTimeout = DefaultIdleTimeout
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.HostKeyPath == "" {
 		o.HostKeyPath = filepath.Join(o.DataDir, HostKeyFile)
