@@ -4,14 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
-	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/presrules"
 )
-
-// maxConflictRetries bounds setWatcher's GET/modify/PUT loop on 412.
-const maxConflictRetries = 5
 
 // AcceptWatcher allows uri to see my presence (a pres-rules "allow" rule).
 func (a *Account) AcceptWatcher(uri string) RequestID {
@@ -35,42 +30,23 @@ func (a *Account) BlockWatcher(uri string) RequestID {
 	})
 }
 
-// setWatcher writes one watcher's decision into pres-rules: GET, modify,
-// PUT with If-Match (If-None-Match: * when there is no document yet); a
-// 412 means someone else wrote in between, so it starts over.
+// setWatcher writes one watcher's decision into pres-rules with
+// presrules.Update (one conditional read-modify-write, retried on 412).
 func (a *Account) setWatcher(ctx context.Context, uri string, h presrules.Handling) error {
 	if _, err := NormalizeURI(uri); err != nil {
 		return err
 	}
-	for attempt := 0; ; attempt++ {
-		var body []byte
-		cond := xcap.Condition{IfNoneMatch: "*"}
-		doc, err := a.xc.Get(ctx, presrules.AUID, presrules.DocumentPath, "")
-		switch {
-		case err == nil:
-			body, cond = doc.Body, xcap.Condition{IfMatch: doc.ETag}
-		case xcap.IsNotFound(err):
-		default:
-			return fmt.Errorf("read pres-rules: %w", err)
-		}
-		out, err := presrules.SetWatcher(body, uri, h)
-		var overridden *presrules.OverriddenError
-		if err != nil && !errors.As(err, &overridden) {
-			return fmt.Errorf("pres-rules: %w", err)
-		}
-		_, err = a.xc.Put(ctx, presrules.AUID, presrules.DocumentPath, out, presrules.ContentType, cond)
-		if err == nil {
-			// Servers that re-evaluate the watcher without telling the
-			// owner (Kamailio) show the change on the next winfo refresh.
-			a.ua.RefreshWatchers()
-			if overridden != nil {
-				// Our rule is stored, but another client's rule wins.
-				return fmt.Errorf("saved, but %w", overridden)
-			}
-			return nil
-		}
-		if xcap.StatusCodeOf(err) != http.StatusPreconditionFailed || attempt+1 >= maxConflictRetries {
-			return fmt.Errorf("write pres-rules: %w", err)
-		}
+	err := presrules.Update(ctx, a.xc, uri, h)
+	var overridden *presrules.OverriddenError
+	if err != nil && !errors.As(err, &overridden) {
+		return err
 	}
+	// Servers that re-evaluate the watcher without telling the owner
+	// (Kamailio) show the change on the next winfo refresh.
+	a.ua.RefreshWatchers()
+	if overridden != nil {
+		// Our rule is stored, but another client's rule wins.
+		return fmt.Errorf("saved, but %w", overridden)
+	}
+	return nil
 }
