@@ -6,8 +6,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // TestBidiAndZeroWidthNeverReachTheScreen: a buddy's display name and note
@@ -18,8 +18,8 @@ func TestBidiAndZeroWidthNeverReachTheScreen(t *testing.T) {
 	const uri = "sip:mallory@example.test"
 	m := drive(t, newTestModel(Options{}),
 		tea.WindowSizeMsg{Width: 100, Height: 30},
-		backend.BuddiesEvent{Buddies: []backend.Buddy{{URI: uri, DisplayName: "Mal\u200Blory\u202E"}}},
-		backend.PresenceEvent{URI: uri, State: pidf.State{Basic: pidf.BasicOpen, DisplayName: "Mal\u200Blory\u202E",
+		account.BuddiesEvent{Buddies: []account.Buddy{{URI: uri, DisplayName: "Mal\u200Blory\u202E"}}},
+		account.PresenceEvent{URI: uri, State: pidf.State{Basic: pidf.BasicOpen, DisplayName: "Mal\u200Blory\u202E",
 			Note: "lunch\u2066 until\u200D 3\uFEFF\u061C"}},
 		keyMsg("D"),
 	)

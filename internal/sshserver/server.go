@@ -20,7 +20,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -36,13 +35,13 @@ import (
 	"charm.land/wish/v2/scp"
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/account"
 )
 
 // Limits and timeouts of the SSH front end.
 const (
 	// DefaultMaxSessions bounds concurrent buddy-list sessions. It stays
-	// below backend.MaxConcurrentRequests: a visitor who joins adds itself
+	// below account.MaxConcurrentRequests: a visitor who joins adds itself
 	// to every other visitor's list with one request each.
 	DefaultMaxSessions = 12
 	// MaxConnections bounds logged-in SSH connections (sessions and
@@ -128,7 +127,7 @@ type Options struct {
 	ArtMode string
 	// Backend adjusts each session's backend options (tests use it for
 	// short retries); may be nil.
-	Backend func(*backend.Options)
+	Backend func(*account.Options)
 	// Logger receives the server's logs; default discard.
 	Logger *slog.Logger
 }
@@ -218,7 +217,7 @@ func New(o Options) (*Server, error) {
 		o.HandshakeTimeout = HandshakeTimeout
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.HostKeyPath == "" {
 		o.HostKeyPath = filepath.Join(o.DataDir, HostKeyFile)
