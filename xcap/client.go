@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/icholy/digest"
+
+	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 )
 
 // MaxResponseSize bounds every response body the client reads.
@@ -50,6 +52,10 @@ type ClientOptions struct {
 	// answers any realm.
 	Realm string
 	HTTP  *http.Client // optional; its Transport is wrapped for Digest
+	// TLS says how HTTPS servers are verified when HTTP is nil (system
+	// roots by default, a CA file, or no verification for test servers);
+	// the certificate must hold the URL's host name.
+	TLS tlsconf.Options
 }
 
 // Client talks to one XCAP root as one user. It is safe for concurrent use.
@@ -83,7 +89,13 @@ func NewClient(o ClientOptions) (*Client, error) {
 	}
 	base := o.HTTP
 	if base == nil {
-		base = &http.Client{Timeout: DefaultTimeout}
+		conf, err := tlsconf.Client("", o.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("xcap: %w", err)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = conf
+		base = &http.Client{Timeout: DefaultTimeout, Transport: tr}
 	}
 	c := &Client{root: root, xui: o.XUI, username: username, public: base, http: base}
 	if o.Password != "" {

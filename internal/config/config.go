@@ -65,7 +65,8 @@ type Account struct {
 	PasswordCommand string `toml:"password_command"` // run with sh -c; trimmed stdout is the password
 	Proxy           string `toml:"proxy"`
 	XCAPRoot        string `toml:"xcap_root"`
-	Transport       string `toml:"transport"`   // "tcp" (default) or "udp"
+	Transport       string `toml:"transport"`   // "tcp" (default), "udp" or "tls"
+	CAFile          string `toml:"ca_file"`     // PEM CAs trusted for TLS instead of the system's
 	RenderMode      string `toml:"render_mode"` // "halfblock" (default), "ascii", "plain"
 	Enabled         *bool  `toml:"enabled"`     // default true
 }
@@ -201,10 +202,10 @@ func (a *Account) Validate() error {
 		return fmt.Errorf("%s: set password or password_command, not both", a.label())
 	}
 	switch strings.ToLower(a.Transport) {
-	case "", "tcp", "udp":
+	case "", "tcp", "udp", "tls":
 		a.Transport = strings.ToLower(a.Transport)
 	default:
-		return fmt.Errorf("%s: transport %q: want tcp or udp", a.label(), a.Transport)
+		return fmt.Errorf("%s: transport %q: want tcp, udp or tls", a.label(), a.Transport)
 	}
 	switch strings.ToLower(a.RenderMode) {
 	case "", RenderHalfBlock, RenderASCII, RenderPlain:

@@ -80,22 +80,18 @@ func (r *registration) run() {
 	}
 }
 
-// attempt sends one REGISTER (with its 423 retries) and returns the wait
+// attempt sends one REGISTER (with its 423 retries, and with located
+// servers one try per target that does not answer) and returns the wait
 // until the next one.
 func (r *registration) attempt(ctx context.Context) time.Duration {
 	u := r.u
-	var err error
-	var res *sip.Response
-	for range 3 { // 423 → raise Expires → retry, bounded
-		res, err = u.send(ctx, r.build(r.expires))
-		if err != nil || res.StatusCode != 423 {
-			break
-		}
-		re := newResponseError(sip.REGISTER, res)
-		if re.MinExpires <= r.expires {
-			break
-		}
-		r.expires = re.MinExpires
+	if u.relocate(ctx, false) {
+		r.moved() // a primary is back
+	}
+	res, err := r.send423(ctx)
+	for try := 1; errors.Is(err, ErrTransport) && try < u.failoverTargets() && u.relocate(ctx, true); try++ {
+		r.moved()
+		res, err = r.send423(ctx)
 	}
 	if err == nil && !res.IsSuccess() {
 		err = newResponseError(sip.REGISTER, res)
@@ -144,6 +140,32 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 		u.kickAll()
 	}
 	return refreshAfter(granted, 0.8, 0.8)
+}
+
+// send423 sends a REGISTER, raising Expires after a 423 (bounded).
+func (r *registration) send423(ctx context.Context) (res *sip.Response, err error) {
+	for range 3 {
+		res, err = r.u.send(ctx, r.build(r.expires))
+		if err != nil || res.StatusCode != 423 {
+			return res, err
+		}
+		re := newResponseError(sip.REGISTER, res)
+		if re.MinExpires <= r.expires {
+			return res, err
+		}
+		r.expires = re.MinExpires
+	}
+	return res, err
+}
+
+// moved notes a change of server: it knows none of our state, so
+// everything is refreshed after the REGISTER, and the success is reported
+// again.
+func (r *registration) moved() {
+	r.registered = false
+	r.mu.Lock()
+	r.recovering = true
+	r.mu.Unlock()
 }
 
 // build returns a REGISTER builder; each call of the builder is a new

@@ -66,7 +66,7 @@ func (u *UA) send(ctx context.Context, build func() *sip.Request) (*sip.Response
 
 // prepare adds what every request of ours carries.
 func (u *UA) prepare(req *sip.Request) {
-	req.SetDestination(u.proxyAddr)
+	req.SetDestination(u.destination())
 	req.SetTransport(u.transport)
 	if req.MaxForwards() == nil {
 		mf := sip.MaxForwardsHeader(70)

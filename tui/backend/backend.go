@@ -25,6 +25,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
+	"github.com/sipbuddy/sipbuddy/sip/locate"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
@@ -75,17 +77,22 @@ var (
 	ErrInvalidNote = errors.New("invalid note")
 )
 
-// Options configure a Backend. AOR, Password, Proxy and XCAPRoot are
-// required.
+// Options configure a Backend. AOR, Password and XCAPRoot are required;
+// without Proxy the SIP servers are located in DNS.
 type Options struct {
 	AOR         string // "sip:alice@example.test"
 	DisplayName string
 	Username    string // digest user; default the AOR's user part
 	Password    string
-	Proxy       string // outbound proxy, "sip:127.0.0.1:5060;transport=tcp"
-	Transport   string // "tcp" (default) or "udp"
-	ListenAddr  string // default "127.0.0.1:0"
-	XCAPRoot    string // "http://127.0.0.1:8080/xcap-root"
+	Proxy       string // outbound proxy, "sip:127.0.0.1:5060;transport=tcp"; empty: DNS
+	Transport   string // "tcp" (default), "udp" or "tls"
+	// Resolver locates the SIP servers when Proxy is empty (default: the
+	// system's name servers).
+	Resolver *locate.Resolver
+	// TLS says how SIP over TLS and XCAP over HTTPS servers are verified.
+	TLS        tlsconf.Options
+	ListenAddr string // default "127.0.0.1:0"
+	XCAPRoot   string // "http://127.0.0.1:8080/xcap-root"
 
 	// CacheDir is the icon cache; default os.UserCacheDir()/sipbuddy/icons.
 	CacheDir string
@@ -165,8 +172,8 @@ type pendingRequest struct {
 // New checks the options and builds a backend that does nothing until
 // Start.
 func New(o Options) (*Backend, error) {
-	if o.AOR == "" || o.Proxy == "" || o.XCAPRoot == "" {
-		return nil, errors.New("backend: AOR, Proxy and XCAPRoot are required")
+	if o.AOR == "" || o.XCAPRoot == "" {
+		return nil, errors.New("backend: AOR and XCAPRoot are required")
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = DefaultRequestTimeout
@@ -217,7 +224,9 @@ func New(o Options) (*Backend, error) {
 		Username:         o.Username,
 		Password:         o.Password,
 		Proxy:            o.Proxy,
+		Resolver:         o.Resolver,
 		Transport:        o.Transport,
+		TLS:              o.TLS,
 		ListenAddr:       o.ListenAddr,
 		RegisterExpires:  o.Expires,
 		PublishExpires:   o.Expires,
@@ -239,6 +248,7 @@ func New(o Options) (*Backend, error) {
 		Username: o.Username,
 		Password: o.Password,
 		HTTP:     o.HTTP,
+		TLS:      o.TLS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("backend: %w", err)

@@ -1,0 +1,45 @@
+package locate
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// MaxXCAPRoots bounds the XCAP roots taken from TXT records.
+const MaxXCAPRoots = 8
+
+// XCAPRoots returns the XCAP roots a domain announces, as python-sipsimple's
+// lookup_xcap_server finds them: the TXT records of xcap.<domain>, each an
+// http or https URL ("https://xcap.example.com/xcap-root/"), in the order
+// the name server gave them. TXT strings that are not such URLs are skipped.
+func (r *Resolver) XCAPRoots(ctx context.Context, domain string) ([]string, error) {
+	domain = strings.TrimSuffix(domain, ".")
+	rrs, err := r.lookup(ctx, "xcap."+domain, dns.TypeTXT)
+	if err != nil {
+		return nil, fmt.Errorf("locate: no XCAP root announced for %s: %w", domain, err)
+	}
+	var roots []string
+	for _, rr := range rrs {
+		txt, ok := rr.(*dns.TXT)
+		if !ok {
+			continue
+		}
+		s := strings.TrimSpace(strings.Join(txt.Txt, ""))
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			continue
+		}
+		roots = append(roots, s)
+		if len(roots) == MaxXCAPRoots {
+			break
+		}
+	}
+	if len(roots) == 0 {
+		return nil, fmt.Errorf("locate: the TXT records of xcap.%s hold no http(s) URL", domain)
+	}
+	return roots, nil
+}
