@@ -89,12 +89,10 @@ func NewClient(o ClientOptions) (*Client, error) {
 	}
 	base := o.HTTP
 	if base == nil {
-		conf, err := tlsconf.Client("", o.TLS)
+		tr, err := tlsconf.HTTPTransport(o.TLS)
 		if err != nil {
 			return nil, fmt.Errorf("xcap: %w", err)
 		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = conf
 		base = &http.Client{Timeout: DefaultTimeout, Transport: tr}
 	}
 	c := &Client{root: root, xui: o.XUI, username: username, public: base, http: base}
@@ -120,6 +118,11 @@ func NewClient(o ClientOptions) (*Client, error) {
 	}
 	return c, nil
 }
+
+// CloseIdleConnections closes the kept-alive connections of the client's
+// HTTP transport (its own when ClientOptions.HTTP was nil), so that a
+// client no longer used leaves no connection and goroutine behind.
+func (c *Client) CloseIdleConnections() { c.public.CloseIdleConnections() }
 
 // SplitXUI returns the user and domain parts of "sip:alice@example.test".
 func SplitXUI(xui string) (user, domain string, err error) {

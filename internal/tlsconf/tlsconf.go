@@ -7,10 +7,13 @@
 package tlsconf
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 )
@@ -30,7 +33,7 @@ type Options struct {
 
 // Client returns a client configuration verifying servers as o says.
 // serverName is the name the certificate must hold (a DNS name or an IP);
-// empty: the name of each connection (net/http sets it per host).
+// it is required unless verification is off.
 func Client(serverName string, o Options) (*tls.Config, error) {
 	var roots *x509.CertPool
 	if o.CAFile != "" {
@@ -49,6 +52,9 @@ func Client(serverName string, o Options) (*tls.Config, error) {
 	}
 	if o.InsecureSkipVerifyTLS {
 		return conf, nil
+	}
+	if serverName == "" {
+		return nil, errors.New("tls: no server name to check the certificate against")
 	}
 	conf.VerifyConnection = func(cs tls.ConnectionState) error {
 		return Verify(cs, serverName, roots)
@@ -76,11 +82,38 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// HTTPTransport returns a copy of http.DefaultTransport whose HTTPS
+// connections are verified as o says, each against the host it dials
+// (crypto/tls sends no server name for an IP, so the name cannot come from
+// the connection state).
+func HTTPTransport(o Options) (*http.Transport, error) {
+	if o.CAFile != "" {
+		if _, err := LoadCAFile(o.CAFile); err != nil {
+			return nil, err
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		conf, err := Client(host, o)
+		if err != nil {
+			return nil, err
+		}
+		conf.NextProtos = []string{"http/1.1"}
+		d := tls.Dialer{Config: conf}
+		return d.DialContext(ctx, network, addr)
+	}
+	return tr, nil
+}
+
 // Verify checks the server's chain against roots (nil: the system's) and
-// its name against want (empty: the connection's server name).
+// its name against want.
 func Verify(cs tls.ConnectionState, want string, roots *x509.CertPool) error {
 	if want == "" {
-		want = cs.ServerName
+		return errors.New("tls: no server name to check the certificate against")
 	}
 	if len(cs.PeerCertificates) == 0 {
 		return fmt.Errorf("tls: the server for %s sent no certificate", want)

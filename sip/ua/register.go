@@ -88,6 +88,12 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 	if u.relocate(ctx, false) {
 		r.moved() // a primary is back
 	}
+	if u.transport == "TLS" {
+		before := u.ContactURI()
+		if err := u.syncTLSContact(ctx); err == nil && u.ContactURI() != before {
+			r.moved() // a new flow: subscriptions must learn its Contact
+		}
+	}
 	res, err := r.send423(ctx)
 	for try := 1; errors.Is(err, ErrTransport) && try < u.failoverTargets() && u.relocate(ctx, true); try++ {
 		r.moved()
@@ -122,7 +128,7 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 		d := r.bo.next(0)
 		r.registered = false
 		r.healthy.Store(false)
-		err := fmt.Errorf("ua: registrar granted no lifetime to %s", u.contact.Address.String())
+		err := fmt.Errorf("ua: registrar granted no lifetime to %s", u.ContactURI())
 		u.emit(RegistrationEvent{State: RegistrationFailed, Err: err, RetryIn: d})
 		return d
 	}
@@ -187,7 +193,7 @@ func (r *registration) build(expires time.Duration) func() *sip.Request {
 		req.AppendHeader(&to)
 		req.AppendHeader(&callID)
 		req.AppendHeader(&cs)
-		contact := u.contact.Clone()
+		contact := u.contactHeader()
 		req.AppendHeader(contact)
 		exp := sip.ExpiresHeader(uint32(expires / time.Second))
 		req.AppendHeader(&exp)
@@ -199,7 +205,7 @@ func (r *registration) build(expires time.Duration) func() *sip.Request {
 // parameter of the Contact that matches ours (Kamailio lists every binding
 // of the AOR), else the Expires header, else what we asked for.
 func (r *registration) grantedExpiry(res *sip.Response) time.Duration {
-	ours := r.u.contact.Address
+	ours := r.u.contactURI()
 	for _, h := range res.GetHeaders("Contact") {
 		c, ok := h.(*sip.ContactHeader)
 		if !ok {

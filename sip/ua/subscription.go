@@ -424,7 +424,7 @@ func (s *subscription) build(d *dialog, expires time.Duration, initial bool) fun
 		req.AppendHeader(&to)
 		req.AppendHeader(&cid)
 		req.AppendHeader(&cs)
-		req.AppendHeader(u.contact.Clone())
+		req.AppendHeader(u.contactHeader())
 		req.AppendHeader(sip.NewHeader("Event", s.pkg))
 		req.AppendHeader(sip.NewHeader("Accept", s.accept))
 		req.AppendHeader(sip.NewHeader("Allow", allowMethods))

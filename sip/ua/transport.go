@@ -207,18 +207,74 @@ func (u *UA) listen(ctx context.Context) error {
 	} else {
 		port = udpConn.LocalAddr().(*net.UDPAddr).Port
 	}
-	u.contact = sip.ContactHeader{
+	contact := sip.ContactHeader{
 		Address: sip.Uri{Scheme: "sip", User: u.aor.User, Host: contactHost, Port: port},
 	}
 	if u.transport != "UDP" {
-		// Without it Kamailio sends NOTIFYs to the Contact over UDP. Over
-		// TLS the NOTIFYs come back on our TLS flow (we listen on no TLS
-		// port): the transport parameter says which flow to look for.
-		u.contact.Address.UriParams = sip.NewParams()
-		u.contact.Address.UriParams.Add("transport", strings.ToLower(u.transport))
+		// Without it Kamailio sends NOTIFYs to the Contact over UDP.
+		contact.Address.UriParams = sip.NewParams()
+		contact.Address.UriParams.Add("transport", strings.ToLower(u.transport))
 	}
-	u.log.Info("listening", "udp", udpConn.LocalAddr().String(), "tcp", tcpLn.Addr().String(), "contact", u.contact.Address.String())
+	u.destMu.Lock()
+	u.contact = contact
+	u.destMu.Unlock()
+	if u.transport == "TLS" {
+		if err := u.syncTLSContact(ctx); err != nil {
+			// Not fatal: the registration retries and reports it.
+			u.log.Warn("no TLS connection to the proxy yet", "error", err)
+		}
+	}
+	u.log.Info("listening", "udp", udpConn.LocalAddr().String(), "tcp", tcpLn.Addr().String(), "contact", u.ContactURI())
 	return nil
+}
+
+// syncTLSContact opens (or finds) the TLS flow to the destination and puts
+// its local address in our Contact. We listen on no TLS port (a client has
+// no certificate to serve), so a proxy that sends NOTIFYs to the Contact,
+// as Kamailio's presence module does, must find our open TLS connection
+// under that address; a new flow (after a loss or a failover) has a new
+// port, and the next REGISTER and refreshes carry it.
+func (u *UA) syncTLSContact(ctx context.Context) error {
+	dest := u.destination()
+	host, port, err := sip.ParseAddr(dest)
+	if err != nil {
+		return fmt.Errorf("ua: bad destination %q: %w", dest, err)
+	}
+	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: host, Port: port})
+	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "TLS", Host: "0.0.0.0", Params: sip.NewParams()}
+	req.AppendHeader(via)
+	req.SetTransport("TLS")
+	req.SetDestination(dest)
+	c, err := u.sipUA.TransportLayer().ClientRequestConnection(ctx, req)
+	if err != nil {
+		return fmt.Errorf("ua: %w", err)
+	}
+	la, ok := c.LocalAddr().(*net.TCPAddr)
+	_, _ = c.TryClose() // our reference; the flow stays (idle + reader)
+	if !ok {
+		return nil
+	}
+	u.destMu.Lock()
+	defer u.destMu.Unlock()
+	if u.contact.Address.Port != la.Port {
+		u.contact.Address.Port = la.Port
+		u.contact.Address.Host = la.IP.String()
+	}
+	return nil
+}
+
+// contactHeader returns a copy of our Contact header.
+func (u *UA) contactHeader() *sip.ContactHeader {
+	u.destMu.Lock()
+	defer u.destMu.Unlock()
+	return u.contact.Clone()
+}
+
+// contactURI returns our Contact URI.
+func (u *UA) contactURI() sip.Uri {
+	u.destMu.Lock()
+	defer u.destMu.Unlock()
+	return *u.contact.Address.Clone()
 }
 
 // listenPair opens UDP and TCP on addr; with port 0 it tries to get the same

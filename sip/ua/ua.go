@@ -178,7 +178,7 @@ type UA struct {
 	server   *sipgo.Server
 	udpConn  net.PacketConn
 	tcpLn    net.Listener
-	contact  sip.ContactHeader
+	contact  sip.ContactHeader  // guarded by destMu (a TLS flow changes its port)
 	stopping chan struct{}      // closed by Close: loops wind down
 	runCtx   context.Context    // bounds every request; cancelled at the end of Close
 	cancel   context.CancelFunc //
@@ -315,9 +315,8 @@ func (u *UA) Dropped() int {
 
 // ContactURI returns the Contact URI in use (after Start).
 func (u *UA) ContactURI() string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.contact.Address.String()
+	c := u.contactURI()
+	return c.String()
 }
 
 func (u *UA) emit(ev Event) {

@@ -366,6 +366,7 @@ func (b *Backend) Close(ctx context.Context) error {
 	err := b.ua.Close(ctx)
 	b.wg.Wait()
 	b.icons.wait()
+	b.xc.CloseIdleConnections()
 	close(b.stop)
 	b.pumpWG.Wait()
 	return err
