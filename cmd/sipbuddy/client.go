@@ -26,6 +26,7 @@ const (
 	envXCAPRoot = "SIPBUDDY_XCAP_ROOT"
 	envRender   = "SIPBUDDY_RENDER"
 	envDNS      = "SIPBUDDY_DNS"
+	envData     = "SIPBUDDY_DATA"
 	envLog      = "SIPBUDDY_LOG"
 )
 

@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/config"
 	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/sip/locate"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui/backend"
 	"github.com/sipbuddy/sipbuddy/xcap"
 )
@@ -23,11 +25,13 @@ type netFlags struct {
 	dns      string
 	caFile   string
 	insecure bool
+	dataDir  string
 }
 
 func (n *netFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.dns, "dns", os.Getenv(envDNS), "DNS server `ADDR` (host:port) for locating the SIP servers and the XCAP root; default: /etc/resolv.conf ($"+envDNS+")")
 	fs.StringVar(&n.caFile, "ca", "", "PEM `FILE` of the CAs trusted for SIP over TLS and XCAP over HTTPS instead of the system's (config: ca_file)")
+	fs.StringVar(&n.dataDir, "data", os.Getenv(envData), "`DIR` keeping this device's identity per account (RFC 5626 instance id); default $XDG_DATA_HOME/sipbuddy ($"+envData+")")
 	fs.BoolVar(&n.insecure, "insecure-skip-verify-tls", false, "DANGEROUS, test servers only: accept any TLS certificate for any name")
 }
 
@@ -48,6 +52,13 @@ func (n *netFlags) backendOptions(ctx context.Context, acct *config.Account) (ba
 		Transport:   acct.Transport,
 		XCAPRoot:    acct.XCAPRoot,
 		TLS:         tlsOpts,
+	}
+	if dir, err := n.userDataDir(); err == nil {
+		// Without it the device is new on every run: one stale binding
+		// and one stale tuple more each time, until they expire.
+		if id, err := ua.LoadInstanceID(dir, acct.Account); err == nil {
+			bo.InstanceID = id
+		}
 	}
 	if bo.Proxy != "" && bo.XCAPRoot != "" {
 		return bo, nil
@@ -93,4 +104,20 @@ func discoverXCAPRoot(ctx context.Context, r *locate.Resolver, acct *config.Acco
 		errs = append(errs, fmt.Errorf("%s: %w", root, err))
 	}
 	return "", fmt.Errorf("no XCAP root announced for %s answers: %w", acct.Domain(), errors.Join(errs...))
+}
+
+// userDataDir is where the client keeps what must survive a restart:
+// --data, else $XDG_DATA_HOME/sipbuddy, else ~/.local/share/sipbuddy.
+func (n *netFlags) userDataDir() (string, error) {
+	if n.dataDir != "" {
+		return n.dataDir, nil
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "sipbuddy"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no --data and no home directory: %w", err)
+	}
+	return filepath.Join(home, ".local", "share", "sipbuddy"), nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/internal/config"
 	"github.com/sipbuddy/sipbuddy/sip/locate/dnstest"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
@@ -35,7 +36,8 @@ func TestClientFindsServersInDNS(t *testing.T) {
 	fs.SetOutput(io.Discard)
 	var nf netFlags
 	nf.register(fs)
-	if err := fs.Parse([]string{"--dns", dns.Addr}); err != nil {
+	data := t.TempDir()
+	if err := fs.Parse([]string{"--dns", dns.Addr, "--data", data}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -50,6 +52,9 @@ func TestClientFindsServersInDNS(t *testing.T) {
 	}
 	if bo.XCAPRoot != root || bo.Proxy != "" {
 		t.Fatalf("XCAP root %q (want %q), proxy %q (want none: located by the UA)", bo.XCAPRoot, root, bo.Proxy)
+	}
+	if want, _ := ua.LoadInstanceID(data, "sip:alice@example.test"); bo.InstanceID != want || want == "" {
+		t.Errorf("instance id %q, want the one kept in --data: %q", bo.InstanceID, want)
 	}
 	bo.CacheDir = t.TempDir()
 	b, err := backend.New(bo)

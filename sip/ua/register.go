@@ -121,6 +121,7 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 		u.emit(RegistrationEvent{State: RegistrationFailed, Err: err, RetryIn: d})
 		return d
 	}
+	u.setFlowTimer(res)
 	granted := r.grantedExpiry(res)
 	if granted <= 0 {
 		// The registrar accepted but dropped our binding (Expires 0):
@@ -194,7 +195,14 @@ func (r *registration) build(expires time.Duration) func() *sip.Request {
 		req.AppendHeader(&callID)
 		req.AppendHeader(&cs)
 		contact := u.contactHeader()
+		// RFC 5626: this device's instance and its one flow.
+		if contact.Params == nil {
+			contact.Params = sip.NewParams()
+		}
+		contact.Params.Add("+sip.instance", `"<`+u.opts.InstanceID+`>"`)
+		contact.Params.Add("reg-id", regID)
 		req.AppendHeader(contact)
+		req.AppendHeader(sip.NewHeader("Supported", "outbound, path"))
 		exp := sip.ExpiresHeader(uint32(expires / time.Second))
 		req.AppendHeader(&exp)
 		return req

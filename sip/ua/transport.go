@@ -133,7 +133,7 @@ func (u *UA) listen(ctx context.Context) error {
 		sipgo.WithUserAgent(u.opts.UserAgent),
 		sipgo.WithUserAgentHostname(u.aor.Host),
 		sipgo.WithUserAgenTLSConfig(u.tlsConf),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(l)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(l), sip.WithTransportLayerReadFilter(u.onRead)),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(l),
 			sip.WithTransactionLayerTerminateOnConnClose(),

@@ -103,8 +103,10 @@ type Options struct {
 	// default: discard.
 	Logger *slog.Logger
 	// Trace, if set, receives every SIP message this UA sends (in=false)
-	// and receives (in=true), as text. It is called on network goroutines
-	// and must not block.
+	// and receives (in=true), as text; RFC 5626 keep-alives appear as the
+	// lines "CRLF CRLF (RFC 5626 keep-alive ping)" and "CRLF (RFC 5626
+	// keep-alive pong)". It is called on network goroutines and must not
+	// block.
 	Trace func(in bool, msg string)
 
 	// UserAgent is the User-Agent header; default "sipbuddy".
@@ -120,6 +122,20 @@ type Options struct {
 	// FlowCheckInterval is how often the TCP connection to the proxy is
 	// checked; when it dies, everything is refreshed at once. Default 1 s.
 	FlowCheckInterval time.Duration
+	// InstanceID is this device's RFC 5626 +sip.instance, "urn:uuid:..."
+	// (LoadInstanceID keeps one per account in the data directory); it
+	// also names our PIDF tuple, so each device of an account publishes
+	// its own. Default: a new one for this UA.
+	InstanceID string
+	// KeepAliveInterval is the RFC 5626 keep-alive period (pings go at
+	// 80-100% of it); default DefaultKeepAliveStream on TCP/TLS and
+	// DefaultKeepAliveUDP on UDP, and never longer than the registrar's
+	// Flow-Timer.
+	KeepAliveInterval time.Duration
+	// KeepAliveTimeout bounds the wait for a pong before the flow is
+	// declared dead; default DefaultKeepAliveTimeout (at most the
+	// interval).
+	KeepAliveTimeout time.Duration
 	// FailoverHold is how long a located server that did not answer is
 	// passed over; default locate.DefaultHold.
 	FailoverHold time.Duration
@@ -162,6 +178,7 @@ type UA struct {
 	dropped  int
 
 	auth  authCache
+	ka    keepAlive
 	sends atomic.Int64 // requests sent, for the flow watcher
 
 	mu      sync.Mutex
@@ -282,6 +299,19 @@ func New(o Options) (*UA, error) {
 	if o.FlowCheckInterval <= 0 {
 		o.FlowCheckInterval = DefaultFlowCheckInterval
 	}
+	if o.InstanceID == "" {
+		o.InstanceID = NewInstanceID()
+	} else {
+		id, err := parseInstanceID(o.InstanceID)
+		if err != nil {
+			return nil, err
+		}
+		o.InstanceID = id
+	}
+	if o.KeepAliveTimeout <= 0 {
+		o.KeepAliveTimeout = DefaultKeepAliveTimeout
+	}
+	u.ka.heard = make(chan struct{}, 1)
 	if o.UnsubscribeLinger <= 0 {
 		o.UnsubscribeLinger = DefaultUnsubscribeLinger
 	}
@@ -377,6 +407,8 @@ func (u *UA) Start(ctx context.Context) error {
 	if u.winfo != nil {
 		u.startSubLocked(u.winfo)
 	}
+	u.bg.Add(1)
+	go func() { defer u.bg.Done(); u.runKeepAlive() }()
 	if u.transport != "UDP" {
 		u.bg.Add(1)
 		go func() { defer u.bg.Done(); u.watchFlow() }()

@@ -89,6 +89,9 @@ type Options struct {
 	// Resolver locates the SIP servers when Proxy is empty (default: the
 	// system's name servers).
 	Resolver *locate.Resolver
+	// InstanceID is this device's RFC 5626 instance id (ua.LoadInstanceID);
+	// default: a new one per run.
+	InstanceID string
 	// TLS says how SIP over TLS and XCAP over HTTPS servers are verified.
 	TLS        tlsconf.Options
 	ListenAddr string // default "127.0.0.1:0"
@@ -227,6 +230,7 @@ func New(o Options) (*Backend, error) {
 		Resolver:         o.Resolver,
 		Transport:        o.Transport,
 		TLS:              o.TLS,
+		InstanceID:       o.InstanceID,
 		ListenAddr:       o.ListenAddr,
 		RegisterExpires:  o.Expires,
 		PublishExpires:   o.Expires,
