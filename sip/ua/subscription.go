@@ -495,13 +495,16 @@ func (u *UA) matchNotify(req *sip.Request) (*sip.Response, chan struct{}) {
 		return reply(400, "Missing Dialog Headers"), nil
 	}
 	toTag, _ := to.Params.Get("tag")
-	if len(req.Body()) > MaxNotifyBody {
-		return reply(413, "Request Entity Too Large"), nil
-	}
 	k := dialogKey{callID.Value(), toTag}
 	u.mu.Lock()
 	s := u.dialogs[k]
 	u.mu.Unlock()
+	if len(req.Body()) > MaxNotifyBody {
+		if s != nil {
+			s.unreadable(k, fmt.Errorf("ua: NOTIFY body of %d bytes is over the %d we read", len(req.Body()), MaxNotifyBody))
+		}
+		return reply(413, "Request Entity Too Large"), nil
+	}
 	if s == nil {
 		return reply(481, "Subscription Does Not Exist"), nil
 	}
@@ -565,8 +568,16 @@ func (s *subscription) handleNotify(req *sip.Request, k dialogKey) (code int, re
 	d.timerN = time.Time{}
 
 	ours := d.unsubscribing || !s.wanted
+	var unreadable error
 	if ss.State != header.StateTerminated || !ours {
-		s.deliverLocked(req)
+		unreadable = s.deliverLocked(req)
+	}
+	if unreadable != nil && ss.State != header.StateTerminated {
+		// Showing the last state as current would be a lie: say the
+		// subscription is lost and start over (with back-off, in case the
+		// notifier sends the same document again).
+		s.unreadableLocked(unreadable)
+		return 200, "OK", nil
 	}
 
 	if ss.State == header.StateTerminated {
@@ -622,10 +633,32 @@ func (s *subscription) terminatedLocked(ss header.SubscriptionState) {
 	s.reportLocked(Retrying, reason, time.Until(s.retryAt).Round(time.Millisecond), nil)
 }
 
+// unreadable is unreadableLocked for a NOTIFY of dialog k refused before
+// dialog matching (too large).
+func (s *subscription) unreadable(k dialogKey, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.d != nil && s.d.key() == k {
+		s.unreadableLocked(err)
+	}
+}
+
+// unreadableLocked handles a NOTIFY whose document we cannot read: the
+// state shown so far is no longer known (a PresenceEvent without state),
+// the dialog is dropped (the notifier's next NOTIFY gets 481) and a new
+// subscription follows after a back-off, reported as Retrying.
+func (s *subscription) unreadableLocked(err error) {
+	if s.pkg == header.EventPresence {
+		s.u.emit(PresenceEvent{URI: s.uri, State: pidf.State{Entity: s.uri}})
+	}
+	s.failLocked("unreadable NOTIFY", err, 0)
+	s.poke()
+}
+
 // deliverLocked turns the NOTIFY body into a PresenceEvent or a
-// WatchersEvent. A body that does not parse is logged and ignored: the
-// NOTIFY is still a valid one for the dialog.
-func (s *subscription) deliverLocked(req *sip.Request) {
+// WatchersEvent. A document that does not parse is returned as an error; a
+// content type we do not read is logged and ignored.
+func (s *subscription) deliverLocked(req *sip.Request) error {
 	u := s.u
 	body := req.Body()
 	ctype := ""
@@ -634,36 +667,37 @@ func (s *subscription) deliverLocked(req *sip.Request) {
 	}
 	if s.pkg == header.EventPresenceWinfo {
 		if len(body) == 0 {
-			return
+			return nil
 		}
 		if ctype != "application/watcherinfo+xml" {
 			u.log.Warn("NOTIFY with unexpected content type", "uri", s.uri, "content_type", ctype)
-			return
+			return nil
 		}
 		info, err := winfo.Parse(body)
 		if err != nil {
 			u.log.Warn("NOTIFY with a bad watcherinfo document", "uri", s.uri, "error", err)
-			return
+			return fmt.Errorf("ua: watcherinfo of %s: %w", s.uri, err)
 		}
 		s.mergeWatchersLocked(info)
-		return
+		return nil
 	}
 	if len(body) == 0 {
 		// Kamailio: no publication, or authorization pending. Unknown,
 		// which a buddy list shows as offline.
 		u.emit(PresenceEvent{URI: s.uri, State: pidf.State{Entity: s.uri}})
-		return
+		return nil
 	}
 	if ctype != "application/pidf+xml" {
 		u.log.Warn("NOTIFY with unexpected content type", "uri", s.uri, "content_type", ctype)
-		return
+		return nil
 	}
 	st, err := pidf.Parse(body)
 	if err != nil {
 		u.log.Warn("NOTIFY with a bad PIDF document", "uri", s.uri, "error", err)
-		return
+		return fmt.Errorf("ua: presence document of %s: %w", s.uri, err)
 	}
 	u.emit(PresenceEvent{URI: s.uri, State: st})
+	return nil
 }
 
 // mergeWatchersLocked applies a full or partial watcherinfo document

@@ -129,7 +129,10 @@ func (u *UA) listen(ctx context.Context) error {
 		return fmt.Errorf("ua: listen on %s: %w", u.opts.ListenAddr, err)
 	}
 	l := u.opts.Logger
+	parser := sip.NewParser()
+	parser.MaxMessageLength = MaxNotifyMessage
 	sipUA, err := sipgo.NewUA(
+		sipgo.WithUserAgentParser(parser),
 		sipgo.WithUserAgent(u.opts.UserAgent),
 		sipgo.WithUserAgentHostname(u.aor.Host),
 		sipgo.WithUserAgenTLSConfig(u.tlsConf),

@@ -67,6 +67,11 @@ const (
 	// MaxNotifyBody bounds the body of a NOTIFY we parse (a PIDF is
 	// limited further by pidf.MaxDocumentSize).
 	MaxNotifyBody = 256 << 10
+	// MaxNotifyMessage bounds a whole SIP message we read (sipgo's parser
+	// limit, 65,535 bytes by default, would drop the connection under a
+	// NOTIFY carrying the largest document a server may accept): the
+	// largest body plus room for headers.
+	MaxNotifyMessage = MaxNotifyBody + 32<<10
 	// MaxRouteSet bounds the Record-Route entries a dialog keeps.
 	MaxRouteSet = 16
 )
