@@ -30,6 +30,12 @@ type registration struct {
 	mu         sync.Mutex
 	cseq       uint32
 	recovering bool // connection lost or failure seen: kick everyone after the next success
+	// Spacing of flow-loss recoveries.
+	lostBo    backoff
+	lostAt    time.Time   // the last recovery started
+	nextLoss  time.Time   // a loss before this waits for it
+	lostTimer *time.Timer // a waiting loss
+	stopped   bool
 
 	// loop-owned
 	expires    time.Duration // requested (a 423 raises it)
@@ -44,15 +50,39 @@ func newRegistration(u *UA) *registration {
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		expires: u.opts.RegisterExpires,
 		bo:      backoff{Min: u.opts.RetryMin, Max: u.opts.RetryMax},
+		lostBo:  backoff{Min: u.opts.RetryMin, Max: u.opts.RetryMax},
 	}
 }
 
 // flowLost reacts to a dead connection to the proxy: re-register now and
-// refresh everything after, unless already retrying.
+// refresh everything after, unless already retrying. Recoveries in a row
+// are spaced by a back-off (the first is immediate): a request that fails
+// every time must not turn into a REGISTER storm.
 func (r *registration) flowLost() {
-	if r.healthy.Load() {
-		r.kick(true)
+	if !r.healthy.Load() {
+		return
 	}
+	r.mu.Lock()
+	now := time.Now()
+	if !r.lostAt.IsZero() && now.Sub(r.lostAt) > 2*r.u.opts.RetryMax {
+		r.lostBo.reset() // calm for a while: the next loss is news
+	}
+	if now.Before(r.nextLoss) {
+		if r.lostTimer == nil && !r.stopped {
+			r.lostTimer = time.AfterFunc(r.nextLoss.Sub(now), func() {
+				r.mu.Lock()
+				r.lostTimer = nil
+				r.mu.Unlock()
+				r.flowLost()
+			})
+		}
+		r.mu.Unlock()
+		return
+	}
+	r.lostAt = now
+	r.nextLoss = now.Add(r.lostBo.next(0))
+	r.mu.Unlock()
+	r.kick(true)
 }
 
 // kick re-registers now; recovering makes the publication and the
@@ -238,6 +268,13 @@ func (r *registration) grantedExpiry(res *sip.Response) time.Duration {
 // (Expires: 0), bounded by ctx.
 func (r *registration) stopNow(ctx context.Context) {
 	r.once.Do(func() { close(r.stop) })
+	r.mu.Lock()
+	r.stopped = true
+	if r.lostTimer != nil {
+		r.lostTimer.Stop()
+		r.lostTimer = nil
+	}
+	r.mu.Unlock()
 	u := r.u
 	select {
 	case <-r.done:

@@ -163,6 +163,13 @@ func (u *UA) listen(ctx context.Context) error {
 		tcpLn.Close()
 		return fmt.Errorf("ua: sipgo client: %w", err)
 	}
+	streamClient, err := sipgo.NewClient(sipUA, sipgo.WithClientLogger(l), sipgo.WithClientNAT())
+	if err != nil {
+		sipUA.Close()
+		udpConn.Close()
+		tcpLn.Close()
+		return fmt.Errorf("ua: sipgo client: %w", err)
+	}
 	server, err := sipgo.NewServer(sipUA, sipgo.WithServerLogger(l))
 	if err != nil {
 		sipUA.Close()
@@ -176,7 +183,7 @@ func (u *UA) listen(ctx context.Context) error {
 	server.OnOptions(u.onOptions)
 	server.OnNoRoute(u.onOther)
 
-	u.sipUA, u.client, u.server = sipUA, client, server
+	u.sipUA, u.client, u.streamClient, u.server = sipUA, client, streamClient, server
 	u.udpConn, u.tcpLn = udpConn, tcpLn
 	u.bg.Add(2)
 	go func() { defer u.bg.Done(); _ = server.ServeUDP(udpConn) }()

@@ -195,17 +195,20 @@ type UA struct {
 	reg     *registration
 
 	// set by Start
-	sipUA    *sipgo.UserAgent
-	client   *sipgo.Client
-	server   *sipgo.Server
-	udpConn  net.PacketConn
-	tcpLn    net.Listener
-	contact  sip.ContactHeader  // guarded by destMu (a TLS flow changes its port)
-	stopping chan struct{}      // closed by Close: loops wind down
-	runCtx   context.Context    // bounds every request; cancelled at the end of Close
-	cancel   context.CancelFunc //
-	loops    sync.WaitGroup     // publication and subscription loops
-	bg       sync.WaitGroup     // serve loops, flow watcher, registration
+	sipUA  *sipgo.UserAgent
+	client *sipgo.Client
+	// streamClient sends the requests of a UDP UA that are too large for
+	// UDP over TCP (client is bound to the UDP socket's address).
+	streamClient *sipgo.Client
+	server       *sipgo.Server
+	udpConn      net.PacketConn
+	tcpLn        net.Listener
+	contact      sip.ContactHeader  // guarded by destMu (a TLS flow changes its port)
+	stopping     chan struct{}      // closed by Close: loops wind down
+	runCtx       context.Context    // bounds every request; cancelled at the end of Close
+	cancel       context.CancelFunc //
+	loops        sync.WaitGroup     // publication and subscription loops
+	bg           sync.WaitGroup     // serve loops, flow watcher, registration
 }
 
 type uaState int
