@@ -28,12 +28,11 @@ func (r *Resolver) XCAPRoots(ctx context.Context, domain string) ([]string, erro
 		if !ok {
 			continue
 		}
-		s := strings.TrimSpace(strings.Join(txt.Txt, ""))
-		u, err := url.Parse(s)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		root, ok := XCAPRootFromTXT(txt.Txt)
+		if !ok {
 			continue
 		}
-		roots = append(roots, s)
+		roots = append(roots, root)
 		if len(roots) == MaxXCAPRoots {
 			break
 		}
@@ -42,4 +41,23 @@ func (r *Resolver) XCAPRoots(ctx context.Context, domain string) ([]string, erro
 		return nil, fmt.Errorf("locate: the TXT records of xcap.%s hold no http(s) URL", domain)
 	}
 	return roots, nil
+}
+
+// MaxXCAPRootLength bounds an XCAP root taken from DNS.
+const MaxXCAPRootLength = 1024
+
+// XCAPRootFromTXT reads one TXT record (its strings, joined as RFC 7208
+// joins them) as an XCAP root: an absolute http or https URL with a host
+// and no user info, query or fragment, at most MaxXCAPRootLength bytes.
+func XCAPRootFromTXT(strs []string) (string, bool) {
+	s := strings.TrimSpace(strings.Join(strs, ""))
+	if s == "" || len(s) > MaxXCAPRootLength {
+		return "", false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") ||
+		u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", false
+	}
+	return s, true
 }
