@@ -159,7 +159,7 @@ type Document struct {
 
 // Response is the answer to a successful PUT or DELETE.
 type Response struct {
-	StatusCode int
+	StatusCode int    // HTTP status code, as net/http names it
 	Status     string // "201 Created"
 	URL        string
 	ETag       string // unquoted; empty if the server sent none
@@ -172,17 +172,13 @@ type Response struct {
 type Error struct {
 	Method     string
 	URL        string
-	StatusCode int
+	StatusCode int    // HTTP status code, as net/http names it
 	Status     string // "409 Conflict"
 	Tag        string // "constraint-failure", "not-well-formed", ...
 	Phrase     string // the server's human-readable explanation, if any
 	Body       []byte
 	Header     http.Header
 }
-
-// Code returns the HTTP status code (named so that it does not clash with
-// the StatusCode field; callers can use either).
-func (e *Error) Code() int { return e.StatusCode }
 
 func (e *Error) Error() string {
 	status := e.Status

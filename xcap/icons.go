@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -186,7 +184,7 @@ func (c *Client) UploadIcon(ctx context.Context, imageBytes []byte, name string)
 		Path:     path,
 		Format:   out,
 		Side:     side,
-		SHA1:     sha1Hex(content.Data),
+		SHA1:     icon.ContentHash(content.Data),
 		Response: resp,
 	}, nil
 }
@@ -334,9 +332,4 @@ func IconData(contentType string, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	return data, nil
-}
-
-func sha1Hex(b []byte) string {
-	sum := sha1.Sum(b)
-	return hex.EncodeToString(sum[:])
 }

@@ -1,5 +1,8 @@
 package main
 
+// This file sorts after log_test.go on purpose: TestOpenLog swaps sipgo's
+// process-wide logger, which the user agents started here read.
+
 import (
 	"context"
 	"flag"
