@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +84,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "log every rejected request")
 	sshAddr := fs.String("ssh", "", "also serve the buddy list over SSH on `ADDR` (127.0.0.1:2222): the SSH user name is the SIP user")
 	authKeys := fs.String("authorized-keys", "", "with --ssh: the `FILE` of public keys allowed in (default DATA/ssh/authorized_keys; required off loopback)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate `FILE` (chain): serve SIP over TLS beside UDP/TCP and XCAP over HTTPS")
+	tlsKey := fs.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
+	sipTLSAddr := fs.String("sip-tls", "", "SIP over TLS listen address with --tls-cert (default: the --sip host, port 5061, or a free port when --sip has port 0)")
 	var users userFlags
 	fs.Var(&users, "user", "add or update a user, name:password (repeatable; kept in the data directory; the password shows in ps: prefer sipbuddy serve users add)")
 	prepareUsage(fs, args, stdout, serveUsage, nil)
@@ -94,6 +99,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "sipbuddy serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(stderr, "sipbuddy serve: --tls-cert and --tls-key go together")
+		return 2
+	}
+	var httpsConf *tls.Config
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			fmt.Fprintln(stderr, "sipbuddy serve: TLS certificate:", err)
+			return 1
+		}
+		httpsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	if *dataDir == "" {
 		d, err := defaultDataDir()
@@ -178,6 +196,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Store:    st,
 		OnChange: onChange,
 		Logger:   logger,
+		TLS:      httpsConf,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
@@ -196,6 +215,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		go func() { sipDone <- sipSrv.Serve(ctx, udp, tcp) }()
 		fmt.Fprintf(stdout, "SIP: %s (UDP and TCP), proxy sip:%s;transport=tcp\n", tcp.Addr(), tcp.Addr())
 		proxy = "sip:" + tcp.Addr().String() + ";transport=tcp"
+		if httpsConf != nil {
+			ln, err := sipserver.ListenTLS(tlsListenAddr(*sipTLSAddr, *sipAddr), *tlsCert, *tlsKey)
+			if err != nil {
+				fmt.Fprintln(stderr, "sipbuddy serve:", err)
+				_ = srv.Shutdown(context.Background())
+				return 1
+			}
+			go func() { _ = sipSrv.ServeTLS(ln) }() // ends when the SIP server closes
+			fmt.Fprintf(stdout, "SIP TLS: %s, proxy sip:%s;transport=tls\n", ln.Addr(), ln.Addr())
+		}
 	} else {
 		sipDone <- nil
 	}
@@ -262,4 +291,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "Stopped.")
 	return 0
+}
+
+// tlsListenAddr is the SIP-over-TLS address: explicit, else the SIP host
+// on 5061 (a free port when the SIP address asks for one).
+func tlsListenAddr(explicit, sipAddr string) string {
+	if explicit != "" {
+		return explicit
+	}
+	host, port, err := net.SplitHostPort(sipAddr)
+	if err != nil {
+		return "127.0.0.1:5061"
+	}
+	if port == "0" {
+		return net.JoinHostPort(host, "0")
+	}
+	return net.JoinHostPort(host, "5061")
 }

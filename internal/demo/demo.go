@@ -8,6 +8,7 @@ package demo
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/assets"
+	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	sipserver "github.com/sipbuddy/sipbuddy/sip/server"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
@@ -51,12 +53,18 @@ type Options struct {
 	Buddies int
 	// Logger receives the servers' and user agents' logs; default discard.
 	Logger *slog.Logger
+	// TLS runs everything over TLS: SIP over TLS (the proxy is the TLS
+	// port) and XCAP over HTTPS, with certificates from a throw-away CA
+	// made in a temporary directory, which every client of the world trusts.
+	TLS bool
 }
 
 // Account is what a client needs to log in to the demo world.
 type Account struct {
 	AOR, DisplayName, Password string
 	Proxy, XCAPRoot            string
+	// TLS is how the world's certificates are verified (its throw-away CA).
+	TLS tlsconf.Options
 }
 
 // World is a running demo: servers and simulated buddies.
@@ -65,6 +73,9 @@ type World struct {
 	domain   string
 	store    *store.Bolt
 	tempDir  string
+	tlsDir   string          // the throw-away CA (Options.TLS)
+	trust    tlsconf.Options // how the world's clients verify it
+	sipTLS   net.Listener
 	xcapSrv  *xcapserver.HTTPServer
 	sipSrv   *sipserver.Server
 	sipUDP   net.PacketConn
@@ -138,11 +149,19 @@ func (w *World) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("demo: SIP server: %w", err)
 	}
+	var files tlsconf.Files
+	var xcapTLS *tls.Config
+	if w.opts.TLS {
+		if files, xcapTLS, err = w.makeCA(); err != nil {
+			return err
+		}
+	}
 	w.xcapSrv, err = xcapserver.Listen(runCtx, w.opts.XCAPAddr, xcapserver.Options{
 		Domain:   w.domain,
 		Store:    st,
 		OnChange: w.sipSrv.StoreChanged,
 		Logger:   w.opts.Logger,
+		TLS:      xcapTLS,
 	})
 	if err != nil {
 		return fmt.Errorf("demo: XCAP server: %w", err)
@@ -157,6 +176,18 @@ func (w *World) start(ctx context.Context) error {
 		defer w.wg.Done()
 		_ = w.sipSrv.Serve(runCtx, w.sipUDP, w.sipTCP)
 	}()
+	if w.opts.TLS {
+		host, _, _ := net.SplitHostPort(w.opts.SIPAddr)
+		if w.sipTLS, err = sipserver.ListenTLS(net.JoinHostPort(host, "0"), files.Cert, files.Key); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		w.proxy = fmt.Sprintf("sip:%s;transport=tls", w.sipTLS.Addr())
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			_ = w.sipSrv.ServeTLS(w.sipTLS)
+		}()
+	}
 
 	buddies := assets.Buddies()
 	if n := w.opts.Buddies; n > 0 && n < len(buddies) {
@@ -185,6 +216,31 @@ func (w *World) start(ctx context.Context) error {
 	}
 	return nil
 }
+
+// makeCA makes the throw-away CA and the servers' certificate (for the
+// domain, which the SIP clients check, and 127.0.0.1, the XCAP root's
+// host) in a new temporary directory.
+func (w *World) makeCA() (tlsconf.Files, *tls.Config, error) {
+	dir, err := os.MkdirTemp("", "sipbuddy-demo-tls-")
+	if err != nil {
+		return tlsconf.Files{}, nil, fmt.Errorf("demo: TLS: %w", err)
+	}
+	w.tlsDir = dir
+	files, err := tlsconf.MakeThrowAway(dir, tlsconf.ThrowAway{Names: []string{w.domain, "127.0.0.1"}})
+	if err != nil {
+		return tlsconf.Files{}, nil, fmt.Errorf("demo: %w", err)
+	}
+	cert, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+	if err != nil {
+		return tlsconf.Files{}, nil, fmt.Errorf("demo: TLS: %w", err)
+	}
+	w.trust = tlsconf.Options{CAFile: files.CA}
+	return files, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// TLS returns how the world's clients verify its certificates (zero
+// without Options.TLS).
+func (w *World) TLS() tlsconf.Options { return w.trust }
 
 // Domain returns the SIP domain of the world.
 func (w *World) Domain() string { return w.domain }
@@ -224,8 +280,9 @@ func (w *World) AddUser(ctx context.Context, user, displayName string, extra ...
 		Password:    pw,
 		Proxy:       w.proxy,
 		XCAPRoot:    w.XCAPRoot(),
+		TLS:         w.trust,
 	}
-	xc, err := xcap.NewClient(xcap.ClientOptions{Root: acct.XCAPRoot, XUI: acct.AOR, Password: pw})
+	xc, err := xcap.NewClient(xcap.ClientOptions{Root: acct.XCAPRoot, XUI: acct.AOR, Password: pw, TLS: w.trust})
 	if err != nil {
 		return Account{}, fmt.Errorf("demo: %w", err)
 	}
@@ -295,6 +352,9 @@ func (w *World) Close(ctx context.Context) error {
 		}
 		if w.tempDir != "" {
 			errs = append(errs, os.RemoveAll(w.tempDir))
+		}
+		if w.tlsDir != "" {
+			errs = append(errs, os.RemoveAll(w.tlsDir))
 		}
 		w.closeErr = errors.Join(errs...)
 	})
