@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
@@ -37,7 +38,9 @@ func TestKamailioTLS(t *testing.T) {
 	trust := tlsconf.Options{CAFile: ca}
 	opts := func(aor, pw string) Options {
 		return Options{AOR: aor, Password: pw, Proxy: "sip:" + proxy + ";transport=tls", TLS: trust,
-			RegisterExpires: 60e9, PublishExpires: 60e9, SubscribeExpires: 60e9}
+			RegisterExpires: 60e9, PublishExpires: 60e9, SubscribeExpires: 60e9,
+			// Kamailio answers RFC 5626 pings on its TLS connections too.
+			KeepAliveInterval: 500 * time.Millisecond, KeepAliveTimeout: 2 * time.Second}
 	}
 	alice := startUA(t, "alice", opts("sip:alice@example.test", "alicepw"))
 	bob := startUA(t, "bob", opts("sip:bob@example.test", "bobpw"))
@@ -81,5 +84,9 @@ func TestKamailioTLS(t *testing.T) {
 	}
 	if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
 		t.Fatalf("fetched icon (%d bytes) does not decode: %v", len(data), err)
+	}
+	eventually(t, "a keep-alive pong from Kamailio over TLS", func() bool { return alice.rec.count(tracePong) > 0 })
+	if n := alice.rec.count(">>> REGISTER"); n > 2 {
+		t.Errorf("%d REGISTERs: the keep-alive took a live TLS flow for dead", n)
 	}
 }

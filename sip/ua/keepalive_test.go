@@ -183,3 +183,19 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// On UDP the keep-alive is a CRLF CRLF to the proxy that keeps the NAT
+// binding open; nothing answers it and the registration stays as it is.
+func TestKeepAliveUDP(t *testing.T) {
+	e := startEmbedded(t, server.AllowDomain)
+	o := e.options(aliceAOR, "alicepw")
+	o.Proxy, o.Transport = "sip:"+e.udp, "udp"
+	o.RegisterExpires = 60 * time.Second
+	o.KeepAliveInterval = 200 * time.Millisecond
+	alice := startUA(t, "alice", o)
+	alice.waitFor(t, "registered", isRegistered)
+	eventually(t, "three keep-alive pings", func() bool { return alice.rec.count(tracePing) >= 3 })
+	if n := alice.rec.count(">>> REGISTER"); n > 2 {
+		t.Errorf("%d REGISTERs: an unanswered UDP ping was taken for a dead flow", n)
+	}
+}
