@@ -3,6 +3,8 @@ package locate
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,3 +228,45 @@ func TestXCAPRoots(t *testing.T) {
 		t.Fatal("no TXT: no error")
 	}
 }
+
+func TestLimits(t *testing.T) {
+	var records []string
+	for i := range MaxTargets + 8 {
+		records = append(records, "many.test. 60 IN A 127.0.1."+itoa(i+1))
+	}
+	for i := range 60 { // an answer over EDNSBufferSize: truncated, then TCP
+		records = append(records, `xcap.many.test. 60 IN TXT "http://127.0.0.1:`+itoa(8000+i)+`/xcap-root"`)
+	}
+	r, srv := newTestResolver(t, records...)
+	ts, err := r.SIP(context.Background(), "many.test", Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != MaxTargets {
+		t.Errorf("%d targets, want MaxTargets = %d", len(ts), MaxTargets)
+	}
+	roots, err := r.XCAPRoots(context.Background(), "many.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(roots) != MaxXCAPRoots || roots[MaxXCAPRoots-1] != "http://127.0.0.1:"+itoa(8000+MaxXCAPRoots-1)+"/xcap-root" {
+		t.Errorf("%d XCAP roots (%v), want the first MaxXCAPRoots = %d", len(roots), roots, MaxXCAPRoots)
+	}
+	if srv.AskedTCP("xcap.many.test", "TXT") != 1 {
+		t.Error("the truncated TXT answer was not asked again over TCP")
+	}
+	for i := range MaxCacheEntries + 10 {
+		_, _ = r.lookup(context.Background(), "n"+itoa(i)+".many.test", dns.TypeA)
+	}
+	r.mu.Lock()
+	n := len(r.cache)
+	r.mu.Unlock()
+	if n > MaxCacheEntries {
+		t.Errorf("%d cache entries, over MaxCacheEntries = %d", n, MaxCacheEntries)
+	}
+	if _, ok := XCAPRootFromTXT([]string{"http://x.test/" + strings.Repeat("a", MaxXCAPRootLength)}); ok {
+		t.Error("a root over MaxXCAPRootLength was accepted")
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -31,6 +31,9 @@ const (
 	MaxCacheEntries = 256
 	// MaxCacheTTL caps how long any answer is kept, whatever its TTL.
 	MaxCacheTTL = time.Hour
+	// EDNSBufferSize is the UDP answer size we announce (EDNS0, RFC
+	// 6891); a larger answer comes truncated and is asked again over TCP.
+	EDNSBufferSize = 1232
 	// DefaultNegativeTTL is how long "no such record" is kept when the
 	// answer carries no SOA to say.
 	DefaultNegativeTTL = 60 * time.Second
@@ -108,6 +111,7 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) ([]dns
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
 	m.RecursionDesired = true
+	m.SetEdns0(EDNSBufferSize, false)
 	var res *dns.Msg
 	var err error
 	for _, srv := range r.servers {

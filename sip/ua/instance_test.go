@@ -35,6 +35,13 @@ func TestLoadInstanceID(t *testing.T) {
 	if err != nil || fresh == a1 || !strings.HasPrefix(fresh, "urn:uuid:") {
 		t.Fatalf("after damage: %q, %v", fresh, err)
 	}
+	huge := strings.Repeat(fresh+"\n", maxInstanceFileBytes/len(fresh)+1)
+	if err := os.WriteFile(path, []byte(huge), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := LoadInstanceID(laptop, aliceAOR); err != nil || id == fresh {
+		t.Fatalf("a file over maxInstanceFileBytes was read: %q, %v", id, err)
+	}
 	if _, err := New(Options{AOR: aliceAOR, Proxy: "sip:127.0.0.1:5060", InstanceID: "not-a-urn"}); err == nil {
 		t.Error("New accepted a bad instance id")
 	}

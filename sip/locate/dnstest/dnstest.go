@@ -90,6 +90,14 @@ func (s *Server) Asked(name, qtype string) int {
 	return s.asked[strings.ToLower(dns.Fqdn(name))+" "+qtype]
 }
 
+// AskedTCP is Asked for the questions that came over TCP (after a
+// truncated UDP answer).
+func (s *Server) AskedTCP(name, qtype string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.asked[strings.ToLower(dns.Fqdn(name))+" "+qtype+" tcp"]
+}
+
 // ServeDNS answers from the records: the ones of the name and type asked,
 // NXDOMAIN for a name with no record at all, an empty answer with an SOA
 // (negative TTL 30 s) for a name that has records of other types.
@@ -106,6 +114,9 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	name := strings.ToLower(q.Name)
 	s.mu.Lock()
 	s.asked[fmt.Sprintf("%s %s", name, dns.TypeToString[q.Qtype])]++
+	if _, tcp := w.RemoteAddr().(*net.TCPAddr); tcp {
+		s.asked[fmt.Sprintf("%s %s tcp", name, dns.TypeToString[q.Qtype])]++
+	}
 	known := false
 	for _, rr := range s.records {
 		if strings.ToLower(rr.Header().Name) != name {
@@ -123,6 +134,15 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		}
 		soa, _ := dns.NewRR(". 30 IN SOA ns.test. hostmaster.test. 1 60 60 60 30")
 		m.Ns = append(m.Ns, soa)
+	}
+	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
+		// As a real server does: what does not fit the client's buffer
+		// comes truncated (TC), for the client to ask again over TCP.
+		size := dns.MinMsgSize
+		if opt := req.IsEdns0(); opt != nil {
+			size = int(opt.UDPSize())
+		}
+		m.Truncate(size)
 	}
 	_ = w.WriteMsg(m)
 }
