@@ -227,6 +227,9 @@ func TestXCAPRoots(t *testing.T) {
 	if _, err := r.XCAPRoots(context.Background(), "other.test"); err == nil {
 		t.Fatal("no TXT: no error")
 	}
+	if _, err := r.XCAPRoots(context.Background(), "127.0.0.1"); err == nil || !strings.Contains(err.Error(), "IP address") {
+		t.Fatalf("an IP domain: %v", err)
+	}
 }
 
 func TestLimits(t *testing.T) {

@@ -3,6 +3,7 @@ package locate
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 
@@ -18,6 +19,9 @@ const MaxXCAPRoots = 8
 // the name server gave them. TXT strings that are not such URLs are skipped.
 func (r *Resolver) XCAPRoots(ctx context.Context, domain string) ([]string, error) {
 	domain = strings.TrimSuffix(domain, ".")
+	if net.ParseIP(strings.Trim(domain, "[]")) != nil {
+		return nil, fmt.Errorf("locate: %s is an IP address: no DNS name to find its XCAP root under", domain)
+	}
 	rrs, err := r.lookup(ctx, "xcap."+domain, dns.TypeTXT)
 	if err != nil {
 		return nil, fmt.Errorf("locate: no XCAP root announced for %s: %w", domain, err)
