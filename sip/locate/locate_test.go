@@ -3,6 +3,7 @@ package locate
 import (
 	"context"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -273,3 +274,44 @@ func TestLimits(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// When the name server stops answering, the expired answers are still
+// used (serve-stale) rather than failing every relocation.
+func TestServeStaleWhenDNSIsDown(t *testing.T) {
+	srv := dnstest.Start(t,
+		`_sip._tcp.example.test. 1 IN SRV 10 0 5060 sip.example.test.`,
+		`sip.example.test. 1 IN A 127.0.0.2`,
+	)
+	r, err := NewResolver(srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.client.Timeout = 200 * time.Millisecond
+	now := time.Now()
+	r.now = func() time.Time { return now }
+	if _, err := r.SIP(context.Background(), "example.test", Query{Transport: "tcp"}); err != nil {
+		t.Fatal(err)
+	}
+	// The server is gone (its port answers nothing) and the TTLs ran out.
+	dead, err := NewResolver(closedUDPAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.servers = dead.servers
+	now = now.Add(time.Minute)
+	ts, err := r.SIP(context.Background(), "example.test", Query{Transport: "tcp"})
+	if err != nil || len(ts) != 1 || ts[0].Addr != "127.0.0.2:5060" {
+		t.Fatalf("with the DNS down: %v, %v; want the stale answer", ts, err)
+	}
+}
+
+func closedUDPAddr(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close()
+	return addr
+}

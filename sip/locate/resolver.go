@@ -102,9 +102,10 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) ([]dns
 	name = dns.Fqdn(strings.ToLower(name))
 	key := cacheKey{name, qtype}
 	r.mu.Lock()
-	if e, ok := r.cache[key]; ok && r.now().Before(e.expires) {
+	stale, cached := r.cache[key]
+	if cached && r.now().Before(stale.expires) {
 		r.mu.Unlock()
-		return e.rrs, e.err
+		return stale.rrs, stale.err
 	}
 	r.mu.Unlock()
 
@@ -126,6 +127,11 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) ([]dns
 		}
 	}
 	if err != nil {
+		if cached && stale.err == nil {
+			// No name server answers: the last answer, though expired,
+			// beats none (RFC 8767 serve-stale); it is asked again next time.
+			return stale.rrs, nil
+		}
 		return nil, fmt.Errorf("locate: %s %s: %w", dns.TypeToString[qtype], name, err)
 	}
 	switch res.Rcode {
