@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/sip/locate"
 	"github.com/sipbuddy/sipbuddy/sip/locate/dnstest"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
@@ -95,4 +96,26 @@ func TestLocatedFailover(t *testing.T) {
 		p, ok := ev.(PublicationEvent)
 		return ok && p.State == Published
 	})
+}
+
+// DNS prefers TLS (NAPTR SIPS+D2T first): the UA takes the _sips._tcp
+// target and verifies its certificate against the account's domain, not
+// the SRV target's name (RFC 5922 §4.1).
+func TestLocatedTLS(t *testing.T) {
+	e := startEmbedded(t, server.AllowDomain)
+	ca, tlsAddr := e.serveTLS(tlsconf.ThrowAway{Names: []string{"example.test"}})
+	dns := dnstest.Start(t,
+		`example.test. 60 IN NAPTR 10 10 "s" "SIPS+D2T" "" _sips._tcp.example.test.`,
+		`example.test. 60 IN NAPTR 20 10 "s" "SIP+D2T" "" _sip._tcp.example.test.`,
+		fmt.Sprintf(`_sips._tcp.example.test. 60 IN SRV 10 10 %s edge1.example.test.`, portOf(t, tlsAddr)),
+		fmt.Sprintf(`_sip._tcp.example.test. 60 IN SRV 10 10 %s edge1.example.test.`, portOf(t, e.tcp)),
+		`edge1.example.test. 60 IN A 127.0.0.1`,
+	)
+	o := e.located(aliceAOR, "alicepw", dns)
+	o.TLS = tlsconf.Options{CAFile: ca}
+	alice := startUA(t, "alice", o)
+	alice.waitFor(t, "registered over TLS found in DNS", isRegistered)
+	if alice.transport != "TLS" || alice.destination() != tlsAddr {
+		t.Fatalf("registered over %s to %s, want TLS to %s", alice.transport, alice.destination(), tlsAddr)
+	}
 }
