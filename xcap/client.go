@@ -1,5 +1,6 @@
 // Package xcap is an XCAP (RFC 4825) client: documents with ETags and
-// conditional requests, typed errors carrying the xcap-error detail, the
+// conditional requests, Update (the read-modify-write every editor of a
+// shared document uses), typed errors carrying the xcap-error detail, the
 // xcap-caps and OMA xcap-directory documents, and OMA pres-content icons.
 package xcap
 
@@ -17,6 +18,8 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
+	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
 // MaxResponseSize bounds every response body the client reads.
@@ -284,16 +287,9 @@ func readLimited(body io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("read response: %w", err)
 	}
 	if int64(len(data)) > limit {
-		return nil, &ResponseTooLargeError{Limit: limit}
+		return nil, fmt.Errorf("the server's answer: %w", &xmltree.LimitError{What: icon.WhatBody, Limit: limit, Unit: xmltree.Bytes})
 	}
 	return data, nil
-}
-
-// ResponseTooLargeError means a server sent more than the client reads.
-type ResponseTooLargeError struct{ Limit int64 }
-
-func (e *ResponseTooLargeError) Error() string {
-	return fmt.Sprintf("the server's answer is larger than the limit of %d bytes", e.Limit)
 }
 
 // do sends one request and reads the whole answer. Bodies are given as

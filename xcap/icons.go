@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
@@ -158,7 +159,7 @@ func (c *Client) UploadIcon(ctx context.Context, imageBytes []byte, name string)
 		}
 	}
 	if n := content.DataChars(); n > icon.MaxIconDataChars {
-		return nil, &icon.LimitError{What: icon.WhatDataChars, Limit: icon.MaxIconDataChars, Actual: int64(n)}
+		return nil, &xmltree.LimitError{What: icon.WhatDataChars, Limit: icon.MaxIconDataChars, Actual: int64(n)}
 	}
 	cond := Condition{}
 	if name == "" {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/internal/config"
 	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
@@ -123,7 +124,7 @@ func do(ctx context.Context, op, filename string, fl config.Flags, stdout io.Wri
 	case "PUT":
 		up, err := c.UploadIcon(ctx, image, "")
 		if err != nil {
-			var le *icon.LimitError
+			var le *xmltree.LimitError
 			if errors.Is(err, icon.ErrNotImage) || errors.Is(err, icon.ErrUnsupportedFormat) || errors.As(err, &le) {
 				return fail("Cannot PUT icon: %s: %v", filename, err)
 			}

@@ -45,6 +45,10 @@ func (s *subscription) deliverLocked(req *sip.Request) error {
 	if ct := req.ContentType(); ct != nil {
 		ctype, _, _ = mime.ParseMediaType(ct.Value())
 	}
+	if s.list != nil {
+		s.deliverListLocked(req, ctype)
+		return nil
+	}
 	if s.pkg == header.EventPresenceWinfo {
 		if len(body) == 0 {
 			return nil

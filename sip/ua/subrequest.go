@@ -45,6 +45,9 @@ func (s *subscription) build(d *dialog, expires time.Duration, initial bool) fun
 		req.AppendHeader(u.contactHeader())
 		req.AppendHeader(sip.NewHeader("Event", s.pkg))
 		req.AppendHeader(sip.NewHeader("Accept", s.accept))
+		if s.list != nil {
+			req.AppendHeader(sip.NewHeader("Supported", "eventlist"))
+		}
 		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 		exp := sip.ExpiresHeader(uint32(expires / time.Second))
 		req.AppendHeader(&exp)

@@ -69,6 +69,7 @@ type subscription struct {
 	lastReason string
 
 	watchers *winfo.Info // merged watcher list (presence.winfo)
+	list     *listState  // a resource list subscription (rls.go); nil otherwise
 }
 
 func newSubscription(u *UA, uri string, target sip.Uri, pkg string) *subscription {
@@ -181,6 +182,9 @@ func (s *subscription) subscribe() {
 	s.mu.Lock()
 	s.d = d
 	s.watchers = nil // watcherinfo versions restart with the dialog
+	if s.list != nil {
+		s.list.haveFull, s.list.version = false, 0 // RLMI versions too
+	}
 	expires := s.expires
 	s.reportLocked(Pending, "subscribing", 0, nil)
 	s.mu.Unlock()
@@ -302,6 +306,9 @@ func (s *subscription) responseFailedLocked(res *sip.Response, inDialog bool) {
 		// Refused for good: stop and say so.
 		s.dropLocked()
 		s.stopped.Store(true)
+		if s.list != nil {
+			s.refuseListLocked(fmt.Sprintf("the server refused the list subscription (%d %s)", code, res.Reason))
+		}
 		s.reportLocked(Terminated, reason, 0, re)
 	default: // 408, 5xx, 3xx, other 4xx, a challenge we could not answer
 		s.failLocked(reason, re, re.RetryAfter)

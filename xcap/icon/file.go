@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // ReadFile reads a whole regular file of at most limit bytes. A larger file
-// is a *LimitError (WhatFile), found from its size before anything is read
+// is an *xmltree.LimitError (WhatFile), found from its size before anything is read
 // and checked again while reading (the file may grow); a directory or a
 // device is refused. Errors name the file by its base name, as a person
 // picked it.
@@ -29,14 +31,14 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is not a regular file", name)
 	}
 	if st.Size() > limit {
-		return nil, fmt.Errorf("%s: %w", name, &LimitError{What: WhatFile, Limit: limit, Actual: st.Size()})
+		return nil, fmt.Errorf("%s: %w", name, xmltree.TooLarge(WhatFile, st.Size(), limit))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: %w", name, &LimitError{What: WhatFile, Limit: limit, Actual: int64(len(data))})
+		return nil, fmt.Errorf("%s: %w", name, xmltree.TooLarge(WhatFile, int64(len(data)), limit))
 	}
 	return data, nil
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 func TestReadFile(t *testing.T) {
@@ -18,7 +20,7 @@ func TestReadFile(t *testing.T) {
 		t.Fatalf("ReadFile at the limit: %q %v", data, err)
 	}
 	_, err := ReadFile(path, 4)
-	var le *LimitError
+	var le *xmltree.LimitError
 	if !errors.As(err, &le) || le.What != WhatFile || le.Limit != 4 || le.Actual != 5 {
 		t.Fatalf("ReadFile over the limit: %v, want a file-size LimitError", err)
 	}

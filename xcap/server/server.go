@@ -26,6 +26,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/internal/digest"
 	"github.com/sipbuddy/sipbuddy/internal/sipuri"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
@@ -396,9 +397,7 @@ func (s *Server) serveSelected(q *request, body []byte, etag string) {
 	}
 	switch sel.terminal {
 	case TerminalAttribute:
-		var b strings.Builder
-		_ = xmlEscapeAttr(&b, sel.attr.Value)
-		s.write(q.w, MIMEAttribute, quote(etag), []byte(b.String()))
+		s.write(q.w, MIMEAttribute, quote(etag), xmltree.AppendAttrValue(nil, sel.attr.Value))
 	case TerminalNamespace:
 		s.write(q.w, MIMENamespaces, quote(etag), namespaceBindings(sel.elem))
 	default:
