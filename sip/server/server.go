@@ -100,6 +100,10 @@ type Options struct {
 	// MinExpires, MaxExpires and DefaultExpires bound the expiries of
 	// registrations, publications and subscriptions.
 	MinExpires, MaxExpires, DefaultExpires time.Duration
+	// FlowTimer is the keep-alive interval asked of RFC 5626 outbound
+	// clients (Flow-Timer in the 2xx to a REGISTER with reg-id); default
+	// DefaultFlowTimer.
+	FlowTimer time.Duration
 	// NotifyWorkers is the number of NOTIFY sender goroutines
 	// (DefaultNotifyWorkers when 0).
 	NotifyWorkers int
