@@ -149,6 +149,7 @@ type testUA struct {
 	listen    string // our listening host:port
 	notifies  chan *sip.Request
 	answer    atomic.Int32 // status code for NOTIFYs (200 by default)
+	silent    atomic.Bool  // never answer NOTIFYs (they are still counted in seen)
 	seen      atomic.Int64
 	closer    io.Closer
 	// onNotify, when set before the UA receives anything, replaces the
@@ -184,6 +185,9 @@ func (e *testEnv) newUA(user, transport string) *testUA {
 			return
 		}
 		u.seen.Add(1)
+		if u.silent.Load() {
+			return
+		}
 		select {
 		case u.notifies <- req:
 		default:

@@ -78,14 +78,6 @@ const (
 	// MaxWatchersPerPresentity bounds subscriptions to one presentity (503
 	// beyond it).
 	MaxWatchersPerPresentity = 100000
-	// DefaultNotifyWorkers is the number of goroutines sending NOTIFYs.
-	DefaultNotifyWorkers = 8
-	// notifyBatch is how many NOTIFYs one worker has in flight at once; the
-	// window of all workers (64 by default) keeps loopback busy, while
-	// larger windows overflow a subscriber's UDP receive buffer and then pay
-	// for T1 retransmissions (measured: 1,000 UDP NOTIFYs take 142 ms with a
-	// window of 1,024, 24 ms with 64).
-	notifyBatch = 8
 )
 
 // Options configure a Server.
@@ -99,9 +91,6 @@ type Options struct {
 	// MinExpires, MaxExpires and DefaultExpires bound the expiries of
 	// registrations, publications and subscriptions.
 	MinExpires, MaxExpires, DefaultExpires time.Duration
-	// NotifyWorkers is the number of NOTIFY sender goroutines
-	// (DefaultNotifyWorkers when 0).
-	NotifyWorkers int
 	// Logger receives everything the server and sipgo log. Default: discard.
 	Logger *slog.Logger
 }
@@ -116,7 +105,20 @@ type Server struct {
 	cli      *sipgo.Client
 	verifier *digest.Verifier
 	timers   *timerHeap
-	queue    *notifyQueue
+	sched    *scheduler
+
+	// NOTIFY transactions in flight by branch, the prepared Via and
+	// Contact lines, and the TCP writers (notifytx.go).
+	pending      shardMap[*subscription]
+	wire         atomic.Pointer[wireParts]
+	branchPrefix string
+	branchSeq    atomic.Uint64
+	writersMu    sync.Mutex
+	writers      map[string]*streamWriter
+	udpConn      net.PacketConn // set by Serve before anything is sent
+	// t1 and t2 are RFC 3261's T1 and T2 for NOTIFY transactions, sipgo's
+	// values when New ran.
+	t1, t2 time.Duration
 
 	regs       shardMap[*aorBindings]
 	presentity shardMap[*presentity]
@@ -163,15 +165,13 @@ func New(o Options) (*Server, error) {
 		o.DefaultExpires = DefaultDefaultExpires
 	}
 	o.DefaultExpires = min(max(o.DefaultExpires, o.MinExpires), o.MaxExpires)
-	if o.NotifyWorkers <= 0 {
-		o.NotifyWorkers = DefaultNotifyWorkers
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := o.Logger
 	sipLog := log.With("component", "sipgo")
 
+	s := &Server{}
 	parser := sip.NewParser()
 	parser.MaxMessageLength = MaxSIPMessage
 	ua, err := sipgo.NewUA(
@@ -181,9 +181,7 @@ func New(o Options) (*Server, error) {
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(sipLog),
-			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
-				sipLog.Debug("unmatched response (retransmission)", "response", r.Short())
-			}),
+			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) { s.onNotifyResponse(r) }),
 		),
 	)
 	if err != nil {
@@ -199,22 +197,27 @@ func New(o Options) (*Server, error) {
 		ua.Close()
 		return nil, fmt.Errorf("server: sipgo client: %w", err)
 	}
-	s := &Server{
-		opts:       o,
-		log:        log,
-		ua:         ua,
-		sip:        srv,
-		cli:        cli,
-		timers:     newTimerHeap(),
-		etagPrefix: strconv.FormatInt(time.Now().UnixNano(), 36) + "." + sip.GenerateTagN(6) + ".",
-		closed:     make(chan struct{}),
+	*s = Server{
+		opts:         o,
+		log:          log,
+		ua:           ua,
+		sip:          srv,
+		cli:          cli,
+		timers:       newTimerHeap(),
+		sched:        newScheduler(),
+		etagPrefix:   strconv.FormatInt(time.Now().UnixNano(), 36) + "." + sip.GenerateTagN(6) + ".",
+		branchPrefix: sip.GenerateTagN(8) + ".",
+		t1:           sip.T1,
+		t2:           sip.T2,
+		writers:      make(map[string]*streamWriter),
+		closed:       make(chan struct{}),
 	}
 	s.checkAuth = s.authenticate
 	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, Password: o.Store.Password})
 	s.regs.init()
 	s.presentity.init()
 	s.dialogs.init()
-	s.queue = newNotifyQueue()
+	s.pending.init()
 
 	// Every handler is registered before anything serves: sipgo's handler
 	// map is not synchronized.
@@ -224,10 +227,6 @@ func New(o Options) (*Server, error) {
 	srv.OnOptions(s.handle(s.onOptions))
 	srv.OnNoRoute(s.handle(s.onNoRoute))
 
-	for range o.NotifyWorkers {
-		s.workers.Add(1)
-		go s.notifyWorker()
-	}
 	return s, nil
 }
 
@@ -280,7 +279,9 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	if tcp != nil {
 		s.tcpAddr = tcp.Addr().String()
 	}
+	s.udpConn = udp
 	s.mu.Unlock()
+	s.setWireParts()
 
 	errc := make(chan error, 2)
 	n := 0
@@ -321,10 +322,10 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
-		s.queue.close()
-		s.workers.Wait()
+		s.sched.close()
 		s.timers.close()
-		s.ua.Close()
+		s.ua.Close() // fails the writes of stream writers still running
+		s.workers.Wait()
 	})
 	return nil
 }

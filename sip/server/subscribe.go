@@ -56,17 +56,24 @@ type subscription struct {
 	pres      *presentity // watched presentity (for winfo: the owner)
 	key       string      // dialog key in Server.dialogs
 	callID    string
-	localTag  string  // our To-tag
-	local     sip.Uri // the presentity URI as the subscriber wrote it
-	remote    sip.Uri // the subscriber's From URI
+	localTag  string // our To-tag
 	remoteTag string
 	event     string // Event value echoed in NOTIFYs (with its id)
 	watcher   string // canonical watcher AOR, "sip:bob@example.test"
+	// dialogHdrs are the NOTIFY's From, To, Call-ID, Max-Forwards and
+	// Event lines, serialised once (the presentity URI as the subscriber
+	// wrote it, the subscriber's From URI).
+	dialogHdrs string
+	// slotFlow is the flow whose slot the NOTIFY in flight holds; guarded
+	// by the scheduler's mutex.
+	slotFlow string
 
 	mu         sync.Mutex
 	target     sip.Uri // subscriber's Contact: Request-URI of NOTIFYs
+	reqLine    string  // "NOTIFY <target> SIP/2.0\r\n"
 	transport  string  // "UDP" or "TCP"
 	dest       string  // host:port NOTIFYs are sent to
+	flowKey    string  // transport and dest: the scheduler's flow
 	cseq       uint32  // last NOTIFY CSeq
 	remoteCSeq uint32
 	expires    time.Time
@@ -86,6 +93,14 @@ type subscription struct {
 	sentDoc *[]byte
 	final   bool // the terminating NOTIFY has been built: nothing more
 	timer   timerEntry
+	tx      notifyTx // the NOTIFY in flight (see notifytx.go)
+}
+
+// setTarget records where NOTIFYs go. The caller holds sub.mu or owns sub.
+func (sub *subscription) setTarget(target sip.Uri, transport, dest string) {
+	sub.target, sub.transport, sub.dest = target, transport, dest
+	sub.reqLine = requestLine(target)
+	sub.flowKey = transport + " " + dest
 }
 
 type goneWatcher struct {
@@ -202,8 +217,6 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		pres:       p,
 		callID:     string(*req.CallID()),
 		localTag:   localTag,
-		local:      *req.To().Address.Clone(),
-		remote:     *req.From().Address.Clone(),
 		remoteTag:  fromTag,
 		event:      ev.String(),
 		watcher:    s.aor(watcherUser),
@@ -214,6 +227,8 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		winfoEvent: "subscribe",
 	}
 	sub.key = dialogKey(sub.callID, localTag, fromTag)
+	sub.dialogHdrs = dialogLines(req.To().Address, req.From().Address, localTag, fromTag, sub.callID, sub.event)
+	sub.setTarget(sub.target, transport, dest)
 
 	dec := decAllow
 	if kind == kindPresence && watcherUser != presUser {
@@ -303,8 +318,9 @@ func (s *Server) subscribeInDialog(req *sip.Request, tx sip.ServerTransaction, k
 	// Target refresh (RFC 6665 §4.1.2.1), and follow the subscriber to a
 	// new connection or address.
 	if c := req.Contact(); c != nil && !c.Address.Wildcard && c.Address.Host != "" {
-		sub.target = *c.Address.Clone()
-		sub.transport, sub.dest = s.transportFor(req, sub.target)
+		target := *c.Address.Clone()
+		transport, dest := s.transportFor(req, target)
+		sub.setTarget(target, transport, dest)
 	}
 	if exp > 0 {
 		sub.expires = time.Now().Add(exp)
