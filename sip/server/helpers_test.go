@@ -62,6 +62,9 @@ type envOptions struct {
 	store                  store.Store
 	noTCP                  bool
 	udpPortFrom, tcpPortTo string
+	// t1 and preAuth replace RFC 3261's T1 for NOTIFYs and PreAuthTimeout.
+	t1, preAuth time.Duration
+	noAuth      bool // every digest check passes (raw test subscribers)
 }
 
 func newEnv(t testing.TB, eo envOptions) *testEnv {
@@ -93,6 +96,15 @@ func newEnv(t testing.TB, eo envOptions) *testEnv {
 	srv, err := New(o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if eo.t1 > 0 {
+		srv.t1, srv.t2 = eo.t1, 8*eo.t1
+	}
+	if eo.preAuth > 0 {
+		srv.preAuthTimeout = eo.preAuth
+	}
+	if eo.noAuth {
+		srv.checkAuth = func(*sip.Request, sip.ServerTransaction, string, bool) bool { return true }
 	}
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {

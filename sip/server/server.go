@@ -119,10 +119,13 @@ type Server struct {
 	// t1 and t2 are RFC 3261's T1 and T2 for NOTIFY transactions, sipgo's
 	// values when New ran.
 	t1, t2 time.Duration
+	// preAuthTimeout is PreAuthTimeout (tests shorten it).
+	preAuthTimeout time.Duration
 
 	regs       shardMap[*aorBindings]
 	presentity shardMap[*presentity]
 	dialogs    shardMap[*subscription]
+	conns      shardMap[*guardConn] // accepted stream connections by remote address
 
 	etagPrefix string
 	etagSeq    atomic.Uint64
@@ -198,19 +201,20 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("server: sipgo client: %w", err)
 	}
 	*s = Server{
-		opts:         o,
-		log:          log,
-		ua:           ua,
-		sip:          srv,
-		cli:          cli,
-		timers:       newTimerHeap(),
-		sched:        newScheduler(),
-		etagPrefix:   strconv.FormatInt(time.Now().UnixNano(), 36) + "." + sip.GenerateTagN(6) + ".",
-		branchPrefix: sip.GenerateTagN(8) + ".",
-		t1:           sip.T1,
-		t2:           sip.T2,
-		writers:      make(map[string]*streamWriter),
-		closed:       make(chan struct{}),
+		opts:           o,
+		log:            log,
+		ua:             ua,
+		sip:            srv,
+		cli:            cli,
+		timers:         newTimerHeap(),
+		sched:          newScheduler(),
+		etagPrefix:     strconv.FormatInt(time.Now().UnixNano(), 36) + "." + sip.GenerateTagN(6) + ".",
+		branchPrefix:   sip.GenerateTagN(8) + ".",
+		t1:             sip.T1,
+		t2:             sip.T2,
+		preAuthTimeout: PreAuthTimeout,
+		writers:        make(map[string]*streamWriter),
+		closed:         make(chan struct{}),
 	}
 	s.checkAuth = s.authenticate
 	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, Password: o.Store.Password})
@@ -218,6 +222,7 @@ func New(o Options) (*Server, error) {
 	s.presentity.init()
 	s.dialogs.init()
 	s.pending.init()
+	s.conns.init()
 
 	// Every handler is registered before anything serves: sipgo's handler
 	// map is not synchronized.
@@ -283,6 +288,9 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	s.mu.Unlock()
 	s.setWireParts()
 
+	if tcp != nil {
+		tcp = s.guard(tcp)
+	}
 	errc := make(chan error, 2)
 	n := 0
 	if udp != nil {
@@ -416,6 +424,7 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, want s
 		s.respond(req, tx, 403, "Auth user does not match", nil)
 		return false
 	}
+	s.authenticatedFrom(req.Source())
 	return true
 }
 

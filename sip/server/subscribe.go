@@ -328,6 +328,9 @@ func (s *Server) subscribeInDialog(req *sip.Request, tx sip.ServerTransaction, k
 	}
 	sub.mu.Unlock()
 
+	// Naming the dialog's random To-tag is as good as a password here
+	// (see the package doc): the connection counts as authenticated.
+	s.authenticatedFrom(req.Source())
 	s.respond(req, tx, 200, "OK", []sip.Header{
 		sip.NewHeader("Expires", strconv.Itoa(seconds(exp))),
 		&sip.ContactHeader{Address: s.contactURI(req.Transport())},
