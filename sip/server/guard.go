@@ -19,10 +19,10 @@ const (
 	// request of it passing digest authentication.
 	PreAuthTimeout = 30 * time.Second
 	// PreAuthMaxBytes is how much a connection may send before a request of
-	// it passes digest authentication: a few challenge round trips, so an
-	// unauthenticated peer cannot make the server buffer a large partial
-	// message.
-	PreAuthMaxBytes = 16 << 10
+	// it passes digest authentication: a maximal request, challenged, and
+	// its authenticated repeat. Beyond it, and beyond PreAuthTimeout, an
+	// unauthenticated peer holds nothing.
+	PreAuthMaxBytes = 2 * MaxSIPMessage
 	// idleTimeoutMargin is added to the longest expiry granted: an
 	// authenticated connection silent for longer than any refresh interval
 	// (plus this) has lost its client.

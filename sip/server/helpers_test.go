@@ -65,6 +65,7 @@ type envOptions struct {
 	// t1 and preAuth replace RFC 3261's T1 for NOTIFYs and PreAuthTimeout.
 	t1, preAuth time.Duration
 	noAuth      bool // every digest check passes (raw test subscribers)
+	logger      *slog.Logger
 }
 
 func newEnv(t testing.TB, eo envOptions) *testEnv {
@@ -84,6 +85,9 @@ func newEnv(t testing.TB, eo envOptions) *testEnv {
 		st = b
 	}
 	o := Options{Domain: testDomain, Store: st, Policy: eo.policy, MinExpires: eo.min, MaxExpires: eo.max, DefaultExpires: eo.def, Logger: testLogger(t)}
+	if eo.logger != nil {
+		o.Logger = eo.logger
+	}
 	if o.MinExpires == 0 {
 		o.MinExpires = time.Second
 	}
@@ -104,7 +108,10 @@ func newEnv(t testing.TB, eo envOptions) *testEnv {
 		srv.preAuthTimeout = eo.preAuth
 	}
 	if eo.noAuth {
-		srv.checkAuth = func(*sip.Request, sip.ServerTransaction, string, bool) bool { return true }
+		srv.checkAuth = func(req *sip.Request, _ sip.ServerTransaction, _ string, _ bool) bool {
+			srv.authenticatedFrom(req.Source())
+			return true
+		}
 	}
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {

@@ -94,6 +94,9 @@ func (s *Server) watcherList(p *presentity) []winfoWatcher {
 		}
 	}
 	slices.SortFunc(out, func(a, b winfoWatcher) int {
+		if ra, rb := statusRank(a.Status), statusRank(b.Status); ra != rb {
+			return ra - rb
+		}
 		if a.URI != b.URI {
 			if a.URI < b.URI {
 				return -1
@@ -140,6 +143,17 @@ func (s *Server) notifyDone(sub *subscription, res *sip.Response, err error) {
 	}
 }
 
+// statusRank orders a watcher list by what the owner must see first.
+func statusRank(status string) int {
+	switch status {
+	case header.StatePending:
+		return 0
+	case header.StateActive:
+		return 1
+	}
+	return 2
+}
+
 // notifyOut is one NOTIFY ready to send.
 type notifyOut struct {
 	wire      *[]byte
@@ -184,7 +198,7 @@ func (s *Server) buildNotify(sub *subscription) (out notifyOut, ok bool) {
 	var ctype string
 	if showState {
 		if sub.kind == kindWinfo {
-			body = encodeWinfo(sub.pres.aor, sub.winfoVer, watchers)
+			body = s.encodeWinfo(sub.pres.aor, sub.winfoVer, watchers)
 			sub.winfoVer++
 			ctype = "application/watcherinfo+xml"
 		} else {

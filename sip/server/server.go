@@ -71,6 +71,8 @@ const (
 	// MaxDocumentSize plus headers, so a slightly larger body still arrives
 	// and gets its 413 instead of being dropped by the parser.
 	MaxSIPMessage = maxDocumentSize + 16<<10
+	// udpReadBuffer is the receive buffer asked for the UDP socket.
+	udpReadBuffer = 4 << 20
 	// MaxContactsPerAOR bounds the bindings of one address-of-record.
 	MaxContactsPerAOR = 32
 	// MaxPublicationsPerPresentity bounds live publications per presentity.
@@ -127,6 +129,9 @@ type Server struct {
 	dialogs    shardMap[*subscription]
 	conns      shardMap[*guardConn] // accepted stream connections by remote address
 
+	watcherMu   sync.Mutex
+	watcherSubs map[string]int // presence subscriptions by subscriber AOR
+
 	etagPrefix string
 	etagSeq    atomic.Uint64
 
@@ -172,7 +177,7 @@ func New(o Options) (*Server, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := o.Logger
-	sipLog := log.With("component", "sipgo")
+	sipLog := slog.New(shortLogHandler{log.Handler()}).With("component", "sipgo")
 
 	s := &Server{}
 	parser := sip.NewParser()
@@ -214,6 +219,7 @@ func New(o Options) (*Server, error) {
 		t2:             sip.T2,
 		preAuthTimeout: PreAuthTimeout,
 		writers:        make(map[string]*streamWriter),
+		watcherSubs:    make(map[string]int),
 		closed:         make(chan struct{}),
 	}
 	s.checkAuth = s.authenticate
@@ -290,6 +296,12 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 
 	if tcp != nil {
 		tcp = s.guard(tcp)
+	}
+	if uc, ok := udp.(*net.UDPConn); ok {
+		// The answers to a fan-out's NOTIFYs arrive together: the default
+		// buffer (208 KiB) dropped thousands of them, each then costing a
+		// T1 retransmission. The kernel caps the size at rmem_max.
+		_ = uc.SetReadBuffer(udpReadBuffer)
 	}
 	errc := make(chan error, 2)
 	n := 0

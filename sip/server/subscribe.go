@@ -17,6 +17,18 @@ import (
 // allowEvents is the Allow-Events value of 489 answers to SUBSCRIBE.
 const allowEvents = "presence, presence.winfo"
 
+// Subscription caps (issue 11 F5). RFC 6665 leaves the answer to policy:
+// a user over its own cap gets 403 (retrying cannot help until it ends some
+// of its subscriptions), a presentity over its cap 503 with Retry-After (the
+// server's capacity, RFC 3261 §21.5.4).
+const (
+	// MaxSubscriptionsPerWatcher bounds the presence subscriptions one
+	// subscriber user holds over all presentities.
+	MaxSubscriptionsPerWatcher = 1024
+	// MaxWinfoPerPresentity bounds a user's watcher-info subscriptions.
+	MaxWinfoPerPresentity = 8
+)
+
 // MaxGoneWatchers bounds the recently terminated watchers a presentity keeps
 // for its watcher-info documents; goneWatcherTTL is how long they are shown.
 const (
@@ -229,6 +241,12 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	sub.key = dialogKey(sub.callID, localTag, fromTag)
 	sub.dialogHdrs = dialogLines(req.To().Address, req.From().Address, localTag, fromTag, sub.callID, sub.event)
 	sub.setTarget(sub.target, transport, dest)
+	if len(sub.dialogHdrs)+len(sub.reqLine) > maxDialogHeaders {
+		// Our NOTIFYs repeat these lines: they must leave room for the
+		// largest document within ClientMaxMessage.
+		s.respond(req, tx, 400, "From, To, Contact or Call-ID too long", nil)
+		return
+	}
 
 	dec := decAllow
 	if kind == kindPresence && watcherUser != presUser {
@@ -267,10 +285,26 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	}
 	sub.expires = time.Now().Add(exp)
 
+	if kind == kindPresence && !s.countWatcher(sub.watcher, 1) {
+		s.respond(req, tx, 403, "Too many subscriptions of this user", nil)
+		return
+	}
 	p.mu.Lock()
-	if len(p.watchers) >= MaxWatchersPerPresentity {
+	full := ""
+	switch {
+	case kind == kindPresence && len(p.watchers) >= MaxWatchersPerPresentity:
+		full = "Too many watchers"
+	case kind == kindWinfo && len(p.winfo) >= MaxWinfoPerPresentity:
+		full = "Too many watcher-info subscriptions"
+	}
+	if full != "" {
 		p.mu.Unlock()
-		s.respond(req, tx, 503, "Too many watchers", []sip.Header{sip.NewHeader("Retry-After", "300")})
+		if kind == kindPresence {
+			s.countWatcher(sub.watcher, -1)
+			s.respond(req, tx, 503, full, []sip.Header{sip.NewHeader("Retry-After", "300")})
+		} else {
+			s.respond(req, tx, 403, full, nil)
+		}
 		return
 	}
 	if kind == kindPresence {
@@ -393,10 +427,31 @@ func (s *Server) detach(sub *subscription, reason string) {
 		return
 	}
 	p.mu.Lock()
+	_, listed := p.watchers[sub]
 	delete(p.watchers, sub)
 	p.mu.Unlock()
+	if listed {
+		s.countWatcher(sub.watcher, -1)
+	}
 	s.rememberGone(p, sub, reason)
 	s.winfoChanged(p)
+}
+
+// countWatcher adds delta to the presence subscriptions of watcher; an
+// increase beyond MaxSubscriptionsPerWatcher is refused (false).
+func (s *Server) countWatcher(watcher string, delta int) bool {
+	s.watcherMu.Lock()
+	defer s.watcherMu.Unlock()
+	n := s.watcherSubs[watcher] + delta
+	if delta > 0 && n > MaxSubscriptionsPerWatcher {
+		return false
+	}
+	if n <= 0 {
+		delete(s.watcherSubs, watcher)
+	} else {
+		s.watcherSubs[watcher] = n
+	}
+	return true
 }
 
 func (s *Server) rememberGone(p *presentity, sub *subscription, reason string) {
