@@ -276,13 +276,17 @@ func (s *Server) sendStream(sub *subscription, out notifyOut) {
 	w.running = true
 	w.mu.Unlock()
 	s.writersMu.Unlock()
-	// A reliable transport retransmits for us: the bytes are not kept.
+	// A reliable transport retransmits for us: the bytes are not kept. The
+	// answer may have come already and its finishNotify released them.
 	sub.mu.Lock()
-	if sub.tx.branch == out.branch {
+	mine := sub.tx.branch == out.branch && sub.tx.wire == out.wire
+	if mine {
 		sub.tx.wire = nil
 	}
 	sub.mu.Unlock()
-	putWire(out.wire)
+	if mine {
+		putWire(out.wire)
+	}
 	if start {
 		s.workers.Add(1)
 		go s.writeLoop(w, out)
