@@ -148,3 +148,25 @@ func TestParseFailureLogsShortLine(t *testing.T) {
 		}
 	}
 }
+
+// Issue 11 F5: a watcher list too long for one NOTIFY still reaches its
+// owner, cut to fit what a client parses.
+func TestLongWatcherListFitsNotify(t *testing.T) {
+	const watchers = 600
+	e := newEnv(t, envOptions{noAuth: true, policy: Confirm})
+	bob := e.newUA("bob", "TCP")
+	bob.onNotify = func(*sip.Request) {}
+	for range watchers - 1 {
+		wantStatus(t, bob.subscribe("alice", "presence", 60).res, 200)
+	}
+	carol := e.newUA("carol", "TCP")
+	wantStatus(t, carol.subscribe("alice", "presence", 60).res, 200)
+	alice := e.newUA("alice", "TCP")
+	wantStatus(t, alice.subscribe("alice", "presence.winfo", 60).res, 200)
+	n := alice.nextNotify() // parsed with sipgo's default limit, as sip/ua does
+	body := n.Body()
+	listed := strings.Count(string(body), "<watcher ")
+	if len(body) > maxDocumentSize || listed == 0 || listed >= watchers {
+		t.Fatalf("winfo body of %d bytes lists %d of %d watchers", len(body), listed, watchers)
+	}
+}
