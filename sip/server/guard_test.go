@@ -36,7 +36,7 @@ func dialSIP(t testing.TB, e *testEnv, local string) net.Conn {
 // Issue 11 F3: an unauthenticated connection is closed when PreAuthTimeout
 // ends, idle or sending a message slowly; an authenticated one stays.
 func TestPreAuthTimeout(t *testing.T) {
-	e := newEnv(t, envOptions{preAuth: 300 * time.Millisecond})
+	e := newEnv(t, envOptions{preAuth: 2 * time.Second})
 	idle := dialSIP(t, e, "127.0.0.1")
 	slow := dialSIP(t, e, "127.0.0.1")
 	slow.Write([]byte("REGISTER sip:example.test SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bK-1\r\n"))

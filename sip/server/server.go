@@ -128,6 +128,7 @@ type Server struct {
 	presentity shardMap[*presentity]
 	dialogs    shardMap[*subscription]
 	conns      shardMap[*guardConn] // accepted stream connections by remote address
+	answered   answeredCache        // 2xx answers to UDP requests, for Timer J
 
 	watcherMu   sync.Mutex
 	watcherSubs map[string]int // presence subscriptions by subscriber AOR
@@ -253,6 +254,9 @@ func (s *Server) handle(h func(req *sip.Request, tx sip.ServerTransaction)) sipg
 		}()
 		if s.isClosed() {
 			s.respond(req, tx, 503, "Service Unavailable", nil)
+			return
+		}
+		if s.answerAgain(req, tx) {
 			return
 		}
 		h(req, tx)
@@ -387,7 +391,9 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 func (s *Server) send(tx sip.ServerTransaction, res *sip.Response) {
 	if err := tx.Respond(res); err != nil {
 		s.log.Warn("sending response failed", "response", res.StartLine(), "error", err)
+		return
 	}
+	s.answeredUDP(tx, res)
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
