@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -233,6 +234,27 @@ func (s *Server) onNotifyResponse(res *sip.Response) {
 		return
 	}
 	s.finishNotify(sub, res, nil)
+}
+
+// filterNotifyAnswer takes the answers to our UDP NOTIFYs out of sipgo's
+// path before its transaction layer starts a goroutine for each: a datagram
+// that is a response carrying one of our branches is parsed (with sipgo's
+// parser) and matched here, on the reading goroutine. Everything else goes
+// on to sipgo unchanged.
+func (s *Server) filterNotifyAnswer(parser *sip.Parser, p sip.TransportReadProps, data []byte) []byte {
+	if p.Transport != "UDP" || !bytes.HasPrefix(data, []byte("SIP/2.0 ")) {
+		return data
+	}
+	if !bytes.Contains(data[:min(len(data), 1024)], s.branchMarkBytes) {
+		return data
+	}
+	msg, err := parser.ParseSIP(data)
+	res, ok := msg.(*sip.Response)
+	if err != nil || !ok {
+		return data // sipgo logs and answers what it cannot parse
+	}
+	s.onNotifyResponse(res)
+	return nil
 }
 
 // finishNotify ends the NOTIFY transaction of sub (taken from s.pending by

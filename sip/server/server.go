@@ -115,9 +115,11 @@ type Server struct {
 	wire         atomic.Pointer[wireParts]
 	branchPrefix string
 	branchSeq    atomic.Uint64
-	writersMu    sync.Mutex
-	writers      map[string]*streamWriter
-	udpConn      net.PacketConn // set by Serve before anything is sent
+	// branchMarkBytes is "branch=z9hG4bK" + branchPrefix, found in answers.
+	branchMarkBytes []byte
+	writersMu       sync.Mutex
+	writers         map[string]*streamWriter
+	udpConn         net.PacketConn // set by Serve before anything is sent
 	// t1 and t2 are RFC 3261's T1 and T2 for NOTIFY transactions, sipgo's
 	// values when New ran.
 	t1, t2 time.Duration
@@ -187,7 +189,10 @@ func New(o Options) (*Server, error) {
 		sipgo.WithUserAgent("sipbuddy"),
 		sipgo.WithUserAgentParser(parser),
 		sipgo.WithUserAgentHostname(o.Domain),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog),
+			sip.WithTransportLayerReadFilter(func(p sip.TransportReadProps, data []byte) ([]byte, error) {
+				return s.filterNotifyAnswer(parser, p, data), nil
+			})),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(sipLog),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) { s.onNotifyResponse(r) }),
@@ -223,6 +228,7 @@ func New(o Options) (*Server, error) {
 		watcherSubs:    make(map[string]int),
 		closed:         make(chan struct{}),
 	}
+	s.branchMarkBytes = []byte("branch=" + sip.RFC3261BranchMagicCookie + s.branchPrefix)
 	s.checkAuth = s.authenticate
 	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, Password: o.Store.Password})
 	s.regs.init()
