@@ -137,7 +137,8 @@ func (c *guardConn) Close() error {
 // authenticatedFrom lifts the pre-authentication limits of the connection a
 // request that passed digest authentication came on.
 func (s *Server) authenticatedFrom(source string) {
-	if c, ok := s.conns.get(source); ok {
-		c.authed.Store(true)
+	if c, ok := s.conns.get(source); ok && !c.authed.Swap(true) {
+		// sipgo's reader may already wait with the pre-auth deadline.
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.l.idle))
 	}
 }
