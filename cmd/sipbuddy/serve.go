@@ -87,6 +87,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data", "", "data directory (default: the user config dir + /sipbuddy/server)")
 	root := fs.String("root", "", "public XCAP root URL if clients reach the server under another address (default http://<listen address>/xcap-root)")
 	verbose := fs.Bool("v", false, "log every rejected request")
+	pprofAddr := fs.String("pprof", "", "serve Go's CPU and allocation profiles on loopback `ADDR` (127.0.0.1:6060), for profiling under load")
 	sshAddr := fs.String("ssh", "", "also serve the buddy list over SSH on `ADDR` (127.0.0.1:2222): the SSH user name is the SIP user")
 	authKeys := fs.String("authorized-keys", "", "with --ssh: the `FILE` of public keys allowed in (default DATA/ssh/authorized_keys; required off loopback)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate `FILE` (chain): serve SIP over TLS beside UDP/TCP and XCAP over HTTPS")
@@ -115,6 +116,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if (*tlsCert == "") != (*tlsKey == "") {
 		fmt.Fprintln(stderr, "sipbuddy serve: --tls-cert and --tls-key go together")
 		return 2
+	}
+	if *pprofAddr != "" {
+		stop, err := servePprof(*pprofAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "sipbuddy serve:", err)
+			return 2
+		}
+		defer stop()
 	}
 	if *dataDir == "" {
 		d, err := defaultDataDir()
