@@ -3,6 +3,7 @@
 //	sipbuddy                 the buddy list (TUI client)
 //	sipbuddy serve [flags]   the embedded SIP registrar/presence and XCAP servers
 //	sipbuddy demo [flags]    everything on loopback with simulated buddies
+//	sipbuddy art FILE        an image as the buddy list draws icons
 package main
 
 import (
@@ -22,6 +23,7 @@ const usage = `usage:
   sipbuddy                 run the buddy list (terminal client)
   sipbuddy serve [flags]   run the SIP and XCAP servers (sipbuddy serve -h for flags)
   sipbuddy demo [flags]    run everything on loopback with simulated buddies
+  sipbuddy art FILE [flags] print an image as the buddy list draws icons (sipbuddy art -h)
 `
 
 func main() {
@@ -44,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return serve(ctx, args[1:], stdout, stderr)
 		case "demo":
 			return demoCmd(ctx, args[1:], stdout, stderr)
+		case "art":
+			return artCmd(args[1:], stdout, stderr)
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(stdout, usage)
 			return 0

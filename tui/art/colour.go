@@ -1,7 +1,6 @@
 package art
 
 import (
-	"math"
 	"sync"
 
 	"github.com/sipbuddy/sipbuddy/tui/art/glyph"
@@ -39,15 +38,41 @@ var palette256 = sync.OnceValue(func() *[256]rgbf {
 	return t
 })
 
+// cubeLevels are the component values of xterm's 6x6x6 colour cube.
+var cubeLevels = [6]float32{0, 95.0 / 255, 135.0 / 255, 175.0 / 255, 215.0 / 255, 1}
+
 // nearest256 returns the palette entry closest to c and the squared
-// distance to it.
+// distance to it. The distance is a sum over components and the cube is a
+// product of levels, so the nearest cube colour is the nearest level per
+// component; the nearest grey is the one nearest the components' mean. The
+// closer of the two is the nearest of all 240 colours.
 func nearest256(c rgbf) (int, float32) {
-	p := palette256()
-	best, bestD := firstPaletteColour, float32(math.MaxFloat32)
-	for i := firstPaletteColour; i < 256; i++ {
-		if d := p[i].sub(c).norm2(); d < bestD {
-			best, bestD = i, d
+	level := func(v float32) int {
+		best := 0
+		for i := 1; i < len(cubeLevels); i++ {
+			if abs32(cubeLevels[i]-v) < abs32(cubeLevels[best]-v) {
+				best = i
+			}
 		}
+		return best
 	}
-	return best, bestD
+	r, g, b := level(c.R), level(c.G), level(c.B)
+	cube := 16 + 36*r + 6*g + b
+	p := palette256()
+	dCube := p[cube].sub(c).norm2()
+	// Greys 232-255 are 8 + 10k for k = 0..23.
+	mean := (c.R + c.G + c.B) / 3 * 255
+	k := int(min(max((mean-8)/10+0.5, 0), 23))
+	grey := 232 + k
+	if dGrey := p[grey].sub(c).norm2(); dGrey < dCube {
+		return grey, dGrey
+	}
+	return cube, dCube
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }

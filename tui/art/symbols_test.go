@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/sipbuddy/sipbuddy/tui/art/arttest"
 	"github.com/sipbuddy/sipbuddy/tui/art/glyph"
 )
@@ -106,11 +108,14 @@ func TestSymbols256UsesOnlyFixedPaletteColours(t *testing.T) {
 	}
 }
 
-// The palette colours are chosen by the same error as the glyphs, so 256
-// colour art is closer to the truecolour art's picture than rounding each
-// truecolour cell to its nearest palette entry per channel.
-func TestSymbols256BeatsPerChannelRounding(t *testing.T) {
-	for _, im := range fidelityImages(t)[:4] { // the photos
+// The palette colours are chosen by the same error as the glyphs (the glyph
+// is re-chosen with the colours it will really get), so 256-colour art is
+// more faithful than truecolour art downsampled cell by cell the way Bubble
+// Tea does it (ansi.Convert256, tmux's algorithm).
+func TestSymbols256BeatsDownsampledTruecolour(t *testing.T) {
+	imgs := fidelityImages(t)
+	var oursSSIM, downSSIM, oursMSE, downMSE float64
+	for _, im := range imgs {
 		ref := reference(im.img, 16, 8)
 		ours, err := arttest.Reconstruct(RenderOptions(im.img, 16, 8, Options{Mode: Symbols, Colors: ANSI256}), 16, 8)
 		if err != nil {
@@ -120,31 +125,21 @@ func TestSymbols256BeatsPerChannelRounding(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rounded := image.NewRGBA(full.Rect)
-		level := func(v uint8) uint8 { // xterm cube levels 0, 95, 135, 175, 215, 255
-			steps := []uint8{0, 95, 135, 175, 215, 255}
-			best := steps[0]
-			for _, s := range steps {
-				if absDiff(s, v) < absDiff(best, v) {
-					best = s
-				}
-			}
-			return best
-		}
+		down := image.NewRGBA(full.Rect)
 		for i := 0; i < len(full.Pix); i += 4 {
-			rounded.Pix[i], rounded.Pix[i+1], rounded.Pix[i+2], rounded.Pix[i+3] = level(full.Pix[i]), level(full.Pix[i+1]), level(full.Pix[i+2]), 255
+			r, g, b := glyph.XtermColor(uint8(ansi.Convert256(color.RGBA{full.Pix[i], full.Pix[i+1], full.Pix[i+2], 255})))
+			down.Pix[i], down.Pix[i+1], down.Pix[i+2], down.Pix[i+3] = r, g, b, 255
 		}
-		if a, b := arttest.SSIM(ours, ref), arttest.SSIM(rounded, ref); a <= b {
-			t.Errorf("%s: SSIM %.4f with palette-aware colours, %.4f rounding per channel", im.name, a, b)
-		}
+		oursSSIM += arttest.SSIM(ours, ref)
+		downSSIM += arttest.SSIM(down, ref)
+		oursMSE += arttest.MSE(ours, ref)
+		downMSE += arttest.MSE(down, ref)
 	}
-}
-
-func absDiff(a, b uint8) int {
-	if a > b {
-		return int(a - b)
+	n := float64(len(imgs))
+	t.Logf("SSIM %.4f palette-aware, %.4f downsampled; MSE %.1f, %.1f", oursSSIM/n, downSSIM/n, oursMSE/n, downMSE/n)
+	if oursSSIM <= downSSIM || oursMSE >= downMSE {
+		t.Errorf("palette-aware SSIM %.4f MSE %.1f, downsampled truecolour SSIM %.4f MSE %.1f", oursSSIM/n, oursMSE/n, downSSIM/n, downMSE/n)
 	}
-	return int(b - a)
 }
 
 // Transparent parts stay the terminal's own background: no colour is set
@@ -176,5 +171,26 @@ func TestSymbolsEncodesChangesOnly(t *testing.T) {
 	out := RenderOptions(img, 8, 4, Options{Mode: Symbols})
 	if n := strings.Count(out, "\x1b["); n != 8 { // one colour and one reset per line
 		t.Errorf("%d escape sequences for a flat colour, want 8: %q", n, out)
+	}
+}
+
+// nearest256 must find what a search of all 240 fixed colours finds.
+func TestNearest256IsExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	p := palette256()
+	for n := 0; n < 20000; n++ {
+		c := rgbf{r.Float32(), r.Float32(), r.Float32()}
+		if n%4 == 0 { // near-greys
+			v := r.Float32()
+			c = rgbf{v, v + r.Float32()*0.02, v}
+		}
+		want := float32(1e9)
+		for i := firstPaletteColour; i < 256; i++ {
+			want = min(want, p[i].sub(c).norm2())
+		}
+		i, d := nearest256(c)
+		if d > want+1e-6 || p[i].sub(c).norm2() != d {
+			t.Fatalf("nearest256(%v) = %d at %g, the nearest is at %g", c, i, d, want)
+		}
 	}
 }

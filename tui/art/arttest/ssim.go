@@ -104,3 +104,24 @@ func blur(v []float64, w, h int, k []float64) []float64 {
 	}
 	return out
 }
+
+// MSE returns the mean squared error per R, G and B sample of two images of
+// the same size (0 is identical, 65025 the worst).
+func MSE(a, b *image.RGBA) float64 {
+	if a.Rect.Size() != b.Rect.Size() {
+		return math.NaN()
+	}
+	var sum float64
+	w, h := a.Rect.Dx(), a.Rect.Dy()
+	for y := 0; y < h; y++ {
+		ra, rb := a.Pix[y*a.Stride:], b.Pix[y*b.Stride:]
+		for x := 0; x < w*4; x++ {
+			if x%4 == 3 {
+				continue
+			}
+			d := float64(ra[x]) - float64(rb[x])
+			sum += d * d
+		}
+	}
+	return sum / float64(w*h*3)
+}
