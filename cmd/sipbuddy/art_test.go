@@ -91,3 +91,23 @@ func TestArtCommandRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestArtCommandPixelModes(t *testing.T) {
+	bin := buildSipbuddy(t)
+	const file = "../../tui/art/testdata/photos/coffee.jpg"
+	out, errs, code := runArt(t, bin, file, "--mode", "sixel", "--size", "8x4", "--cell", "9x18")
+	if code != 0 || errs != "" || !strings.HasPrefix(out, "\x1bP0;1q\"1;1;72;72") || !strings.HasSuffix(out, "\x1b\\\n") {
+		t.Errorf("sixel: exit %d %q, output %.40q...%q", code, errs, out, out[max(0, len(out)-4):])
+	}
+	out, _, code = runArt(t, bin, file, "--mode", "kitty-direct", "--size", "8x4")
+	if code != 0 || !strings.HasPrefix(out, "\x1b_Gf=100,q=2,i=1,m=1;") || !strings.HasSuffix(out, "\x1b_Ga=p,i=1,c=8,r=4,C=1,q=2\x1b\\\n\n\n\n") {
+		t.Errorf("kitty-direct: exit %d, output %.40q...%q", code, out, out[max(0, len(out)-40):])
+	}
+	out, _, code = runArt(t, bin, file, "--mode", "kitty", "--size", "8x4", "--tmux")
+	if code != 0 || !strings.HasPrefix(out, "\x1bPtmux;\x1b\x1b_G") || strings.Count(out, "\U0010EEEE") != 32 {
+		t.Errorf("kitty in tmux: exit %d, output %.40q", code, out)
+	}
+	if _, errs, code := runArt(t, bin, file, "--mode", "sixel", "--cell", "0x20"); code != 1 || !strings.HasPrefix(errs, `Error: cell size "0x20"`) {
+		t.Errorf("bad cell size: exit %d, %q", code, errs)
+	}
+}
