@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"image"
+	"image/draw"
 	"image/png"
 	"strconv"
 	"strings"
@@ -121,10 +122,36 @@ func (g Graphics) Transmit(id uint32, img image.Image, cols, rows int) (string, 
 		o.Columns, o.Rows = cols, rows
 	}
 	var b strings.Builder
-	if err := kitty.EncodeGraphics(&b, img, o); err != nil {
+	if err := kitty.EncodeGraphics(&b, g.padToCells(img, cols, rows), o); err != nil {
 		return "", fmt.Errorf("art: kitty image: %w", err)
 	}
 	return b.String(), nil
+}
+
+// padToCells centres img on a transparent canvas with the shape of cols x
+// rows cells, at the image's own resolution: kitty and iTerm2 stretch an
+// image to the cells they are given, which would distort a square icon in
+// cells that are not exactly twice as tall as wide.
+func (g Graphics) padToCells(img image.Image, cols, rows int) image.Image {
+	cw, ch := g.cellSize()
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	aw, ah := int64(cols*cw), int64(rows*ch) // the area in pixels
+	if w <= 0 || h <= 0 || aw <= 0 || ah <= 0 {
+		return img
+	}
+	cw2, ch2 := w, h
+	if int64(w)*ah > int64(h)*aw { // wider than the area: grow the height
+		ch2 = int((int64(w)*ah + aw/2) / aw)
+	} else {
+		cw2 = int((int64(h)*aw + ah/2) / ah)
+	}
+	if cw2 == w && ch2 == h {
+		return img
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, cw2, ch2))
+	draw.Draw(dst, b.Sub(b.Min).Add(image.Pt((cw2-w)/2, (ch2-h)/2)), img, b.Min, draw.Src)
+	return dst
 }
 
 // Place returns what draws the image at the cursor in cols x rows cells
@@ -154,7 +181,7 @@ func (g Graphics) Place(id uint32, img image.Image, cols, rows int) (string, err
 		return g.wrap(ansi.SixelGraphics(0, 1, 0, payload.Bytes())), nil
 	case ITerm2:
 		var data bytes.Buffer
-		if err := png.Encode(&data, img); err != nil {
+		if err := png.Encode(&data, g.padToCells(img, cols, rows)); err != nil {
 			return "", fmt.Errorf("art: iterm2: %w", err)
 		}
 		return g.wrap(ansi.ITerm2(iterm2.File{

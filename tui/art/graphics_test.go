@@ -326,3 +326,28 @@ func TestImageIDs(t *testing.T) {
 		t.Fatalf("after release: %d %v", id, fresh)
 	}
 }
+
+// In cells that are not twice as tall as wide, kitty would stretch a square
+// icon: the transmitted image is padded with transparency to the cells'
+// shape instead.
+func TestKittyImageKeepsItsAspect(t *testing.T) {
+	s, err := Graphics{Protocol: KittyDirect, CellWidth: 8, CellHeight: 19}.Transmit(1, avatar(t), 16, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, data := kittyPayload(t, s)
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 16x8 cells of 8x19 pixels are 128x152: the 256x256 icon on a 256x304 canvas.
+	if b := img.Bounds(); b.Dx() != 256 || b.Dy() != 304 {
+		t.Fatalf("canvas %v, want 256x304", b)
+	}
+	if _, _, _, a := img.At(128, 10).RGBA(); a != 0 {
+		t.Error("padding is not transparent")
+	}
+	if _, _, _, a := img.At(128, 152).RGBA(); a == 0 {
+		t.Error("the icon is not in the middle")
+	}
+}
