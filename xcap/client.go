@@ -1,5 +1,6 @@
 // Package xcap is an XCAP (RFC 4825) client: documents with ETags and
-// conditional requests, typed errors carrying the xcap-error detail, the
+// conditional requests, Update (the read-modify-write every editor of a
+// shared document uses), typed errors carrying the xcap-error detail, the
 // xcap-caps and OMA xcap-directory documents, and OMA pres-content icons.
 package xcap
 
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/icholy/digest"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
+	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
 // MaxResponseSize bounds every response body the client reads.
@@ -144,7 +147,7 @@ type Document struct {
 
 // Response is the answer to a successful PUT or DELETE.
 type Response struct {
-	StatusCode int
+	StatusCode int    // HTTP status code, as net/http names it
 	Status     string // "201 Created"
 	URL        string
 	ETag       string // unquoted; empty if the server sent none
@@ -157,17 +160,13 @@ type Response struct {
 type Error struct {
 	Method     string
 	URL        string
-	StatusCode int
+	StatusCode int    // HTTP status code, as net/http names it
 	Status     string // "409 Conflict"
 	Tag        string // "constraint-failure", "not-well-formed", ...
 	Phrase     string // the server's human-readable explanation, if any
 	Body       []byte
 	Header     http.Header
 }
-
-// Code returns the HTTP status code (named so that it does not clash with
-// the StatusCode field; callers can use either).
-func (e *Error) Code() int { return e.StatusCode }
 
 func (e *Error) Error() string {
 	status := e.Status
@@ -273,16 +272,9 @@ func readLimited(body io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("read response: %w", err)
 	}
 	if int64(len(data)) > limit {
-		return nil, &ResponseTooLargeError{Limit: limit}
+		return nil, fmt.Errorf("the server's answer: %w", &xmltree.LimitError{What: icon.WhatBody, Limit: limit, Unit: xmltree.Bytes})
 	}
 	return data, nil
-}
-
-// ResponseTooLargeError means a server sent more than the client reads.
-type ResponseTooLargeError struct{ Limit int64 }
-
-func (e *ResponseTooLargeError) Error() string {
-	return fmt.Sprintf("the server's answer is larger than the limit of %d bytes", e.Limit)
 }
 
 // do sends one request and reads the whole answer. Bodies are given as

@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/sipbuddy/sipbuddy/internal/digest"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
@@ -143,7 +144,7 @@ func TestWrongPasswordAndForeignRealm(t *testing.T) {
 	rec := newRecorder(t, "example.test", func(w http.ResponseWriter, r *http.Request, body []byte) {})
 	_, err := rec.client(t, "wrong").Delete(context.Background(), AUIDResourceLists, "index", Condition{})
 	var xe *Error
-	if !errors.As(err, &xe) || xe.StatusCode != 401 || xe.Code() != 401 {
+	if !errors.As(err, &xe) || xe.StatusCode != 401 {
 		t.Fatalf("err = %v", err)
 	}
 	if err.Error() != "401 Unauthorized: wrong user name or password" {
@@ -231,8 +232,8 @@ func TestResponseSizeLimit(t *testing.T) {
 		}
 	})
 	_, err := rec.client(t, "").Get(context.Background(), AUIDResourceLists, "index", "")
-	var tl *ResponseTooLargeError
-	if !errors.As(err, &tl) || tl.Limit != MaxResponseSize {
+	var tl *xmltree.LimitError
+	if !errors.As(err, &tl) || tl.What != icon.WhatBody || tl.Limit != MaxResponseSize || !strings.HasSuffix(err.Error(), "the server's answer: response size is over the limit of 4 MiB") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -379,9 +380,12 @@ func TestUploadIconRejectsLocallyWithoutRequests(t *testing.T) {
 		data  []byte
 		check func(error) bool
 	}{
-		"text":   {[]byte("hello, world\n"), func(err error) bool { return errors.Is(err, icon.ErrNotImage) }},
-		"bomb":   {bomb, func(err error) bool { var le *icon.LimitError; return errors.As(err, &le) && le.Width == 30000 }},
-		"20 MiB": {append(jpegBytes(t, 8, 8), make([]byte, icon.UploadMaxBytes)...), func(err error) bool { var le *icon.LimitError; return errors.As(err, &le) && le.What == icon.WhatBytes }},
+		"text": {[]byte("hello, world\n"), func(err error) bool { return errors.Is(err, icon.ErrNotImage) }},
+		"bomb": {bomb, func(err error) bool { var le *xmltree.LimitError; return errors.As(err, &le) && le.Actual == 30000 }},
+		"20 MiB": {append(jpegBytes(t, 8, 8), make([]byte, icon.UploadMaxBytes)...), func(err error) bool {
+			var le *xmltree.LimitError
+			return errors.As(err, &le) && le.What == icon.WhatBytes
+		}},
 	}
 	for name, tc := range cases {
 		rec := iconServer(t, true, 200)
@@ -455,8 +459,8 @@ func TestFetchIcon(t *testing.T) {
 	if _, _, err := FetchIcon(ctx, nil, srv.URL+"/tiff", ""); !errors.Is(err, icon.ErrUnsupportedFormat) {
 		t.Errorf("tiff: %v", err)
 	}
-	var tl *ResponseTooLargeError
-	if _, _, err := FetchIcon(ctx, nil, srv.URL+"/huge", ""); !errors.As(err, &tl) {
+	var tl *xmltree.LimitError
+	if _, _, err := FetchIcon(ctx, nil, srv.URL+"/huge", ""); !errors.As(err, &tl) || tl.What != icon.WhatBody {
 		t.Errorf("huge: %v", err)
 	}
 	if _, _, err := FetchIcon(ctx, nil, srv.URL+"/gone", ""); !IsNotFound(err) {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // XCAP MIME types and namespaces used by this package.
@@ -32,8 +34,10 @@ const MaxXMLSize = 1 << 20
 // ErrInvalidDocument means a server document could not be understood.
 var ErrInvalidDocument = errors.New("invalid document")
 
+// tooLarge is the error for a server document over MaxXMLSize: it is
+// ErrInvalidDocument and an *xmltree.LimitError naming the document.
 func tooLarge(what string, n int) error {
-	return fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrInvalidDocument, what, n, MaxXMLSize)
+	return fmt.Errorf("%w: %w", ErrInvalidDocument, xmltree.TooLarge(what+" size", int64(n), MaxXMLSize))
 }
 
 // XCAPError is the content of an application/xcap-error+xml body.

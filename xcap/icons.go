@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
@@ -160,7 +159,7 @@ func (c *Client) UploadIcon(ctx context.Context, imageBytes []byte, name string)
 		}
 	}
 	if n := content.DataChars(); n > icon.MaxIconDataChars {
-		return nil, &icon.LimitError{What: icon.WhatDataChars, Limit: icon.MaxIconDataChars, Actual: int64(n)}
+		return nil, &xmltree.LimitError{What: icon.WhatDataChars, Limit: icon.MaxIconDataChars, Actual: int64(n)}
 	}
 	cond := Condition{}
 	if name == "" {
@@ -186,7 +185,7 @@ func (c *Client) UploadIcon(ctx context.Context, imageBytes []byte, name string)
 		Path:     path,
 		Format:   out,
 		Side:     side,
-		SHA1:     sha1Hex(content.Data),
+		SHA1:     icon.ContentHash(content.Data),
 		Response: resp,
 	}, nil
 }
@@ -334,9 +333,4 @@ func IconData(contentType string, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	return data, nil
-}
-
-func sha1Hex(b []byte) string {
-	sum := sha1.Sum(b)
-	return hex.EncodeToString(sum[:])
 }

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // RPIDActivities lists the activity elements RPID defines (RFC 4480 §6.2);
@@ -58,15 +59,15 @@ func invalid(format string, args ...any) error {
 var rootNamespaces = []string{NSDM, NSRPID, NSCIPID}
 
 func elem(space, local string, kids ...*node) *node {
-	return &node{name: xml.Name{Space: space, Local: local}, kids: kids}
+	return &node{Kind: xmltree.Element, Space: space, Local: local, Children: kids}
 }
 
 func textElem(space, local, text string) *node {
-	return elem(space, local, &node{text: text})
+	return elem(space, local, &node{Kind: xmltree.Text, Text: text})
 }
 
 func withAttr(n *node, name, value string) *node {
-	n.attr = append(n.attr, xml.Attr{Name: xml.Name{Local: name}, Value: value})
+	n.SetAttr(name, value)
 	return n
 }
 
@@ -120,7 +121,7 @@ func Encode(p Publication) ([]byte, error) {
 		}
 	}
 	for _, s := range append([]string{entity, contact, note, display, iconURL}, p.Activities...) {
-		if !validXMLString(s) {
+		if !xmltree.ValidText(s) {
 			return nil, invalid("%q contains characters XML cannot carry", s)
 		}
 	}
@@ -140,35 +141,33 @@ func Encode(p Publication) ([]byte, error) {
 	}
 	t := withAttr(elem(NSPIDF, "tuple", elem(NSPIDF, "status", textElem(NSPIDF, "basic", string(basic)))), "id", tupleID)
 	if icon != "" {
-		t.kids = append(t.kids, textElem(NSCIPID, "icon", icon))
+		t.Children = append(t.Children, textElem(NSCIPID, "icon", icon))
 	}
-	t.kids = append(t.kids, textElem(NSPIDF, "contact", contact))
+	t.Children = append(t.Children, textElem(NSPIDF, "contact", contact))
 	if note != "" {
 		// Blink and other pre-data-model readers take the note from the tuple.
-		t.kids = append(t.kids, textElem(NSPIDF, "note", note))
+		t.Children = append(t.Children, textElem(NSPIDF, "note", note))
 	}
-	t.kids = append(t.kids, textElem(NSPIDF, "timestamp", stamp))
+	t.Children = append(t.Children, textElem(NSPIDF, "timestamp", stamp))
 
 	per := withAttr(elem(NSDM, "person"), "id", personID)
 	if acts := activityElements(p.Activities); acts != nil {
-		per.kids = append(per.kids, acts)
+		per.Children = append(per.Children, acts)
 	}
 	if icon != "" {
-		per.kids = append(per.kids, textElem(NSCIPID, "icon", icon))
+		per.Children = append(per.Children, textElem(NSCIPID, "icon", icon))
 	}
 	if display != "" {
-		per.kids = append(per.kids, textElem(NSCIPID, "display-name", display))
+		per.Children = append(per.Children, textElem(NSCIPID, "display-name", display))
 	}
 	if note != "" {
-		per.kids = append(per.kids, textElem(NSDM, "note", note))
+		per.Children = append(per.Children, textElem(NSDM, "note", note))
 	}
-	per.kids = append(per.kids, textElem(NSDM, "timestamp", stamp))
+	per.Children = append(per.Children, textElem(NSDM, "timestamp", stamp))
 
 	root := withAttr(elem(NSPIDF, "presence", t, per), "entity", entity)
 	indent(root, 0)
-	var w writer
-	w.writeDocument(root, rootNamespaces)
-	return w.b.Bytes(), nil
+	return writeDocument(root, rootNamespaces), nil
 }
 
 // activityElements builds <rpid:activities>, or nil when there is nothing
@@ -197,22 +196,22 @@ func activityElements(acts []string) *node {
 // indent inserts newlines and two-space indentation between child elements
 // of elements that hold only elements, for readable SIP traces.
 func indent(n *node, depth int) {
-	if len(n.kids) == 0 {
+	if len(n.Children) == 0 {
 		return
 	}
-	for _, c := range n.kids {
-		if !c.isElement() {
+	for _, c := range n.Children {
+		if c.Kind != xmltree.Element {
 			return // text or mixed content: leave as is
 		}
 	}
 	pad := "\n" + strings.Repeat("  ", depth+1)
-	kids := make([]*node, 0, 2*len(n.kids)+1)
-	for _, c := range n.kids {
+	kids := make([]*node, 0, 2*len(n.Children)+1)
+	for _, c := range n.Children {
 		indent(c, depth+1)
-		kids = append(kids, &node{text: pad}, c)
+		kids = append(kids, &node{Kind: xmltree.Text, Text: pad}, c)
 	}
-	kids = append(kids, &node{text: "\n" + strings.Repeat("  ", depth)})
-	n.kids = kids
+	kids = append(kids, &node{Kind: xmltree.Text, Text: "\n" + strings.Repeat("  ", depth)})
+	n.Children = kids
 }
 
 // Closed returns the document a presence server sends for a presentity with
@@ -223,9 +222,7 @@ func Closed(entity string) []byte {
 	t := withAttr(elem(NSPIDF, "tuple", elem(NSPIDF, "status", textElem(NSPIDF, "basic", string(BasicClosed)))), "id", StableID("t", entity))
 	root := withAttr(elem(NSPIDF, "presence", t), "entity", entity)
 	indent(root, 0)
-	var w writer
-	w.writeDocument(root, nil)
-	return w.b.Bytes()
+	return writeDocument(root, nil)
 }
 
 // ErrNoDocument is returned by Compose when none of the documents could be
@@ -244,15 +241,14 @@ var ErrNoDocument = errors.New("pidf: no usable publication")
 // dropped, oldest first.
 func Compose(entity string, docs [][]byte) ([]byte, error) {
 	entity = strings.TrimSpace(entity)
-	rootScope := scope{defaultNS: NSPIDF, prefixes: map[string]string{}, used: map[string]string{}}
+	// Each part is written where the root's declarations are in force.
+	part := xmltree.Encoder{Prefixes: preferredPrefix, Context: []xmltree.Binding{{Prefix: "", URI: NSPIDF}}}
 	for _, uri := range rootNamespaces {
-		p := preferredPrefix[uri]
-		rootScope.prefixes[uri], rootScope.used[p] = p, uri
+		part.Context = append(part.Context, xmltree.Binding{Prefix: preferredPrefix[uri], URI: uri})
 	}
 	root := withAttr(elem(NSPIDF, "presence"), "entity", entity)
-	var head writer
-	head.writeDocument(root, rootNamespaces) // "<?xml ...?>\n<presence .../>\n"
-	open := bytes.TrimSuffix(bytes.TrimSpace(head.b.Bytes()), []byte("/>"))
+	head := writeDocument(root, rootNamespaces) // "<?xml ...?>\n<presence .../>\n"
+	open := bytes.TrimSuffix(bytes.TrimSpace(head), []byte("/>"))
 	const closeTag = "\n</presence>\n"
 	size := len(open) + 1 + len(closeTag)
 
@@ -265,10 +261,10 @@ func Compose(entity string, docs [][]byte) ([]byte, error) {
 	)
 	for i, doc := range docs {
 		if len(doc) > MaxDocumentSize {
-			firstErr = firstOf(firstErr, fmt.Errorf("publication %d: %w", i, &LimitError{What: "size", Limit: MaxDocumentSize}))
+			firstErr = firstOf(firstErr, fmt.Errorf("publication %d: %w", i, xmltree.TooLarge(xmltree.WhatSize, int64(len(doc)), MaxDocumentSize)))
 			continue
 		}
-		t, err := parseTree(doc, MaxDepth, MaxElements)
+		t, err := parseTree(doc)
 		if err != nil {
 			firstErr = firstOf(firstErr, fmt.Errorf("publication %d: %w", i, err))
 			continue
@@ -281,43 +277,42 @@ func Compose(entity string, docs [][]byte) ([]byte, error) {
 		if pns != NSPIDF {
 			renameSpace(t, pns, NSPIDF)
 		}
-		if first := t.child(NSPIDF, "tuple"); first != nil {
-			if id, _ := first.attrValue("id"); id != "" && tupleIDs[id] {
+		if first := t.Child(NSPIDF, "tuple"); first != nil {
+			if id, _ := first.Attr("id"); id != "" && tupleIDs[id] {
 				continue
 			}
 		}
 		var docTupleIDs []string
-		t.elements(func(c *node) {
-			if c.is(NSPIDF, "tuple") {
-				id, _ := c.attrValue("id")
+		t.EachElement(func(c *node) {
+			if c.Is(NSPIDF, "tuple") {
+				id, _ := c.Attr("id")
 				docTupleIDs = append(docTupleIDs, id)
 			}
 		})
 		var parts [3][][]byte
 		partSize := 0
 		docIDs := map[string]string{}
-		t.elements(func(c *node) {
+		t.EachElement(func(c *node) {
 			sec := 2
 			switch {
-			case c.is(NSPIDF, "tuple"):
+			case c.Is(NSPIDF, "tuple"):
 				sec = 0
-			case c.is(NSPIDF, "note"):
+			case c.Is(NSPIDF, "note"):
 				sec = 1
-			case c.name.Space == NSPIDF:
+			case c.Space == NSPIDF:
 				return // nothing else of PIDF's own belongs at the top level
 			}
 			if sec != 1 {
-				if id, ok := c.attrValue("id"); ok || c.is(NSPIDF, "tuple") || c.is(NSDM, "person") || c.is(NSDM, "device") {
+				if id, ok := c.Attr("id"); ok || c.Is(NSPIDF, "tuple") || c.Is(NSDM, "person") || c.Is(NSDM, "device") {
 					setID(c, uniqueID(id, ids, docIDs))
 				}
 			}
-			var w writer
-			w.element(c, rootScope, nil, false)
-			parts[sec] = append(parts[sec], w.b.Bytes())
-			partSize += w.b.Len() + 1
+			b := part.AppendElement(nil, c)
+			parts[sec] = append(parts[sec], b)
+			partSize += len(b) + 1
 		})
 		if size+partSize > MaxDocumentSize {
-			firstErr = firstOf(firstErr, fmt.Errorf("publication %d: %w", i, &LimitError{What: "size", Limit: MaxDocumentSize}))
+			firstErr = firstOf(firstErr, fmt.Errorf("publication %d: %w", i, xmltree.TooLarge("composed document size", int64(size+partSize), MaxDocumentSize)))
 			break
 		}
 		size += partSize
@@ -361,23 +356,15 @@ func firstOf(first, next error) error {
 
 // renameSpace moves every element of namespace from into namespace to.
 func renameSpace(n *node, from, to string) {
-	if n.isElement() && n.name.Space == from {
-		n.name.Space = to
+	if n.Kind == xmltree.Element && n.Space == from {
+		n.Space = to
 	}
-	for _, c := range n.kids {
+	for _, c := range n.Children {
 		renameSpace(c, from, to)
 	}
 }
 
-func setID(n *node, id string) {
-	for i, a := range n.attr {
-		if a.Name.Space == "" && a.Name.Local == "id" {
-			n.attr[i].Value = id
-			return
-		}
-	}
-	n.attr = append(n.attr, xml.Attr{Name: xml.Name{Local: "id"}, Value: id})
-}
+func setID(n *node, id string) { n.SetAttr("id", id) }
 
 // uniqueID returns id if it is a valid NCName not used by an earlier
 // document nor earlier in this one, else a fresh variant. docIDs collects

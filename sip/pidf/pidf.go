@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // Limits on what Parse (and Compose) accept. They are checked before and
@@ -29,24 +31,23 @@ const (
 	MaxDepth = 32
 	// MaxElements is the largest number of elements in one document.
 	MaxElements = 4096
+	// MaxNodes bounds elements, runs of text and comments together
+	// (an indented document has about two nodes per element).
+	MaxNodes = 3 * MaxElements
 )
 
 // Errors returned by Parse. ErrMalformed and ErrNotPIDF are wrapped with
-// details; *LimitError reports which limit was hit.
+// details; a document over one of the limits is an *xmltree.LimitError
+// whose What tells which.
 var (
 	ErrEmpty     = errors.New("pidf: empty document")
 	ErrMalformed = errors.New("pidf: malformed XML")
 	ErrNotPIDF   = errors.New("pidf: not a PIDF document")
 )
 
-// LimitError reports a document over one of the package limits.
-type LimitError struct {
-	What  string // "size", "nesting depth", "elements"
-	Limit int
-}
-
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("pidf: document exceeds the %s limit of %d", e.What, e.Limit)
+// tooLarge is the error for a document of n bytes.
+func tooLarge(n int) error {
+	return fmt.Errorf("pidf: %w", xmltree.TooLarge(xmltree.WhatSize, int64(n), MaxDocumentSize))
 }
 
 // Basic is the PIDF basic status of the chosen tuple.
@@ -204,18 +205,18 @@ type person struct {
 // ErrEmpty (a bodiless NOTIFY means "no state", not an error to show).
 func Parse(data []byte) (State, error) {
 	if len(data) > MaxDocumentSize {
-		return State{}, &LimitError{What: "size", Limit: MaxDocumentSize}
+		return State{}, tooLarge(len(data))
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return State{}, ErrEmpty
 	}
-	root, err := parseTree(data, MaxDepth, MaxElements)
+	root, err := parseTree(data)
 	if err != nil {
 		return State{}, err
 	}
 	pns, ok := pidfNamespace(root)
 	if !ok {
-		return State{}, fmt.Errorf("%w: root element is {%s}%s", ErrNotPIDF, root.name.Space, root.name.Local)
+		return State{}, fmt.Errorf("%w: root element is {%s}%s", ErrNotPIDF, root.Space, root.Local)
 	}
 	return derive(root, pns), nil
 }
@@ -223,12 +224,12 @@ func Parse(data []byte) (State, error) {
 // pidfNamespace accepts the PIDF namespace, its pre-RFC CPIM name, and (for
 // clients that forget xmlns) no namespace at all.
 func pidfNamespace(root *node) (string, bool) {
-	if root.name.Local != "presence" {
+	if root.Kind != xmltree.Element || root.Local != "presence" {
 		return "", false
 	}
-	switch root.name.Space {
+	switch root.Space {
 	case NSPIDF, NSCPIMPIDF, "":
-		return root.name.Space, true
+		return root.Space, true
 	}
 	return "", false
 }
@@ -240,17 +241,17 @@ func derive(root *node, pns string) State {
 		persons []person
 		topNote string
 	)
-	st.Entity, _ = root.attrValue("entity")
+	st.Entity, _ = root.Attr("entity")
 	st.Entity = strings.TrimSpace(st.Entity)
-	root.elements(func(c *node) {
+	root.EachElement(func(c *node) {
 		switch {
-		case c.is(pns, "tuple"):
+		case c.Is(pns, "tuple"):
 			tuples = append(tuples, parseTuple(c, pns))
-		case c.is(NSDM, "person"):
+		case c.Is(NSDM, "person"):
 			persons = append(persons, parsePerson(c))
-		case c.is(pns, "note"):
+		case c.Is(pns, "note"):
 			if topNote == "" {
-				topNote = c.textContent()
+				topNote = c.TextContent()
 			}
 		}
 	})
@@ -342,36 +343,36 @@ func derive(root *node, pns string) State {
 
 func parseTuple(t *node, pns string) tuple {
 	var tp tuple
-	t.elements(func(c *node) {
+	t.EachElement(func(c *node) {
 		switch {
-		case c.is(pns, "status"):
-			c.elements(func(s *node) {
+		case c.Is(pns, "status"):
+			c.EachElement(func(s *node) {
 				switch {
-				case s.is(pns, "basic"):
-					tp.basic = parseBasic(s.textContent())
-				case s.is(NSAGP, "extended"):
-					tp.extended = strings.ToLower(s.textContent())
-				case s.is(NSRPID, "activities"):
+				case s.Is(pns, "basic"):
+					tp.basic = parseBasic(s.TextContent())
+				case s.Is(NSAGP, "extended"):
+					tp.extended = strings.ToLower(s.TextContent())
+				case s.Is(NSRPID, "activities"):
 					tp.activities, tp.hasActs = parseActivities(s), true
 				}
 			})
-		case c.is(pns, "contact"):
-			tp.contact = c.textContent()
-		case c.is(pns, "note"):
+		case c.Is(pns, "contact"):
+			tp.contact = c.TextContent()
+		case c.Is(pns, "note"):
 			if tp.note == "" {
-				tp.note = c.textContent()
+				tp.note = c.TextContent()
 			}
-		case c.is(pns, "timestamp"):
-			tp.timestamp = parseTime(c.textContent())
-		case c.is(NSCIPID, "icon"):
+		case c.Is(pns, "timestamp"):
+			tp.timestamp = parseTime(c.TextContent())
+		case c.Is(NSCIPID, "icon"):
 			if tp.icon == "" {
-				tp.icon = c.textContent()
+				tp.icon = c.TextContent()
 			}
-		case c.is(NSCIPID, "display-name"):
+		case c.Is(NSCIPID, "display-name"):
 			if tp.display == "" {
-				tp.display = c.textContent()
+				tp.display = c.TextContent()
 			}
-		case c.is(NSRPID, "activities"):
+		case c.Is(NSRPID, "activities"):
 			if !tp.hasActs {
 				tp.activities, tp.hasActs = parseActivities(c), true
 			}
@@ -382,33 +383,33 @@ func parseTuple(t *node, pns string) tuple {
 
 func parsePerson(p *node) person {
 	var pr person
-	p.elements(func(c *node) {
+	p.EachElement(func(c *node) {
 		switch {
-		case c.is(NSRPID, "activities"):
+		case c.Is(NSRPID, "activities"):
 			if !pr.hasActs {
 				pr.activities, pr.hasActs = parseActivities(c), true
-				if n := c.child(NSRPID, "note"); n != nil {
-					pr.actsNote = n.textContent()
+				if n := c.Child(NSRPID, "note"); n != nil {
+					pr.actsNote = n.TextContent()
 				}
 			}
-		case c.is(NSDM, "note"):
+		case c.Is(NSDM, "note"):
 			if pr.note == "" {
-				pr.note = c.textContent()
+				pr.note = c.TextContent()
 			}
-		case c.is(NSCIPID, "icon"):
+		case c.Is(NSCIPID, "icon"):
 			if pr.icon == "" {
-				pr.icon = c.textContent()
+				pr.icon = c.TextContent()
 			}
-		case c.is(NSRPID, "status-icon"):
+		case c.Is(NSRPID, "status-icon"):
 			if pr.statusIcon == "" {
-				pr.statusIcon = c.textContent()
+				pr.statusIcon = c.TextContent()
 			}
-		case c.is(NSCIPID, "display-name"):
+		case c.Is(NSCIPID, "display-name"):
 			if pr.display == "" {
-				pr.display = c.textContent()
+				pr.display = c.TextContent()
 			}
-		case c.is(NSDM, "timestamp"):
-			pr.timestamp = parseTime(c.textContent())
+		case c.Is(NSDM, "timestamp"):
+			pr.timestamp = parseTime(c.TextContent())
 		}
 	})
 	return pr
@@ -429,16 +430,16 @@ func parseBasic(s string) Basic {
 // elements are skipped.
 func parseActivities(a *node) []string {
 	var out []string
-	a.elements(func(c *node) {
-		if c.name.Space != NSRPID {
+	a.EachElement(func(c *node) {
+		if c.Space != NSRPID {
 			return
 		}
-		name := c.name.Local
+		name := c.Local
 		switch name {
 		case "note", "unknown":
 			return
 		case "other":
-			name = c.textContent()
+			name = c.TextContent()
 		}
 		if name != "" && !slices.Contains(out, name) {
 			out = append(out, name)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // golden is the expected outcome stored next to each testdata/*.xml.
@@ -126,7 +128,7 @@ func TestSplitIconURL(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	var limit *LimitError
+	var limit *xmltree.LimitError
 	deep := strings.Repeat("<a>", MaxDepth+1) + strings.Repeat("</a>", MaxDepth+1)
 	many := `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@x">` + strings.Repeat("<x/>", MaxElements) + `</presence>`
 	big := append([]byte(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@x"><note>`), bytes.Repeat([]byte("a"), MaxDocumentSize)...)
@@ -144,9 +146,11 @@ func TestParseErrors(t *testing.T) {
 		{"entity bomb", `<!DOCTYPE p [<!ENTITY a "aaaa">]><presence xmlns="urn:ietf:params:xml:ns:pidf">&a;</presence>`, func(e error) bool { return errors.Is(e, ErrMalformed) }},
 		{"winfo", `<watcherinfo xmlns="urn:ietf:params:xml:ns:watcherinfo"/>`, func(e error) bool { return errors.Is(e, ErrNotPIDF) }},
 		{"wrong ns", `<presence xmlns="urn:example"/>`, func(e error) bool { return errors.Is(e, ErrNotPIDF) }},
-		{"deep", deep, func(e error) bool { return errors.As(e, &limit) && limit.What == "nesting depth" }},
-		{"many", many, func(e error) bool { return errors.As(e, &limit) && limit.What == "elements" }},
-		{"big", string(big), func(e error) bool { return errors.As(e, &limit) && limit.What == "size" }},
+		{"deep", deep, func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatDepth }},
+		{"many", many, func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatElements }},
+		{"nodes", `<presence xmlns="urn:ietf:params:xml:ns:pidf">` + strings.Repeat("<!---->x", MaxNodes/2) + `</presence>`, func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatNodes }},
+		{"big", string(big), func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatSize }},
+		{"duplicate attribute", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@x" entity="sip:b@x"/>`, func(e error) bool { return errors.Is(e, ErrMalformed) }},
 		{"charset", `<?xml version="1.0" encoding="EBCDIC"?><presence xmlns="urn:ietf:params:xml:ns:pidf"/>`, func(e error) bool { return errors.Is(e, ErrMalformed) }},
 	}
 	for _, tt := range tests {
@@ -407,7 +411,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Compose output does not parse: %v\n%s", err, doc)
 		}
 		// Re-encoding the derived state gives the same state back.
-		if s.Entity == "" || !validXMLString(s.Entity) {
+		if s.Entity == "" || !xmltree.ValidText(s.Entity) {
 			return
 		}
 		p := Publication{Entity: s.Entity, Contact: s.Contact, Open: s.Basic == BasicOpen, Activities: s.Activities,

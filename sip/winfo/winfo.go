@@ -5,12 +5,12 @@ package winfo
 
 import (
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // Namespace is the watcherinfo XML namespace; ContentType its MIME type.
@@ -40,11 +40,25 @@ const (
 	StatusTerminated = "terminated"
 )
 
-// Errors returned by Parse.
+// maxElements bounds the elements of one document: a watcher-list per
+// watcher at most, with room for extensions; maxNodes adds a run of text
+// (a URI, indentation) per element.
+const (
+	maxElements = 4 * MaxWatchers
+	maxNodes    = 2 * maxElements
+)
+
+// limits are the XML limits of a watcherinfo document.
+var limits = xmltree.Limits{MaxBytes: MaxDocumentSize, MaxDepth: MaxDepth, MaxElements: maxElements, MaxNodes: maxNodes}
+
+// WhatWatchers names the MaxWatchers limit in a *xmltree.LimitError.
+const WhatWatchers = "number of watchers"
+
+// Errors returned by Parse. A document over a limit is an
+// *xmltree.LimitError.
 var (
 	ErrEmpty      = errors.New("winfo: empty document")
 	ErrMalformed  = errors.New("winfo: malformed document")
-	ErrTooLarge   = errors.New("winfo: document over limits")
 	ErrVersionGap = errors.New("winfo: version gap, refresh the subscription for full state")
 )
 
@@ -85,135 +99,88 @@ type Info struct {
 // URI (any prefix); unknown elements and attributes are ignored.
 func Parse(data []byte) (*Info, error) {
 	if len(data) > MaxDocumentSize {
-		return nil, fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, len(data), MaxDocumentSize)
+		return nil, fmt.Errorf("winfo: %w", xmltree.TooLarge(xmltree.WhatSize, int64(len(data)), MaxDocumentSize))
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, ErrEmpty
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = true
-	d.CharsetReader = func(charset string, r io.Reader) (io.Reader, error) {
-		if strings.EqualFold(charset, "utf-8") || strings.EqualFold(charset, "us-ascii") {
-			return r, nil
-		}
-		return nil, fmt.Errorf("unsupported encoding %q", charset)
+	doc, err := xmltree.Parse(data, limits)
+	var le *xmltree.LimitError
+	switch {
+	case errors.As(err, &le):
+		return nil, fmt.Errorf("winfo: %w", err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	var (
-		info      *Info
-		depth     int
-		ns        string // namespace of the root: Namespace, or "" for documents that forgot it
-		list      *Watcher
-		current   *Watcher
-		text      strings.Builder
-		rootSeen  bool
-		listsSeen bool
-	)
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			if depth > MaxDepth {
-				return nil, fmt.Errorf("%w: nesting deeper than %d", ErrTooLarge, MaxDepth)
-			}
-			switch {
-			case depth == 1:
-				if rootSeen {
-					return nil, fmt.Errorf("%w: more than one root element", ErrMalformed)
-				}
-				rootSeen = true
-				if t.Name.Local != "watcherinfo" || (t.Name.Space != Namespace && t.Name.Space != "") {
-					return nil, fmt.Errorf("%w: root element is {%s}%s, not watcherinfo", ErrMalformed, t.Name.Space, t.Name.Local)
-				}
-				ns = t.Name.Space
-				info = &Info{}
-				if info.Version, err = uintAttr(t, "version", true); err != nil {
-					return nil, err
-				}
-				switch st := strings.ToLower(attr(t, "state")); st {
-				case "full":
-					info.Full = true
-				case "partial":
-				default:
-					return nil, fmt.Errorf("%w: state %q is neither full nor partial", ErrMalformed, st)
-				}
-			case depth == 2 && t.Name.Space == ns && t.Name.Local == "watcher-list":
-				list = &Watcher{Resource: strings.TrimSpace(attr(t, "resource")), Package: strings.ToLower(strings.TrimSpace(attr(t, "package")))}
-				if !listsSeen {
-					info.Resource, info.Package, listsSeen = list.Resource, list.Package, true
-				}
-			case depth == 3 && list != nil && t.Name.Space == ns && t.Name.Local == "watcher":
-				if len(info.Watchers) >= MaxWatchers {
-					return nil, fmt.Errorf("%w: more than %d watchers", ErrTooLarge, MaxWatchers)
-				}
-				w := Watcher{
-					ID:          attr(t, "id"),
-					DisplayName: attr(t, "display-name"),
-					Status:      strings.ToLower(strings.TrimSpace(attr(t, "status"))),
-					Event:       strings.ToLower(strings.TrimSpace(attr(t, "event"))),
-					Resource:    list.Resource,
-					Package:     list.Package,
-				}
-				if w.Expiration, err = uintAttr(t, "expiration", false); err != nil {
-					return nil, err
-				}
-				if w.DurationSubscribed, err = uintAttr(t, "duration-subscribed", false); err != nil {
-					return nil, err
-				}
-				current = &w
-				text.Reset()
-			}
-		case xml.CharData:
-			if current != nil && depth == 3 {
-				if text.Len()+len(t) > MaxDocumentSize {
-					return nil, fmt.Errorf("%w: watcher URI too long", ErrTooLarge)
-				}
-				text.Write(t)
-			}
-		case xml.EndElement:
-			if depth == 3 && current != nil {
-				current.URI = strings.TrimSpace(text.String())
-				if current.URI == "" {
-					return nil, fmt.Errorf("%w: watcher %q without URI", ErrMalformed, current.ID)
-				}
-				info.Watchers = append(info.Watchers, *current)
-				current = nil
-			}
-			if depth == 2 {
-				list = nil
-			}
-			depth--
-		}
+	root := doc.Root
+	// ns is Namespace, or "" for documents that forgot it.
+	ns := root.Space
+	if root.Local != "watcherinfo" || (ns != Namespace && ns != "") {
+		return nil, fmt.Errorf("%w: root element is {%s}%s, not watcherinfo", ErrMalformed, root.Space, root.Local)
 	}
-	if info == nil {
-		return nil, fmt.Errorf("%w: no root element", ErrMalformed)
+	info := &Info{}
+	if info.Version, err = uintAttr(root, "version", true); err != nil {
+		return nil, err
+	}
+	switch st, _ := root.Attr("state"); strings.ToLower(st) {
+	case "full":
+		info.Full = true
+	case "partial":
+	default:
+		return nil, fmt.Errorf("%w: state %q is neither full nor partial", ErrMalformed, st)
+	}
+	listsSeen := false
+	for _, l := range root.Children {
+		if !l.Is(ns, "watcher-list") {
+			continue
+		}
+		list := Watcher{Resource: strings.TrimSpace(attr(l, "resource")), Package: strings.ToLower(strings.TrimSpace(attr(l, "package")))}
+		if !listsSeen {
+			info.Resource, info.Package, listsSeen = list.Resource, list.Package, true
+		}
+		for _, e := range l.Children {
+			if !e.Is(ns, "watcher") {
+				continue
+			}
+			if len(info.Watchers) >= MaxWatchers {
+				return nil, fmt.Errorf("winfo: %w", &xmltree.LimitError{What: WhatWatchers, Limit: MaxWatchers})
+			}
+			w := Watcher{
+				ID:          attr(e, "id"),
+				URI:         strings.TrimSpace(e.OwnText()),
+				DisplayName: attr(e, "display-name"),
+				Status:      strings.ToLower(strings.TrimSpace(attr(e, "status"))),
+				Event:       strings.ToLower(strings.TrimSpace(attr(e, "event"))),
+				Resource:    list.Resource,
+				Package:     list.Package,
+			}
+			if w.Expiration, err = uintAttr(e, "expiration", false); err != nil {
+				return nil, err
+			}
+			if w.DurationSubscribed, err = uintAttr(e, "duration-subscribed", false); err != nil {
+				return nil, err
+			}
+			if w.URI == "" {
+				return nil, fmt.Errorf("%w: watcher %q without URI", ErrMalformed, w.ID)
+			}
+			info.Watchers = append(info.Watchers, w)
+		}
 	}
 	return info, nil
 }
 
-func attr(t xml.StartElement, local string) string {
-	for _, a := range t.Attr {
-		if a.Name.Space == "" && a.Name.Local == local {
-			return a.Value
-		}
-	}
-	return ""
+func attr(n *xmltree.Node, local string) string {
+	v, _ := n.Attr(local)
+	return v
 }
 
 // uintAttr reads an xs:unsignedLong attribute as an int; 0 when absent
 // and not required. Anything but digits is an error.
-func uintAttr(t xml.StartElement, local string, required bool) (int, error) {
-	v := strings.TrimSpace(attr(t, local))
+func uintAttr(n *xmltree.Node, local string, required bool) (int, error) {
+	v := strings.TrimSpace(attr(n, local))
 	if v == "" {
 		if required {
-			return 0, fmt.Errorf("%w: <%s> lacks %s", ErrMalformed, t.Name.Local, local)
+			return 0, fmt.Errorf("%w: <%s> lacks %s", ErrMalformed, n.Local, local)
 		}
 		return 0, nil
 	}
@@ -222,11 +189,11 @@ func uintAttr(t xml.StartElement, local string, required bool) (int, error) {
 			return 0, fmt.Errorf("%w: %s=%q is not a non-negative integer", ErrMalformed, local, v)
 		}
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n > 1<<53 {
+	n64, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n64 > 1<<53 {
 		return 0, fmt.Errorf("%w: %s=%q is out of range", ErrMalformed, local, v)
 	}
-	return int(n), nil
+	return int(n64), nil
 }
 
 // Encode writes an Info as a watcherinfo document. Watchers are grouped in
@@ -259,48 +226,41 @@ func Encode(i Info) []byte {
 	if i.Full {
 		state = "full"
 	}
-	var b bytes.Buffer
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	fmt.Fprintf(&b, `<watcherinfo xmlns="%s" version="%d" state="%s">`+"\n", Namespace, max(i.Version, 0), state)
+	b := make([]byte, 0, 256+128*len(i.Watchers))
+	b = append(b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"...)
+	b = fmt.Appendf(b, `<watcherinfo xmlns="%s" version="%d" state="%s">`+"\n", Namespace, max(i.Version, 0), state)
 	for _, k := range order {
-		b.WriteString(`  <watcher-list resource="`)
-		escape(&b, k.resource)
-		b.WriteString(`" package="`)
-		escape(&b, k.pkg)
-		b.WriteString(`">` + "\n")
+		b = append(b, `  <watcher-list resource="`...)
+		b = xmltree.AppendAttrValue(b, k.resource)
+		b = append(b, `" package="`...)
+		b = xmltree.AppendAttrValue(b, k.pkg)
+		b = append(b, `">`+"\n"...)
 		for n, w := range groups[k] {
-			b.WriteString(`    <watcher id="`)
-			escape(&b, def(w.ID, fmt.Sprintf("w%d", n+1)))
-			b.WriteString(`" status="`)
-			escape(&b, def(w.Status, StatusPending))
-			b.WriteString(`" event="`)
-			escape(&b, def(w.Event, "subscribe"))
-			b.WriteByte('"')
+			b = append(b, `    <watcher id="`...)
+			b = xmltree.AppendAttrValue(b, def(w.ID, fmt.Sprintf("w%d", n+1)))
+			b = append(b, `" status="`...)
+			b = xmltree.AppendAttrValue(b, def(w.Status, StatusPending))
+			b = append(b, `" event="`...)
+			b = xmltree.AppendAttrValue(b, def(w.Event, "subscribe"))
+			b = append(b, '"')
 			if w.DisplayName != "" {
-				b.WriteString(` display-name="`)
-				escape(&b, w.DisplayName)
-				b.WriteByte('"')
+				b = append(b, ` display-name="`...)
+				b = xmltree.AppendAttrValue(b, w.DisplayName)
+				b = append(b, '"')
 			}
 			if w.Expiration > 0 {
-				fmt.Fprintf(&b, ` expiration="%d"`, w.Expiration)
+				b = fmt.Appendf(b, ` expiration="%d"`, w.Expiration)
 			}
 			if w.DurationSubscribed > 0 {
-				fmt.Fprintf(&b, ` duration-subscribed="%d"`, w.DurationSubscribed)
+				b = fmt.Appendf(b, ` duration-subscribed="%d"`, w.DurationSubscribed)
 			}
-			b.WriteByte('>')
-			escape(&b, w.URI)
-			b.WriteString("</watcher>\n")
+			b = append(b, '>')
+			b = xmltree.AppendText(b, w.URI)
+			b = append(b, "</watcher>\n"...)
 		}
-		b.WriteString("  </watcher-list>\n")
+		b = append(b, "  </watcher-list>\n"...)
 	}
-	b.WriteString("</watcherinfo>\n")
-	return b.Bytes()
-}
-
-// escape writes s escaped for text and attribute values; characters XML
-// cannot carry become U+FFFD.
-func escape(b *bytes.Buffer, s string) {
-	_ = xml.EscapeText(b, []byte(s))
+	return append(b, "</watcherinfo>\n"...)
 }
 
 // Merge applies the next NOTIFY's document to the current state of one

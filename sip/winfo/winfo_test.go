@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // kamailioWinfo is the body Kamailio 5.6 sends (peers/README.md).
@@ -84,13 +86,24 @@ func TestParseErrors(t *testing.T) {
 		"bad expiration": {strings.Replace(kamailioWinfo, `status="active"`, `status="active" expiration="1h"`, 1), ErrMalformed},
 		"no uri":         {strings.Replace(kamailioWinfo, `sip:bob@example.test</watcher>`, `</watcher>`, 1), ErrMalformed},
 		"truncated":      {kamailioWinfo[:len(kamailioWinfo)-20], ErrMalformed},
-		"too many":       {big, ErrTooLarge},
-		"too big":        {strings.Repeat(" ", MaxDocumentSize+1), ErrTooLarge},
-		"too deep":       {`<watcherinfo xmlns="urn:ietf:params:xml:ns:watcherinfo" version="1" state="full">` + strings.Repeat("<a>", MaxDepth) + strings.Repeat("</a>", MaxDepth) + `</watcherinfo>`, ErrTooLarge},
+		"dup attribute":  {strings.Replace(kamailioWinfo, `status="active"`, `status="active" status="pending"`, 1), ErrMalformed},
 	}
 	for name, tt := range tests {
 		if _, err := Parse([]byte(tt.doc)); !errors.Is(err, tt.want) {
 			t.Errorf("%s: error %v, want %v", name, err, tt.want)
+		}
+	}
+	foreign := `<watcherinfo xmlns="urn:ietf:params:xml:ns:watcherinfo" version="0" state="full">` + strings.Repeat(`<x/>`, maxElements) + `</watcherinfo>`
+	for name, tt := range map[string]struct{ doc, what string }{
+		"too many":      {big, WhatWatchers},
+		"too big":       {strings.Repeat(" ", MaxDocumentSize+1), xmltree.WhatSize},
+		"too deep":      {`<watcherinfo xmlns="urn:ietf:params:xml:ns:watcherinfo" version="1" state="full">` + strings.Repeat("<a>", MaxDepth) + strings.Repeat("</a>", MaxDepth) + `</watcherinfo>`, xmltree.WhatDepth},
+		"many elements": {foreign, xmltree.WhatElements},
+		"many nodes":    {`<watcherinfo xmlns="urn:ietf:params:xml:ns:watcherinfo" version="0" state="full">` + strings.Repeat("<!---->x", maxNodes/2) + `</watcherinfo>`, xmltree.WhatNodes},
+	} {
+		var le *xmltree.LimitError
+		if _, err := Parse([]byte(tt.doc)); !errors.As(err, &le) || le.What != tt.what {
+			t.Errorf("%s: error %v, want the %s limit", name, err, tt.what)
 		}
 	}
 }

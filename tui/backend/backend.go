@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
@@ -56,13 +57,11 @@ const (
 	// answered with ErrBusy.
 	MaxConcurrentRequests = 16
 	// PresRulesDocument is where watcher decisions are stored (RFC 5025).
-	PresRulesAUID     = xcap.AUIDPresRules
-	PresRulesDocument = "index"
-	PresRulesMIMEType = "application/auth-policy+xml"
+	PresRulesAUID     = presrules.AUID
+	PresRulesDocument = presrules.DocumentPath
+	PresRulesMIMEType = presrules.ContentType
 	// ResourceListsDocument is the buddy list document.
 	ResourceListsDocument = "index"
-	// maxConflictRetries bounds the GET/modify/PUT loop on 412.
-	maxConflictRetries = 5
 )
 
 // Errors the requests answer with (wrapped in ErrorEvent.Err).
@@ -621,14 +620,14 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is not a regular file", filepath.Base(path))
 	}
 	if st.Size() > limit {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), &icon.LimitError{What: icon.WhatFile, Limit: limit, Actual: st.Size()})
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), xmltree.TooLarge(icon.WhatFile, st.Size(), limit))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", filepath.Base(path), err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), &icon.LimitError{What: icon.WhatFile, Limit: limit, Actual: int64(len(data))})
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), xmltree.TooLarge(icon.WhatFile, int64(len(data)), limit))
 	}
 	return data, nil
 }
@@ -714,44 +713,25 @@ func (b *Backend) BlockWatcher(uri string) RequestID {
 	})
 }
 
-// setWatcher writes one watcher's decision into pres-rules: GET, modify,
-// PUT with If-Match (If-None-Match: * when there is no document yet); a
-// 412 means someone else wrote in between, so it starts over.
+// setWatcher writes one watcher's decision into pres-rules with
+// presrules.Update (one conditional read-modify-write, retried on 412).
 func (b *Backend) setWatcher(ctx context.Context, uri string, h presrules.Handling) error {
 	if _, err := NormalizeURI(uri); err != nil {
 		return err
 	}
-	for attempt := 0; ; attempt++ {
-		var body []byte
-		cond := xcap.Condition{IfNoneMatch: "*"}
-		doc, err := b.xc.Get(ctx, PresRulesAUID, PresRulesDocument, "")
-		switch {
-		case err == nil:
-			body, cond = doc.Body, xcap.Condition{IfMatch: doc.ETag}
-		case xcap.IsNotFound(err):
-		default:
-			return fmt.Errorf("read pres-rules: %w", err)
-		}
-		out, err := presrules.SetWatcher(body, uri, h)
-		var overridden *presrules.OverriddenError
-		if err != nil && !errors.As(err, &overridden) {
-			return fmt.Errorf("pres-rules: %w", err)
-		}
-		_, err = b.xc.Put(ctx, PresRulesAUID, PresRulesDocument, out, PresRulesMIMEType, cond)
-		if err == nil {
-			// Servers that re-evaluate the watcher without telling the
-			// owner (Kamailio) show the change on the next winfo refresh.
-			b.ua.RefreshWatchers()
-			if overridden != nil {
-				// Our rule is stored, but another client's rule wins.
-				return fmt.Errorf("saved, but %w", overridden)
-			}
-			return nil
-		}
-		if xcap.StatusCodeOf(err) != http.StatusPreconditionFailed || attempt+1 >= maxConflictRetries {
-			return fmt.Errorf("write pres-rules: %w", err)
-		}
+	err := presrules.Update(ctx, b.xc, uri, h)
+	var overridden *presrules.OverriddenError
+	if err != nil && !errors.As(err, &overridden) {
+		return err
 	}
+	// Servers that re-evaluate the watcher without telling the owner
+	// (Kamailio) show the change on the next winfo refresh.
+	b.ua.RefreshWatchers()
+	if overridden != nil {
+		// Our rule is stored, but another client's rule wins.
+		return fmt.Errorf("saved, but %w", overridden)
+	}
+	return nil
 }
 
 // loadBuddies loads the buddy list and subscribes to every buddy, retrying

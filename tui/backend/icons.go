@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
@@ -216,7 +217,7 @@ func (f *iconFetcher) fetchLoop(uri string, w iconWant) {
 
 // retryable says whether an icon failure may go away by itself.
 func retryable(err error) bool {
-	var le *icon.LimitError
+	var le *xmltree.LimitError
 	if errors.As(err, &le) || errors.Is(err, icon.ErrNotImage) || errors.Is(err, icon.ErrUnsupportedFormat) || errors.Is(err, icon.ErrInvalidContent) {
 		return false
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // Namespace is the XML namespace of the OMA pres-content document.
@@ -28,7 +30,7 @@ const MaxDocumentSize = MaxIconDataChars + 16<<10
 const base64LineLength = 76
 
 // ErrInvalidContent means a document is not a usable pres-content document.
-// Every ParseContent error except *LimitError wraps it.
+// Every ParseContent error except *xmltree.LimitError wraps it.
 var ErrInvalidContent = errors.New("invalid pres-content document")
 
 // ErrNoIconData (no or empty <data>) and ErrUnsupportedEncoding (<encoding>
@@ -47,13 +49,8 @@ type Content struct {
 	Data        []byte // decoded
 }
 
-type contentXML struct {
-	XMLName     xml.Name `xml:"urn:oma:xml:prs:pres-content content"`
-	MIMEType    string   `xml:"urn:oma:xml:prs:pres-content mime-type"`
-	Encoding    string   `xml:"urn:oma:xml:prs:pres-content encoding"`
-	Description []string `xml:"urn:oma:xml:prs:pres-content description"`
-	Data        *string  `xml:"urn:oma:xml:prs:pres-content data"`
-}
+// contentLimits are the XML limits of a pres-content document.
+var contentLimits = xmltree.Limits{MaxBytes: MaxDocumentSize}
 
 // ParseContent reads a pres-content document. ASCII whitespace inside the
 // base64 <data> is ignored (Python wraps it at 76 columns). It enforces
@@ -62,42 +59,71 @@ type contentXML struct {
 // caller decides whether the data is an image it accepts.
 func ParseContent(doc []byte) (*Content, error) {
 	if len(doc) > MaxDocumentSize {
-		return nil, &LimitError{What: WhatDocument, Limit: MaxDocumentSize, Actual: int64(len(doc))}
+		return nil, xmltree.TooLarge(WhatDocument, int64(len(doc)), MaxDocumentSize)
 	}
-	var x contentXML
-	if err := xml.Unmarshal(doc, &x); err != nil {
+	tree, err := xmltree.Parse(doc, contentLimits)
+	var le *xmltree.LimitError
+	switch {
+	case errors.As(err, &le):
+		return nil, err
+	case err != nil:
 		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
 	}
-	if x.Data == nil {
+	root := tree.Root
+	if !root.Is(Namespace, "content") {
+		return nil, fmt.Errorf("%w: root element is {%s}%s, not {%s}content", ErrInvalidContent, root.Space, root.Local, Namespace)
+	}
+	// Like encoding/xml's Unmarshal, the last of a repeated element wins
+	// and only the element's own text counts.
+	var (
+		c           Content
+		data        *string
+		description []string
+	)
+	root.EachElement(func(e *xmltree.Node) {
+		if e.Space != Namespace {
+			return
+		}
+		switch e.Local {
+		case "mime-type":
+			c.MIMEType = e.OwnText()
+		case "encoding":
+			c.Encoding = e.OwnText()
+		case "description":
+			description = append(description, e.OwnText())
+		case "data":
+			text := e.OwnText()
+			data = &text
+		}
+	})
+	if data == nil {
 		return nil, fmt.Errorf("%w: no <data> element%w", ErrInvalidContent, quiet(ErrNoIconData))
 	}
-	if n := len(*x.Data); n > MaxIconDataChars {
-		return nil, &LimitError{What: WhatDataChars, Limit: MaxIconDataChars, Actual: int64(n)}
+	if n := len(*data); n > MaxIconDataChars {
+		return nil, &xmltree.LimitError{What: WhatDataChars, Limit: MaxIconDataChars, Actual: int64(n)}
 	}
-	c := &Content{
-		MIMEType: strings.ToLower(strings.TrimSpace(x.MIMEType)),
-		Encoding: strings.TrimSpace(x.Encoding),
-	}
-	if len(x.Description) > 0 {
-		c.Description = strings.TrimSpace(x.Description[0])
+	c.MIMEType = strings.ToLower(strings.TrimSpace(c.MIMEType))
+	c.Encoding = strings.TrimSpace(c.Encoding)
+	if len(description) > 0 {
+		c.Description = strings.TrimSpace(description[0])
 	}
 	if c.Encoding != "" && !strings.EqualFold(c.Encoding, "base64") {
 		return nil, fmt.Errorf("%w: encoding %q, only base64 is supported%w", ErrInvalidContent, c.Encoding, quiet(ErrUnsupportedEncoding))
 	}
-	text := stripASCIISpace(*x.Data)
-	data, err := base64.StdEncoding.DecodeString(text)
+	text := stripASCIISpace(*data)
+	decoded, err := base64.StdEncoding.DecodeString(text)
 	if err != nil {
 		// Some writers drop the padding.
 		var rawErr error
-		if data, rawErr = base64.RawStdEncoding.DecodeString(text); rawErr != nil {
+		if decoded, rawErr = base64.RawStdEncoding.DecodeString(text); rawErr != nil {
 			return nil, fmt.Errorf("%w: <data> is not base64: %v", ErrInvalidContent, err)
 		}
 	}
-	if len(data) == 0 {
+	if len(decoded) == 0 {
 		return nil, fmt.Errorf("%w: <data> is empty%w", ErrInvalidContent, quiet(ErrNoIconData))
 	}
-	c.Data = data
-	return c, nil
+	c.Data = decoded
+	return &c, nil
 }
 
 func stripASCIISpace(s string) string {
@@ -151,7 +177,7 @@ func (c *Content) Marshal() []byte {
 	b.WriteString(`<content xmlns="` + Namespace + `">` + "\n")
 	element := func(name, value string) {
 		b.WriteString("  <" + name + ">")
-		_ = xml.EscapeText(&b, []byte(value))
+		b.Write(xmltree.AppendText(nil, value))
 		b.WriteString("</" + name + ">\n")
 	}
 	if c.MIMEType != "" {

@@ -7,6 +7,8 @@ import (
 	"image"
 	"strings"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 func TestContentRoundTrip(t *testing.T) {
@@ -86,7 +88,7 @@ func TestParseContentErrors(t *testing.T) {
 	if _, err := ParseContent([]byte(cases["bad encoding"])); !errors.Is(err, ErrUnsupportedEncoding) {
 		t.Errorf("bad encoding: %v", err)
 	}
-	var le *LimitError
+	var le *xmltree.LimitError
 	big := `<content xmlns="urn:oma:xml:prs:pres-content"><data>` + strings.Repeat("A", MaxIconDataChars+4) + `</data></content>`
 	if _, err := ParseContent([]byte(big)); !errors.As(err, &le) || le.What != WhatDataChars {
 		t.Errorf("data limit: %v", err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"image/color"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 func FuzzParseContent(f *testing.F) {
@@ -15,7 +17,7 @@ func FuzzParseContent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		c, err := ParseContent(doc)
 		if err != nil {
-			var le *LimitError
+			var le *xmltree.LimitError
 			if !errors.Is(err, ErrInvalidContent) && !errors.As(err, &le) {
 				t.Fatalf("untyped error %v", err)
 			}
@@ -57,7 +59,7 @@ func FuzzCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Check(data, fuzzLimits)
 		if err != nil {
-			var le *LimitError
+			var le *xmltree.LimitError
 			if !errors.Is(err, ErrNotImage) && !errors.Is(err, ErrUnsupportedFormat) && !errors.As(err, &le) {
 				t.Fatalf("untyped error %v", err)
 			}

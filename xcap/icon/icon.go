@@ -17,6 +17,7 @@ import (
 	"image/png"
 	"strings"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"golang.org/x/image/webp"
 )
 
@@ -163,55 +164,39 @@ var ErrNotImage = errors.New("not an image")
 // format this package cannot read.
 var ErrUnsupportedFormat = errors.New("unsupported image format")
 
-// What a LimitError is about.
+// What an *xmltree.LimitError from this package is about (its What).
 const (
-	WhatBytes     = "image size"    // encoded image bytes
-	WhatSide      = "image side"    // width or height
-	WhatPixels    = "image pixels"  // width*height
-	WhatDocument  = "document size" // pres-content XML bytes
-	WhatDataChars = "icon data"     // base64 characters in <data>
-	WhatBody      = "response size" // HTTP body bytes
-	WhatFile      = "file size"     // local file bytes
+	WhatBytes     = "image size"                     // encoded image bytes
+	WhatSide      = "image side"                     // width or height
+	WhatPixels    = "image area"                     // width*height
+	WhatDocument  = xmltree.WhatSize                 // pres-content XML bytes
+	WhatDataChars = "icon data in base64 characters" // base64 characters in <data>
+	WhatBody      = "response size"                  // HTTP body bytes
+	WhatFile      = "file size"                      // local file bytes
 )
 
-// LimitError reports a value over a limit. Width and Height are set for the
-// pixel limits so the message can name the image's dimensions.
-type LimitError struct {
-	What          string // one of the What* constants
-	Limit, Actual int64
-	Width, Height int
+// pixelError is the *xmltree.LimitError for an image over a pixel limit,
+// with a message that names the image's dimensions.
+func pixelError(c image.Config, what string, n, limit int64) error {
+	return &pixelLimitError{c: c, limit: &xmltree.LimitError{What: what, Limit: limit, Actual: n, Unit: xmltree.Pixels}}
 }
 
-func (e *LimitError) Error() string {
-	switch e.What {
-	case WhatSide:
-		return fmt.Sprintf("image is %dx%d pixels, the limit is %d pixels a side", e.Width, e.Height, e.Limit)
-	case WhatPixels:
-		return fmt.Sprintf("image is %dx%d pixels (%s), the limit is %s", e.Width, e.Height, megapixels(e.Actual), megapixels(e.Limit))
-	case WhatDataChars:
-		return fmt.Sprintf("icon data is %d base64 characters, the limit is %d", e.Actual, e.Limit)
-	case WhatBytes, WhatDocument, WhatBody, WhatFile:
-		return fmt.Sprintf("%s is %s, the limit is %s", e.What, byteSize(e.Actual), byteSize(e.Limit))
-	}
-	return fmt.Sprintf("%s is %d, the limit is %d", e.What, e.Actual, e.Limit)
+type pixelLimitError struct {
+	c     image.Config
+	limit *xmltree.LimitError
 }
+
+func (e *pixelLimitError) Error() string {
+	if e.limit.What == WhatSide {
+		return fmt.Sprintf("image is %dx%d pixels, the limit is %d pixels a side", e.c.Width, e.c.Height, e.limit.Limit)
+	}
+	return fmt.Sprintf("image is %dx%d pixels (%s), the limit is %s", e.c.Width, e.c.Height, megapixels(e.limit.Actual), megapixels(e.limit.Limit))
+}
+
+func (e *pixelLimitError) Unwrap() error { return e.limit }
 
 func megapixels(n int64) string {
 	return fmt.Sprintf("%.1f megapixels", float64(n)/1e6)
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB (%d bytes)", float64(n)/(1<<20), n)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB (%d bytes)", float64(n)/(1<<10), n)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // Check reads only the image header and enforces l: it never decodes a pixel,
@@ -219,7 +204,7 @@ func byteSize(n int64) string {
 // on that value.
 func Check(data []byte, l Limits) (Config, error) {
 	if l.MaxBytes > 0 && int64(len(data)) > l.MaxBytes {
-		return Config{}, &LimitError{What: WhatBytes, Limit: l.MaxBytes, Actual: int64(len(data))}
+		return Config{}, xmltree.TooLarge(WhatBytes, int64(len(data)), l.MaxBytes)
 	}
 	f, ok := Sniff(data)
 	if !ok {
@@ -250,10 +235,10 @@ func Check(data []byte, l Limits) (Config, error) {
 		return Config{}, fmt.Errorf("%w (%s header claims %dx%d pixels)", ErrNotImage, f, c.Width, c.Height)
 	}
 	if l.MaxSide > 0 && (c.Width > l.MaxSide || c.Height > l.MaxSide) {
-		return Config{}, &LimitError{What: WhatSide, Limit: int64(l.MaxSide), Actual: int64(max(c.Width, c.Height)), Width: c.Width, Height: c.Height}
+		return Config{}, pixelError(c, WhatSide, int64(max(c.Width, c.Height)), int64(l.MaxSide))
 	}
 	if px := int64(c.Width) * int64(c.Height); l.MaxPixels > 0 && px > l.MaxPixels {
-		return Config{}, &LimitError{What: WhatPixels, Limit: l.MaxPixels, Actual: px, Width: c.Width, Height: c.Height}
+		return Config{}, pixelError(c, WhatPixels, px, l.MaxPixels)
 	}
 	return Config{Format: f, Width: c.Width, Height: c.Height}, nil
 }

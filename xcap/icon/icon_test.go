@@ -12,6 +12,8 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // gradient is a deterministic test picture with distinct left/right halves
@@ -168,8 +170,8 @@ func TestCheckReadsHeaders(t *testing.T) {
 func TestCheckRejectsBombWithoutDecoding(t *testing.T) {
 	bomb := pngHeaderOnly(30000, 30000)
 	_, err := Check(bomb, UploadLimits)
-	var le *LimitError
-	if !errors.As(err, &le) || le.What != WhatSide || le.Width != 30000 || le.Height != 30000 {
+	var le *xmltree.LimitError
+	if !errors.As(err, &le) || le.What != WhatSide || le.Actual != 30000 || le.Limit != 16384 {
 		t.Fatalf("Check(30000x30000 header) = %v", err)
 	}
 	if want := "image is 30000x30000 pixels, the limit is 16384 pixels a side"; err.Error() != want {
@@ -202,7 +204,7 @@ func TestCheckRejectsBombWithoutDecoding(t *testing.T) {
 func TestCheckByteLimit(t *testing.T) {
 	data := encodePNG(t, gradient(64, 64))
 	_, err := Check(data, Limits{MaxBytes: 100})
-	var le *LimitError
+	var le *xmltree.LimitError
 	if !errors.As(err, &le) || le.What != WhatBytes || le.Actual != int64(len(data)) || le.Limit != 100 {
 		t.Fatalf("Check = %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/server"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
@@ -175,7 +176,7 @@ func TestParseErrors(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	if _, err := Parse(make([]byte, MaxDocumentSize+1)); !errors.Is(err, ErrTooLarge) {
+	if _, err := Parse(make([]byte, MaxDocumentSize+1)); !isLimit(err) {
 		t.Errorf("too large: %v", err)
 	}
 }
@@ -331,28 +332,37 @@ func TestSetWatcherErrors(t *testing.T) {
 	}
 }
 
-// TestSetWatcherThroughXCAPServer stores the document on the real embedded
-// XCAP server, reads it back and evaluates it.
-func TestSetWatcherThroughXCAPServer(t *testing.T) {
+// aliceClient runs the embedded XCAP server on loopback and returns a
+// client for alice.
+func aliceClient(t *testing.T) *xcap.Client {
+	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "xcap.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	if err := st.SetPassword("alice", "secret"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	hs, err := server.Listen(ctx, "127.0.0.1:0", server.Options{Domain: "example.test", Store: st})
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	defer func() { cancel(); <-hs.Done() }()
+	t.Cleanup(func() { cancel(); <-hs.Done() })
 	c, err := xcap.NewClient(xcap.ClientOptions{Root: hs.Root(), XUI: "sip:alice@example.test", Password: "secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// TestSetWatcherThroughXCAPServer stores the document on the real embedded
+// XCAP server, reads it back and evaluates it.
+func TestSetWatcherThroughXCAPServer(t *testing.T) {
+	c := aliceClient(t)
+	ctx := context.Background()
 	doc, err := SetWatcher(nil, "sip:carol@example.test", Allow)
 	if err != nil {
 		t.Fatal(err)
@@ -366,6 +376,47 @@ func TestSetWatcherThroughXCAPServer(t *testing.T) {
 	}
 	if h := decide(t, got.Body, "sip:carol@example.test"); h != Allow {
 		t.Errorf("stored rules give carol %v", h)
+	}
+}
+
+// Update edits the stored rules in place: another client's rules stay,
+// the watcher gets the asked-for handling, an overriding foreign rule is
+// reported after the document is stored.
+func TestUpdateThroughXCAPServer(t *testing.T) {
+	c := aliceClient(t)
+	ctx := context.Background()
+	if err := Update(ctx, c, "sip:bob@example.test", Allow); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	got, err := c.Get(ctx, AUID, DocumentPath, "")
+	if err != nil || decide(t, got.Body, "sip:bob@example.test") != Allow {
+		t.Fatalf("bob not allowed after create: %v", err)
+	}
+	if _, err := c.Put(ctx, AUID, DocumentPath, []byte(omaDoc), ContentType, xcap.Condition{IfMatch: got.ETag}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Update(ctx, c, "SIP:Mallory@Example.Test", Block); err != nil {
+		t.Fatalf("block: %v", err)
+	}
+	got, _ = c.Get(ctx, AUID, DocumentPath, "")
+	if !bytes.Contains(got.Body, []byte(`wp_prs_grantedcontacts`)) || decide(t, got.Body, "sip:Mallory@example.test") != PoliteBlock {
+		t.Errorf("after block:\n%s", got.Body)
+	}
+	allowAll := `<cp:ruleset xmlns:cp="urn:ietf:params:xml:ns:common-policy" xmlns:pr="urn:ietf:params:xml:ns:pres-rules">
+<cp:rule id="everyone"><cp:actions><pr:sub-handling>allow</pr:sub-handling></cp:actions></cp:rule>
+</cp:ruleset>`
+	if _, err := c.Put(ctx, AUID, DocumentPath, []byte(allowAll), ContentType, xcap.Condition{}); err != nil {
+		t.Fatal(err)
+	}
+	var oe *OverriddenError
+	if err := Update(ctx, c, "sip:eve@example.test", Block); !errors.As(err, &oe) || oe.Got != Allow {
+		t.Errorf("overridden: %v", err)
+	}
+	if got, _ := c.Get(ctx, AUID, DocumentPath, ""); !bytes.Contains(got.Body, []byte("sipbuddy_block")) {
+		t.Errorf("overridden rule not stored:\n%s", got.Body)
+	}
+	if err := Update(ctx, c, "not a uri", Allow); !errors.Is(err, ErrInvalid) {
+		t.Errorf("bad watcher: %v", err)
 	}
 }
 
@@ -387,7 +438,7 @@ func FuzzParse(f *testing.F) {
 		doc, err := SetWatcher(data, "sip:fuzz@example.test", Allow)
 		var oe *OverriddenError
 		if err != nil && !errors.As(err, &oe) {
-			if errors.Is(err, ErrTooLarge) {
+			if isLimit(err) {
 				return
 			}
 			t.Fatalf("SetWatcher: %v", err)
@@ -403,4 +454,9 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("rules lost: %d -> %d", len(r.Rules), len(r2.Rules))
 		}
 	})
+}
+
+func isLimit(err error) bool {
+	var le *xmltree.LimitError
+	return errors.As(err, &le)
 }

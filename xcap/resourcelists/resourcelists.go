@@ -6,7 +6,7 @@
 // being removed: everything else in the document (other clients' lists,
 // foreign-namespace elements and attributes, comments, prefixes) is written
 // back as it was read, because a PUT that drops another client's content
-// destroys their data. The tree that makes this possible is xmldom.
+// destroys their data. The tree that makes this possible is internal/xmltree.
 package resourcelists
 
 import (
@@ -15,8 +15,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
-	"github.com/sipbuddy/sipbuddy/xcap/resourcelists/xmldom"
 )
 
 // XCAP names of the document.
@@ -39,16 +39,19 @@ const (
 	// MaxNodes bounds the number of nodes in a document.
 	MaxNodes = 100000
 	// MaxUpdateAttempts bounds Update's reload-and-retry loop on 412.
-	MaxUpdateAttempts = 5
+	MaxUpdateAttempts = xcap.MaxUpdateAttempts
 )
 
-// Errors.
+// limits are the XML limits of a resource-lists document.
+var limits = xmltree.Limits{MaxBytes: MaxDocumentSize, MaxDepth: MaxDepth, MaxNodes: MaxNodes}
+
+// Errors. A document over a limit is an *xmltree.LimitError.
 var (
-	ErrTooLarge    = errors.New("resourcelists: document too large")
-	ErrNotLists    = errors.New("resourcelists: not a resource-lists document")
-	ErrInvalid     = errors.New("resourcelists: invalid argument")
-	ErrExists      = errors.New("resourcelists: entry already in the list")
-	ErrConflict    = errors.New("resourcelists: document kept changing, gave up")
+	ErrNotLists = errors.New("resourcelists: not a resource-lists document")
+	ErrInvalid  = errors.New("resourcelists: invalid argument")
+	ErrExists   = errors.New("resourcelists: entry already in the list")
+	ErrConflict = xcap.ErrConflict // Update gave up after MaxUpdateAttempts
+
 	errNilCallback = errors.New("resourcelists: nil update function")
 )
 
@@ -63,16 +66,13 @@ type Entry struct {
 
 // Document is a resource-lists document being read or edited.
 type Document struct {
-	dom *xmldom.Document
+	dom *xmltree.Document
 }
 
 // Parse reads a resource-lists document. It fails on XML that is not
 // well-formed or whose root is not {urn:ietf:params:xml:ns:resource-lists}resource-lists.
 func Parse(data []byte) (*Document, error) {
-	if len(data) > MaxDocumentSize {
-		return nil, fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, len(data), MaxDocumentSize)
-	}
-	dom, err := xmldom.Parse(data, xmldom.Limits{MaxDepth: MaxDepth, MaxNodes: MaxNodes})
+	dom, err := xmltree.Parse(data, limits)
 	if err != nil {
 		return nil, fmt.Errorf("resourcelists: %w", err)
 	}
@@ -100,15 +100,15 @@ func New() *Document {
 func (d *Document) Marshal() ([]byte, error) {
 	out := d.dom.Bytes()
 	if len(out) > MaxDocumentSize {
-		return nil, fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, len(out), MaxDocumentSize)
+		return nil, fmt.Errorf("resourcelists: %w", xmltree.TooLarge(xmltree.WhatSize, int64(len(out)), MaxDocumentSize))
 	}
 	return out, nil
 }
 
 // lists calls fn for every <list>, depth first, in document order.
-func (d *Document) lists(fn func(list *xmldom.Node)) {
-	var walk func(n *xmldom.Node)
-	walk = func(n *xmldom.Node) {
+func (d *Document) lists(fn func(list *xmltree.Node)) {
+	var walk func(n *xmltree.Node)
+	walk = func(n *xmltree.Node) {
 		for _, c := range n.Children {
 			if c.Is(Namespace, "list") {
 				fn(c)
@@ -125,7 +125,7 @@ func (d *Document) lists(fn func(list *xmldom.Node)) {
 func (d *Document) Entries() []Entry {
 	var out []Entry
 	index := map[string]int{}
-	d.lists(func(list *xmldom.Node) {
+	d.lists(func(list *xmltree.Node) {
 		name, _ := list.Attr("name")
 		for _, c := range list.Children {
 			if !c.Is(Namespace, "entry") {
@@ -170,7 +170,7 @@ func canonicalURI(uri string) string {
 }
 
 // findList returns the top-level list with that name, or nil.
-func (d *Document) findList(name string) *xmldom.Node {
+func (d *Document) findList(name string) *xmltree.Node {
 	for _, c := range d.dom.Root.Children {
 		if c.Is(Namespace, "list") {
 			if n, _ := c.Attr("name"); n == name {
@@ -194,18 +194,18 @@ func (d *Document) Add(list, uri, displayName string) error {
 		return fmt.Errorf("%w: %q is not a URI", ErrInvalid, uri)
 	}
 	for _, s := range []string{list, uri, displayName} {
-		if !xmldom.ValidText(s) {
+		if !xmltree.ValidText(s) {
 			return fmt.Errorf("%w: %q contains characters XML cannot carry", ErrInvalid, s)
 		}
 	}
 	l := d.findList(list)
 	if l == nil {
-		l = xmldom.NewElement(d.dom.Root, Namespace, "list", "rl")
+		l = xmltree.NewElement(d.dom.Root, Namespace, "list", "rl")
 		l.SetAttr("name", list)
 		d.insertListChild(d.dom.Root, l)
 	}
 	key := canonicalURI(uri)
-	var after *xmldom.Node
+	var after *xmltree.Node
 	for _, c := range l.Elements() {
 		if c.Space != Namespace {
 			continue
@@ -217,7 +217,7 @@ func (d *Document) Add(list, uri, displayName string) error {
 			}
 		}
 	}
-	e := xmldom.NewElement(l, Namespace, "entry", "rl")
+	e := xmltree.NewElement(l, Namespace, "entry", "rl")
 	e.SetAttr("uri", uri)
 	if next := nextElement(l, after); next != nil {
 		l.InsertBefore(e, next)
@@ -225,7 +225,7 @@ func (d *Document) Add(list, uri, displayName string) error {
 		l.Append(e)
 	}
 	if displayName != "" {
-		dn := xmldom.NewElement(e, Namespace, "display-name", "rl")
+		dn := xmltree.NewElement(e, Namespace, "display-name", "rl")
 		dn.SetText(displayName)
 		e.AppendInline(dn)
 	}
@@ -234,8 +234,8 @@ func (d *Document) Add(list, uri, displayName string) error {
 
 // insertListChild puts a new top-level list after the last <list> of the
 // root, before foreign elements.
-func (d *Document) insertListChild(root, l *xmldom.Node) {
-	var last *xmldom.Node
+func (d *Document) insertListChild(root, l *xmltree.Node) {
+	var last *xmltree.Node
 	for _, c := range root.Elements() {
 		if c.Is(Namespace, "list") {
 			last = c
@@ -250,7 +250,7 @@ func (d *Document) insertListChild(root, l *xmldom.Node) {
 
 // nextElement returns the element child of parent following after (the
 // first element child when after is nil), or nil.
-func nextElement(parent, after *xmldom.Node) *xmldom.Node {
+func nextElement(parent, after *xmltree.Node) *xmltree.Node {
 	els := parent.Elements()
 	if after == nil {
 		if len(els) > 0 {
@@ -271,7 +271,7 @@ func nextElement(parent, after *xmldom.Node) *xmldom.Node {
 func (d *Document) Remove(uri string) bool {
 	key := canonicalURI(uri)
 	removed := false
-	d.lists(func(list *xmldom.Node) {
+	d.lists(func(list *xmltree.Node) {
 		for _, c := range list.Elements() {
 			if !c.Is(Namespace, "entry") {
 				continue
@@ -285,54 +285,32 @@ func (d *Document) Remove(uri string) bool {
 }
 
 // Update reads the user's resource-lists document from the XCAP server,
-// applies fn and writes the result back conditionally (If-Match the ETag
-// read, or If-None-Match * when the document did not exist, starting from
-// New()). When another client changed the document in between (412), it
-// reloads and applies fn again, up to MaxUpdateAttempts times. fn must be
-// safe to call more than once. The document as stored is returned.
+// applies fn and writes the result back conditionally, with
+// xcap.Client.Update (a missing document starts from New()). When another
+// client changed the document in between (412), it reloads and applies fn
+// again, up to MaxUpdateAttempts times. fn must be safe to call more than
+// once. The document as stored is returned.
 func Update(ctx context.Context, c *xcap.Client, fn func(*Document) error) (*Document, error) {
 	if fn == nil {
 		return nil, errNilCallback
 	}
-	var lastErr error
-	for range MaxUpdateAttempts {
-		var (
-			doc  *Document
-			cond xcap.Condition
-		)
-		got, err := c.Get(ctx, AUID, DocumentPath, "")
-		switch {
-		case xcap.IsNotFound(err):
-			doc, cond = New(), xcap.Condition{IfNoneMatch: "*"}
-		case err != nil:
-			return nil, fmt.Errorf("resourcelists: get: %w", err)
-		default:
-			if doc, err = Parse(got.Body); err != nil {
+	var doc *Document
+	_, err := c.Update(ctx, xcap.DocumentRef{AUID: AUID, Path: DocumentPath, ContentType: ContentType}, func(cur []byte) ([]byte, error) {
+		if cur == nil {
+			doc = New()
+		} else {
+			var err error
+			if doc, err = Parse(cur); err != nil {
 				return nil, fmt.Errorf("resourcelists: stored document: %w", err)
-			}
-			cond = xcap.Condition{IfMatch: got.ETag}
-			if got.ETag == "" {
-				cond = xcap.Condition{} // a server without ETags: last writer wins
 			}
 		}
 		if err := fn(doc); err != nil {
 			return nil, err
 		}
-		body, err := doc.Marshal()
-		if err != nil {
-			return nil, err
-		}
-		_, err = c.Put(ctx, AUID, DocumentPath, body, ContentType, cond)
-		if err == nil {
-			return doc, nil
-		}
-		if xcap.StatusCodeOf(err) != 412 {
-			return nil, fmt.Errorf("resourcelists: put: %w", err)
-		}
-		lastErr = err
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+		return doc.Marshal()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resourcelists: %w", err)
 	}
-	return nil, fmt.Errorf("%w after %d attempts: %w", ErrConflict, MaxUpdateAttempts, lastErr)
+	return doc, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
@@ -132,7 +133,7 @@ type validatedIcon struct {
 func validateIcon(body []byte, legacy bool) (*validatedIcon, *xmlError) {
 	c, err := icon.ParseContent(body)
 	if err != nil {
-		var le *icon.LimitError
+		var le *xmltree.LimitError
 		switch {
 		case errors.As(err, &le) && le.What == icon.WhatDataChars:
 			return nil, &xmlError{"constraint-failure", fmt.Sprintf("Size limit exceeded, maximum allowed size is %d bytes", icon.MaxIconDataChars)}
@@ -164,7 +165,7 @@ func validateIcon(body []byte, legacy bool) (*validatedIcon, *xmlError) {
 	}
 	img, format, err := icon.Decode(c.Data, limits)
 	if err != nil {
-		var le *icon.LimitError
+		var le *xmltree.LimitError
 		if legacy && errors.As(err, &le) && (le.What == icon.WhatSide || le.What == icon.WhatPixels) {
 			return nil, &xmlError{"constraint-failure", legacySizePhrase}
 		}
@@ -194,9 +195,9 @@ func checkDocument(a *app, path string, body []byte) *xmlError {
 		}
 		return &xmlError{"not-well-formed", err.Error()}
 	}
-	if a.root.Local != "" && root.name != a.root {
+	if a.root.Local != "" && !root.Is(a.root.Space, a.root.Local) {
 		return &xmlError{"schema-validation-error", fmt.Sprintf("root element must be <%s> in namespace %s, not <%s> in namespace %q",
-			a.root.Local, a.root.Space, root.name.Local, root.name.Space)}
+			a.root.Local, a.root.Space, root.Local, root.Space)}
 	}
 	if a.validate != nil {
 		return a.validate(path, body)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
@@ -74,13 +75,13 @@ func (s *Server) directory(root, xui string) ([]byte, error) {
 	b.WriteString(`<xcap-directory xmlns="urn:oma:xml:xdm:xcap-directory">` + "\n")
 	for _, a := range auids {
 		b.WriteString(`  <folder auid="`)
-		_ = xmlEscapeAttr(&b, a)
+		b.Write(xmltree.AppendAttrValue(nil, a))
 		b.WriteString("\">\n")
 		for _, e := range byAUID[a] {
 			b.WriteString(`    <entry uri="`)
-			_ = xmlEscapeAttr(&b, documentURL(root, e.Key))
+			b.Write(xmltree.AppendAttrValue(nil, documentURL(root, e.Key)))
 			b.WriteString(`" etag="`)
-			_ = xmlEscapeAttr(&b, e.ETag)
+			b.Write(xmltree.AppendAttrValue(nil, e.ETag))
 			b.WriteString(`" last-modified="` + e.Modified.UTC().Format(time.RFC3339) + `" size="` + strconv.Itoa(e.Size) + "\"/>\n")
 		}
 		b.WriteString("  </folder>\n")
@@ -134,37 +135,26 @@ func escapeSegment(s string) string {
 	return b.String()
 }
 
-type stringWriter interface {
-	WriteString(string) (int, error)
-	Write([]byte) (int, error)
-}
-
-func xmlEscapeAttr(w stringWriter, s string) error {
-	return xml.EscapeText(w, []byte(s))
-}
-
 // namespaceBindings renders the namespace bindings in scope at e
 // (RFC 4825 §8.4.3: application/xcap-ns+xml), as attributes of an empty
 // element named like e.
-func namespaceBindings(e *element) []byte {
-	all := e.inheritedDecls()
-	for p, u := range e.decls {
-		all[p] = u
-	}
+func namespaceBindings(e *xmltree.Node) []byte {
+	all := e.Scope()
+	delete(all, "xml") // bound by definition, never declared
 	prefixes := make([]string, 0, len(all))
 	for p := range all {
 		prefixes = append(prefixes, p)
 	}
 	sort.Strings(prefixes)
 	var b bytes.Buffer
-	b.WriteString("<" + e.name.Local)
+	b.WriteString("<" + e.Local)
 	for _, p := range prefixes {
 		if p == "" {
 			b.WriteString(` xmlns="`)
 		} else {
 			b.WriteString(` xmlns:` + p + `="`)
 		}
-		_ = xmlEscapeAttr(&b, all[p])
+		b.Write(xmltree.AppendAttrValue(nil, all[p]))
 		b.WriteByte('"')
 	}
 	b.WriteString("/>")

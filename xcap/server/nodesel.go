@@ -1,11 +1,12 @@
 package server
 
 import (
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // MaxNodeSelectorSteps bounds the steps of a node selector.
@@ -230,13 +231,12 @@ func unescapeAttValue(v string) (string, error) {
 	if !strings.ContainsAny(v, "&<") {
 		return v, nil
 	}
-	var out struct {
-		V string `xml:"v,attr"`
-	}
-	if err := xml.Unmarshal([]byte(`<a v="`+strings.ReplaceAll(v, `"`, "&quot;")+`"/>`), &out); err != nil {
+	doc, err := xmltree.Parse([]byte(`<a v="`+strings.ReplaceAll(v, `"`, "&quot;")+`"/>`), xmltree.Limits{})
+	if err != nil {
 		return "", fmt.Errorf("%w: attribute value %q: %v", ErrBadNodeSelector, v, err)
 	}
-	return out.V, nil
+	out, _ := doc.Root.Attr("v")
+	return out, nil
 }
 
 func splitQName(s string) (prefix, local string, ok bool) {
@@ -246,28 +246,13 @@ func splitQName(s string) (prefix, local string, ok bool) {
 	return "", s, isNCName(s)
 }
 
-// isNCName is a conservative check of an XML NCName (ASCII letters, digits,
-// '-', '_', '.' and any non-ASCII character; not starting with a digit,
-// '-' or '.').
-func isNCName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_' || r >= 0x80 || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
-		case i > 0 && (r == '-' || r == '.' || (r >= '0' && r <= '9')):
-		default:
-			return false
-		}
-	}
-	return true
-}
+// isNCName checks prefixes and names in selectors and xmlns() bindings.
+var isNCName = xmltree.IsNCName
 
 // selection is what a node selector picked.
 type selection struct {
-	elem     *element
-	attr     *xml.Attr // TerminalAttribute
+	elem     *xmltree.Node
+	attr     *xmltree.Attr // TerminalAttribute
 	terminal Terminal
 }
 
@@ -275,7 +260,7 @@ type selection struct {
 // match by local name (liberal: the AUID default namespace of pres-rules is
 // not the namespace of its <ruleset> root); prefixed names must be bound in
 // bindings and match the namespace URI exactly. Exactly one node must match.
-func selectNode(root *element, ns NodeSelector, bindings map[string]string) (selection, error) {
+func selectNode(root *xmltree.Node, ns NodeSelector, bindings map[string]string) (selection, error) {
 	resolve := func(prefix string) (string, error) {
 		uri, ok := bindings[prefix]
 		if !ok {
@@ -283,7 +268,7 @@ func selectNode(root *element, ns NodeSelector, bindings map[string]string) (sel
 		}
 		return uri, nil
 	}
-	matchName := func(n xml.Name, prefix, local string) (bool, error) {
+	matchName := func(n *xmltree.Node, prefix, local string) (bool, error) {
 		if local != "*" && n.Local != local {
 			return false, nil
 		}
@@ -293,7 +278,7 @@ func selectNode(root *element, ns NodeSelector, bindings map[string]string) (sel
 		uri, err := resolve(prefix)
 		return err == nil && n.Space == uri, err
 	}
-	matchAttr := func(e *element, st Step) (bool, error) {
+	matchAttr := func(e *xmltree.Node, st Step) (bool, error) {
 		if st.AttrLocal == "" {
 			return true, nil
 		}
@@ -305,23 +290,22 @@ func selectNode(root *element, ns NodeSelector, bindings map[string]string) (sel
 			}
 			want = uri
 		}
-		for _, a := range e.attrs {
-			if a.Name.Local == st.AttrLocal && a.Name.Space == want {
-				return a.Value == st.AttrValue, nil
-			}
-		}
-		return false, nil
+		v, ok := e.AttrNS(want, st.AttrLocal)
+		return ok && v == st.AttrValue, nil
 	}
 
-	var current []*element
+	var current []*xmltree.Node
 	// The first step selects the root element (the document node's child).
-	candidates := [][]*element{{root}}
+	candidates := [][]*xmltree.Node{{root}}
 	for i, st := range ns.Steps {
-		var next []*element
+		var next []*xmltree.Node
 		for _, siblings := range candidates {
 			pos := 0
 			for _, c := range siblings {
-				ok, err := matchName(c.name, st.Prefix, st.Local)
+				if c.Kind != xmltree.Element {
+					continue
+				}
+				ok, err := matchName(c, st.Prefix, st.Local)
 				if err != nil {
 					return selection{}, err
 				}
@@ -348,7 +332,7 @@ func selectNode(root *element, ns NodeSelector, bindings map[string]string) (sel
 		if i < len(ns.Steps)-1 {
 			candidates = candidates[:0]
 			for _, e := range current {
-				candidates = append(candidates, e.children)
+				candidates = append(candidates, e.Children)
 			}
 		}
 	}
@@ -365,9 +349,9 @@ func selectNode(root *element, ns NodeSelector, bindings map[string]string) (sel
 			}
 			want = uri
 		}
-		for i := range sel.elem.attrs {
-			a := &sel.elem.attrs[i]
-			if a.Name.Local == ns.AttrLocal && a.Name.Space == want {
+		for i := range sel.elem.Attrs {
+			a := &sel.elem.Attrs[i]
+			if a.Local == ns.AttrLocal && a.Space == want && !a.IsNamespaceDecl() {
 				sel.attr = a
 				return sel, nil
 			}

@@ -237,6 +237,11 @@ func TestStatusCodes(t *testing.T) {
 		{"unclosed", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">`, "not-well-formed"},
 		{"two roots", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"/><x/>`, "not-well-formed"},
 		{"doctype", `<!DOCTYPE x [<!ENTITY a "b">]><resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"/>`, "not-well-formed"},
+		{"duplicate attribute", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="a" name="b"/></resource-lists>`, "not-well-formed"},
+		{"same attribute by two prefixes", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists" xmlns:p="urn:x" xmlns:q="urn:x"><list p:n="a" q:n="b"/></resource-lists>`, "not-well-formed"},
+		{"too many nodes", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">` + strings.Repeat("<!---->x", MaxXMLNodes/2) + `</resource-lists>`, "not-well-formed"},
+		// issue 11: 150,000 duplicate attributes (900 KB) were stored as well-formed.
+		{"150,000 duplicate attributes", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list` + strings.Repeat(` a="1"`, 150_000) + `/></resource-lists>`, "not-well-formed"},
 		{"latin-1 bytes", "<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\">\xe9</resource-lists>", "not-utf-8"},
 		{"declared latin-1", `<?xml version="1.0" encoding="ISO-8859-1"?><resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"/>`, "not-utf-8"},
 		{"wrong root", `<ruleset xmlns="urn:ietf:params:xml:ns:common-policy"/>`, "schema-validation-error"},

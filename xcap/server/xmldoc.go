@@ -5,10 +5,11 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // MaxXMLDepth bounds element nesting in a stored document.
@@ -17,34 +18,13 @@ const MaxXMLDepth = 100
 // MaxXMLElements bounds the number of elements in a stored document.
 const MaxXMLElements = 100_000
 
-// element is a node of a parsed document: names resolved to namespace URIs,
-// plus the byte range of the element in the source so that an element GET
-// returns the bytes exactly as they were stored.
-type element struct {
-	name       xml.Name   // Space is the namespace URI
-	attrs      []xml.Attr // Space is the namespace URI; xmlns declarations excluded
-	decls      map[string]string
-	parent     *element
-	children   []*element
-	start, end int64
-}
+// MaxXMLNodes bounds the nodes of every kind (elements, text, comments)
+// in a stored document.
+const MaxXMLNodes = 2 * MaxXMLElements
 
-// inScope returns the namespace declarations visible at e that e itself
-// does not declare ("" = default namespace).
-func (e *element) inheritedDecls() map[string]string {
-	out := map[string]string{}
-	for p := e.parent; p != nil; p = p.parent {
-		for prefix, uri := range p.decls {
-			if _, own := e.decls[prefix]; own {
-				continue
-			}
-			if _, nearer := out[prefix]; !nearer {
-				out[prefix] = uri
-			}
-		}
-	}
-	return out
-}
+// xmlLimits are the limits of a stored document; the attribute limits are
+// xmltree's defaults.
+var xmlLimits = xmltree.Limits{MaxBytes: MaxDocumentSize, MaxDepth: MaxXMLDepth, MaxElements: MaxXMLElements, MaxNodes: MaxXMLNodes}
 
 // xmlError is a document rejected with a 409 xcap-error body.
 type xmlError struct {
@@ -54,8 +34,9 @@ type xmlError struct {
 func (e *xmlError) Error() string { return e.tag + ": " + e.phrase }
 
 // parseDocument checks that body is a well-formed UTF-8 XML document with
-// one root element and returns its tree.
-func parseDocument(body []byte) (*element, error) {
+// one root element and no DOCTYPE, and returns its root. Element offsets
+// (Start, End) index body, so an element GET returns the stored bytes.
+func parseDocument(body []byte) (*xmltree.Node, error) {
 	if bytes.HasPrefix(body, []byte{0xfe, 0xff}) || bytes.HasPrefix(body, []byte{0xff, 0xfe}) {
 		return nil, &xmlError{"not-utf-8", "document is UTF-16"}
 	}
@@ -70,75 +51,28 @@ func parseDocument(body []byte) (*element, error) {
 	if enc := declaredEncoding(body); enc != "" && !strings.EqualFold(enc, "utf-8") && !strings.EqualFold(enc, "utf8") {
 		return nil, &xmlError{"not-utf-8", fmt.Sprintf("document declares encoding %q", enc)}
 	}
-	d := xml.NewDecoder(bytes.NewReader(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))))
-	offset := int64(0)
-	if bytes.HasPrefix(body, []byte("\xef\xbb\xbf")) {
-		offset = 3
+	doc, err := xmltree.Parse(body, xmlLimits)
+	if err != nil {
+		return nil, &xmlError{"not-well-formed", err.Error()}
 	}
-	var root, cur *element
-	elements := 0
-	depth := 0
-	for {
-		start := d.InputOffset() + offset
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, &xmlError{"not-well-formed", err.Error()}
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if cur == nil && root != nil {
-				return nil, &xmlError{"not-well-formed", "more than one root element"}
-			}
-			depth++
-			elements++
-			if depth > MaxXMLDepth {
-				return nil, &xmlError{"not-well-formed", fmt.Sprintf("elements nested deeper than %d", MaxXMLDepth)}
-			}
-			if elements > MaxXMLElements {
-				return nil, &xmlError{"not-well-formed", fmt.Sprintf("more than %d elements", MaxXMLElements)}
-			}
-			e := &element{name: t.Name, parent: cur, start: start}
-			for _, a := range t.Attr {
-				switch {
-				case a.Name.Space == "" && a.Name.Local == "xmlns":
-					if e.decls == nil {
-						e.decls = map[string]string{}
-					}
-					e.decls[""] = a.Value
-				case a.Name.Space == "xmlns":
-					if e.decls == nil {
-						e.decls = map[string]string{}
-					}
-					e.decls[a.Name.Local] = a.Value
-				default:
-					e.attrs = append(e.attrs, a)
-				}
-			}
-			if cur != nil {
-				cur.children = append(cur.children, e)
-			} else {
-				root = e
-			}
-			cur = e
-		case xml.EndElement:
-			cur.end = d.InputOffset() + offset
-			cur = cur.parent
-			depth--
-		case xml.CharData:
-			if cur == nil && len(bytes.TrimSpace(t)) > 0 {
-				return nil, &xmlError{"not-well-formed", "text outside the root element"}
-			}
-		case xml.Directive:
+	for _, n := range append(doc.Prolog, doc.Epilog...) {
+		if n.Kind == xmltree.Directive {
 			return nil, &xmlError{"not-well-formed", "DOCTYPE and other directives are not allowed"}
 		}
 	}
-	if root == nil {
-		return nil, &xmlError{"not-well-formed", "no root element"}
+	if hasDirective(doc.Root) {
+		return nil, &xmlError{"not-well-formed", "DOCTYPE and other directives are not allowed"}
 	}
-	return root, nil
+	return doc.Root, nil
+}
+
+func hasDirective(n *xmltree.Node) bool {
+	for _, c := range n.Children {
+		if c.Kind == xmltree.Directive || c.Kind == xmltree.Element && hasDirective(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // declaredEncoding returns the encoding named in the XML declaration, if any.
@@ -175,9 +109,9 @@ func declaredEncoding(body []byte) string {
 // elementBytes returns the stored bytes of e with the namespace declarations
 // it inherits added to its start tag, so the fragment means the same thing
 // out of its document (RFC 4825 §8.4.1: application/xcap-el+xml).
-func elementBytes(doc []byte, e *element) []byte {
-	raw := doc[e.start:e.end]
-	inherited := e.inheritedDecls()
+func elementBytes(doc []byte, e *xmltree.Node) []byte {
+	raw := doc[e.Start:e.End]
+	inherited := e.Inherited()
 	if len(inherited) == 0 {
 		return bytes.Clone(raw)
 	}
@@ -199,7 +133,7 @@ func elementBytes(doc []byte, e *element) []byte {
 		} else {
 			b.WriteString(` xmlns:` + p + `="`)
 		}
-		_ = xml.EscapeText(&b, []byte(inherited[p]))
+		b.Write(xmltree.AppendAttrValue(nil, inherited[p]))
 		b.WriteByte('"')
 	}
 	b.Write(raw[nameEnd:])
@@ -213,7 +147,7 @@ func xcapErrorBody(tag, phrase string) []byte {
 	b.WriteString(`<xcap-error xmlns="urn:ietf:params:xml:ns:xcap-error"><` + tag)
 	if phrase != "" {
 		b.WriteString(` phrase="`)
-		_ = xml.EscapeText(&b, []byte(phrase))
+		b.Write(xmltree.AppendAttrValue(nil, phrase))
 		b.WriteByte('"')
 	}
 	b.WriteString("/></xcap-error>\n")
