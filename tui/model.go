@@ -26,8 +26,9 @@ import (
 
 // Options configure a Model. The zero value is usable.
 type Options struct {
-	// ArtMode is the initial icon render mode: "halfblock", "ascii" or
-	// "plain". Empty: plain when NO_COLOR is set in Environ, else half-block.
+	// ArtMode is the initial icon render mode: "symbols", "halfblock",
+	// "ascii" or "plain". Empty: plain when NO_COLOR is set in Environ, else
+	// symbol art.
 	ArtMode string
 	// Environ is the environment of the user's terminal (over SSH: the
 	// session's); nil means os.Environ().
@@ -192,7 +193,8 @@ func New(b *backend.Backend, o Options) Model {
 	return m
 }
 
-// initialMode picks the art mode: the option, else plain under NO_COLOR.
+// initialMode picks the art mode: the option, else plain under NO_COLOR,
+// else symbol art.
 func initialMode(o Options) art.Mode {
 	if o.ArtMode != "" {
 		if md, err := art.ParseMode(o.ArtMode); err == nil {
@@ -204,7 +206,20 @@ func initialMode(o Options) art.Mode {
 			return art.Plain
 		}
 	}
-	return art.HalfBlock
+	return art.Symbols
+}
+
+// artCycle is the order the m key steps through the text art modes.
+var artCycle = []art.Mode{art.Symbols, art.HalfBlock, art.ASCII, art.Plain}
+
+// nextArtMode returns the mode after md in artCycle.
+func nextArtMode(md art.Mode) art.Mode {
+	for i, c := range artCycle {
+		if c == md {
+			return artCycle[(i+1)%len(artCycle)]
+		}
+	}
+	return artCycle[0]
 }
 
 // Init starts reading the backend's events.
@@ -370,7 +385,7 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 		m.list.clamp(m.layout().listRows)
 	case key.Matches(k, keys.CycleArt):
-		m.c.mode = (m.c.mode + 1) % 3
+		m.c.mode = nextArtMode(m.c.mode)
 		m.setStatus(statusInfo, "Icons: "+modeLabel(m.c.mode))
 	case key.Matches(k, keys.ToggleDebug):
 		m.showDbg = !m.showDbg

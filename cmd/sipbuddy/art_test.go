@@ -111,3 +111,13 @@ func TestArtCommandPixelModes(t *testing.T) {
 		t.Errorf("bad cell size: exit %d, %q", code, errs)
 	}
 }
+
+// An unknown --render is an error, not silently half blocks.
+func TestUnknownRenderModeIsAnError(t *testing.T) {
+	for _, args := range [][]string{{"demo", "--render", "regis"}, {"--render", "regis", "--account", "sip:alice@example.test"}} {
+		var out, errb bytes.Buffer
+		if code := run(t.Context(), args, &out, &errb); code != 2 || !strings.Contains(errb.String(), `--render: art: unknown mode "regis"`) {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errb.String())
+		}
+	}
+}

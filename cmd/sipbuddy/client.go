@@ -13,6 +13,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/internal/config"
 	"github.com/sipbuddy/sipbuddy/tui"
+	"github.com/sipbuddy/sipbuddy/tui/art"
 	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
@@ -52,7 +53,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&fl.ConfigPath, "config", "", "configuration `file` (default $"+config.EnvConfig+" or ~/.config/sipbuddy/config.toml)")
 	proxy := fs.String("proxy", os.Getenv(envProxy), "outbound proxy, `sip:127.0.0.1:5060;transport=tcp` ($"+envProxy+")")
 	transport := fs.String("transport", "", "SIP transport: tcp (default) or udp")
-	render := fs.String("render", os.Getenv(envRender), "icon art: halfblock, ascii or plain ($"+envRender+"; NO_COLOR picks plain)")
+	render := fs.String("render", os.Getenv(envRender), "icon art: symbols (default), halfblock, ascii or plain ($"+envRender+"; NO_COLOR picks plain)")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy.log in the user cache dir)")
 	verbose := fs.Bool("v", false, "log at DEBUG level (every SIP message), not INFO")
@@ -80,6 +81,10 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		acct.Transport = *transport
 	}
 	if *render != "" {
+		if _, err := art.ParseMode(*render); err != nil {
+			fmt.Fprintf(stderr, "sipbuddy: --render: %v\n", err)
+			return 2
+		}
 		acct.RenderMode = *render
 	}
 	if acct.Proxy == "" {
