@@ -579,12 +579,33 @@ func (m *Model) ensureArt() tea.Cmd {
 		}
 	}
 	if b := m.list.selected(); b != nil && lay.detailW > 0 && b.IconHash != "" {
-		keys = append(keys, artKey{b.IconHash, detailIconCols, detailIconRows, m.c.mode})
+		dc, dr := detailIconSize(lay.detailW, lay.detailH, lay.detailRight)
+		keys = append(keys, artKey{b.IconHash, dc, dr, m.c.mode})
 	}
 	if m.self.IconHash != "" {
 		keys = append(keys, artKey{m.self.IconHash, cols, rows, m.c.mode})
 	}
 	return m.arts.render(m.arts.want(keys))
+}
+
+// detailFieldLines is how many lines of fields the right-hand detail pane
+// keeps below its icon and title.
+const detailFieldLines = 10
+
+// detailIconSize is the detail pane's icon size in cells for a pane of
+// w x h: beside the fields in the pane below the list, or as wide as the
+// right-hand pane (square, so half as many rows) as far as its height
+// leaves room for the title and detailFieldLines.
+func detailIconSize(w, h int, right bool) (cols, rows int) {
+	if !right {
+		return detailIconCols, detailIconRows
+	}
+	innerW := max(0, w-4)
+	rows = min(innerW/2, h-2-3-1-detailFieldLines)
+	if rows < detailIconRows {
+		return detailIconCols, detailIconRows
+	}
+	return 2 * rows, rows
 }
 
 // iconArt returns the art of a buddy's icon, or its placeholder.
