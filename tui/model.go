@@ -209,19 +209,6 @@ func initialMode(o Options) art.Mode {
 	return art.Symbols
 }
 
-// artCycle is the order the m key steps through the text art modes.
-var artCycle = []art.Mode{art.Symbols, art.HalfBlock, art.ASCII, art.Plain}
-
-// nextArtMode returns the mode after md in artCycle.
-func nextArtMode(md art.Mode) art.Mode {
-	for i, c := range artCycle {
-		if c == md {
-			return artCycle[(i+1)%len(artCycle)]
-		}
-	}
-	return artCycle[0]
-}
-
 // Init starts reading the backend's events.
 func (m Model) Init() tea.Cmd {
 	if m.b == nil {
@@ -586,26 +573,6 @@ func (m *Model) ensureArt() tea.Cmd {
 		keys = append(keys, artKey{m.self.IconHash, cols, rows, m.c.mode})
 	}
 	return m.arts.render(m.arts.want(keys))
-}
-
-// detailFieldLines is how many lines of fields the right-hand detail pane
-// keeps below its icon and title.
-const detailFieldLines = 10
-
-// detailIconSize is the detail pane's icon size in cells for a pane of
-// w x h: beside the fields in the pane below the list, or as wide as the
-// right-hand pane (square, so half as many rows) as far as its height
-// leaves room for the title and detailFieldLines.
-func detailIconSize(w, h int, right bool) (cols, rows int) {
-	if !right {
-		return detailIconCols, detailIconRows
-	}
-	innerW := max(0, w-4)
-	rows = min(innerW/2, h-2-3-1-detailFieldLines)
-	if rows < detailIconRows {
-		return detailIconCols, detailIconRows
-	}
-	return 2 * rows, rows
 }
 
 // iconArt returns the art of a buddy's icon, or its placeholder.
