@@ -217,6 +217,17 @@ func (c Caps) kittyPlaceholders() bool {
 	return major > 0 || minor >= 28
 }
 
+// symbols is the glyph set for symbol art: xterm draws block glyphs from its
+// font, and its default fonts lack sextants (they show as dotted boxes), so
+// xterm gets half blocks and quadrants; terminals that draw block elements
+// themselves (kitty, foot, WezTerm, Ghostty, ...) get sextants too.
+func (c Caps) symbols() art.SymbolSet {
+	if strings.HasPrefix(c.Version, "XTerm(") {
+		return art.SymHalf | art.SymQuad
+	}
+	return art.DefaultSymbols
+}
+
 // Choose turns a render mode and the colour profile into a Choice. "auto"
 // picks the best the terminal answered for: kitty placeholders, sixel,
 // kitty direct placements, iTerm2 (by hint), then symbol art in the
@@ -227,7 +238,7 @@ func (c Caps) Choose(mode string, profile colorprofile.Profile) (Choice, error) 
 	if err != nil {
 		return Choice{}, err
 	}
-	text := art.Options{Mode: art.Symbols}
+	text := art.Options{Mode: art.Symbols, Symbols: c.symbols()}
 	switch profile {
 	case colorprofile.ANSI256:
 		text.Colors = art.ANSI256

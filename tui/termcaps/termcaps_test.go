@@ -139,6 +139,16 @@ func TestProbeIgnoresOtherMessagesAndHugeCells(t *testing.T) {
 	}
 }
 
+// xterm's fonts have no sextants (seen in a screenshot: dotted boxes).
+func TestXtermGetsQuadrants(t *testing.T) {
+	for v, want := range map[string]art.SymbolSet{"XTerm(379)": art.SymHalf | art.SymQuad, "kitty(0.26.5)": art.DefaultSymbols, "": art.DefaultSymbols} {
+		c, err := Caps{Version: v}.Choose("auto", colorprofile.TrueColor)
+		if err != nil || c.Text.Symbols != want {
+			t.Errorf("%q: symbols %v, %v; want %v", v, c.Text.Symbols, err, want)
+		}
+	}
+}
+
 func TestHintsFromEnv(t *testing.T) {
 	env := map[string]string{"TMUX": "/tmp/tmux-0/default,1,0", "TERM_PROGRAM": "WezTerm"}
 	h := HintsFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
