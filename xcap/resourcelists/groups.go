@@ -1,0 +1,521 @@
+package resourcelists
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
+)
+
+// Lists python-sipsimple (Blink) keeps in the document for its own
+// bookkeeping. They are not groups: the oma_* and dialog_* lists say who
+// may see me, the *_rls lists are what its RLS subscriptions serve, and
+// sipsimple_addressbook holds its contacts and groups.
+const (
+	OMABuddyList       = "oma_buddylist"
+	OMAGrantedContacts = "oma_grantedcontacts"
+	OMABlockedContacts = "oma_blockedcontacts"
+	OMAAllContacts     = "oma_allcontacts"
+	DialogGranted      = "dialog_grantedcontacts"
+	DialogBlocked      = "dialog_blockedcontacts"
+	PresenceRLSList    = "sipsimple_presence_rls"
+	DialogRLSList      = "sipsimple_dialog_rls"
+	AddressbookList    = "sipsimple_addressbook"
+)
+
+// ReservedLists are the names of the top-level lists that are not groups.
+var ReservedLists = []string{
+	OMABuddyList, OMAGrantedContacts, OMABlockedContacts, OMAAllContacts,
+	DialogGranted, DialogBlocked, PresenceRLSList, DialogRLSList, AddressbookList,
+}
+
+// IsReserved reports whether a top-level list of that name is one
+// python-sipsimple keeps for itself.
+func IsReserved(name string) bool { return slices.Contains(ReservedLists, name) }
+
+// Group is one group of buddies: a top-level list of the document, and,
+// when the document has python-sipsimple's addressbook, the addressbook
+// group of the same name.
+type Group struct {
+	// Name identifies the group in the edit methods: the list's name
+	// attribute (its display name when it has none), or, for a group
+	// only the addressbook has, the addressbook group's name.
+	Name string
+	// DisplayName is what the group is called on screen: the list's
+	// <display-name>, else its name.
+	DisplayName string
+	// AddressbookID is the id of the addressbook group shown as this
+	// group, "" when there is none.
+	AddressbookID string
+	// Entries are the group's buddies, nested lists included.
+	Entries []Entry
+	// list is the top-level list, nil for an addressbook-only group.
+	list *xmltree.Node
+}
+
+// Groups returns the groups of the document in document order: first the
+// top-level lists that are not ReservedLists, then the addressbook groups
+// no list stands for. An addressbook group is the group of the list whose
+// display name (or name) it has. Addressbook contacts in no group, and the
+// entries of oma_buddylist, are shown in the default group (BuddiesList),
+// which is listed when it has entries even if the document has no such
+// list.
+func (d *Document) Groups() []Group {
+	var groups []Group
+	byLabel := map[string]int{}
+	for _, l := range d.buddyLists(false) {
+		name, _ := l.Attr("name")
+		label := listLabel(l)
+		if name == "" {
+			name = label
+		}
+		g := Group{Name: name, DisplayName: label, list: l}
+		seen := map[string]bool{}
+		collectEntries(l, name, &g, seen)
+		if _, dup := byLabel[label]; !dup {
+			byLabel[label] = len(groups)
+		}
+		if _, dup := byLabel[name]; !dup {
+			byLabel[name] = len(groups)
+		}
+		groups = append(groups, g)
+	}
+	defaultGroup := func() *Group {
+		for i := range groups {
+			if groups[i].Name == BuddiesList {
+				return &groups[i]
+			}
+		}
+		groups = append(groups, Group{Name: BuddiesList, DisplayName: BuddiesList})
+		return &groups[len(groups)-1]
+	}
+	if l := d.findList(OMABuddyList); l != nil && len(l.Elements()) > 0 {
+		var tmp Group
+		collectEntries(l, BuddiesList, &tmp, map[string]bool{})
+		if len(tmp.Entries) > 0 {
+			g := defaultGroup()
+			for _, e := range tmp.Entries {
+				addUnique(g, e)
+			}
+		}
+	}
+	ab := d.readAddressbook()
+	if ab == nil {
+		return groups
+	}
+	contacts := map[string]*Contact{}
+	for i := range ab.Contacts {
+		contacts[ab.Contacts[i].ID] = &ab.Contacts[i]
+	}
+	grouped := map[string]bool{}
+	for _, ag := range ab.Groups {
+		i, ok := byLabel[ag.Name]
+		if !ok || groups[i].AddressbookID != "" {
+			i = len(groups)
+			groups = append(groups, Group{Name: ag.Name, DisplayName: ag.Name})
+		}
+		groups[i].AddressbookID = ag.ID
+		for _, id := range ag.Contacts {
+			c := contacts[id]
+			if c == nil {
+				continue // python-sipsimple drops dangling members too
+			}
+			grouped[id] = true
+			addContact(&groups[i], c)
+		}
+	}
+	inSomeGroup := map[string]bool{}
+	for _, g := range groups {
+		for _, e := range g.Entries {
+			inSomeGroup[uriKey(e.URI)] = true
+		}
+	}
+	for i := range ab.Contacts {
+		c := &ab.Contacts[i]
+		uri := c.BuddyURI()
+		if grouped[c.ID] || uri == "" || inSomeGroup[uriKey(uri)] {
+			continue
+		}
+		addContact(defaultGroup(), c)
+	}
+	// A list entry of a buddy Blink knows carries its contact id.
+	for gi := range groups {
+		for ei := range groups[gi].Entries {
+			e := &groups[gi].Entries[ei]
+			if e.ContactID != "" {
+				continue
+			}
+			if c := ab.contactWith(uriKey(e.URI)); c != nil {
+				e.ContactID = c.ID
+				if e.DisplayName == "" {
+					e.DisplayName = c.Name
+				}
+			}
+		}
+	}
+	return groups
+}
+
+// addContact shows contact c in group g (once).
+func addContact(g *Group, c *Contact) {
+	uri := c.BuddyURI()
+	if uri == "" {
+		return
+	}
+	for i := range g.Entries {
+		if uriKey(g.Entries[i].URI) == uriKey(uri) {
+			g.Entries[i].ContactID = c.ID
+			if g.Entries[i].DisplayName == "" {
+				g.Entries[i].DisplayName = c.Name
+			}
+			return
+		}
+	}
+	g.Entries = append(g.Entries, Entry{URI: uri, DisplayName: c.Name, Group: g.Name, ContactID: c.ID})
+}
+
+func addUnique(g *Group, e Entry) {
+	for _, have := range g.Entries {
+		if uriKey(have.URI) == uriKey(e.URI) {
+			return
+		}
+	}
+	e.Group = g.Name
+	g.Entries = append(g.Entries, e)
+}
+
+// collectEntries appends the entries of l and its nested lists to g, once
+// per URI (a later duplicate fills in a missing display name).
+func collectEntries(l *xmltree.Node, group string, g *Group, seen map[string]bool) {
+	name, _ := l.Attr("name")
+	for _, c := range l.Children {
+		switch {
+		case c.Is(Namespace, "list"):
+			collectEntries(c, group, g, seen)
+		case c.Is(Namespace, "entry"):
+			uri, _ := c.Attr("uri")
+			uri = strings.TrimSpace(uri)
+			if uri == "" {
+				continue
+			}
+			display := ""
+			if dn := c.Child(Namespace, "display-name"); dn != nil {
+				display = dn.TextContent()
+			}
+			key := uriKey(uri)
+			if seen[key] {
+				for i := range g.Entries {
+					if uriKey(g.Entries[i].URI) == key && g.Entries[i].DisplayName == "" {
+						g.Entries[i].DisplayName = display
+					}
+				}
+				continue
+			}
+			seen[key] = true
+			g.Entries = append(g.Entries, Entry{URI: uri, DisplayName: display, List: name, Group: group})
+		}
+	}
+}
+
+// listLabel is what a list is called: its display name, else its name.
+func listLabel(l *xmltree.Node) string {
+	if dn := l.Child(Namespace, "display-name"); dn != nil {
+		if t := dn.TextContent(); t != "" {
+			return t
+		}
+	}
+	name, _ := l.Attr("name")
+	return name
+}
+
+// buddyLists returns the top-level lists that are groups, and, with
+// withOMA, oma_buddylist (whose entries are buddies of OMA clients).
+func (d *Document) buddyLists(withOMA bool) []*xmltree.Node {
+	var out []*xmltree.Node
+	for _, c := range d.dom.Root.Children {
+		if !c.Is(Namespace, "list") {
+			continue
+		}
+		name, _ := c.Attr("name")
+		if IsReserved(name) && !(withOMA && name == OMABuddyList) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// group returns the group called name (by Name), or false.
+func (d *Document) group(name string) (Group, bool) {
+	for _, g := range d.Groups() {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return Group{}, false
+}
+
+// checkGroupName rejects names that cannot name a group.
+func checkGroupName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("%w: a group needs a name", ErrInvalid)
+	}
+	if IsReserved(name) {
+		return fmt.Errorf("%w: %q is a list Blink keeps for itself", ErrInvalid, name)
+	}
+	return checkText(name)
+}
+
+// AddGroup adds an empty group: a top-level list named name and, when the
+// document has python-sipsimple's addressbook, an addressbook group of
+// that name. A group of that name already there is ErrExists.
+func (d *Document) AddGroup(name string) error {
+	name = strings.TrimSpace(name)
+	if err := checkGroupName(name); err != nil {
+		return err
+	}
+	if _, ok := d.group(name); ok {
+		return fmt.Errorf("%w: group %q", ErrExists, name)
+	}
+	d.newList(name)
+	if d.hasAddressbook() {
+		d.ensureABGroup(name)
+	}
+	return nil
+}
+
+// RenameGroup gives the group called name the display name displayName
+// (its Name, which edits use, stays, except for a group only the
+// addressbook has, which is known by its addressbook name). The
+// addressbook group of the same name is renamed too.
+func (d *Document) RenameGroup(name, displayName string) error {
+	displayName = strings.TrimSpace(displayName)
+	if displayName == "" {
+		return fmt.Errorf("%w: a group needs a name", ErrInvalid)
+	}
+	if err := checkText(displayName); err != nil {
+		return err
+	}
+	g, ok := d.group(name)
+	if !ok {
+		return fmt.Errorf("%w: group %q", ErrNotFound, name)
+	}
+	if g.list != nil {
+		setDisplayName(g.list, displayName)
+	}
+	if g.AddressbookID != "" {
+		if n := d.abElementByID("group", g.AddressbookID); n != nil {
+			setABText(n, "name", displayName)
+		}
+	}
+	return nil
+}
+
+// DeleteGroup deletes the group called name. Its buddies move to the
+// default group (BuddiesList), unless drop is set: then every buddy of the
+// group that no other group holds is removed as Remove does. The default
+// group itself can only be deleted with drop.
+func (d *Document) DeleteGroup(name string, drop bool) error {
+	g, ok := d.group(name)
+	if !ok {
+		return fmt.Errorf("%w: group %q", ErrNotFound, name)
+	}
+	if g.Name == BuddiesList && !drop {
+		return fmt.Errorf("%w: the default group %q has nowhere to move its buddies; delete it with them", ErrInvalid, name)
+	}
+	held := map[string]bool{} // buddies another group holds too
+	for _, other := range d.Groups() {
+		if other.Name == g.Name {
+			continue
+		}
+		for _, e := range other.Entries {
+			held[uriKey(e.URI)] = true
+		}
+	}
+	if g.list != nil {
+		d.dom.Root.Remove(g.list)
+	}
+	if g.AddressbookID != "" {
+		if n := d.abElementByID("group", g.AddressbookID); n != nil {
+			n.Parent.Remove(n)
+		}
+	}
+	if drop {
+		for _, e := range g.Entries {
+			if !held[uriKey(e.URI)] {
+				d.Remove(e.URI)
+			}
+		}
+		return nil
+	}
+	for _, e := range g.Entries {
+		if err := d.place(e, BuddiesList, g.list); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MoveEntry moves the buddy with that URI into the group called group:
+// out of every other group (its entry element, with whatever other
+// clients wrote in it, is moved, not rewritten), and, in the addressbook,
+// out of every other addressbook group and into the group's.
+func (d *Document) MoveEntry(uri, group string) error {
+	key := uriKey(uri)
+	var found *Entry
+	for _, g := range d.Groups() {
+		for _, e := range g.Entries {
+			if uriKey(e.URI) == key {
+				found = &e
+				break
+			}
+		}
+		if found != nil {
+			break
+		}
+	}
+	if found == nil {
+		return fmt.Errorf("%w: buddy %s", ErrNotFound, uri)
+	}
+	if _, ok := d.group(group); !ok && group != BuddiesList {
+		return fmt.Errorf("%w: group %q", ErrNotFound, group)
+	}
+	return d.place(*found, group, nil)
+}
+
+// place puts buddy e in the group called group and nowhere else: the first
+// entry element found (in the group lists and in detached, a list just
+// taken out of the document) moves, the others are deleted.
+func (d *Document) place(e Entry, group string, detached *xmltree.Node) error {
+	key := uriKey(e.URI)
+	target, ok := d.group(group)
+	if !ok {
+		target = Group{Name: group, DisplayName: group}
+	}
+	if target.list == nil && target.AddressbookID == "" {
+		// The default group shown without a list of its own gets one.
+		target.list = d.newList(group)
+	}
+	var moving *xmltree.Node
+	take := func(l *xmltree.Node) {
+		for _, c := range l.Elements() {
+			switch {
+			case c.Is(Namespace, "list"):
+				if c != target.list {
+					takeFrom(c, key, &moving)
+				}
+			case c.Is(Namespace, "entry"):
+				if u, _ := c.Attr("uri"); uriKey(u) == key && l != target.list {
+					l.Remove(c)
+					if moving == nil {
+						moving = c
+					}
+				}
+			}
+		}
+	}
+	if detached != nil {
+		take(detached)
+	}
+	for _, l := range d.buddyLists(true) {
+		take(l)
+	}
+	if target.list != nil && findEntry(target.list, key) == nil {
+		if moving != nil {
+			insertEntry(target.list, moving)
+		} else {
+			appendEntry(target.list, e.URI, e.DisplayName)
+		}
+	}
+	if d.hasAddressbook() {
+		label := target.DisplayName
+		if c := d.ensureContact(e.URI, e.DisplayName); c != nil {
+			id, _ := c.Attr("id")
+			d.leaveABGroups(id, target.AddressbookID)
+			d.joinABGroup(label, target.AddressbookID, id)
+		}
+	}
+	return nil
+}
+
+// takeFrom is place's search of nested lists.
+func takeFrom(l *xmltree.Node, key string, moving **xmltree.Node) {
+	for _, c := range l.Elements() {
+		switch {
+		case c.Is(Namespace, "list"):
+			takeFrom(c, key, moving)
+		case c.Is(Namespace, "entry"):
+			if u, _ := c.Attr("uri"); uriKey(u) == key {
+				l.Remove(c)
+				if *moving == nil {
+					*moving = c
+				}
+			}
+		}
+	}
+}
+
+// RenameEntry sets the display name of the buddy with that URI in every
+// group list (an empty name removes it) and the name of the addressbook
+// contact with that URI.
+func (d *Document) RenameEntry(uri, displayName string) error {
+	displayName = strings.TrimSpace(displayName)
+	if err := checkText(displayName); err != nil {
+		return err
+	}
+	key := uriKey(uri)
+	found := false
+	var walk func(l *xmltree.Node)
+	walk = func(l *xmltree.Node) {
+		for _, c := range l.Elements() {
+			switch {
+			case c.Is(Namespace, "list"):
+				walk(c)
+			case c.Is(Namespace, "entry"):
+				if u, _ := c.Attr("uri"); uriKey(u) == key {
+					found = true
+					setDisplayName(c, displayName)
+				}
+			}
+		}
+	}
+	for _, l := range d.buddyLists(true) {
+		walk(l)
+	}
+	for _, c := range d.contactsWith(key) {
+		found = true
+		if displayName != "" {
+			setABText(c, "name", displayName)
+		}
+	}
+	if !found {
+		return fmt.Errorf("%w: buddy %s", ErrNotFound, uri)
+	}
+	return nil
+}
+
+// setDisplayName makes <display-name> (the first child, as the schema
+// wants it) of a list or entry say name; "" removes it.
+func setDisplayName(n *xmltree.Node, name string) {
+	dn := n.Child(Namespace, "display-name")
+	if name == "" {
+		if dn != nil {
+			n.Remove(dn)
+		}
+		return
+	}
+	if dn != nil {
+		dn.SetText(name)
+		return
+	}
+	dn = xmltree.NewElement(n, Namespace, "display-name", "rl")
+	dn.SetText(name)
+	if first := n.FirstElement(); first != nil {
+		n.InsertBefore(dn, first)
+	} else if n.Is(Namespace, "entry") {
+		n.AppendInline(dn)
+	} else {
+		n.Append(dn)
+	}
+}
