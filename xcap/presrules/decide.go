@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
@@ -38,13 +39,7 @@ func (r *Rules) DecideWith(watcher string, o DecideOptions) (h Handling, matched
 		o.Now = time.Now()
 	}
 	w := parseWatcher(watcher)
-	identified := false // matched by some identity or external-list condition
-	for i := range r.Rules {
-		if r.Rules[i].identityMatches(w, o) {
-			identified = true
-			break
-		}
-	}
+	identified := r.identified(w, o)
 	for i := range r.Rules {
 		rule := &r.Rules[i]
 		if !rule.matches(w, o, identified) {
@@ -60,6 +55,26 @@ func (r *Rules) DecideWith(watcher string, o DecideOptions) (h Handling, matched
 		matched = true
 	}
 	return h, matched
+}
+
+// identified reports whether some rule's identity or external-list
+// condition names the watcher: what other-identity is the complement of.
+func (r *Rules) identified(w watcherID, o DecideOptions) bool {
+	for i := range r.Rules {
+		if r.Rules[i].identityMatches(w, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleMatches reports whether rule i alone matches the watcher.
+func (r *Rules) ruleMatches(i int, watcher string, o DecideOptions) bool {
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	w := parseWatcher(watcher)
+	return r.Rules[i].matches(w, o, r.identified(w, o))
 }
 
 // identityMatches reports whether the rule's identity or external-list
@@ -186,6 +201,11 @@ func parseWatcher(s string) watcherID {
 	}
 	if s == "" {
 		return watcherID{anonymous: true}
+	}
+	if key, err := sipuri.AORKey(s); err == nil {
+		// One AOR however it is spelled, as the SIP server keys users.
+		_, host, _ := strings.Cut(key, "@")
+		return watcherID{key: key, domain: host, anonymous: host == "anonymous.invalid"}
 	}
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok || strings.Contains(scheme, "@") {
