@@ -221,3 +221,23 @@ func NewOMARuleset(listsURL, self string) ([]byte, error) {
 	b.WriteString("</cp:ruleset>\n")
 	return []byte(b.String()), nil
 }
+
+// NewDecider reads a rules document of either layout and the account's
+// resource-lists document (nil or empty when it has none) once, and
+// returns the decision for a watcher with OMA external lists resolved:
+// what a presence server applies to each SUBSCRIBE. matched is false when
+// no rule matches (the server's own default then applies).
+func NewDecider(rulesDoc, listsDoc []byte) (func(watcher string) (h Handling, matched bool), error) {
+	rules, err := Parse(rulesDoc)
+	if err != nil {
+		return nil, err
+	}
+	var lists *resourcelists.Document
+	if len(bytes.TrimSpace(listsDoc)) > 0 {
+		if lists, err = resourcelists.Parse(listsDoc); err != nil {
+			return nil, fmt.Errorf("presrules: %w", err)
+		}
+	}
+	o := DecideOptions{ExternalList: ExternalLists(lists)}
+	return func(watcher string) (Handling, bool) { return rules.DecideWith(watcher, o) }, nil
+}

@@ -285,3 +285,16 @@ func TestUpdateOMAThroughXCAPServer(t *testing.T) {
 		t.Error("rules rewritten although complete")
 	}
 }
+
+func TestNewDecider(t *testing.T) {
+	decide, err := NewDecider(blinkRules(t), blinkLists(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := decide("sip:mallory@example.test"); h != PoliteBlock || !ok {
+		t.Errorf("mallory: %s %v", h, ok)
+	}
+	if _, err := NewDecider(blinkRules(t), []byte("<nope/>")); err == nil {
+		t.Error("a document that is not resource-lists accepted")
+	}
+}
