@@ -371,10 +371,21 @@ func (d *Document) leaveABGroups(id, keep string) {
 }
 
 // removeContactURI takes the URI out of every contact; a contact left
-// without URIs is deleted and taken out of its groups.
+// without URIs is deleted and taken out of its groups. A contact's allow
+// or block for the URI becomes a policy element: python-sipsimple derives
+// its grant and block lists from contacts and policy elements, so without
+// one the watcher's authorization would go with the buddy.
 func (d *Document) removeContactURI(key string) bool {
 	removed := false
 	for _, c := range d.contactsWith(key) {
+		if policy := handling(c, "presence").Policy; policy == PolicyAllow || policy == PolicyBlock {
+			for _, u := range c.Child(NSAddressbook, "uris").Elements() {
+				if v, _ := u.Attr("uri"); u.Is(NSAddressbook, "uri") && uriKey(v) == key {
+					d.setPolicyElement(strings.TrimSpace(v), key, policy)
+					break
+				}
+			}
+		}
 		uris := c.Child(NSAddressbook, "uris")
 		def, _ := uris.Attr("default")
 		left := 0

@@ -308,6 +308,13 @@ func TestBlinkEditsKeepBlinkData(t *testing.T) {
 				if ab.contactWith("sip:bob@example.test") != nil || len(ab.Contacts) != 2 {
 					t.Errorf("contacts %+v", ab.Contacts)
 				}
+				// Bob was allowed to see me; he still is, for Blink too.
+				if len(ab.Policies) != 2 || ab.Policies[1].URI != "sip:bob@example.test" || ab.Policies[1].Presence.Policy != PolicyAllow {
+					t.Errorf("policies %+v", ab.Policies)
+				}
+				if allowed, _ := d.derivedPolicy("sip:bob@example.test"); !allowed || !inList(d, OMAGrantedContacts, "sip:bob@example.test") {
+					t.Error("bob's grant lost")
+				}
 				if g := abGroup(ab, "Friends"); g == nil || len(g.Contacts) != 0 {
 					t.Errorf("Friends %+v", ab.Groups)
 				}
