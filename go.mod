@@ -22,6 +22,8 @@ require (
 	go.uber.org/goleak v1.3.0
 	golang.org/x/crypto v0.57.0
 	golang.org/x/image v0.47.0
+	golang.org/x/term v0.46.0
+	gopkg.in/natefinch/lumberjack.v2 v2.2.1
 )
 
 require (

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,7 +111,7 @@ func pickerHeight(h int) int {
 // art; errors say what is wrong with the file.
 func loadPreview(gen int, path string, pick bool, m art.Mode) tea.Cmd {
 	return func() tea.Msg {
-		data, err := readLimited(path, icon.UploadLimits.MaxBytes)
+		data, err := icon.ReadFile(path, icon.UploadLimits.MaxBytes)
 		if err != nil {
 			return previewMsg{gen: gen, path: path, pick: pick, err: err}
 		}
@@ -155,23 +154,6 @@ func (d iconPicker) previewHovered() (iconPicker, tea.Cmd) {
 	}
 	d.loading = true
 	return d, loadPreview(d.gen, h, false, d.mode)
-}
-
-// readLimited reads a whole file of at most limit bytes.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", filepath.Base(path), err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %s", filepath.Base(path), byteCount(int(limit)))
-	}
-	return data, nil
 }
 
 func byteCount(n int) string {

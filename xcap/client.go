@@ -1,5 +1,6 @@
 // Package xcap is an XCAP (RFC 4825) client: documents with ETags and
-// conditional requests, typed errors carrying the xcap-error detail, the
+// conditional requests, Update (the read-modify-write every editor of a
+// shared document uses), typed errors carrying the xcap-error detail, the
 // xcap-caps and OMA xcap-directory documents, and OMA pres-content icons.
 package xcap
 
@@ -8,8 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
-	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/icholy/digest"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
+	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
 // MaxResponseSize bounds every response body the client reads.
@@ -146,7 +147,7 @@ type Document struct {
 
 // Response is the answer to a successful PUT or DELETE.
 type Response struct {
-	StatusCode int
+	StatusCode int    // HTTP status code, as net/http names it
 	Status     string // "201 Created"
 	URL        string
 	ETag       string // unquoted; empty if the server sent none
@@ -159,17 +160,13 @@ type Response struct {
 type Error struct {
 	Method     string
 	URL        string
-	StatusCode int
+	StatusCode int    // HTTP status code, as net/http names it
 	Status     string // "409 Conflict"
 	Tag        string // "constraint-failure", "not-well-formed", ...
 	Phrase     string // the server's human-readable explanation, if any
 	Body       []byte
 	Header     http.Header
 }
-
-// Code returns the HTTP status code (named so that it does not clash with
-// the StatusCode field; callers can use either).
-func (e *Error) Code() int { return e.StatusCode }
 
 func (e *Error) Error() string {
 	status := e.Status

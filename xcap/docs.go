@@ -6,13 +6,14 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"io"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // XCAP MIME types and namespaces used by this package.

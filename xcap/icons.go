@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
@@ -187,7 +185,7 @@ func (c *Client) UploadIcon(ctx context.Context, imageBytes []byte, name string)
 		Path:     path,
 		Format:   out,
 		Side:     side,
-		SHA1:     sha1Hex(content.Data),
+		SHA1:     icon.ContentHash(content.Data),
 		Response: resp,
 	}, nil
 }
@@ -335,9 +333,4 @@ func IconData(contentType string, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	return data, nil
-}
-
-func sha1Hex(b []byte) string {
-	sum := sha1.Sum(b)
-	return hex.EncodeToString(sum[:])
 }

@@ -6,13 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	sipgo "github.com/emiago/sipgo/sip"
 
 	"github.com/sipbuddy/sipbuddy/internal/config"
 	"github.com/sipbuddy/sipbuddy/tui"
@@ -27,6 +24,17 @@ const (
 	envRender   = "SIPBUDDY_RENDER"
 	envLog      = "SIPBUDDY_LOG"
 )
+
+// clientEnv names the variables that stand in for the client's flags.
+var clientEnv = flagEnv{
+	"account":   envAccount,
+	"password":  config.EnvPassword,
+	"proxy":     envProxy,
+	"xcap-root": envXCAPRoot,
+	"render":    envRender,
+	"log":       envLog,
+	"config":    config.EnvConfig,
+}
 
 // closeTimeout bounds the goodbye on quit: unpublish, unsubscribe,
 // unregister. A server that went away must not keep the terminal hostage.
@@ -47,7 +55,12 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	render := fs.String("render", os.Getenv(envRender), "icon art: halfblock, ascii or plain ($"+envRender+"; NO_COLOR picks plain)")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy.log in the user cache dir)")
+	verbose := fs.Bool("v", false, "log at DEBUG level (every SIP message), not INFO")
+	prepareUsage(fs, args, stdout, usage, clientEnv)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -75,7 +88,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		acct.Proxy = "sip:" + acct.Domain() + ";transport=tcp"
 	}
 
-	logger, closeLog, path, err := openLog(*logPath)
+	logger, closeLog, path, err := openLog(*logPath, "sipbuddy.log", *verbose, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
@@ -119,28 +132,4 @@ func runTUI(ctx context.Context, bo backend.Options, to tui.Options, opts ...tea
 		return nil // SIGINT/SIGTERM: a normal way to leave
 	}
 	return err
-}
-
-// openLog opens the log file. While the TUI owns the terminal nothing may be
-// written to it, so every logger, sipgo's process-wide one included, writes
-// here.
-func openLog(path string) (*slog.Logger, func(), string, error) {
-	if path == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			dir = os.TempDir()
-		}
-		path = filepath.Join(dir, "sipbuddy", "sipbuddy.log")
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, nil, "", fmt.Errorf("log: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("log: %w", err)
-	}
-	logger := slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	slog.SetDefault(logger)
-	sipgo.SetDefaultLogger(logger)
-	return logger, func() { _ = f.Close() }, path, nil
 }

@@ -23,6 +23,13 @@ import (
 // registering and uploading their icons, all on loopback.
 const demoStartTimeout = 20 * time.Second
 
+const demoUsage = `usage: sipbuddy demo [flags]
+
+Runs everything on loopback with no set-up: an embedded SIP registrar and
+presence server, an embedded XCAP server, simulated buddies that change
+status and icon, and the buddy list logged in as you. q quits and stops it.
+`
+
 // demoCmd runs everything on loopback: servers, simulated buddies and the
 // buddy list as a demo user.
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -34,10 +41,15 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	render := fs.String("render", os.Getenv(envRender), "icon art: halfblock, ascii or plain (NO_COLOR picks plain)")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy-demo.log in the user cache dir)")
+	verbose := fs.Bool("v", false, "log at DEBUG level (every SIP message of every simulated buddy), not INFO")
 	sshAddr := fs.String("ssh", "", "serve the buddy list over SSH on `ADDR` (127.0.0.1:2222) instead of this terminal")
 	dataDir := fs.String("data", "", "keep the demo's store, SSH host key and visitors' pictures in `DIR` (default: a temporary directory)")
 	authKeys := fs.String("authorized-keys", "", "with --ssh on a non-loopback address: the `FILE` of public keys allowed in (default DIR/authorized_keys)")
+	prepareUsage(fs, args, stdout, demoUsage, flagEnv{"render": envRender, "log": envLog})
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -55,12 +67,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if *logPath == "" {
-		if dir, err := os.UserCacheDir(); err == nil {
-			*logPath = filepath.Join(dir, "sipbuddy", "sipbuddy-demo.log")
-		}
-	}
-	logger, closeLog, path, err := openLog(*logPath)
+	logger, closeLog, path, err := openLog(*logPath, "sipbuddy-demo.log", *verbose, true)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1

@@ -167,6 +167,13 @@ func TestDemoInTmux(t *testing.T) {
 			if out, err := exec.Command("pgrep", "-f", bin).Output(); err == nil && len(out) > 0 {
 				t.Errorf("processes left behind after q: %s", out)
 			}
+			// The log says what happened at INFO, not every SIP message of
+			// every simulated buddy (that is -v).
+			if log, err := os.ReadFile(filepath.Join(dir, "demo.log")); err != nil {
+				t.Error(err)
+			} else if n := strings.Count(string(log), "level=DEBUG"); n > 0 {
+				t.Errorf("the demo log has %d DEBUG lines without -v", n)
+			}
 		})
 	}
 }

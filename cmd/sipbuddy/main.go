@@ -3,6 +3,7 @@
 //	sipbuddy                 the buddy list (TUI client)
 //	sipbuddy serve [flags]   the embedded SIP registrar/presence and XCAP servers
 //	sipbuddy demo [flags]    everything on loopback with simulated buddies
+//	sipbuddy --version       the version of this build
 package main
 
 import (
@@ -17,12 +18,6 @@ import (
 
 	sipgo "github.com/emiago/sipgo/sip"
 )
-
-const usage = `usage:
-  sipbuddy                 run the buddy list (terminal client)
-  sipbuddy serve [flags]   run the SIP and XCAP servers (sipbuddy serve -h for flags)
-  sipbuddy demo [flags]    run everything on loopback with simulated buddies
-`
 
 func main() {
 	// sipgo logs a little through a process-wide logger (connection
@@ -45,7 +40,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case "demo":
 			return demoCmd(ctx, args[1:], stdout, stderr)
 		case "help", "-h", "-help", "--help":
-			fmt.Fprint(stdout, usage)
+			return client(ctx, []string{"-h"}, stdout, stderr)
+		case "version", "-version", "--version":
+			fmt.Fprintln(stdout, version())
 			return 0
 		}
 		if !strings.HasPrefix(args[0], "-") {

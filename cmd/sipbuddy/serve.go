@@ -57,8 +57,20 @@ func defaultDataDir() (string, error) {
 	return filepath.Join(dir, "sipbuddy", "server"), nil
 }
 
+const serveUsage = `usage: sipbuddy serve [flags]
+       sipbuddy serve users add|list|remove ...
+
+Runs the SIP registrar and presence server and the XCAP server for real use.
+Users and their documents are kept in the data directory; manage the users
+with 'sipbuddy serve users' (passwords are read from the terminal or
+standard input, never from the command line).
+`
+
 // serve runs `sipbuddy serve` until ctx ends (SIGINT/SIGTERM).
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "users" {
+		return serveUsers(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("sipbuddy serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	domain := fs.String("domain", "example.test", "SIP domain: digest realm and the domain of every user")
@@ -71,7 +83,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sshAddr := fs.String("ssh", "", "also serve the buddy list over SSH on `ADDR` (127.0.0.1:2222): the SSH user name is the SIP user")
 	authKeys := fs.String("authorized-keys", "", "with --ssh: the `FILE` of public keys allowed in (default DATA/ssh/authorized_keys; required off loopback)")
 	var users userFlags
-	fs.Var(&users, "user", "add or update a user, name:password (repeatable; kept in the data directory)")
+	fs.Var(&users, "user", "add or update a user, name:password (repeatable; kept in the data directory; the password shows in ps: prefer sipbuddy serve users add)")
+	prepareUsage(fs, args, stdout, serveUsage, nil)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"io"
 	"io/fs"
 	"os"
@@ -26,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/sipbuddy/sipbuddy/internal/config"
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
@@ -169,35 +169,11 @@ func do(ctx context.Context, op, filename string, fl config.Flags, stdout io.Wri
 // readImageFile reads a local file of at most icon.UploadMaxBytes, refusing
 // larger files before reading them.
 func readImageFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: no such file", name)
-		}
-		return nil, err
+	data, err := icon.ReadFile(name, icon.UploadMaxBytes)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no such file", name)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", name)
-	}
-	tooLarge := func(n int64) error {
-		return fmt.Errorf("%s: %w", name, xmltree.TooLarge(icon.WhatFile, n, icon.UploadMaxBytes))
-	}
-	if st.Size() > icon.UploadMaxBytes {
-		return nil, tooLarge(st.Size())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, icon.UploadMaxBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > icon.UploadMaxBytes {
-		return nil, tooLarge(int64(len(data)))
-	}
-	return data, nil
+	return data, err
 }
 
 // saveNew writes data to icon_NAME in the current directory, or, if that

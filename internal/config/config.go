@@ -26,13 +26,14 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 )
 
 // Environment variables.
@@ -45,7 +46,12 @@ const (
 const (
 	MaxFileSize              = 1 << 20 // bytes of config.toml
 	MaxPasswordCommandOutput = 64 << 10
-	PasswordCommandTimeout   = 30 * time.Second // leaves time to unlock a keyring
+	// DefaultPasswordCommandTimeout bounds password_command unless the
+	// account's password_timeout says otherwise: long enough to unlock a
+	// keyring, short enough that a hung command is noticed.
+	DefaultPasswordCommandTimeout = 10 * time.Second
+	// MaxPasswordCommandTimeout is the longest password_timeout accepted.
+	MaxPasswordCommandTimeout = 5 * time.Minute
 )
 
 // Render modes (tui/art's modes by name).
@@ -63,6 +69,7 @@ type Account struct {
 	Username        string `toml:"username"` // authentication user name; default the user part of account
 	Password        string `toml:"password"`
 	PasswordCommand string `toml:"password_command"` // run with sh -c; trimmed stdout is the password
+	PasswordTimeout string `toml:"password_timeout"` // how long password_command may take ("10s" default)
 	Proxy           string `toml:"proxy"`
 	XCAPRoot        string `toml:"xcap_root"`
 	Transport       string `toml:"transport"`   // "tcp" (default) or "udp"
@@ -171,7 +178,7 @@ func Parse(path string, data []byte) (*File, error) {
 		for i, k := range und {
 			keys[i] = k.String()
 		}
-		return nil, fmt.Errorf("%s: unknown setting %s (known account settings: name, account, display_name, username, password, password_command, proxy, xcap_root, transport, render_mode, enabled)", path, strings.Join(keys, ", "))
+		return nil, fmt.Errorf("%s: unknown setting %s (known account settings: name, account, display_name, username, password, password_command, password_timeout, proxy, xcap_root, transport, render_mode, enabled)", path, strings.Join(keys, ", "))
 	}
 	file.Path = path
 	for i := range file.Accounts {
@@ -200,6 +207,9 @@ func (a *Account) Validate() error {
 	if a.Password != "" && a.PasswordCommand != "" {
 		return fmt.Errorf("%s: set password or password_command, not both", a.label())
 	}
+	if _, err := a.passwordTimeout(); err != nil {
+		return fmt.Errorf("%s: %w", a.label(), err)
+	}
 	switch strings.ToLower(a.Transport) {
 	case "", "tcp", "udp":
 		a.Transport = strings.ToLower(a.Transport)
@@ -217,23 +227,34 @@ func (a *Account) Validate() error {
 			return fmt.Errorf("%s: xcap_root %q: want an http or https URL", a.label(), a.XCAPRoot)
 		}
 	}
-	if a.Proxy != "" && !strings.HasPrefix(a.Proxy, "sip:") && !strings.HasPrefix(a.Proxy, "sips:") {
-		return fmt.Errorf("%s: proxy %q: want a SIP URI such as sip:127.0.0.1:5060;transport=tcp", a.label(), a.Proxy)
+	if a.Proxy != "" {
+		if _, err := sipuri.Parse(a.Proxy); err != nil {
+			return fmt.Errorf("%s: proxy %q: want a SIP URI such as sip:127.0.0.1:5060;transport=tcp: %w", a.label(), a.Proxy, err)
+		}
 	}
 	return nil
 }
 
-// CheckAccountURI checks "sip:user@domain".
+// CheckAccountURI checks that s is the SIP address of a user,
+// "sip:user@domain" (sips: and a port allowed), by sipuri's grammar; an
+// account has no password, parameters or headers in its address.
 func CheckAccountURI(s string) error {
-	rest, ok := strings.CutPrefix(s, "sip:")
-	if !ok {
-		rest, ok = strings.CutPrefix(s, "sips:")
+	u, err := sipuri.Parse(s)
+	if err != nil {
+		return fmt.Errorf("account %q is not a SIP address (want sip:user@domain): %w", s, err)
 	}
-	user, domain, found := strings.Cut(rest, "@")
-	if !ok || !found || user == "" || domain == "" || strings.ContainsAny(rest, "/?#% \t\r\n;<>\"") {
-		return fmt.Errorf("account %q is not a SIP address (want sip:user@domain)", s)
+	var extra string
+	switch {
+	case u.User == "":
+		extra = "it has no user part"
+	case u.HasPassword:
+		extra = "a password belongs in the password setting"
+	case len(u.Params) > 0 || len(u.Headers) > 0:
+		extra = "it has ;parameters or ?headers"
+	default:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("account %q is not a SIP address (want sip:user@domain): %s", s, extra)
 }
 
 func ids(accounts []*Account) string {
@@ -307,7 +328,7 @@ func (f *File) Select(name string) (*Account, error) {
 
 // ResolvePassword returns the password: $SIPBUDDY_PASSWORD if set, else
 // password, else the trimmed output of password_command run with sh -c
-// (bounded by PasswordCommandTimeout and MaxPasswordCommandOutput). An
+// (bounded by password_timeout and MaxPasswordCommandOutput). An
 // account without any is not an error: the result is "".
 func (a *Account) ResolvePassword(ctx context.Context) (string, error) {
 	if p, ok := os.LookupEnv(EnvPassword); ok && p != "" {
@@ -316,51 +337,11 @@ func (a *Account) ResolvePassword(ctx context.Context) (string, error) {
 	if a.Password != "" || a.PasswordCommand == "" {
 		return a.Password, nil
 	}
-	return RunPasswordCommand(ctx, a.PasswordCommand)
-}
-
-// RunPasswordCommand runs cmd with sh -c and returns its trimmed stdout.
-func RunPasswordCommand(ctx context.Context, cmd string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, PasswordCommandTimeout)
-	defer cancel()
-	c := exec.CommandContext(ctx, "sh", "-c", cmd)
-	var stdout, stderr limitedBuffer
-	stdout.limit, stderr.limit = MaxPasswordCommandOutput, 4<<10
-	c.Stdout, c.Stderr = &stdout, &stderr
-	c.Stdin = nil
-	if err := c.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if ctx.Err() == context.DeadlineExceeded {
-			err = fmt.Errorf("no answer within %v", PasswordCommandTimeout)
-		}
-		if msg != "" {
-			return "", fmt.Errorf("password_command failed: %v: %s", err, msg)
-		}
-		return "", fmt.Errorf("password_command failed: %w", err)
+	timeout, err := a.passwordTimeout()
+	if err != nil {
+		return "", err
 	}
-	if stdout.overflow {
-		return "", fmt.Errorf("password_command printed more than %d bytes", MaxPasswordCommandOutput)
-	}
-	p := strings.TrimSpace(stdout.String())
-	if p == "" {
-		return "", errors.New("password_command printed nothing")
-	}
-	return p, nil
-}
-
-type limitedBuffer struct {
-	bytes.Buffer
-	limit    int
-	overflow bool
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.limit - b.Len(); len(p) > room {
-		b.overflow = true
-		b.Buffer.Write(p[:max(room, 0)])
-		return len(p), nil
-	}
-	return b.Buffer.Write(p)
+	return RunPasswordCommand(ctx, a.PasswordCommand, timeout)
 }
 
 // Flags are the account options of the command-line tools.

@@ -141,6 +141,11 @@ func TestMalformedFiles(t *testing.T) {
 		"[[account]]\naccount = \"sip:a@b\"\npassword = \"1\"\npassword_command = \"x\"\n":                 "not both",
 		"[[account]]\nname=\"a\"\naccount = \"sip:a@b\"\n[[account]]\nname=\"a\"\naccount = \"sip:c@b\"\n": `two accounts are named "a"`,
 		"[[account]]\naccount = 5\n":                                                                       "account",
+		"[[account]]\naccount = \"sip:al ice@example.test\"\n":                                             "a space is not allowed",
+		"[[account]]\naccount = \"sip:example.test\"\n":                                                    "it has no user part",
+		"[[account]]\naccount = \"sip:a:pw@example.test\"\n":                                               "password belongs in the password setting",
+		"[[account]]\naccount = \"sip:a@example.test;transport=tcp\"\n":                                    "it has ;parameters",
+		"[[account]]\naccount = \"sip:a@b\"\nproxy = \"sip:127.0.0.1:5060;transport=tcp;\"\n":              "empty parameter name",
 	}
 	for text, want := range cases {
 		p := writeConfig(t, text)

@@ -2,8 +2,6 @@ package demo
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
+	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
 // iconName is the document name every simulated buddy stores its icon
@@ -104,8 +103,7 @@ func (s *simulated) uploadIcon(ctx context.Context, idx int) error {
 	if err != nil {
 		return fmt.Errorf("%s: icon: %w", s.buddy.User, err)
 	}
-	sum := sha1.Sum(data)
-	s.iconIdx, s.iconURL, s.iconSHA1 = idx, url, hex.EncodeToString(sum[:])
+	s.iconIdx, s.iconURL, s.iconSHA1 = idx, url, icon.ContentHash(data)
 	return nil
 }
 

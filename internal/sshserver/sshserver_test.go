@@ -341,9 +341,22 @@ func TestTwoVisitorsSeeEachOther(t *testing.T) {
 
 	// carol leaves: she goes offline on dave's screen.
 	from = dave.mark()
+	quitAt := carol.mark()
 	carol.keys("q")
 	if code := carol.waitExit(); code != 0 {
 		t.Errorf("carol's session exit status %d", code)
+	}
+	// Her terminal is hers again: the last word on it leaves the
+	// alternate screen, shows the cursor and stops mouse reports.
+	tail, _ := carol.since(quitAt)
+	for _, mode := range []struct{ on, off, what string }{
+		{"\x1b[?1049h", "\x1b[?1049l", "alternate screen left"},
+		{"\x1b[?25l", "\x1b[?25h", "cursor shown"},
+		{"\x1b[?1002h", "\x1b[?1002l", "mouse reports off"},
+	} {
+		if strings.LastIndex(tail, mode.off) < strings.LastIndex(tail, mode.on) || !strings.Contains(tail, mode.off) {
+			t.Errorf("carol's session ended without her terminal's %s; last bytes %q", mode.what, tail[max(0, len(tail)-120):])
+		}
 	}
 	// The simulated buddy never changes (and, with seed 7, is online), so
 	// "Offline" can only be carol's row. The screen is a stream of diffs:

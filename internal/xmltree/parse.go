@@ -24,16 +24,13 @@ func Parse(data []byte, lim Limits) (*Document, error) {
 
 var utf8BOM = []byte("\xef\xbb\xbf")
 
-// binding is one namespace declaration in force while parsing or writing.
-type binding struct{ prefix, uri string }
-
 // parser is the state of one Parse.
 type parser struct {
 	lim      Limits
 	d        *xml.Decoder
 	doc      *Document
 	stack    []*Node
-	binds    []binding
+	binds    []Binding
 	marks    []int // len(binds) when each open element started
 	nodes    int
 	elements int
@@ -151,18 +148,27 @@ func (ps *parser) run() error {
 			ps.binds = ps.binds[:ps.marks[len(ps.marks)-1]]
 			ps.marks = ps.marks[:len(ps.marks)-1]
 		case xml.Comment:
+			if !ValidText(string(t)) {
+				return ps.malformed("a comment holds bytes that are not UTF-8 XML characters")
+			}
 			n := ps.newNode()
 			n.Kind, n.Text = Comment, string(t)
 			if err := ps.add(n); err != nil {
 				return err
 			}
 		case xml.ProcInst:
+			if !ValidText(string(t.Inst)) {
+				return ps.malformed("a processing instruction holds bytes that are not UTF-8 XML characters")
+			}
 			n := ps.newNode()
 			n.Kind, n.Local, n.Text = ProcInst, t.Target, string(t.Inst)
 			if err := ps.add(n); err != nil {
 				return err
 			}
 		case xml.Directive:
+			if !ValidText(string(t)) {
+				return ps.malformed("a directive holds bytes that are not UTF-8 XML characters")
+			}
 			n := ps.newNode()
 			n.Kind, n.Text = Directive, string(t)
 			if err := ps.add(n); err != nil {
@@ -216,10 +222,14 @@ func (ps *parser) add(n *Node) error {
 	return nil
 }
 
-func (ps *parser) lookup(prefix string) (string, bool) {
-	for i := len(ps.binds) - 1; i >= 0; i-- {
-		if ps.binds[i].prefix == prefix {
-			return ps.binds[i].uri, true
+func (ps *parser) lookup(prefix string) (string, bool) { return lookup(ps.binds, prefix) }
+
+// lookup returns the URI prefix is bound to by the innermost of binds;
+// "xml" is bound by definition and no default means no namespace.
+func lookup(binds []Binding, prefix string) (string, bool) {
+	for i := len(binds) - 1; i >= 0; i-- {
+		if binds[i].Prefix == prefix {
+			return binds[i].URI, true
 		}
 	}
 	switch prefix {
@@ -262,7 +272,7 @@ func (ps *parser) start(t xml.StartElement, offset int) error {
 			if err := ps.checkDecl(prefix, at.Value); err != nil {
 				return err
 			}
-			ps.binds = append(ps.binds, binding{prefix, at.Value})
+			ps.binds = append(ps.binds, Binding{prefix, at.Value})
 		}
 		n.Attrs[i] = at
 	}

@@ -1,7 +1,6 @@
 package xmltree
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -14,10 +13,13 @@ type Encoder struct {
 	// PIDF data model). Without a suggestion it declares "ns0", "ns1"...
 	Prefixes map[string]string
 	// Context is the namespace bindings in force where AppendElement's
-	// output goes (prefix -> URI, "" the default namespace), when that is
-	// inside another element.
-	Context map[string]string
+	// output goes ("" the default namespace), when that is inside another
+	// element; a later binding of a prefix wins.
+	Context []Binding
 }
+
+// Binding binds a namespace prefix ("" for the default namespace) to a URI.
+type Binding struct{ Prefix, URI string }
 
 // Bytes writes the document: prolog nodes, root and epilog nodes, each
 // followed by a newline.
@@ -53,41 +55,24 @@ func (e Encoder) AppendElement(b []byte, n *Node) []byte {
 
 func (e Encoder) writer(b []byte) *writer {
 	w := &writer{b: b, prefixes: e.Prefixes}
-	if len(e.Context) > 0 {
-		keys := make([]string, 0, len(e.Context))
-		for p := range e.Context {
-			keys = append(keys, p)
-		}
-		sort.Strings(keys) // the same output for the same input
-		for _, p := range keys {
-			w.binds = append(w.binds, binding{p, e.Context[p]})
-		}
-	}
+	w.binds = append(w.bindBuf[:0], e.Context...)
+	w.attrPre, w.added = w.attrBuf[:0], w.addedBuf[:0]
 	return w
 }
 
 type writer struct {
 	b        []byte
 	prefixes map[string]string
-	binds    []binding
+	binds    []Binding
 	attrPre  []string // scratch: the prefix chosen for each attribute
-	added    []binding
+	added    []Binding
+	// Room for the usual document, so writing allocates nothing else.
+	bindBuf  [16]Binding
+	attrBuf  [8]string
+	addedBuf [4]Binding
 }
 
-func (w *writer) lookup(prefix string) (string, bool) {
-	for i := len(w.binds) - 1; i >= 0; i-- {
-		if w.binds[i].prefix == prefix {
-			return w.binds[i].uri, true
-		}
-	}
-	switch prefix {
-	case "xml":
-		return NSXML, true
-	case "":
-		return "", true
-	}
-	return "", false
-}
+func (w *writer) lookup(prefix string) (string, bool) { return lookup(w.binds, prefix) }
 
 // boundTo returns a visible non-empty prefix bound to uri, preferring the
 // suggested one.
@@ -98,9 +83,9 @@ func (w *writer) boundTo(uri string) (string, bool) {
 		}
 	}
 	for i := len(w.binds) - 1; i >= 0; i-- {
-		if b := w.binds[i]; b.uri == uri && b.prefix != "" {
-			if u, _ := w.lookup(b.prefix); u == uri {
-				return b.prefix, true
+		if b := w.binds[i]; b.URI == uri && b.Prefix != "" {
+			if u, _ := w.lookup(b.Prefix); u == uri {
+				return b.Prefix, true
 			}
 		}
 	}
@@ -125,8 +110,8 @@ func (w *writer) declare(uri, written string) string {
 	for i := 0; !free(p); i++ {
 		p = "ns" + strconv.Itoa(i)
 	}
-	w.binds = append(w.binds, binding{p, uri})
-	w.added = append(w.added, binding{p, uri})
+	w.binds = append(w.binds, Binding{p, uri})
+	w.added = append(w.added, Binding{p, uri})
 	return p
 }
 
@@ -161,7 +146,7 @@ func (w *writer) element(n *Node) {
 	skipDefault := false // the element's own default declaration is overridden
 	for _, a := range n.Attrs {
 		if a.IsNamespaceDecl() {
-			w.binds = append(w.binds, binding{declPrefix(a), a.Value})
+			w.binds = append(w.binds, Binding{declPrefix(a), a.Value})
 		}
 	}
 	// The element's name: its own prefix when that means its namespace
@@ -175,14 +160,14 @@ func (w *writer) element(n *Node) {
 			// No namespace: unprefixed, with the default undeclared.
 			prefix = ""
 			for i := mark; i < len(w.binds); i++ {
-				if w.binds[i].prefix == "" {
-					w.binds[i].uri = ""
+				if w.binds[i].Prefix == "" {
+					w.binds[i].URI = ""
 					skipDefault = true
 				}
 			}
 			if !skipDefault {
-				w.binds = append(w.binds, binding{"", ""})
-				w.added = append(w.added, binding{"", ""})
+				w.binds = append(w.binds, Binding{"", ""})
+				w.added = append(w.added, Binding{"", ""})
 			}
 		case d == n.Space:
 			prefix = ""
@@ -218,7 +203,7 @@ func (w *writer) element(n *Node) {
 	w.b = append(w.b, '<')
 	w.b = appendQName(w.b, prefix, n.Local)
 	for _, d := range w.added {
-		w.b = appendDecl(w.b, d.prefix, d.uri)
+		w.b = appendDecl(w.b, d.Prefix, d.URI)
 	}
 	for i, a := range n.Attrs {
 		if skipDefault && a.Prefix == "" && a.Local == "xmlns" {

@@ -233,18 +233,8 @@ func (n *Node) SetText(s string) {
 // Scope returns the namespace bindings in force on element n (prefix ->
 // URI; "" is the default namespace, absent when there is none).
 func (n *Node) Scope() map[string]string {
-	scope := map[string]string{"xml": NSXML}
-	var walk func(m *Node)
-	walk = func(m *Node) {
-		if m == nil {
-			return
-		}
-		walk(m.Parent)
-		for _, a := range m.Attrs {
-			bind(scope, a)
-		}
-	}
-	walk(n)
+	scope := declared(n)
+	scope["xml"] = NSXML
 	if scope[""] == "" {
 		delete(scope, "")
 	}
@@ -255,18 +245,7 @@ func (n *Node) Scope() map[string]string {
 // does not declare itself: what must be added to n's start tag for n to
 // mean the same thing out of its document. "xml" is not included.
 func (n *Node) Inherited() map[string]string {
-	scope := map[string]string{}
-	var walk func(m *Node)
-	walk = func(m *Node) {
-		if m == nil {
-			return
-		}
-		walk(m.Parent)
-		for _, a := range m.Attrs {
-			bind(scope, a)
-		}
-	}
-	walk(n.Parent)
+	scope := declared(n.Parent)
 	for _, a := range n.Attrs {
 		if a.IsNamespaceDecl() {
 			delete(scope, declPrefix(a))
@@ -278,10 +257,22 @@ func (n *Node) Inherited() map[string]string {
 	return scope
 }
 
-func bind(scope map[string]string, a Attr) {
-	if a.IsNamespaceDecl() {
-		scope[declPrefix(a)] = a.Value
+// declared collects the declarations of n and its ancestors, the nearest
+// winning.
+func declared(n *Node) map[string]string {
+	var chain []*Node
+	for m := n; m != nil; m = m.Parent {
+		chain = append(chain, m)
 	}
+	scope := map[string]string{}
+	for i := len(chain) - 1; i >= 0; i-- {
+		for _, a := range chain[i].Attrs {
+			if a.IsNamespaceDecl() {
+				scope[declPrefix(a)] = a.Value
+			}
+		}
+	}
+	return scope
 }
 
 // declPrefix is the prefix a declaration binds ("" for the default).

@@ -153,7 +153,7 @@ func TestEncoderChoosesPrefixes(t *testing.T) {
 
 	// Written where the context already binds the namespaces, no
 	// declaration is repeated.
-	ctx := Encoder{Context: map[string]string{"": nsA, "b": nsB}}
+	ctx := Encoder{Context: []Binding{{"", nsA}, {"b", nsB}}}
 	if got := string(ctx.AppendElement(nil, kid)); !strings.HasPrefix(got, `<b:kid b:x=`) {
 		t.Errorf("in context: %s", got)
 	}
@@ -167,7 +167,7 @@ func TestEncoderFixesStalePrefixes(t *testing.T) {
 	}
 	b := doc.Root.Children[0]
 	b.Space = "urn:new"
-	got := string(Encoder{Context: map[string]string{"": "urn:new"}}.AppendElement(nil, b))
+	got := string(Encoder{Context: []Binding{{"", "urn:new"}}}.AppendElement(nil, b))
 	// b takes the context's default namespace; p, which the attribute
 	// still needs and the context does not bind, is declared on b.
 	if got != `<b xmlns:p="urn:old" p:x="1"/>` {
@@ -206,6 +206,8 @@ func TestParseErrors(t *testing.T) {
 		"xml rebound":    {`<a xmlns:xml="urn:x"/>`, ""},
 		"xmlns element":  {`<xmlns:a/>`, ""},
 		"latin1":         {`<?xml version="1.0" encoding="ISO-8859-1"?><a/>`, ""},
+		"comment bytes":  {"<a><!--\xb2--></a>", ""},
+		"pi control":     {"<a><?p \x01?></a>", ""},
 		"deep":           {strings.Repeat("<a>", 10) + strings.Repeat("</a>", 10), WhatDepth},
 		"elements":       {"<a>" + strings.Repeat("<b/>", 12) + "</a>", WhatElements},
 		"nodes":          {"<a>" + strings.Repeat("<b/>t", 8) + "</a>", WhatNodes},

@@ -242,9 +242,9 @@ var ErrNoDocument = errors.New("pidf: no usable publication")
 func Compose(entity string, docs [][]byte) ([]byte, error) {
 	entity = strings.TrimSpace(entity)
 	// Each part is written where the root's declarations are in force.
-	part := xmltree.Encoder{Prefixes: preferredPrefix, Context: map[string]string{"": NSPIDF}}
+	part := xmltree.Encoder{Prefixes: preferredPrefix, Context: []xmltree.Binding{{Prefix: "", URI: NSPIDF}}}
 	for _, uri := range rootNamespaces {
-		part.Context[preferredPrefix[uri]] = uri
+		part.Context = append(part.Context, xmltree.Binding{Prefix: preferredPrefix[uri], URI: uri})
 	}
 	root := withAttr(elem(NSPIDF, "presence"), "entity", entity)
 	head := writeDocument(root, rootNamespaces) // "<?xml ...?>\n<presence .../>\n"

@@ -31,8 +31,9 @@ const (
 	MaxDepth = 32
 	// MaxElements is the largest number of elements in one document.
 	MaxElements = 4096
-	// MaxNodes bounds elements, runs of text and comments together.
-	MaxNodes = 4 * MaxElements
+	// MaxNodes bounds elements, runs of text and comments together
+	// (an indented document has about two nodes per element).
+	MaxNodes = 3 * MaxElements
 )
 
 // Errors returned by Parse. ErrMalformed and ErrNotPIDF are wrapped with

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // golden is the expected outcome stored next to each testdata/*.xml.
@@ -147,6 +148,7 @@ func TestParseErrors(t *testing.T) {
 		{"wrong ns", `<presence xmlns="urn:example"/>`, func(e error) bool { return errors.Is(e, ErrNotPIDF) }},
 		{"deep", deep, func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatDepth }},
 		{"many", many, func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatElements }},
+		{"nodes", `<presence xmlns="urn:ietf:params:xml:ns:pidf">` + strings.Repeat("<!---->x", MaxNodes/2) + `</presence>`, func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatNodes }},
 		{"big", string(big), func(e error) bool { return errors.As(e, &limit) && limit.What == xmltree.WhatSize }},
 		{"duplicate attribute", `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@x" entity="sip:b@x"/>`, func(e error) bool { return errors.Is(e, ErrMalformed) }},
 		{"charset", `<?xml version="1.0" encoding="EBCDIC"?><presence xmlns="urn:ietf:params:xml:ns:pidf"/>`, func(e error) bool { return errors.Is(e, ErrMalformed) }},

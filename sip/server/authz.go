@@ -2,7 +2,9 @@ package server
 
 import (
 	"errors"
+	"strings"
 
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
@@ -67,7 +69,8 @@ func (s *Server) policyFor(owner string) func(watcher string) decision {
 	}
 }
 
+// isLocalAOR reports whether a canonical AOR is of our domain.
 func (s *Server) isLocalAOR(aor string) bool {
-	at := len(aor) - len(s.opts.Domain) - 1
-	return at > 4 && aor[at] == '@' && aor[at+1:] == s.opts.Domain
+	u, err := sipuri.Parse(aor)
+	return err == nil && u.User != "" && u.Host == strings.ToLower(s.opts.Domain)
 }

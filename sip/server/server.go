@@ -41,6 +41,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipbuddy/sipbuddy/internal/digest"
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
@@ -210,7 +211,7 @@ func New(o Options) (*Server, error) {
 		closed:     make(chan struct{}),
 	}
 	s.checkAuth = s.authenticate
-	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, Password: o.Store.Password})
+	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, Password: s.password})
 	s.regs.init()
 	s.presentity.init()
 	s.dialogs.init()
@@ -410,7 +411,7 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, want s
 		}
 		return false
 	}
-	if user != want {
+	if key, err := sipuri.AORUser(user); err != nil || key != want {
 		s.log.Info("authenticated user does not match", "method", req.Method, "auth_user", user, "want", want)
 		s.respond(req, tx, 403, "Auth user does not match", nil)
 		return false
@@ -418,21 +419,38 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, want s
 	return true
 }
 
-// localUser returns the user part of a URI of our domain. A URI whose host
-// is an IP address (a client that addressed the server directly) counts as
-// ours too.
+// localUser returns the user of a URI of our domain as the AOR keys it
+// (sipuri: "Ada" and "%61da" are "ada"), the one name registrations,
+// presentities and watchers are kept under. A URI whose host is an IP
+// address (a client that addressed the server directly) counts as ours too.
 func (s *Server) localUser(u sip.Uri) (string, bool) {
 	if u.User == "" {
 		return "", false
 	}
-	if strings.EqualFold(u.Host, s.opts.Domain) || net.ParseIP(strings.Trim(u.Host, "[]")) != nil {
-		return u.User, true
+	if !strings.EqualFold(u.Host, s.opts.Domain) && net.ParseIP(strings.Trim(u.Host, "[]")) == nil {
+		return "", false
+	}
+	user, err := sipuri.AORUser(u.User)
+	return user, err == nil
+}
+
+// aor is the canonical address-of-record of a local user (a localUser
+// name): "sip:ada@example.test".
+func (s *Server) aor(user string) string { return "sip:" + user + "@" + strings.ToLower(s.opts.Domain) }
+
+// password looks a user up in the store by the name as given, then as the
+// AOR keys it, so a client that authenticates as "Ada" finds the store's
+// "ada". User names in the store are meant to be lower-case: the server
+// compares users case-insensitively.
+func (s *Server) password(user string) (string, bool) {
+	if pw, ok := s.opts.Store.Password(user); ok {
+		return pw, true
+	}
+	if key, err := sipuri.AORUser(user); err == nil && key != user {
+		return s.opts.Store.Password(key)
 	}
 	return "", false
 }
-
-// aor is the canonical address-of-record of a local user.
-func (s *Server) aor(user string) string { return "sip:" + user + "@" + s.opts.Domain }
 
 // requestedExpiry reads Expires (or def), returns it capped by MaxExpires.
 // ok is false after a 400/423 answer was sent.

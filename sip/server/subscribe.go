@@ -176,7 +176,7 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	if !s.checkAuth(req, tx, watcherUser, true) {
 		return
 	}
-	if _, ok := s.opts.Store.Password(presUser); !ok {
+	if _, ok := s.password(presUser); !ok {
 		s.respond(req, tx, 404, "Not Found", nil)
 		return
 	}

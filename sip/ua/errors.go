@@ -21,8 +21,10 @@ var ErrAuthFailed = errors.New("ua: authentication failed")
 // ResponseError is a final non-2xx response to one of our requests.
 type ResponseError struct {
 	Method string
-	Code   int
-	Reason string
+	// StatusCode is the SIP status code, named like sipgo's
+	// sip.Response.StatusCode, net/http's and xcap.Error's.
+	StatusCode int
+	Reason     string
 	// RetryAfter is the Retry-After header of the response, 0 if absent.
 	RetryAfter time.Duration
 	// MinExpires is the Min-Expires header of a 423, 0 if absent.
@@ -31,12 +33,9 @@ type ResponseError struct {
 	Err error
 }
 
-// StatusCode returns the SIP status code.
-func (e *ResponseError) StatusCode() int { return e.Code }
-
 // Error reads like "SUBSCRIBE: 403 Forbidden".
 func (e *ResponseError) Error() string {
-	s := fmt.Sprintf("%s: %d %s", e.Method, e.Code, e.Reason)
+	s := fmt.Sprintf("%s: %d %s", e.Method, e.StatusCode, e.Reason)
 	if e.Err != nil {
 		s += " (" + e.Err.Error() + ")"
 	}
@@ -49,7 +48,7 @@ func (e *ResponseError) Unwrap() error { return e.Err }
 func newResponseError(method sip.RequestMethod, res *sip.Response) *ResponseError {
 	return &ResponseError{
 		Method:     string(method),
-		Code:       res.StatusCode,
+		StatusCode: res.StatusCode,
 		Reason:     res.Reason,
 		RetryAfter: headerSeconds(res, "Retry-After"),
 		MinExpires: headerSeconds(res, "Min-Expires"),

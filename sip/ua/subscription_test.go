@@ -299,7 +299,7 @@ func TestSubscribeResponses(t *testing.T) {
 	bob.Subscribe("sip:dave@example.test")
 	ev := bob.waitFor(t, "dave refused", subscriptionEvent("sip:dave@example.test", Terminated, "403")).(SubscriptionEvent)
 	var re *ResponseError
-	if !errors.As(ev.Err, &re) || re.StatusCode() != 403 {
+	if !errors.As(ev.Err, &re) || re.StatusCode != 403 {
 		t.Errorf("Err = %v, want a *ResponseError with code 403", ev.Err)
 	}
 }

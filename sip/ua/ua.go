@@ -39,6 +39,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/google/uuid"
 
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 	"github.com/sipbuddy/sipbuddy/sip/header"
 )
 
@@ -145,7 +146,7 @@ type UA struct {
 
 	mu      sync.Mutex
 	state   uaState
-	subs    map[string]*subscription // presence subscriptions by URI
+	subs    map[string]*subscription // presence subscriptions by subKey of the URI
 	winfo   *subscription            // nil when not watching watchers
 	dialogs map[dialogKey]*subscription
 	pub     *publication
@@ -510,15 +511,28 @@ func (u *UA) SetPresence(p Presence) {
 	u.pub.set(p)
 }
 
+// subKey is the key of a presence subscription: the AOR of uri (sipuri),
+// so that two spellings of one buddy share one dialog, or uri itself when
+// it does not parse (Subscribe then reports it as bad).
+func subKey(uri string) string {
+	if key, err := sipuri.AORKey(uri); err == nil {
+		return key
+	}
+	return uri
+}
+
 // Subscribe starts watching uri's presence. It never blocks and is
-// idempotent.
+// idempotent: another spelling of the same AOR ("SIP:Ada@Example.Test" for
+// "sip:ada@example.test") is the same subscription, and its events carry
+// the spelling first subscribed.
 func (u *UA) Subscribe(uri string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.state >= stateClosing {
 		return
 	}
-	if old, ok := u.subs[uri]; ok && !old.stopped.Load() {
+	key := subKey(uri)
+	if old, ok := u.subs[key]; ok && !old.stopped.Load() {
 		return
 	}
 	var target sip.Uri
@@ -533,17 +547,19 @@ func (u *UA) Subscribe(uri string) {
 		return
 	}
 	s := newSubscription(u, uri, target, header.EventPresence)
-	u.subs[uri] = s
+	u.subs[key] = s
 	if u.state == stateStarted {
 		u.startSubLocked(s)
 	}
 }
 
-// Unsubscribe stops watching uri (an in-dialog SUBSCRIBE with Expires: 0).
+// Unsubscribe stops watching uri, however spelled (an in-dialog SUBSCRIBE
+// with Expires: 0).
 func (u *UA) Unsubscribe(uri string) {
 	u.mu.Lock()
-	s, ok := u.subs[uri]
-	delete(u.subs, uri)
+	key := subKey(uri)
+	s, ok := u.subs[key]
+	delete(u.subs, key)
 	started := u.state == stateStarted
 	u.mu.Unlock()
 	if ok && started {

@@ -41,11 +41,15 @@ const (
 )
 
 // maxElements bounds the elements of one document: a watcher-list per
-// watcher at most, with room for extensions.
-const maxElements = 4 * MaxWatchers
+// watcher at most, with room for extensions; maxNodes adds a run of text
+// (a URI, indentation) per element.
+const (
+	maxElements = 4 * MaxWatchers
+	maxNodes    = 2 * maxElements
+)
 
 // limits are the XML limits of a watcherinfo document.
-var limits = xmltree.Limits{MaxBytes: MaxDocumentSize, MaxDepth: MaxDepth, MaxElements: maxElements, MaxNodes: 2*maxElements + 16}
+var limits = xmltree.Limits{MaxBytes: MaxDocumentSize, MaxDepth: MaxDepth, MaxElements: maxElements, MaxNodes: maxNodes}
 
 // WhatWatchers names the MaxWatchers limit in a *xmltree.LimitError.
 const WhatWatchers = "number of watchers"

@@ -3,10 +3,11 @@ package winfo
 import (
 	"bytes"
 	"errors"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // kamailioWinfo is the body Kamailio 5.6 sends (peers/README.md).
@@ -98,6 +99,7 @@ func TestParseErrors(t *testing.T) {
 		"too big":       {strings.Repeat(" ", MaxDocumentSize+1), xmltree.WhatSize},
 		"too deep":      {`<watcherinfo xmlns="urn:ietf:params:xml:ns:watcherinfo" version="1" state="full">` + strings.Repeat("<a>", MaxDepth) + strings.Repeat("</a>", MaxDepth) + `</watcherinfo>`, xmltree.WhatDepth},
 		"many elements": {foreign, xmltree.WhatElements},
+		"many nodes":    {`<watcherinfo xmlns="urn:ietf:params:xml:ns:watcherinfo" version="0" state="full">` + strings.Repeat("<!---->x", maxNodes/2) + `</watcherinfo>`, xmltree.WhatNodes},
 	} {
 		var le *xmltree.LimitError
 		if _, err := Parse([]byte(tt.doc)); !errors.As(err, &le) || le.What != tt.what {

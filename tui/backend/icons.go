@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )

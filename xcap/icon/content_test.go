@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"image"
 	"strings"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 func TestContentRoundTrip(t *testing.T) {

@@ -3,9 +3,10 @@ package icon
 import (
 	"bytes"
 	"errors"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"image/color"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 func FuzzParseContent(f *testing.F) {

@@ -11,13 +11,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"image"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"strings"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"golang.org/x/image/webp"
 )
 

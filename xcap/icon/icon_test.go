@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -13,6 +12,8 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 // gradient is a deterministic test picture with distinct left/right halves

@@ -6,7 +6,8 @@
 // Evaluation follows RFC 4745, not Kamailio: every matching rule counts and
 // the highest sub-handling wins. SetWatcher edits only the rules it owns
 // (ids "sipbuddy_allow", "sipbuddy_block", "sipbuddy_confirm") and writes
-// every other rule and all unknown content back as it was read.
+// every other rule and all unknown content back as it was read; Update
+// applies it to the document on the XCAP server.
 package presrules
 
 import (

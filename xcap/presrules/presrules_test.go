@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/server"
 	"github.com/sipbuddy/sipbuddy/xcap/store"

@@ -4,9 +4,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"strings"
 
+	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 

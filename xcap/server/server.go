@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/digest"
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
@@ -243,7 +244,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, u URI) bool {
 		s.plain(w, http.StatusUnauthorized, "authentication required")
 		return false
 	}
-	if u.Global || u.XUI != "sip:"+user+"@"+s.domain {
+	if own, err := sipuri.AORKey("sip:" + user + "@" + s.domain); u.Global || err != nil || u.XUI != own {
 		s.plain(w, http.StatusForbidden, user+" may not access "+u.XUI+"'s documents")
 		return false
 	}

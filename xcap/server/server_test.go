@@ -239,6 +239,7 @@ func TestStatusCodes(t *testing.T) {
 		{"doctype", `<!DOCTYPE x [<!ENTITY a "b">]><resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"/>`, "not-well-formed"},
 		{"duplicate attribute", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="a" name="b"/></resource-lists>`, "not-well-formed"},
 		{"same attribute by two prefixes", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists" xmlns:p="urn:x" xmlns:q="urn:x"><list p:n="a" q:n="b"/></resource-lists>`, "not-well-formed"},
+		{"too many nodes", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">` + strings.Repeat("<!---->x", MaxXMLNodes/2) + `</resource-lists>`, "not-well-formed"},
 		// issue 11: 150,000 duplicate attributes (900 KB) were stored as well-formed.
 		{"150,000 duplicate attributes", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list` + strings.Repeat(` a="1"`, 150_000) + `/></resource-lists>`, "not-well-formed"},
 		{"latin-1 bytes", "<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\">\xe9</resource-lists>", "not-utf-8"},

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 )
 
 // MaxURILength bounds the request path the URI parser accepts.
@@ -120,34 +122,37 @@ func decodesTo(seg, want string) bool {
 	return err == nil && d == want
 }
 
-// CanonicalXUI returns the canonical form of an XUI: "sip:user@domain" with
-// the scheme and domain lower-cased. A missing "sip:" scheme is added and a
-// missing domain is taken from defaultDomain, as OpenXCAP does.
+// CanonicalXUI returns the canonical form of an XUI, its address-of-record
+// "sip:user@domain" by sipuri's rule (sips: folded to sip:, user and domain
+// lower-cased, parameters dropped), so that every spelling of one user
+// reaches one folder. A missing "sip:" scheme is added and a missing domain
+// is taken from defaultDomain, as OpenXCAP does. An XUI of another scheme
+// (tel:...) is kept as written, its scheme lower-cased.
 func CanonicalXUI(xui, defaultDomain string) (string, error) {
 	if xui == "" || strings.ContainsAny(xui, "/\x00") {
 		return "", fmt.Errorf("%w: bad XUI %q", ErrBadURI, xui)
 	}
-	scheme, rest := "sip", xui
 	if i := strings.IndexByte(xui, ':'); i >= 0 {
 		s := strings.ToLower(xui[:i])
-		switch s {
-		case "sip", "sips":
-			scheme, rest = s, xui[i+1:]
-		default:
-			if at := strings.IndexByte(xui, '@'); at < 0 || at > i {
-				// Some other URI scheme (tel:...): keep it verbatim.
-				return s + xui[i:], nil
-			}
+		if at := strings.IndexByte(xui, '@'); s != "sip" && s != "sips" && (at < 0 || at > i) {
+			return s + xui[i:], nil
 		}
 	}
-	user, host, found := strings.Cut(rest, "@")
-	if !found {
-		host = defaultDomain
+	full := xui
+	if !strings.Contains(full, "@") && defaultDomain != "" {
+		full += "@" + defaultDomain
 	}
-	if user == "" || host == "" || strings.Contains(host, "@") {
-		return "", fmt.Errorf("%w: bad XUI %q", ErrBadURI, xui)
+	if l := strings.ToLower(full); !strings.HasPrefix(l, "sip:") && !strings.HasPrefix(l, "sips:") {
+		full = "sip:" + full
 	}
-	return scheme + ":" + user + "@" + strings.ToLower(host), nil
+	u, err := sipuri.Parse(full)
+	if err == nil {
+		full, err = u.XUI()
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: bad XUI %q: %w", ErrBadURI, xui, err)
+	}
+	return full, nil
 }
 
 // ParseNamespaceBindings parses the query part of an XCAP URI,

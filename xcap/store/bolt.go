@@ -240,6 +240,17 @@ func (s *Bolt) SetPassword(user, password string) error {
 	})
 }
 
+// DeleteUser implements Store.
+func (s *Bolt) DeleteUser(user string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		if b.Get([]byte(user)) == nil {
+			return fmt.Errorf("user %q: %w", user, ErrNotFound)
+		}
+		return b.Delete([]byte(user))
+	})
+}
+
 // ValidateUser reports whether user is a plain SIP user part that the
 // store, digest usernames and XUIs can all carry.
 func ValidateUser(user string) error {

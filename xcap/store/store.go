@@ -121,5 +121,8 @@ type Store interface {
 	SetPassword(user, password string) error
 	Password(user string) (string, bool)
 	Users() ([]string, error)
+	// DeleteUser removes a user's credentials (their documents stay);
+	// ErrNotFound if there is no such user.
+	DeleteUser(user string) error
 	Close() error
 }
