@@ -181,12 +181,12 @@ func (p *scriptedPeer) dialogFor(req *sip.Request) *notifierDialog {
 }
 
 // notify sends a NOTIFY in d and returns the subscriber's status code.
-func (p *scriptedPeer) notify(d *notifierDialog, state, ctype string, body []byte) int {
+func (p *scriptedPeer) notify(d *notifierDialog, state, ctype string, body []byte, extra ...sip.Header) int {
 	d.cseq++
-	return p.notifyCSeq(d, d.cseq, state, ctype, body, "")
+	return p.notifyCSeq(d, d.cseq, state, ctype, body, "", extra...)
 }
 
-func (p *scriptedPeer) notifyCSeq(d *notifierDialog, cseq uint32, state, ctype string, body []byte, callID string) int {
+func (p *scriptedPeer) notifyCSeq(d *notifierDialog, cseq uint32, state, ctype string, body []byte, callID string, extra ...sip.Header) int {
 	p.t.Helper()
 	contact := d.sub.Contact()
 	req := sip.NewRequest(sip.NOTIFY, contact.Address)
@@ -206,6 +206,9 @@ func (p *scriptedPeer) notifyCSeq(d *notifierDialog, cseq uint32, state, ctype s
 		UriParams: sip.HeaderParams{{K: "transport", V: "tcp"}}}})
 	req.AppendHeader(sip.NewHeader("Event", headerValue(d.sub, "Event")))
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
+	for _, h := range extra {
+		req.AppendHeader(h)
+	}
 	if body != nil {
 		ct := sip.ContentTypeHeader(ctype)
 		req.AppendHeader(&ct)

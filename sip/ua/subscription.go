@@ -71,6 +71,7 @@ type subscription struct {
 	lastReason string
 
 	watchers *winfo.Info // merged watcher list (presence.winfo)
+	list     *listState  // a resource list subscription (rls.go); nil otherwise
 }
 
 func newSubscription(u *UA, uri string, target sip.Uri, pkg string) *subscription {
@@ -183,6 +184,9 @@ func (s *subscription) subscribe() {
 	s.mu.Lock()
 	s.d = d
 	s.watchers = nil // watcherinfo versions restart with the dialog
+	if s.list != nil {
+		s.list.haveFull, s.list.version = false, 0 // RLMI versions too
+	}
 	expires := s.expires
 	s.reportLocked(Pending, "subscribing", 0, nil)
 	s.mu.Unlock()
@@ -304,6 +308,9 @@ func (s *subscription) responseFailedLocked(res *sip.Response, inDialog bool) {
 		// Refused for good: stop and say so.
 		s.dropLocked()
 		s.stopped.Store(true)
+		if s.list != nil {
+			s.refuseListLocked(fmt.Sprintf("the server refused the list subscription (%d %s)", code, res.Reason))
+		}
 		s.reportLocked(Terminated, reason, 0, re)
 	default: // 408, 5xx, 3xx, other 4xx, a challenge we could not answer
 		s.failLocked(reason, re, re.RetryAfter)
@@ -427,6 +434,9 @@ func (s *subscription) build(d *dialog, expires time.Duration, initial bool) fun
 		req.AppendHeader(u.contact.Clone())
 		req.AppendHeader(sip.NewHeader("Event", s.pkg))
 		req.AppendHeader(sip.NewHeader("Accept", s.accept))
+		if s.list != nil {
+			req.AppendHeader(sip.NewHeader("Supported", "eventlist"))
+		}
 		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 		exp := sip.ExpiresHeader(uint32(expires / time.Second))
 		req.AppendHeader(&exp)
@@ -631,6 +641,10 @@ func (s *subscription) deliverLocked(req *sip.Request) {
 	ctype := ""
 	if ct := req.ContentType(); ct != nil {
 		ctype, _, _ = mime.ParseMediaType(ct.Value())
+	}
+	if s.list != nil {
+		s.deliverListLocked(req, ctype)
+		return
 	}
 	if s.pkg == header.EventPresenceWinfo {
 		if len(body) == 0 {

@@ -148,6 +148,7 @@ type UA struct {
 	state   uaState
 	subs    map[string]*subscription // presence subscriptions by subKey of the URI
 	winfo   *subscription            // nil when not watching watchers
+	list    *subscription            // the resource list subscription (rls.go), or nil
 	dialogs map[dialogKey]*subscription
 	pub     *publication
 	reg     *registration
@@ -341,6 +342,9 @@ func (u *UA) Start(ctx context.Context) error {
 	go func() { defer u.loops.Done(); u.pub.run() }()
 	for _, s := range u.subs {
 		u.startSubLocked(s)
+	}
+	if u.list != nil {
+		u.startSubLocked(u.list)
 	}
 	if u.winfo != nil {
 		u.startSubLocked(u.winfo)
@@ -724,6 +728,9 @@ func (u *UA) kickAll() {
 	subs := make([]*subscription, 0, len(u.subs)+1)
 	for _, s := range u.subs {
 		subs = append(subs, s)
+	}
+	if u.list != nil {
+		subs = append(subs, u.list)
 	}
 	if u.winfo != nil {
 		subs = append(subs, u.winfo)

@@ -100,7 +100,7 @@ func foreign(t *testing.T, doc []byte) map[string]string {
 			path += "/" + id
 		}
 		if n.Space == nsBlink {
-			out[path+"/"+n.Local] = string(xmltree.Encoder{Context: n.Scope()}.AppendElement(nil, n))
+			out[path+"/"+n.Local] = string(xmltree.Encoder{}.AppendElement(nil, n))
 			return
 		}
 		n.EachElement(func(c *xmltree.Node) { walk(c, path) })
@@ -119,7 +119,7 @@ func topLists(t *testing.T, doc []byte) map[string]string {
 	out := map[string]string{}
 	dom.Root.EachElement(func(l *xmltree.Node) {
 		name, _ := l.Attr("name")
-		out[name] = string(xmltree.Encoder{Context: l.Scope()}.AppendElement(nil, l))
+		out[name] = string(xmltree.Encoder{}.AppendElement(nil, l))
 	})
 	return out
 }
