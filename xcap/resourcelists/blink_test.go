@@ -381,3 +381,30 @@ func inList(d *Document, list, uri string) bool {
 	l := d.findList(list)
 	return l != nil && findEntry(l, uriKey(uri)) != nil
 }
+
+// TestSyncAddressbook: buddies sipbuddy had before Blink wrote its
+// addressbook get contacts there, once.
+func TestSyncAddressbook(t *testing.T) {
+	doc := strings.Replace(string(blinkIndex(t)), `<rl:list name="oma_buddylist"/>`,
+		`<rl:list name="oma_buddylist"/><rl:list name="Friends"><rl:entry uri="sip:bob@example.test"/><rl:entry uri="sip:zoe@example.test"><rl:display-name>Zoe</rl:display-name></rl:entry></rl:list>`, 1)
+	d := mustParse(t, []byte(doc))
+	if n := d.SyncAddressbook(); n != 1 {
+		t.Fatalf("added %d contacts, want 1 (zoe)", n)
+	}
+	if n := d.SyncAddressbook(); n != 0 {
+		t.Errorf("second sync added %d", n)
+	}
+	out, _ := d.Marshal()
+	checkBlinkReadable(t, out)
+	ab, _ := mustParse(t, out).Addressbook()
+	c := ab.contactWith("sip:zoe@example.test")
+	if g := abGroup(ab, "Friends"); c == nil || c.Name != "Zoe" || g == nil || !slices.Contains(g.Contacts, c.ID) {
+		t.Errorf("zoe %+v in %+v", c, ab.Groups)
+	}
+	if len(ab.Groups) != 2 {
+		t.Errorf("groups %+v", ab.Groups)
+	}
+	if New().SyncAddressbook() != 0 {
+		t.Error("a document without an addressbook changed")
+	}
+}

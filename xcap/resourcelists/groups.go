@@ -519,3 +519,31 @@ func setDisplayName(n *xmltree.Node, name string) {
 		n.Append(dn)
 	}
 }
+
+// SyncAddressbook gives every buddy of the group lists that python-sipsimple's
+// addressbook does not know a contact there, in the addressbook group of
+// its group (as Add would have), so that buddies added before Blink first
+// wrote its addressbook, or by a client that does not know it, show in
+// Blink. It returns how many contacts it added; a document without an
+// addressbook is left alone.
+func (d *Document) SyncAddressbook() int {
+	if !d.hasAddressbook() {
+		return 0
+	}
+	added := 0
+	for _, g := range d.Groups() {
+		if g.list == nil {
+			continue
+		}
+		for _, e := range g.Entries {
+			if e.ContactID != "" {
+				continue
+			}
+			c := d.ensureContact(e.URI, e.DisplayName)
+			id, _ := c.Attr("id")
+			d.joinABGroup(g.DisplayName, g.AddressbookID, id)
+			added++
+		}
+	}
+	return added
+}
