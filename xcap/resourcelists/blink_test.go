@@ -31,6 +31,22 @@ func blinkIndex(t *testing.T) []byte {
 	return b
 }
 
+func blinkIndexB(b *testing.B) []byte {
+	data, err := os.ReadFile("testdata/blink-index.xml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+func mustParseB(b *testing.B, data []byte) *Document {
+	d, err := Parse(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
 const nsBlink = "urn:ag-projects:blink:xml:ns:addressbook"
 
 func TestBlinkDocumentReadsAsGroups(t *testing.T) {
