@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
+	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
 
 // DecideOptions are the inputs of an evaluation besides the watcher.
@@ -202,6 +203,10 @@ func parseWatcher(s string) watcherID {
 		return watcherID{anonymous: true}
 	}
 	u, err := sipuri.ParseAddress(s)
+	if err != nil && strings.Contains(s, "%") {
+		// python-sipsimple writes URI attributes percent-encoded.
+		u, err = sipuri.ParseAddress(resourcelists.DecodeAnyURI(s))
+	}
 	if err != nil {
 		return watcherID{key: s}
 	}

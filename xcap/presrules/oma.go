@@ -3,7 +3,6 @@ package presrules
 import (
 	"bytes"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
@@ -43,9 +42,10 @@ func DocumentAUID(omaDocumentExists bool, caps *xcap.Caps) string {
 
 // ListAnchor is the external-list anchor python-sipsimple writes for the
 // top-level list called list of the resource-lists document at listsURL:
-// the document URL, the node selector separator and the list's XPath.
+// the document URL, the node selector separator and the list's XPath,
+// percent-encoded as its AnyURI type writes every URI attribute.
 func ListAnchor(listsURL, list string) string {
-	return listsURL + "/~~/resource-lists/list[@name=\"" + list + "\"]"
+	return resourcelists.EncodeAnyURI(listsURL + "/~~/resource-lists/list[@name=\"" + list + "\"]")
 }
 
 // AnchorList returns the name of the top-level list an external-list
@@ -53,12 +53,9 @@ func ListAnchor(listsURL, list string) string {
 // with the selector percent-encoded, any prefix on the step, and either
 // quote; false when the anchor selects something else.
 func AnchorList(anchor string) (string, bool) {
-	_, sel, ok := strings.Cut(anchor, "/~~/")
+	_, sel, ok := strings.Cut(resourcelists.DecodeAnyURI(anchor), "/~~/")
 	if !ok {
 		return "", false
-	}
-	if u, err := url.PathUnescape(sel); err == nil {
-		sel = u
 	}
 	steps := strings.Split(strings.TrimSuffix(sel, "/"), "/")
 	if len(steps) != 2 || localStep(steps[0]) != "resource-lists" {
@@ -126,7 +123,8 @@ func (r *Rules) Explain(watcher string, o DecideOptions) (h Handling, rule strin
 
 // WatcherRule is how one watcher is decided.
 type WatcherRule struct {
-	// Watcher is the watcher's address as the rules or lists name it.
+	// Watcher is the watcher's address as the rules or lists name it
+	// (decoded when python-sipsimple percent-encoded it).
 	Watcher string
 	// Handling is the decision; Confirm when no rule matches (the
 	// subscription waits for the user).
@@ -171,7 +169,7 @@ func Watchers(rulesDoc, listsDoc []byte, extra ...string) ([]WatcherRule, error)
 		if !matched {
 			h = Confirm
 		}
-		out = append(out, WatcherRule{Watcher: strings.TrimSpace(w), Handling: h, Rule: rule, Listed: listed})
+		out = append(out, WatcherRule{Watcher: resourcelists.DecodeAnyURI(w), Handling: h, Rule: rule, Listed: listed})
 	}
 	if rules != nil {
 		for _, r := range rules.Rules {
@@ -217,7 +215,7 @@ func NewOMARuleset(listsURL, self string) ([]byte, error) {
 	rule(OMARuleBlocked, ext(resourcelists.OMABlockedContacts), "polite-block")
 	rule(OMARuleUnlisted, `<ocp:other-identity/>`, "confirm")
 	rule(OMARuleBlockAnonymous, `<ocp:anonymous-request/>`, "block")
-	rule(OMARuleAllowOwn, `<cp:identity><cp:one id="`+string(xmltree.AppendAttrValue(nil, selfURI))+`"/></cp:identity>`, "allow")
+	rule(OMARuleAllowOwn, `<cp:identity><cp:one id="`+string(xmltree.AppendAttrValue(nil, resourcelists.EncodeAnyURI(selfURI)))+`"/></cp:identity>`, "allow")
 	b.WriteString("</cp:ruleset>\n")
 	return []byte(b.String()), nil
 }

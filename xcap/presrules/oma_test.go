@@ -17,7 +17,8 @@ import (
 // (sipsimple/account/xcap/__init__.py) writes to
 // org.openmobilealliance.pres-rules/index, the five wp_prs_* rules with the
 // grant and block rules' external lists pointing at the account's
-// resource-lists document; the resource-lists document is the one
+// resource-lists document; every URI attribute is percent-encoded, as
+// python-sipsimple's AnyURI type writes it. The resource-lists document is the one
 // xcap/resourcelists reads (Bob allowed, Mallory blocked by a policy
 // element, Carol and Dave left to the default).
 const blinkListsURL = "https://xcap.example.test/xcap-root/resource-lists/users/sip:alice@example.test/index"
@@ -257,7 +258,10 @@ func TestUpdateOMAThroughXCAPServer(t *testing.T) {
 	c := aliceClient(t)
 	ctx := context.Background()
 	listsURL := c.DocumentURL(resourcelists.AUID, resourcelists.DocumentPath)
-	lists := bytes.ReplaceAll(blinkLists(t), []byte(blinkListsURL), []byte(listsURL))
+	lists := bytes.ReplaceAll(blinkLists(t), []byte(resourcelists.EncodeAnyURI(blinkListsURL)), []byte(resourcelists.EncodeAnyURI(listsURL)))
+	if bytes.Equal(lists, blinkLists(t)) {
+		t.Fatal("the anchors do not name the document")
+	}
 	if _, err := c.Put(ctx, resourcelists.AUID, resourcelists.DocumentPath, lists, resourcelists.ContentType, xcap.Condition{}); err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,7 @@ func (d *Document) readAddressbook() *Addressbook {
 						cu := ContactURI{}
 						cu.ID, _ = u.Attr("id")
 						cu.URI, _ = u.Attr("uri")
-						cu.URI = strings.TrimSpace(cu.URI)
+						cu.URI = DecodeAnyURI(cu.URI)
 						cu.Type, _ = u.Attr("type")
 						if cu.URI != "" {
 							c.URIs = append(c.URIs, cu)
@@ -154,7 +154,7 @@ func (d *Document) readAddressbook() *Addressbook {
 		case "policy-element":
 			p := Policy{ID: id, Name: abText(n, "name"), Presence: handling(n, "presence"), Dialog: handling(n, "dialog")}
 			p.URI, _ = n.Attr("uri")
-			p.URI = strings.TrimSpace(p.URI)
+			p.URI = DecodeAnyURI(p.URI)
 			ab.Policies = append(ab.Policies, p)
 		}
 	})
@@ -381,7 +381,7 @@ func (d *Document) removeContactURI(key string) bool {
 		if policy := handling(c, "presence").Policy; policy == PolicyAllow || policy == PolicyBlock {
 			for _, u := range c.Child(NSAddressbook, "uris").Elements() {
 				if v, _ := u.Attr("uri"); u.Is(NSAddressbook, "uri") && uriKey(v) == key {
-					d.setPolicyElement(strings.TrimSpace(v), key, policy)
+					d.setPolicyElement(DecodeAnyURI(v), key, policy)
 					break
 				}
 			}

@@ -20,6 +20,8 @@ import (
 // the contacts and policies; sipsimple/payloads/addressbook.py orders a
 // contact's children name, uris, dialog, presence, then Blink's
 // attributes extension (SharedSetting namespace "ag-projects:blink");
+// its AnyURI type percent-encodes every URI attribute (entry uri,
+// external anchor, contact and policy URIs: Python 2's urllib.quote);
 // lxml writes it without pretty printing, with single-quoted declaration
 // and every namespace declared on the root.
 func blinkIndex(t *testing.T) []byte {

@@ -24,8 +24,8 @@ func (d *Document) ListURIs(name string) ([]string, bool) {
 			case c.Is(Namespace, "list"):
 				walk(c)
 			case c.Is(Namespace, "entry"):
-				if u, _ := c.Attr("uri"); strings.TrimSpace(u) != "" {
-					out = append(out, strings.TrimSpace(u))
+				if u, _ := c.Attr("uri"); DecodeAnyURI(u) != "" {
+					out = append(out, DecodeAnyURI(u))
 				}
 			}
 		})

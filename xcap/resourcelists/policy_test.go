@@ -59,3 +59,22 @@ func TestSetPresencePolicyFollowsPythonSipsimple(t *testing.T) {
 	out, _ := d.Marshal()
 	checkBlinkReadable(t, out)
 }
+
+func TestAnyURIEncoding(t *testing.T) {
+	for raw, enc := range map[string]string{
+		"sip:bob@example.test":         "sip%3Abob%40example.test",
+		"https://h/x/~~/l[@n=\"a\"]":   "https%3A//h/x/%7E%7E/l%5B%40n%3D%22a%22%5D",
+		"tel:+1-555_0100.9":            "tel%3A%2B1-555_0100.9",
+		"sip:j%C3%BCrgen@example.test": "sip%3Aj%25C3%25BCrgen%40example.test",
+	} {
+		if got := EncodeAnyURI(raw); got != enc {
+			t.Errorf("EncodeAnyURI(%q) = %q, want %q", raw, got, enc)
+		}
+		if got := DecodeAnyURI(enc); got != raw {
+			t.Errorf("DecodeAnyURI(%q) = %q, want %q", enc, got, raw)
+		}
+	}
+	if got := DecodeAnyURI(" sip:a@b%zz "); got != "sip:a@b%zz" {
+		t.Errorf("bad escape: %q", got)
+	}
+}

@@ -1,8 +1,6 @@
 package resourcelists
 
 import (
-	"strings"
-
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
@@ -165,7 +163,7 @@ func (s *groupSet) collect(i int, l *xmltree.Node) {
 			s.collect(i, c)
 		case c.Is(Namespace, "entry"):
 			uri, _ := c.Attr("uri")
-			uri = strings.TrimSpace(uri)
+			uri = DecodeAnyURI(uri)
 			if uri == "" {
 				continue
 			}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/sipbuddy/sipbuddy/internal/sipuri"
@@ -153,10 +154,11 @@ func (d *Document) Entries() []Entry {
 // uriKey is the comparison form of a buddy URI: its AOR key for a SIP
 // address, the trimmed text for anything else (tel:, mailto:, ...).
 func uriKey(uri string) string {
+	uri = DecodeAnyURI(uri)
 	if k, err := sipuri.AORKey(uri); err == nil {
 		return k
 	}
-	return strings.TrimSpace(uri)
+	return uri
 }
 
 // findList returns the top-level list with that name, or nil.
@@ -367,4 +369,40 @@ func Update(ctx context.Context, c *xcap.Client, fn func(*Document) error) (*Doc
 		return nil, fmt.Errorf("resourcelists: %w", err)
 	}
 	return doc, nil
+}
+
+// DecodeAnyURI reads a URI attribute as python-sipsimple writes it: its
+// AnyURI type percent-encodes every character but letters, digits, "_.-"
+// and "/" (Python 2's urllib.quote), so Blink stores sip:bob@example.test
+// as sip%3Abob%40example.test, and reads attributes back with unquote.
+// Text that is not validly encoded is returned trimmed, as written.
+func DecodeAnyURI(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	if u, err := url.PathUnescape(s); err == nil {
+		return strings.TrimSpace(u)
+	}
+	return s
+}
+
+// EncodeAnyURI writes a URI as python-sipsimple's AnyURI type does (see
+// DecodeAnyURI). The schema python-sipsimple validates every document
+// against rejects an xs:anyURI with characters such as [ and ", which
+// XCAP node selectors in anchors have, so anchors must be written so.
+func EncodeAnyURI(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.-/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
