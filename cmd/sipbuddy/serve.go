@@ -80,7 +80,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data", "", "data directory (default: the user config dir + /sipbuddy/server)")
 	root := fs.String("root", "", "public XCAP root URL if clients reach the server under another address (default http://<listen address>/xcap-root)")
 	verbose := fs.Bool("v", false, "log every rejected request")
-	sshAddr := fs.String("ssh", "", "also serve the buddy list over SSH on `ADDR` (127.0.0.1:2222): the SSH user name is the SIP user")
+	sshAddr := fs.String("ssh", "", "also serve the buddy list over SSH on `ADDR` (127.0.0.1:2222): the SSH user name is the SIP user, who logs in with the SIP password")
 	authKeys := fs.String("authorized-keys", "", "with --ssh: the `FILE` of public keys allowed in (default DATA/ssh/authorized_keys; required off loopback)")
 	var users userFlags
 	fs.Var(&users, "user", "add or update a user, name:password (repeatable; kept in the data directory; the password shows in ps: prefer sipbuddy serve users add)")
@@ -212,9 +212,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			Addr:           *sshAddr,
 			DataDir:        sshDir,
 			AuthorizedKeys: *authKeys,
-			Proxy:          proxy,
-			XCAPRoot:       srv.Root(),
-			Logger:         logger,
+			// Users log in with their SIP password (or a key), even on
+			// loopback: another local user must not open their list.
+			Password: st.Password,
+			Proxy:    proxy,
+			XCAPRoot: srv.Root(),
+			Logger:   logger,
 			Account: func(_ context.Context, user string) (sshserver.Account, error) {
 				pw, ok := st.Password(user)
 				if !ok {

@@ -89,6 +89,11 @@ func (s *Server) runSession(sess ssh.Session) {
 		return
 	}
 	sb, err := s.boxes.get(user)
+	if errors.Is(err, ErrServerStorage) {
+		log.Warn("ssh sandbox", "err", err)
+		refuse(sess, "%v", err)
+		return
+	}
 	if err != nil {
 		log.Error("ssh sandbox", "err", err)
 		refuse(sess, "your picture folder could not be prepared; please try again later")
