@@ -480,9 +480,12 @@ func TestNormalizeURI(t *testing.T) {
 		"bob@example.test":           "sip:bob@example.test",
 		"  sip:bob@Example.TEST ":    "sip:bob@example.test",
 		"SIP:bob@example.test":       "sip:bob@example.test",
-		"sips:bob@example.test:5061": "sips:bob@example.test:5061",
+		"SIP:Ada@Example.Test":       "sip:ada@example.test", // one buddy however cased
+		"sips:bob@example.test:5061": "sip:bob@example.test", // sips: and the port name the same AOR
+		"Bob <sip:bob@example.test>": "sip:bob@example.test",
+		"sip:%62ob@example.test":     "sip:bob@example.test",
 		"sip:bob.smith@10.0.0.1":     "sip:bob.smith@10.0.0.1",
-		"sip:a@[::1]:5060":           "sip:a@[::1]:5060",
+		"sip:a@[::1]:5060":           "sip:a@[::1]",
 	}
 	for in, want := range good {
 		got, err := NormalizeURI(in)

@@ -16,7 +16,7 @@ import (
 // An icon that arrives in a read of the account's queue is on the screen
 // after that one Update: the read command brought its art along.
 func TestIconReachesTheScreenInOneUpdate(t *testing.T) {
-	m := drive(t, newTestModel(Options{}), tea.WindowSizeMsg{Width: 80, Height: 24},
+	m := drive(t, newTestModel(Options{ArtMode: "halfblock"}), tea.WindowSizeMsg{Width: 80, Height: 24},
 		account.BuddiesEvent{Buddies: []account.Buddy{{URI: "sip:ada@example.test", DisplayName: "Ada"}}})
 	red := color.RGBA{R: 250, G: 10, B: 10, A: 255}
 	thumb := account.Thumbnail(testIcon(red, 256))

@@ -68,6 +68,10 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 		}
 		ln.Close()
 	}()
+	s.mu.Lock()
+	s.tlsAddr = ln.Addr().String()
+	s.mu.Unlock()
+	s.setWireParts() // NOTIFYs on TLS flows say so in their Via and Contact
 	s.log.Info("SIP server listening", "tls", ln.Addr().String(), "domain", s.opts.Domain)
 	err := s.sip.ServeTLS(ln)
 	if err != nil && !errors.Is(err, net.ErrClosed) && !s.isClosed() {

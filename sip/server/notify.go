@@ -214,7 +214,7 @@ func (s *Server) buildNotify(sub *subscription) (out notifyOut, ok bool) {
 	out = notifyOut{wire: getWire(), branch: s.newBranch(), transport: sub.transport, dest: sub.dest, target: sub.target}
 	via, contact := parts.viaUDP, parts.contactUDP
 	if out.transport != "UDP" {
-		via, contact = parts.viaTCP, parts.contactTCP
+		via, contact = parts.stream(out.transport)
 	}
 	*out.wire = appendNotify((*out.wire)[:0], sub, via, contact, out.branch, sub.cseq, state, ctype, body)
 	if out.transport == "UDP" && len(*out.wire) > MaxUDPMessage && s.hasTCP() {

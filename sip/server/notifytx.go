@@ -49,8 +49,17 @@ type notifyTx struct {
 
 // wireParts are the listener-dependent pieces of every NOTIFY.
 type wireParts struct {
-	viaUDP, viaTCP         string // "Via: SIP/2.0/UDP host:port;branch="
-	contactUDP, contactTCP string // "Contact: <...>\r\n"
+	viaUDP, viaTCP, viaTLS             string // "Via: SIP/2.0/UDP host:port;branch="
+	contactUDP, contactTCP, contactTLS string // "Contact: <...>\r\n"
+}
+
+// stream returns the Via and Contact lines of a stream transport ("TCP"
+// or "TLS").
+func (p *wireParts) stream(transport string) (via, contact string) {
+	if transport == "TLS" {
+		return p.viaTLS, p.contactTLS
+	}
+	return p.viaTCP, p.contactTCP
 }
 
 var wirePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
@@ -69,15 +78,18 @@ func putWire(b *[]byte) {
 // known.
 func (s *Server) setWireParts() {
 	p := &wireParts{}
-	for _, tp := range []string{"UDP", "TCP"} {
-		addr, _ := s.listenAddr(tp)
-		via := "Via: SIP/2.0/" + tp + " " + addr + ";branch="
+	for _, tp := range []string{"UDP", "TCP", "TLS"} {
+		addr, kind := s.listenAddr(tp)
+		via := "Via: SIP/2.0/" + strings.ToUpper(kind) + " " + addr + ";branch="
 		u := s.contactURI(tp)
 		contact := "Contact: <" + u.String() + ">\r\n"
-		if tp == "UDP" {
+		switch tp {
+		case "UDP":
 			p.viaUDP, p.contactUDP = via, contact
-		} else {
+		case "TCP":
 			p.viaTCP, p.contactTCP = via, contact
+		default:
+			p.viaTLS, p.contactTLS = via, contact
 		}
 	}
 	s.wire.Store(p)

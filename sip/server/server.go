@@ -146,6 +146,7 @@ type Server struct {
 	mu      sync.Mutex
 	udpAddr string // host:port of the UDP listener ("" when none)
 	tcpAddr string // host:port of the TCP listener
+	tlsAddr string // host:port of the TLS listener ("" when none)
 	served  bool
 
 	// checkAuth is authenticate; the fuzz test replaces it to reach the
@@ -370,7 +371,10 @@ func (s *Server) Close() error {
 func (s *Server) listenAddr(transport string) (string, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if strings.EqualFold(transport, "TCP") && s.tcpAddr != "" {
+	if strings.EqualFold(transport, "TLS") && s.tlsAddr != "" {
+		return s.tlsAddr, "tls"
+	}
+	if (strings.EqualFold(transport, "TCP") || strings.EqualFold(transport, "TLS")) && s.tcpAddr != "" {
 		return s.tcpAddr, "tcp"
 	}
 	if s.udpAddr != "" {
@@ -384,9 +388,9 @@ func (s *Server) contactURI(transport string) sip.Uri {
 	addr, tp := s.listenAddr(transport)
 	host, port, _ := sip.ParseAddr(addr)
 	u := sip.Uri{Scheme: "sip", Host: host, Port: port}
-	if tp == "tcp" {
+	if tp == "tcp" || tp == "tls" {
 		u.UriParams = sip.NewParams()
-		u.UriParams.Add("transport", "tcp")
+		u.UriParams.Add("transport", tp)
 	}
 	return u
 }

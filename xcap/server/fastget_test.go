@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"github.com/sipbuddy/sipbuddy/xcap/store/storetest"
 	"io"
 	"net"
 	"net/http"
@@ -135,6 +136,7 @@ type discardConn struct{ net.Conn }
 func (discardConn) Write(p []byte) (int, error) { return len(p), nil }
 
 func TestFastIconGETDoesNotAllocate(t *testing.T) {
+	skipUnlessBolt(t)
 	e := newEnv(t)
 	e.want(e.do(e.alice, "PUT", legacyIcon, iconDoc("image/png", pngImage(t, 64, 64)), "Content-Type", ctIcon), 201, "PUT")
 	f := e.srv.fast
@@ -156,6 +158,7 @@ func TestFastIconGETDoesNotAllocate(t *testing.T) {
 // request net/http reads as a plain GET of that icon (in any of the path
 // forms that name it), with a Host and no condition or body.
 func FuzzFastRequest(f *testing.F) {
+	skipUnlessBolt(f)
 	e := newEnvTB(f)
 	e.want(e.do(e.alice, "PUT", legacyIcon, iconDoc("image/png", pngImage(f, 8, 8)), "Content-Type", ctIcon), 201, "PUT")
 	path := e.root[strings.Index(e.root[len("http://"):], "/")+len("http://"):] + legacyIcon
@@ -186,4 +189,13 @@ func FuzzFastRequest(f *testing.F) {
 			t.Fatalf("answered %q as a plain GET of %s: net/http reads %s %s host %q (%+v %v)", req, path, r.Method, r.RequestURI, r.Host, u, err)
 		}
 	})
+}
+
+// skipUnlessBolt skips the fast path's own tests on the other stores: the
+// fast path serves only a bbolt store, whose file lock makes this process
+// its only writer (the suite runs once per store kind).
+func skipUnlessBolt(t testing.TB) {
+	if storeKind != storetest.Bolt {
+		t.Skipf("the icon fast path serves bbolt stores only, this run is on %v", storeKind)
+	}
 }
