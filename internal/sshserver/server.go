@@ -152,9 +152,9 @@ type Server struct {
 	// conns counts the connection goroutines this server started (see
 	// Serve); Shutdown waits for them before charm's own Shutdown.
 	connWG sync.WaitGroup
-	cancel    context.CancelFunc
-	ctx       context.Context
-	wg        sync.WaitGroup
+	cancel context.CancelFunc
+	ctx    context.Context
+	wg     sync.WaitGroup
 }
 
 // userPattern is what an SSH user name must look like to become a SIP
