@@ -196,6 +196,9 @@ func (s *Stack) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stack: XCAP server: %w", err)
 	}
+	if s.sip != nil {
+		s.sip.SetXCAPRoot(s.xcap.Root())
+	}
 	g.Go(func() error {
 		<-s.xcap.Done()
 		if err := s.xcap.Err(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipbuddy/sipbuddy/sip/header"
+	"github.com/sipbuddy/sipbuddy/xcap/xcapdiff"
 )
 
 // push schedules a NOTIFY with the subscription's current state. While one
@@ -197,11 +198,14 @@ func (s *Server) buildNotify(sub *subscription) (out notifyOut, ok bool) {
 	var body []byte
 	var ctype string
 	if showState {
-		if sub.kind == kindWinfo {
+		switch sub.kind {
+		case kindWinfo:
 			body = s.encodeWinfo(sub.pres.aor, sub.winfoVer, watchers)
 			sub.winfoVer++
 			ctype = "application/watcherinfo+xml"
-		} else {
+		case kindXcapDiff:
+			body, ctype = s.xcapDiffBody(sub), xcapdiff.ContentType
+		default:
 			if sub.polite {
 				body = sub.pres.neutral
 			} else {

@@ -30,6 +30,7 @@ type presentity struct {
 	pubSeq   uint64
 	watchers map[*subscription]struct{} // presence subscriptions to this user
 	winfo    map[*subscription]struct{} // this user's presence.winfo subscriptions
+	xcapDiff map[*subscription]struct{} // this user's xcap-diff subscriptions
 	gone     []goneWatcher              // recently terminated watchers, for winfo
 }
 
@@ -51,6 +52,7 @@ func (s *Server) presentityFor(user string) *presentity {
 			pubs:     make(map[string]*publication),
 			watchers: make(map[*subscription]struct{}),
 			winfo:    make(map[*subscription]struct{}),
+			xcapDiff: make(map[*subscription]struct{}),
 		}
 		// Kamailio sends an empty body when nothing is published; a closed
 		// PIDF is better: every watcher can parse it, it says "offline"

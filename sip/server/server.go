@@ -137,6 +137,9 @@ type Server struct {
 	conns      shardMap[*guardConn] // accepted stream connections by remote address
 	answered   answeredCache        // 2xx answers to UDP requests, for Timer J
 
+	// xcapRoot is the XCAP root URL of xcap-diff documents (SetXCAPRoot).
+	xcapRoot atomic.Pointer[string]
+
 	watcherMu   sync.Mutex
 	watcherSubs map[string]int // presence subscriptions by subscriber AOR
 

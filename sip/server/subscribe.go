@@ -12,10 +12,11 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/sip/header"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
+	"github.com/sipbuddy/sipbuddy/xcap/xcapdiff"
 )
 
 // allowEvents is the Allow-Events value of 489 answers to SUBSCRIBE.
-const allowEvents = "presence, presence.winfo"
+const allowEvents = "presence, presence.winfo, xcap-diff"
 
 // Subscription caps (issue 11 F5). RFC 6665 leaves the answer to policy:
 // a user over its own cap gets 403 (retrying cannot help until it ends some
@@ -41,6 +42,7 @@ type eventKind uint8
 const (
 	kindPresence eventKind = iota
 	kindWinfo
+	kindXcapDiff // the owner's XCAP documents (RFC 5875), xcapdiff.go
 )
 
 type subState uint8
@@ -105,7 +107,8 @@ type subscription struct {
 	sentDoc *[]byte
 	final   bool // the terminating NOTIFY has been built: nothing more
 	timer   timerEntry
-	tx      notifyTx // the NOTIFY in flight (see notifytx.go)
+	tx      notifyTx   // the NOTIFY in flight (see notifytx.go)
+	diff    *diffState // xcap-diff: what the subscriber knows
 }
 
 // setTarget records where NOTIFYs go. The caller holds sub.mu or owns sub.
@@ -142,7 +145,7 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	} else {
 		err = errors.New("no Event header")
 	}
-	if err != nil || (ev.Package != header.EventPresence && ev.Package != header.EventPresenceWinfo) {
+	if err != nil || (ev.Package != header.EventPresence && ev.Package != header.EventPresenceWinfo && ev.Package != xcapdiff.Event) {
 		s.respond(req, tx, 489, "Bad Event", []sip.Header{sip.NewHeader("Allow-Events", allowEvents)})
 		return
 	}
@@ -208,10 +211,17 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		return
 	}
 	kind := kindPresence
-	if ev.Package == header.EventPresenceWinfo {
+	switch ev.Package {
+	case header.EventPresenceWinfo:
 		kind = kindWinfo
 		if presUser != watcherUser {
 			s.respond(req, tx, 403, "Watcher info is only for its owner", nil)
+			return
+		}
+	case xcapdiff.Event:
+		kind = kindXcapDiff
+		if presUser != watcherUser {
+			s.respond(req, tx, 403, "XCAP changes are only for the documents' owner", nil)
 			return
 		}
 	}
@@ -267,6 +277,9 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 			sub.withBody = false
 		}
 		s.send(tx, res)
+		if kind == kindXcapDiff {
+			s.xcapDiffSnapshot(sub)
+		}
 		if dec == decBlock && kind == kindPresence {
 			s.rememberGone(p, sub, header.ReasonRejected)
 			s.winfoChanged(p)
@@ -296,6 +309,8 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		full = "Too many watchers"
 	case kind == kindWinfo && len(p.winfo) >= MaxWinfoPerPresentity:
 		full = "Too many watcher-info subscriptions"
+	case kind == kindXcapDiff && len(p.xcapDiff) >= MaxXcapDiffPerUser:
+		full = "Too many xcap-diff subscriptions"
 	}
 	if full != "" {
 		p.mu.Unlock()
@@ -310,13 +325,20 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	if kind == kindPresence {
 		p.watchers[sub] = struct{}{}
 		p.forgetGoneLocked(sub.watcher)
-	} else {
+	} else if kind == kindWinfo {
 		p.winfo[sub] = struct{}{}
+	} else {
+		p.xcapDiff[sub] = struct{}{}
 	}
 	p.mu.Unlock()
 	s.dialogs.put(sub.key, sub)
 	s.timers.schedule(&sub.timer, sub.expires, func() { s.expireSubscription(sub) })
 
+	if kind == kindXcapDiff {
+		// After registering: a change from now on is either in this
+		// listing or reported after it (xcapDiffChanged skips until ready).
+		s.xcapDiffSnapshot(sub)
+	}
 	s.send(tx, res)
 	s.log.Debug("SUBSCRIBE", "presentity", p.aor, "watcher", sub.watcher, "event", sub.event,
 		"state", stateName(sub.state), "expires", seconds(exp), "transport", transport, "dest", dest)
@@ -420,9 +442,10 @@ func (s *Server) detach(sub *subscription, reason string) {
 	s.dialogs.deleteIf(sub.key, func(v *subscription) bool { return v == sub })
 	s.timers.cancel(&sub.timer)
 	p := sub.pres
-	if sub.kind == kindWinfo {
+	if sub.kind != kindPresence {
 		p.mu.Lock()
 		delete(p.winfo, sub)
+		delete(p.xcapDiff, sub)
 		p.mu.Unlock()
 		return
 	}
@@ -544,17 +567,16 @@ func (s *Server) RulesChanged(user string) {
 	}
 }
 
-// StoreChanged is the xcap/server OnChange hook: a change of a pres-rules
+// StoreChanged is the xcap/server OnChange hook: the owner's xcap-diff
+// subscriptions hear of every change, and a change of a pres-rules
 // document re-evaluates its owner's watchers.
 func (s *Server) StoreChanged(k store.Key) {
-	if k.Global || !isRulesAUID(k.AUID) {
+	user, ok := s.storeKeyUser(k)
+	if !ok {
 		return
 	}
-	var u sip.Uri
-	if err := sip.ParseUri(k.User, &u); err != nil {
-		return
-	}
-	if user, ok := s.localUser(u); ok {
+	s.xcapDiffChanged(user, k)
+	if isRulesAUID(k.AUID) {
 		s.RulesChanged(user)
 	}
 }
