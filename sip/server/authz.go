@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/sipbuddy/sipbuddy/sip/header"
+
 	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
@@ -73,4 +75,76 @@ func (s *Server) policyFor(owner string) func(watcher string) decision {
 func (s *Server) isLocalAOR(aor string) bool {
 	u, err := sipuri.Parse(aor)
 	return err == nil && u.User != "" && u.Host == strings.ToLower(s.opts.Domain)
+}
+
+// RulesChanged re-evaluates the watchers of user ("alice") after its
+// pres-rules document changed: pending watchers that are now allowed become
+// active and get the state, watchers that lost their permission are
+// terminated (blocked: reason=rejected; back to confirm: reason=deactivated,
+// so that their re-SUBSCRIBE lands in pending).
+func (s *Server) RulesChanged(user string) {
+	p, ok := s.presentity.get(user)
+	if !ok {
+		return
+	}
+	s.memberChanged(p)
+	decide := s.policyFor(user)
+	p.mu.Lock()
+	subs := make([]*subscription, 0, len(p.watchers))
+	for sub := range p.watchers {
+		subs = append(subs, sub)
+	}
+	p.mu.Unlock()
+	changed := false
+	for _, sub := range subs {
+		dec := decAllow
+		if sub.watcher != p.aor {
+			dec = decide(sub.watcher)
+		}
+		sub.mu.Lock()
+		st, polite := sub.state, sub.polite
+		var end string
+		switch {
+		case st == subTerminated:
+		case dec == decBlock:
+			end = header.ReasonRejected
+		case dec == decPending && st == subActive:
+			end = header.ReasonDeactivated
+		case dec == decPending:
+		case st == subPending:
+			sub.state, sub.polite, sub.winfoEvent = subActive, dec == decPolite, "approved"
+			changed = true
+		case polite != (dec == decPolite):
+			sub.polite = dec == decPolite
+		default:
+			sub.mu.Unlock()
+			continue
+		}
+		sub.mu.Unlock()
+		if end != "" {
+			s.terminate(sub, end)
+		} else if st != subTerminated && dec != decPending {
+			s.push(sub)
+		}
+	}
+	if changed {
+		s.winfoChanged(p)
+	}
+}
+
+// StoreChanged is the xcap/server OnChange hook: the owner's xcap-diff
+// subscriptions hear of every change, and a change of a pres-rules
+// document re-evaluates its owner's watchers.
+func (s *Server) StoreChanged(k store.Key) {
+	user, ok := s.storeKeyUser(k)
+	if !ok {
+		return
+	}
+	s.xcapDiffChanged(user, k)
+	switch {
+	case isRulesAUID(k.AUID):
+		s.RulesChanged(user)
+	case k.AUID == "resource-lists" || k.AUID == "rls-services":
+		s.listsChanged(user)
+	}
 }

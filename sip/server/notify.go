@@ -58,6 +58,7 @@ func (s *Server) notifyWatchers(p *presentity) {
 	}
 	p.mu.Unlock()
 	s.enqueue(subs...)
+	s.memberChanged(p)
 }
 
 // winfoChanged queues a watcher-info NOTIFY for each of p's winfo
@@ -205,6 +206,8 @@ func (s *Server) buildNotify(sub *subscription) (out notifyOut, ok bool) {
 			ctype = "application/watcherinfo+xml"
 		case kindXcapDiff:
 			body, ctype = s.xcapDiffBody(sub), xcapdiff.ContentType
+		case kindList:
+			body, ctype = s.listBody(sub)
 		default:
 			if sub.polite {
 				body = sub.pres.neutral

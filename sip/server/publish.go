@@ -31,6 +31,8 @@ type presentity struct {
 	watchers map[*subscription]struct{} // presence subscriptions to this user
 	winfo    map[*subscription]struct{} // this user's presence.winfo subscriptions
 	xcapDiff map[*subscription]struct{} // this user's xcap-diff subscriptions
+	ownLists map[*subscription]struct{} // this user's resource list subscriptions
+	memberOf map[*subscription]struct{} // list subscriptions this user is a member of
 	gone     []goneWatcher              // recently terminated watchers, for winfo
 }
 
@@ -53,6 +55,8 @@ func (s *Server) presentityFor(user string) *presentity {
 			watchers: make(map[*subscription]struct{}),
 			winfo:    make(map[*subscription]struct{}),
 			xcapDiff: make(map[*subscription]struct{}),
+			ownLists: make(map[*subscription]struct{}),
+			memberOf: make(map[*subscription]struct{}),
 		}
 		// Kamailio sends an empty body when nothing is published; a closed
 		// PIDF is better: every watcher can parse it, it says "offline"

@@ -11,7 +11,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipbuddy/sipbuddy/sip/header"
-	"github.com/sipbuddy/sipbuddy/xcap/store"
 	"github.com/sipbuddy/sipbuddy/xcap/xcapdiff"
 )
 
@@ -43,6 +42,7 @@ const (
 	kindPresence eventKind = iota
 	kindWinfo
 	kindXcapDiff // the owner's XCAP documents (RFC 5875), xcapdiff.go
+	kindList     // a resource list of presentities (RFC 4662), rls.go
 )
 
 type subState uint8
@@ -109,6 +109,7 @@ type subscription struct {
 	timer   timerEntry
 	tx      notifyTx   // the NOTIFY in flight (see notifytx.go)
 	diff    *diffState // xcap-diff: what the subscriber knows
+	list    *listState // resource list: its members and versions
 }
 
 // setTarget records where NOTIFYs go. The caller holds sub.mu or owns sub.
@@ -206,11 +207,20 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	if !s.checkAuth(req, tx, watcherUser, true) {
 		return
 	}
-	if !s.userExists(presUser) {
+	var list *listState
+	if ev.Package == header.EventPresence && wantsEventlist(req) {
+		// Only the owner's own services: whose list it is decides who
+		// may read it.
+		list = s.resolveList(watcherUser, s.aor(presUser))
+	}
+	if list == nil && !s.userExists(presUser) {
 		s.respond(req, tx, 404, "Not Found", nil)
 		return
 	}
 	kind := kindPresence
+	if list != nil {
+		kind, presUser = kindList, watcherUser
+	}
 	switch ev.Package {
 	case header.EventPresenceWinfo:
 		kind = kindWinfo
@@ -250,6 +260,12 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	}
 	sub.key = dialogKey(sub.callID, localTag, fromTag)
 	sub.dialogHdrs = dialogLines(req.To().Address, req.From().Address, localTag, fromTag, sub.callID, sub.event)
+	if list != nil {
+		sub.list = list
+		list.boundary = "rlmi-" + strings.ReplaceAll(localTag, "-", "")
+		sub.dialogHdrs += "Require: eventlist\r\n"
+		res.AppendHeader(sip.NewHeader("Require", "eventlist"))
+	}
 	sub.setTarget(sub.target, transport, dest)
 	if len(sub.dialogHdrs)+len(sub.reqLine) > maxDialogHeaders {
 		// Our NOTIFYs repeat these lines: they must leave room for the
@@ -311,6 +327,8 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		full = "Too many watcher-info subscriptions"
 	case kind == kindXcapDiff && len(p.xcapDiff) >= MaxXcapDiffPerUser:
 		full = "Too many xcap-diff subscriptions"
+	case kind == kindList && len(p.ownLists) >= MaxListsPerUser:
+		full = "Too many resource list subscriptions"
 	}
 	if full != "" {
 		p.mu.Unlock()
@@ -327,10 +345,15 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		p.forgetGoneLocked(sub.watcher)
 	} else if kind == kindWinfo {
 		p.winfo[sub] = struct{}{}
+	} else if kind == kindList {
+		p.ownLists[sub] = struct{}{}
 	} else {
 		p.xcapDiff[sub] = struct{}{}
 	}
 	p.mu.Unlock()
+	if kind == kindList {
+		s.attachList(sub, list.members)
+	}
 	s.dialogs.put(sub.key, sub)
 	s.timers.schedule(&sub.timer, sub.expires, func() { s.expireSubscription(sub) })
 
@@ -446,7 +469,14 @@ func (s *Server) detach(sub *subscription, reason string) {
 		p.mu.Lock()
 		delete(p.winfo, sub)
 		delete(p.xcapDiff, sub)
+		delete(p.ownLists, sub)
 		p.mu.Unlock()
+		if sub.kind == kindList {
+			sub.mu.Lock()
+			members := sub.list.members
+			sub.mu.Unlock()
+			s.detachList(sub, members)
+		}
 		return
 	}
 	p.mu.Lock()
@@ -511,72 +541,4 @@ func stateName(st subState) string {
 		return header.StatePending
 	}
 	return header.StateTerminated
-}
-
-// RulesChanged re-evaluates the watchers of user ("alice") after its
-// pres-rules document changed: pending watchers that are now allowed become
-// active and get the state, watchers that lost their permission are
-// terminated (blocked: reason=rejected; back to confirm: reason=deactivated,
-// so that their re-SUBSCRIBE lands in pending).
-func (s *Server) RulesChanged(user string) {
-	p, ok := s.presentity.get(user)
-	if !ok {
-		return
-	}
-	decide := s.policyFor(user)
-	p.mu.Lock()
-	subs := make([]*subscription, 0, len(p.watchers))
-	for sub := range p.watchers {
-		subs = append(subs, sub)
-	}
-	p.mu.Unlock()
-	changed := false
-	for _, sub := range subs {
-		dec := decAllow
-		if sub.watcher != p.aor {
-			dec = decide(sub.watcher)
-		}
-		sub.mu.Lock()
-		st, polite := sub.state, sub.polite
-		var end string
-		switch {
-		case st == subTerminated:
-		case dec == decBlock:
-			end = header.ReasonRejected
-		case dec == decPending && st == subActive:
-			end = header.ReasonDeactivated
-		case dec == decPending:
-		case st == subPending:
-			sub.state, sub.polite, sub.winfoEvent = subActive, dec == decPolite, "approved"
-			changed = true
-		case polite != (dec == decPolite):
-			sub.polite = dec == decPolite
-		default:
-			sub.mu.Unlock()
-			continue
-		}
-		sub.mu.Unlock()
-		if end != "" {
-			s.terminate(sub, end)
-		} else if st != subTerminated && dec != decPending {
-			s.push(sub)
-		}
-	}
-	if changed {
-		s.winfoChanged(p)
-	}
-}
-
-// StoreChanged is the xcap/server OnChange hook: the owner's xcap-diff
-// subscriptions hear of every change, and a change of a pres-rules
-// document re-evaluates its owner's watchers.
-func (s *Server) StoreChanged(k store.Key) {
-	user, ok := s.storeKeyUser(k)
-	if !ok {
-		return
-	}
-	s.xcapDiffChanged(user, k)
-	if isRulesAUID(k.AUID) {
-		s.RulesChanged(user)
-	}
 }
