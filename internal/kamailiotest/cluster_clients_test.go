@@ -1,0 +1,241 @@
+package kamailiotest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/xcap"
+)
+
+// clusterRules is alice's pres-rules in the cluster: bob may watch her,
+// carol is blocked.
+const clusterRules = `<?xml version="1.0" encoding="UTF-8"?>
+<cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules" xmlns:cr="urn:ietf:params:xml:ns:common-policy">
+  <cr:rule id="allow-bob">
+    <cr:conditions><cr:identity><cr:one id="sip:bob@example.test"/></cr:identity></cr:conditions>
+    <cr:actions><sub-handling>allow</sub-handling></cr:actions>
+    <cr:transformations><provide-services><all-services/></provide-services><provide-persons><all-persons/></provide-persons><provide-devices><all-devices/></provide-devices><provide-all-attributes/></cr:transformations>
+  </cr:rule>
+  <cr:rule id="block-carol">
+    <cr:conditions><cr:identity><cr:one id="sip:carol@example.test"/></cr:identity></cr:conditions>
+    <cr:actions><sub-handling>block</sub-handling></cr:actions>
+  </cr:rule>
+</cr:ruleset>
+`
+
+// bobRules lets alice watch bob.
+const bobRules = `<?xml version="1.0" encoding="UTF-8"?>
+<cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules" xmlns:cr="urn:ietf:params:xml:ns:common-policy">
+  <cr:rule id="allow-alice">
+    <cr:conditions><cr:identity><cr:one id="sip:alice@example.test"/></cr:identity></cr:conditions>
+    <cr:actions><sub-handling>allow</sub-handling></cr:actions>
+    <cr:transformations><provide-services><all-services/></provide-services><provide-persons><all-persons/></provide-persons><provide-devices><all-devices/></provide-devices><provide-all-attributes/></cr:transformations>
+  </cr:rule>
+</cr:ruleset>
+`
+
+// clusterExpires is the first sessions' registration, publication and
+// subscription time: alice's publication on the node that dies expires
+// from the shared database within the test.
+const clusterExpires = 10 * time.Second
+
+// TestClusterClients is the cluster recipe of docs/scaling.md with two
+// sipbuddy clients: alice on node 1 (Kamailio 1 + sipbuddy XCAP 1 on
+// 127.0.0.1), bob on node 2 (127.0.0.2). They see each other's status and
+// icon; alice's pres-rules, written through XCAP node 1, block carol on both
+// Kamailio nodes; an icon PUT through XCAP node 1 is served by XCAP node 2.
+// Then node 1 of each kind is killed: alice signs in again on node 2 and
+// both carry on, her buddy list, icon and rules intact.
+func TestClusterClients(t *testing.T) {
+	start := time.Now()
+	c := startCluster(t)
+	t.Logf("cluster up in %s", time.Since(start).Round(time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// alice's documents through XCAP node 1, bob's through node 2.
+	if _, err := xcapClient(t, c.node1, "alice").Put(ctx, backend.PresRulesAUID, backend.PresRulesDocument, []byte(clusterRules), backend.PresRulesMIMEType, xcap.Condition{}); err != nil {
+		t.Fatalf("PUT alice's pres-rules through XCAP node 1: %v", err)
+	}
+	if _, err := xcapClient(t, c.node2, "bob").Put(ctx, backend.PresRulesAUID, backend.PresRulesDocument, []byte(bobRules), backend.PresRulesMIMEType, xcap.Condition{}); err != nil {
+		t.Fatalf("PUT bob's pres-rules through XCAP node 2: %v", err)
+	}
+	setBuddies(t, c.node1, "alice", aor("bob"))
+	setBuddies(t, c.node2, "bob", aor("alice"))
+	setBuddies(t, c.node1, "carol", aor("alice"))
+
+	alice := login(t, c.node1, "alice", clusterExpires)
+	alice.done(alice.b.SetIcon(photo(t, t.TempDir())))
+	aliceSelf := ownIcon(alice)
+	alice.done(alice.b.SetStatus(true, "away", "on node 1"))
+
+	bob := login(t, c.node2, "bob", clusterExpires)
+	bob.done(bob.b.SetIcon(photo(t, t.TempDir())))
+	bobSelf := ownIcon(bob)
+	bob.done(bob.b.SetStatus(true, "busy", "bob on node 2"))
+	if aliceSelf.IconURL == bobSelf.IconURL {
+		t.Fatalf("alice's and bob's icons at the same URL %s", aliceSelf.IconURL)
+	}
+
+	// Each sees the other: PUBLISH on one Kamailio node, NOTIFY from the
+	// shared database to a watcher of the other; the icon from the other's
+	// XCAP node.
+	seesBuddy(t, bob, "alice", "away", "on node 1", aliceSelf)
+	seesBuddy(t, alice, "bob", "busy", "bob on node 2", bobSelf)
+
+	// The icon alice PUT through XCAP node 1 is served by XCAP node 2: the
+	// same bytes and ETag from the shared database. (sipbuddy's xcap-caps
+	// offers the oma_status-icon AUID, which the client prefers, so the icon
+	// is in sipbuddy's own table, not in Kamailio's xcap table.)
+	iconOn2 := c.node2.XCAP + strings.TrimPrefix(aliceSelf.IconURL, c.node1.XCAP)
+	if iconOn2 == aliceSelf.IconURL {
+		t.Fatalf("alice's icon %s is not under XCAP node 1's root %s", aliceSelf.IconURL, c.node1.XCAP)
+	}
+	b1, e1 := clusterGet(t, ctx, aliceSelf.IconURL)
+	b2, e2 := clusterGet(t, ctx, iconOn2)
+	if !bytes.Equal(b1, b2) || e1 != e2 || e1 == "" {
+		t.Errorf("alice's icon: XCAP node 1 %d bytes ETag %s, node 2 %d bytes ETag %s", len(b1), e1, len(b2), e2)
+	}
+
+	// carol is blocked by alice's rules on both Kamailio nodes.
+	carolBlocked(t, c.node1)
+	carolBlocked(t, c.node2)
+	t.Logf("both clients up, rules checked at %s", time.Since(start).Round(time.Millisecond))
+
+	// The subscriptions refresh in dialog (at 80 % of clusterExpires) and
+	// Kamailio answers 200 from the database, on both nodes.
+	bob.waitFor("bob's presence subscription refreshed", func(backend.Event) bool { return subscribeRefreshed(bob, "presence") })
+	alice.waitFor("alice's presence subscription refreshed", func(backend.Event) bool { return subscribeRefreshed(alice, "presence") })
+	checkNoServerErrors(t, alice, bob)
+	// Node 1 of each kind dies.
+	failAt := time.Now()
+	c.kam1.kill()
+	c.xcap1.kill()
+	closeCtx, closeCancel := context.WithTimeout(context.Background(), 3*time.Second)
+	_ = alice.b.Close(closeCtx) // its server is gone: nothing to unregister from
+	closeCancel()
+
+	// bob, still on node 2, carries on.
+	bob.done(bob.b.SetStatus(true, "", "bob after the crash"))
+
+	// alice signs in again on node 2: her buddy list, icon and rules come
+	// from the database, not from the dead nodes.
+	alice2 := login(t, c.node2, "alice", 0)
+	alice2.waitFor("bob still in alice's buddy list", func(ev backend.Event) bool {
+		b, ok := ev.(backend.BuddiesEvent)
+		return ok && len(b.Buddies) == 1 && b.Buddies[0].URI == aor("bob")
+	})
+	alice2Self := ownIcon(alice2)
+	if alice2Self.IconHash != aliceSelf.IconHash {
+		t.Errorf("alice's icon after failover has sha1 %s, before %s", alice2Self.IconHash, aliceSelf.IconHash)
+	}
+	alice2.done(alice2.b.SetStatus(true, "busy", "on node 2 now"))
+	seesBuddy(t, bob, "alice", "busy", "on node 2 now", alice2Self)
+	alice2.waitFor("bob after the crash", presenceOf(aor("bob"), func(p backend.PresenceEvent) bool {
+		return p.State.Basic == pidf.BasicOpen && p.State.Note == "bob after the crash" && p.State.IconHash == bobSelf.IconHash
+	}))
+	alice2.waitFor("bob's icon on node 2", func(ev backend.Event) bool {
+		e, ok := ev.(backend.IconEvent)
+		return ok && e.URI == aor("bob") && e.Hash == bobSelf.IconHash && e.Image != nil
+	})
+	carolBlocked(t, c.node2)
+	checkNoServerErrors(t, bob, alice2)
+	t.Logf("failover done in %s; whole test %s", time.Since(failAt).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+}
+
+// ownIcon waits for the account's own icon (uploaded, or loaded from its
+// XCAP server at sign-in).
+func ownIcon(a *account) backend.SelfEvent {
+	a.t.Helper()
+	return a.waitFor(a.user+"'s own icon", func(ev backend.Event) bool {
+		s, ok := ev.(backend.SelfEvent)
+		return ok && s.IconURL != "" && s.IconHash != ""
+	}).(backend.SelfEvent)
+}
+
+// seesBuddy waits until watcher a sees user with activity and note, the
+// icon of self, and has drawn that icon.
+func seesBuddy(t *testing.T, a *account, user, activity, note string, self backend.SelfEvent) {
+	t.Helper()
+	a.waitFor(user+" "+activity+" "+note, presenceOf(aor(user), func(p backend.PresenceEvent) bool {
+		return p.State.Basic == pidf.BasicOpen && slices.Contains(p.State.Activities, activity) && p.State.Note == note &&
+			p.State.IconURL == self.IconURL && p.State.IconHash == self.IconHash
+	}))
+	ic := a.waitFor(user+"'s icon from "+self.IconURL, func(ev backend.Event) bool {
+		e, ok := ev.(backend.IconEvent)
+		return ok && e.URI == aor(user) && e.Hash == self.IconHash
+	}).(backend.IconEvent)
+	if ic.Image == nil {
+		t.Errorf("%s has %s's icon without an image", a.user, user)
+	}
+}
+
+// carolBlocked signs carol in on in and checks that her subscription to
+// alice is refused and that she learns nothing of alice.
+func carolBlocked(t *testing.T, in instance) {
+	t.Helper()
+	carol := login(t, in, "carol", 0)
+	carol.waitFor("subscription to alice refused on "+in.SIP, subscriptionOf(aor("alice"), backend.SubscriptionTerminated))
+	if ev, found := carol.find(presenceOf(aor("alice"), func(p backend.PresenceEvent) bool { return p.State.Note != "" || p.State.Basic == pidf.BasicOpen })); found {
+		t.Errorf("carol, blocked, saw alice's presence on %s: %+v", in.SIP, ev)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := carol.b.Close(ctx); err != nil {
+		t.Logf("carol: close: %v", err)
+	}
+}
+
+// clusterGet GETs url without credentials (icons are public) and returns
+// the body and ETag of a 200.
+func clusterGet(t *testing.T, ctx context.Context, url string) ([]byte, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, xcap.MaxIconResponseSize))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %v", url, resp.Status, err)
+	}
+	return body, resp.Header.Get("ETag")
+}
+
+// subscribeRefreshed reports whether a's trace has an in-dialog SUBSCRIBE
+// (a refresh: it has a To tag) for event answered 200.
+func subscribeRefreshed(a *account, event string) bool {
+	for _, m := range a.sipLog(true) {
+		if !strings.HasPrefix(m, "SUBSCRIBE ") || header(m, "Event") != event || !strings.Contains(header(m, "To"), "tag=") || header(m, "Expires") == "0" {
+			continue
+		}
+		for _, r := range a.sipLog(false) {
+			if strings.HasPrefix(r, "SIP/2.0 200") && header(r, "CSeq") == header(m, "CSeq") && header(r, "Call-ID") == header(m, "Call-ID") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkNoServerErrors fails the test if any account got a 5xx answer: in
+// the cluster a 500 is Kamailio failing on the shared database.
+func checkNoServerErrors(t *testing.T, accounts ...*account) {
+	t.Helper()
+	for _, a := range accounts {
+		for _, r := range a.sipLog(false) {
+			if strings.HasPrefix(r, "SIP/2.0 5") {
+				t.Errorf("%s got a server error:\n%s", a.user, r)
+			}
+		}
+	}
+}
