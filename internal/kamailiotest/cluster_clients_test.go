@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/tui/backend"
 	"github.com/sipbuddy/sipbuddy/xcap"
@@ -105,6 +107,11 @@ func TestClusterClients(t *testing.T) {
 		t.Errorf("alice's icon: XCAP node 1 %d bytes ETag %s, node 2 %d bytes ETag %s", len(b1), e1, len(b2), e2)
 	}
 
+	// Registrations are in the shared location table, each with the socket
+	// of the node that took it.
+	clusterBinding(t, ctx, c, "alice", c.node1)
+	clusterBinding(t, ctx, c, "bob", c.node2)
+
 	// carol is blocked by alice's rules on both Kamailio nodes.
 	carolBlocked(t, c.node1)
 	carolBlocked(t, c.node2)
@@ -137,6 +144,7 @@ func TestClusterClients(t *testing.T) {
 	if alice2Self.IconHash != aliceSelf.IconHash {
 		t.Errorf("alice's icon after failover has sha1 %s, before %s", alice2Self.IconHash, aliceSelf.IconHash)
 	}
+	clusterBinding(t, ctx, c, "alice", c.node2)
 	alice2.done(alice2.b.SetStatus(true, "busy", "on node 2 now"))
 	seesBuddy(t, bob, "alice", "busy", "on node 2 now", alice2Self)
 	alice2.waitFor("bob after the crash", presenceOf(aor("bob"), func(p backend.PresenceEvent) bool {
@@ -237,5 +245,23 @@ func checkNoServerErrors(t *testing.T, accounts ...*account) {
 				t.Errorf("%s got a server error:\n%s", a.user, r)
 			}
 		}
+	}
+}
+
+// clusterBinding checks that Kamailio's shared location table holds a
+// registration of user taken by the Kamailio node of in.
+func clusterBinding(t *testing.T, ctx context.Context, c *cluster, user string, in instance) {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, c.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM location WHERE username = $1 AND socket = $2", user, "tcp:"+in.SIP).Scan(&n); err != nil {
+		t.Fatalf("read the location table: %v", err)
+	}
+	if n == 0 {
+		t.Errorf("no registration of %s through %s in the shared location table", user, in.SIP)
 	}
 }

@@ -34,6 +34,10 @@ const (
 	clusterXCAP2  = 18702
 )
 
+// clusterStatePrefix starts the name of the cluster's state directory in
+// the temporary directory (.ci/run looks for leftovers by it).
+const clusterStatePrefix = "sipbuddy-cluster-"
+
 // clusterStartTimeout bounds the start of one process of the cluster.
 const clusterStartTimeout = 20 * time.Second
 
@@ -126,7 +130,7 @@ func startCluster(t *testing.T) *cluster {
 
 	// Not t.TempDir: PostgreSQL runs as the user postgres when the test
 	// runs as root and must be able to enter the state directory.
-	state, err := os.MkdirTemp("", "sipbuddy-cluster-")
+	state, err := os.MkdirTemp("", clusterStatePrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +200,10 @@ func startProcess(t *testing.T, state, name string, argv ...string) *clusterNode
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		t.Fatalf("start %s: %v", name, err)
+	}
+	// the pid file lets .ci/run stop what an aborted run left behind
+	if err := os.WriteFile(filepath.Join(state, name+".pid"), []byte(fmt.Sprintln(cmd.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	n := &clusterNode{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
