@@ -2,6 +2,7 @@ package presrules
 
 import (
 	"fmt"
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 	"strings"
 	"time"
 
@@ -173,45 +174,27 @@ type watcherID struct {
 	anonymous bool
 }
 
-// parseWatcher normalises a watcher or rule URI: angle brackets, URI
-// parameters and headers are dropped, "sips:" compares as "sip:", a bare
-// "user@host" is read as a SIP URI; the host is case-insensitive, the user
-// part is not. RFC 3323 anonymous URIs and "" are anonymous.
+// parseWatcher normalises a watcher or rule URI with internal/sipuri, so
+// that the server's authorization, the watcher list and the rules written
+// all agree on who a watcher is: angle brackets, parameters, headers and
+// the port are dropped, "sips:" compares as "sip:", a bare "user@host" is
+// read as a SIP URI, and host and user compare case-blind (sipuri's AOR
+// rule). A rule naming only a domain ("sip:example.test") keys as
+// "sip:host". RFC 3323 anonymous URIs and "" are anonymous; what is not a
+// SIP address keys as written, so it matches nobody but itself.
 func parseWatcher(s string) watcherID {
 	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '<'); i >= 0 {
-		if j := strings.IndexByte(s[i:], '>'); j > 0 {
-			s = s[i+1 : i+j]
-		}
-	}
 	if s == "" {
 		return watcherID{anonymous: true}
 	}
-	scheme, rest, ok := strings.Cut(s, ":")
-	if !ok || strings.Contains(scheme, "@") {
-		scheme, rest = "sip", s
+	u, err := sipuri.ParseAddress(s)
+	if err != nil {
+		return watcherID{key: s}
 	}
-	scheme = strings.ToLower(scheme)
-	if scheme == "sips" {
-		scheme = "sip"
-	}
-	if i := strings.IndexAny(rest, ";?"); i >= 0 {
-		rest = rest[:i]
-	}
-	user, host, hasUser := strings.Cut(rest, "@")
-	if !hasUser {
-		user, host = "", rest
-	}
-	host = strings.ToLower(host)
-	if h, _, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
-		host = h // a port does not change who the watcher is
-	}
-	key := scheme + ":" + host
-	if hasUser {
-		key = scheme + ":" + user + "@" + host
-	}
-	anon := host == "anonymous.invalid" // RFC 3323
-	return watcherID{key: key, domain: host, anonymous: anon}
+	aor := u.AOR()
+	key := aor.String()
+	anon := aor.Host == "anonymous.invalid" // RFC 3323
+	return watcherID{key: key, domain: aor.Host, anonymous: anon}
 }
 
 // Canonical returns the form SetWatcher writes for a watcher URI

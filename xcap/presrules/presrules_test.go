@@ -98,7 +98,8 @@ func TestDecideComposed(t *testing.T) {
 		"sip:bob@example.com":                {Allow, true},
 		"<sips:bob@EXAMPLE.com;transport=x>": {Allow, true},
 		"bob@example.com":                    {Allow, true},
-		"sip:Bob@example.com":                {Confirm, true}, // user part is case-sensitive
+		"sip:Bob@example.com":                {Allow, true}, // one AOR however the user is cased (internal/sipuri)
+		"SIP:BOB@Example.COM:5061":           {Allow, true},
 		"sip:mallory@example.com":            {PoliteBlock, true},
 		"sip:eve@example.org":                {Confirm, true},
 		"":                                   {Confirm, true}, // empty conditions match everyone
