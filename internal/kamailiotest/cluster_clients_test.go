@@ -3,6 +3,7 @@ package kamailiotest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/tui/backend"
 	"github.com/sipbuddy/sipbuddy/xcap"
+	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
 // clusterRules is alice's pres-rules in the cluster: bob may watch her,
@@ -107,6 +109,19 @@ func TestClusterClients(t *testing.T) {
 		t.Errorf("alice's icon: XCAP node 1 %d bytes ETag %s, node 2 %d bytes ETag %s", len(b1), e1, len(b2), e2)
 	}
 
+	// The same image PUT as an OMA pres-content document through XCAP
+	// node 1 lands in Kamailio's xcap table: Kamailio node 2's own
+	// xcap_server serves it.
+	omaDoc := xcap.IconFolder + "/" + xcap.BlinkIconName
+	omaBody := (&icon.Content{MIMEType: http.DetectContentType(b1), Encoding: "base64", Data: b1}).Marshal()
+	if _, err := xcapClient(t, c.node1, "alice").Put(ctx, xcap.AUIDPresContent, omaDoc, omaBody, icon.ContentMIMEType, xcap.Condition{}); err != nil {
+		t.Fatalf("PUT alice's icon as pres-content through XCAP node 1: %v", err)
+	}
+	kamIcon := fmt.Sprintf("http://%s:%d/xcap-root/%s/users/%s/%s", clusterAddr2, clusterHTTP2, xcap.AUIDPresContent, aor("alice"), omaDoc)
+	if bk, _ := clusterGet(t, ctx, kamIcon); !bytes.Equal(bk, omaBody) {
+		t.Errorf("Kamailio node 2's xcap_server serves %d bytes at %s, sipbuddy node 1 stored %d", len(bk), kamIcon, len(omaBody))
+	}
+
 	// Registrations are in the shared location table, each with the socket
 	// of the node that took it.
 	clusterBinding(t, ctx, c, "alice", c.node1)
@@ -134,6 +149,8 @@ func TestClusterClients(t *testing.T) {
 		closeCancel()
 	}
 
+	t.Logf("failover: old sessions closed after %s", time.Since(failAt).Round(time.Millisecond))
+
 	// Both sign in again on the survivors: Kamailio node 2 and XCAP node 1.
 	// Buddy lists, icons and rules come from the database, not from the
 	// dead nodes.
@@ -155,6 +172,7 @@ func TestClusterClients(t *testing.T) {
 		}
 		clusterBinding(t, ctx, c, a.acc.user, c.node2)
 	}
+	t.Logf("failover: signed in again after %s", time.Since(failAt).Round(time.Millisecond))
 	alice2.done(alice2.b.SetStatus(true, "busy", "alice after the crash"))
 	bob2.done(bob2.b.SetStatus(true, "away", "bob after the crash"))
 	seesBuddy(t, bob2, "alice", "busy", "alice after the crash", ownIcon(alice2))
