@@ -39,11 +39,14 @@ fail() { FAILS=$((FAILS + 1)); printf 'FAIL  %s\n' "$*"; }
 res() { if [ "$1" = 0 ]; then pass "$2"; else fail "$2"; fi; }
 die() { fail "$*"; exit 1; }
 
-PIDS=()
+# PIDS: sipbuddy nodes; KAM_GROUPS: Kamailio nodes, each in its own session
+# (setsid) whose process group holds its main process and its children.
+PIDS=() KAM_GROUPS=()
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${KAM_GROUPS[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
+	for p in "${PIDS[@]}" "${KAM_GROUPS[@]}"; do wait "$p" 2>/dev/null; done
 	"$ROOT/.ci/postgres.sh" stop "$STATE/pg" >/dev/null 2>&1
 	[ "${KEEP:-}" = 1 ] || rm -rf "$STATE"
 	echo "$PASSES passed, $FAILS failed"
@@ -72,6 +75,12 @@ SCHEMA=/usr/share/kamailio/postgres
 [ -f "$SCHEMA/presence-create.sql" ] || { echo "no $SCHEMA/presence-create.sql" >&2; exit 1; }
 
 "$ROOT/.ci/postgres.sh" stop "$STATE/pg" >/dev/null 2>&1
+for port in $PG_PORT 18501 18502 $K1P $K2P $K1H $K2H; do
+	if ss -Hltn "( sport = :$port )" 2>/dev/null | grep -q .; then
+		echo "cluster.sh: port $port is in use (a leftover of an earlier run?)" >&2
+		exit 1
+	fi
+done
 rm -rf "$STATE"; mkdir -p "$STATE"
 trap cleanup EXIT
 
@@ -123,7 +132,7 @@ start_kam() { # name addr sip http
 		-A "SERVERADDR=\"sip:$a:$p\"" -A "SIPPORT=$p" -A "HTTPPORT=$h" -A "CTLSOCK=\"unix:$st/run/kamailio_ctl\"")
 	"${kam[@]}" -c >"$st/check.log" 2>&1 || { tail -20 "$st/check.log" >&2; return 1; }
 	setsid "${kam[@]}" </dev/null >"$st/kamailio.log" 2>&1 &
-	PIDS+=($!); eval "PID_$n=$!"
+	KAM_GROUPS+=($!); eval "PID_$n=$!"
 	local i
 	for i in $(seq 1 100); do
 		curl -s -o /dev/null -m 1 "http://$a:$h/xcap-root/xcap-caps/global/index" && return 0
@@ -209,7 +218,7 @@ for k in "$K1A:$K1P" "$K2A:$K2P"; do
 done
 
 # ---- failover: one node of each kind dies; the others carry on
-{ kill -9 "$PID_x1" "$PID_k1"; wait "$PID_x1" "$PID_k1"; } 2>/dev/null
+{ kill -9 "$PID_x1" -- "-$PID_k1"; wait "$PID_x1" "$PID_k1"; } 2>/dev/null
 sleep 0.5
 curl -s -o "$STATE/g2b.body" "$XR2$ICON_PATH" && cmp -s "$STATE/icon.xml" "$STATE/g2b.body"
 res $? "sipbuddy node 1 and Kamailio node 1 killed: node 2 still serves alice's icon"
