@@ -54,6 +54,13 @@ const bobRules = `<?xml version="1.0" encoding="UTF-8"?>
 // waitTimeout).
 const clusterExpires = 5 * time.Second
 
+// clusterTestTimeout bounds the XCAP requests of TestClusterClients as a
+// whole; each wait for an event is bounded by waitTimeout.
+const clusterTestTimeout = 2 * time.Minute
+
+// clusterCloseTimeout bounds closing a session whose server may be dead.
+const clusterCloseTimeout = 3 * time.Second
+
 // TestClusterClients is the cluster recipe of docs/scaling.md with two
 // sipbuddy clients: alice on node 1 (Kamailio 1 + sipbuddy XCAP 1 on
 // 127.0.0.1), bob on node 2 (127.0.0.2). They see each other's status and
@@ -65,7 +72,7 @@ func TestClusterClients(t *testing.T) {
 	start := time.Now()
 	c := startCluster(t)
 	t.Logf("cluster up in %s", time.Since(start).Round(time.Millisecond))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTestTimeout)
 	defer cancel()
 
 	// alice's documents through XCAP node 1, bob's through node 2.
@@ -147,7 +154,7 @@ func TestClusterClients(t *testing.T) {
 	c.kam1.kill()
 	c.xcap2.kill()
 	for _, a := range []*account{alice, bob} {
-		closeCtx, closeCancel := context.WithTimeout(context.Background(), 3*time.Second)
+		closeCtx, closeCancel := context.WithTimeout(context.Background(), clusterCloseTimeout)
 		_ = a.b.Close(closeCtx) // alice's server is gone: nothing to unregister from
 		closeCancel()
 	}
@@ -223,7 +230,7 @@ func carolBlocked(t *testing.T, in instance) {
 	if ev, found := carol.find(presenceOf(aor("alice"), func(p backend.PresenceEvent) bool { return p.State.Note != "" || p.State.Basic == pidf.BasicOpen })); found {
 		t.Errorf("carol, blocked, saw alice's presence on %s: %+v", in.SIP, ev)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), clusterCloseTimeout)
 	defer cancel()
 	if err := carol.b.Close(ctx); err != nil {
 		t.Logf("carol: close: %v", err)

@@ -41,6 +41,16 @@ const clusterStatePrefix = "sipbuddy-cluster-"
 // clusterStartTimeout bounds the start of one process of the cluster.
 const clusterStartTimeout = 20 * time.Second
 
+// clusterProbeTimeout bounds one request that checks whether a node is up.
+const clusterProbeTimeout = time.Second
+
+// clusterProbeInterval is the pause between two such checks.
+const clusterProbeInterval = 100 * time.Millisecond
+
+// clusterStopTimeout is how long a node may take to stop on SIGTERM
+// before it is killed.
+const clusterStopTimeout = 5 * time.Second
+
 // clusterKamailioSchema is where Debian's kamailio package keeps the SQL
 // that creates Kamailio's PostgreSQL tables.
 const clusterKamailioSchema = "/usr/share/kamailio/postgres"
@@ -76,7 +86,7 @@ func (n *clusterNode) stop() {
 	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-n.done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(clusterStopTimeout):
 		n.kill()
 	}
 }
@@ -218,7 +228,7 @@ func startProcess(t *testing.T, state, name string, argv ...string) *clusterNode
 func waitHTTP(t *testing.T, n *clusterNode, url string) {
 	t.Helper()
 	deadline := time.Now().Add(clusterStartTimeout)
-	client := &http.Client{Timeout: time.Second}
+	client := &http.Client{Timeout: clusterProbeTimeout}
 	for time.Now().Before(deadline) {
 		select {
 		case <-n.done:
@@ -230,7 +240,7 @@ func waitHTTP(t *testing.T, n *clusterNode, url string) {
 			resp.Body.Close()
 			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(clusterProbeInterval)
 	}
 	out, _ := os.ReadFile(n.log)
 	t.Fatalf("%s did not answer %s within %s:\n%s", n.name, url, clusterStartTimeout, tail(string(out), 30))
