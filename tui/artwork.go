@@ -4,20 +4,23 @@ import (
 	"image"
 
 	tea "charm.land/bubbletea/v2"
-	"golang.org/x/image/draw"
+	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/tui/art"
 )
 
-// ThumbSide is the side of the thumbnail the UI keeps of every icon: enough
-// pixels for the largest art it draws (detail pane, 16x8 cells = 16x16
-// pixels in half-block mode) with margin, and about 9 KiB per icon instead
-// of 256 KiB for a full 256x256 image.
-const ThumbSide = 48
-
-// MaxArtEntries bounds the rendered-art cache of one program. When it is
-// full it is emptied; what is on screen is rendered again on demand.
-const MaxArtEntries = 4096
+// Bounds of the art kept by one program. Beyond them the least recently
+// used entries go; what is on screen is rendered again on demand.
+const (
+	// MaxArtEntries bounds the rendered art (and, separately, the
+	// placeholders).
+	MaxArtEntries = 4096
+	// MaxThumbs bounds the icon thumbnails (each at most
+	// account.ThumbSide pixels a side, about 9 KiB): every buddy the UA
+	// may watch, and my own icon, with room to spare.
+	MaxThumbs = 2048
+)
 
 // artKey identifies one rendered piece of art.
 type artKey struct {
@@ -29,83 +32,66 @@ type artKey struct {
 // artStore holds icon thumbnails and their rendered art, for View to read
 // without ever rendering (rendering happens in commands, off the loop).
 type artStore struct {
-	thumbs   map[string]image.Image // by content hash
-	pending  map[string]bool        // thumbnails being made
-	arts     map[artKey]string
+	thumbs   *lru.Cache[string, image.Image] // by content hash
+	arts     *lru.Cache[artKey, string]
 	inflight map[artKey]bool
-	ph       map[artKey]string // placeholders, keyed by initials instead of hash
+	ph       *lru.Cache[artKey, string] // placeholders, keyed by initials instead of hash
 }
 
 func newArtStore() *artStore {
 	return &artStore{
-		thumbs:   map[string]image.Image{},
-		pending:  map[string]bool{},
-		arts:     map[artKey]string{},
+		thumbs:   mustLRU[string, image.Image](MaxThumbs),
+		arts:     mustLRU[artKey, string](MaxArtEntries),
 		inflight: map[artKey]bool{},
-		ph:       map[artKey]string{},
+		ph:       mustLRU[artKey, string](MaxArtEntries),
 	}
 }
 
-// thumbMsg delivers a thumbnail made off the loop.
-type thumbMsg struct {
-	hash string
-	img  image.Image
+// mustLRU builds an LRU of a positive constant size (lru.New fails only
+// for a size below 1).
+func mustLRU[K comparable, V any](size int) *lru.Cache[K, V] {
+	c, err := lru.New[K, V](size)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 // artMsg delivers a batch of rendered art.
 type artMsg struct {
 	keys []artKey
 	arts []string
+	done []artKey // asked for but not rendered: no longer in flight
 }
 
-// thumbnail scales img down so its longer side is at most ThumbSide.
-func thumbnail(img image.Image) image.Image {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w <= ThumbSide && h <= ThumbSide {
-		return img
-	}
-	tw, th := ThumbSide, ThumbSide
-	if w > h {
-		th = max(1, h*ThumbSide/w)
-	} else {
-		tw = max(1, w*ThumbSide/h)
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
-	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
-	return dst
+// add renders thumb for key (hash, cols, rows, mode) into the batch; it is
+// called off the loop.
+func (a *artMsg) add(hash string, thumb image.Image, cols, rows int, mode art.Mode) {
+	a.keys = append(a.keys, artKey{hash, cols, rows, mode})
+	a.arts = append(a.arts, art.Render(thumb, cols, rows, mode))
 }
 
-// makeThumb returns a command that makes the thumbnail of an icon, unless
-// it exists or is being made.
-func (s *artStore) makeThumb(hash string, img image.Image) tea.Cmd {
-	if hash == "" || img == nil || s.thumbs[hash] != nil || s.pending[hash] {
-		return nil
+// addThumb keeps the thumbnail the account made of an icon.
+func (s *artStore) addThumb(hash string, thumb image.Image) {
+	if hash == "" || thumb == nil {
+		return
 	}
-	s.pending[hash] = true
-	return func() tea.Msg { return thumbMsg{hash: hash, img: thumbnail(img)} }
-}
-
-// addThumb stores a finished thumbnail.
-func (s *artStore) addThumb(m thumbMsg) {
-	delete(s.pending, m.hash)
-	s.thumbs[m.hash] = m.img
+	s.thumbs.Add(hash, account.Thumbnail(thumb)) // a no-op for the account's own thumbnails
 }
 
 // get returns the rendered art for key, if it is ready.
 func (s *artStore) get(k artKey) (string, bool) {
-	a, ok := s.arts[k]
-	return a, ok
+	return s.arts.Get(k)
 }
 
 // want collects the keys that need rendering and are not being rendered.
 func (s *artStore) want(keys []artKey) []artKey {
 	var out []artKey
 	for _, k := range keys {
-		if k.hash == "" || s.thumbs[k.hash] == nil {
+		if k.hash == "" || !s.thumbs.Contains(k.hash) {
 			continue
 		}
-		if _, ok := s.arts[k]; ok || s.inflight[k] {
+		if s.arts.Contains(k) || s.inflight[k] {
 			continue
 		}
 		s.inflight[k] = true
@@ -122,25 +108,32 @@ func (s *artStore) render(keys []artKey) tea.Cmd {
 	}
 	imgs := make([]image.Image, len(keys))
 	for i, k := range keys {
-		imgs[i] = s.thumbs[k.hash]
+		imgs[i], _ = s.thumbs.Peek(k.hash)
 	}
 	return func() tea.Msg {
-		out := make([]string, len(keys))
+		var out artMsg
 		for i, k := range keys {
-			out[i] = art.Render(imgs[i], k.cols, k.rows, k.mode)
+			if imgs[i] == nil {
+				continue
+			}
+			out.add(k.hash, imgs[i], k.cols, k.rows, k.mode)
 		}
-		return artMsg{keys: keys, arts: out}
+		if len(out.keys) < len(keys) {
+			// Thumbnails evicted meanwhile: let the next frame ask again.
+			out.done = keys
+		}
+		return out
 	}
 }
 
 // add stores rendered art.
 func (s *artStore) add(m artMsg) {
-	if len(s.arts)+len(m.keys) > MaxArtEntries {
-		s.arts = map[artKey]string{}
+	for _, k := range m.done {
+		delete(s.inflight, k)
 	}
 	for i, k := range m.keys {
 		delete(s.inflight, k)
-		s.arts[k] = m.arts[i]
+		s.arts.Add(k, m.arts[i])
 	}
 }
 
@@ -148,12 +141,10 @@ func (s *artStore) add(m artMsg) {
 // and cached, so View may call it.
 func (s *artStore) placeholder(label string, cols, rows int, m art.Mode) string {
 	k := artKey{hash: art.Initials(label), cols: cols, rows: rows, mode: m}
-	if p, ok := s.ph[k]; ok {
+	if p, ok := s.ph.Get(k); ok {
 		return p
 	}
 	p := art.Placeholder(cols, rows, label, m)
-	if len(s.ph) < MaxArtEntries {
-		s.ph[k] = p
-	}
+	s.ph.Add(k, p)
 	return p
 }

@@ -8,19 +8,19 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // bigList builds a model of n buddies, each with its own 256x256 icon
 // (the size stored on XCAP servers), at w x h, with every command run.
 func bigList(tb testing.TB, n, w, h int) Model {
 	tb.Helper()
-	var buddies []backend.Buddy
+	var buddies []account.Buddy
 	for i := range n {
-		buddies = append(buddies, backend.Buddy{URI: fmt.Sprintf("sip:user%04d@example.test", i), DisplayName: fmt.Sprintf("User %04d", i)})
+		buddies = append(buddies, account.Buddy{URI: fmt.Sprintf("sip:user%04d@example.test", i), DisplayName: fmt.Sprintf("User %04d", i)})
 	}
-	msgs := []tea.Msg{tea.WindowSizeMsg{Width: w, Height: h}, backend.BuddiesEvent{Buddies: buddies}}
+	msgs := []tea.Msg{tea.WindowSizeMsg{Width: w, Height: h}, account.BuddiesEvent{Buddies: buddies}}
 	acts := [][]string{nil, {"away"}, {"busy"}, {"on-the-phone"}, {"meeting"}}
 	for i, b := range buddies {
 		basic := pidf.BasicOpen
@@ -28,8 +28,8 @@ func bigList(tb testing.TB, n, w, h int) Model {
 			basic = pidf.BasicClosed
 		}
 		msgs = append(msgs,
-			backend.PresenceEvent{URI: b.URI, State: pidf.State{Basic: basic, Activities: acts[i%len(acts)], Note: fmt.Sprintf("note number %d", i)}},
-			backend.IconEvent{URI: b.URI, Hash: fmt.Sprintf("%040x", i+1), Image: testIcon(color.RGBA{R: uint8(i), G: uint8(i >> 8), B: 200, A: 255}, 256)})
+			account.PresenceEvent{URI: b.URI, State: pidf.State{Basic: basic, Activities: acts[i%len(acts)], Note: fmt.Sprintf("note number %d", i)}},
+			account.IconEvent{URI: b.URI, Hash: fmt.Sprintf("%040x", i+1), Thumb: testIcon(color.RGBA{R: uint8(i), G: uint8(i >> 8), B: 200, A: 255}, 256)})
 	}
 	m := drive(tb, newTestModel(Options{}), msgs...)
 	if len(m.list.visible) != n {
@@ -66,7 +66,7 @@ func BenchmarkPresenceUpdate1000(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		ev := backend.PresenceEvent{URI: fmt.Sprintf("sip:user%04d@example.test", i%1000), State: pidf.State{Basic: pidf.BasicOpen, Activities: []string{"away"}[:i%2]}}
+		ev := account.PresenceEvent{URI: fmt.Sprintf("sip:user%04d@example.test", i%1000), State: pidf.State{Basic: pidf.BasicOpen, Activities: []string{"away"}[:i%2]}}
 		nm, _ := m.Update(ev)
 		m = nm.(Model)
 	}

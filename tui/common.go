@@ -6,6 +6,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/sipbuddy/sipbuddy/internal/termtext"
 	"github.com/sipbuddy/sipbuddy/tui/art"
 )
 
@@ -46,20 +47,14 @@ func fit(s string, w int) string {
 	return s
 }
 
-// clean makes a string from the network safe to show on one line: control
-// characters (escape sequences included) become spaces, runs of whitespace
-// collapse.
+// clean makes a string from the network safe to show on one line:
+// termtext.Sanitize drops control characters (escape sequences included),
+// bidi controls and zero-width characters; runs of whitespace collapse.
 func clean(s string) string {
 	if s == "" {
 		return ""
 	}
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(strings.Fields(termtext.Sanitize(s)), " ")
 }
 
 // padLines pads (or cuts) a block to exactly h lines of exactly w cells.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/account"
 )
 
 // DefaultDebugLines is the default capacity of the debug pane's ring buffer.
@@ -14,16 +14,16 @@ const DefaultDebugLines = 500
 
 // ring is a bounded buffer of the latest log events.
 type ring struct {
-	buf   []backend.LogEvent
+	buf   []account.LogEvent
 	start int
 	n     int
 }
 
 func newRing(capacity int) *ring {
-	return &ring{buf: make([]backend.LogEvent, max(1, capacity))}
+	return &ring{buf: make([]account.LogEvent, max(1, capacity))}
 }
 
-func (r *ring) push(e backend.LogEvent) {
+func (r *ring) push(e account.LogEvent) {
 	if r.n < len(r.buf) {
 		r.buf[(r.start+r.n)%len(r.buf)] = e
 		r.n++
@@ -34,9 +34,9 @@ func (r *ring) push(e backend.LogEvent) {
 }
 
 // last returns up to k of the newest events, oldest first.
-func (r *ring) last(k int) []backend.LogEvent {
+func (r *ring) last(k int) []account.LogEvent {
 	k = min(k, r.n)
-	out := make([]backend.LogEvent, 0, k)
+	out := make([]account.LogEvent, 0, k)
 	for i := r.n - k; i < r.n; i++ {
 		out = append(out, r.buf[(r.start+i)%len(r.buf)])
 	}
@@ -62,11 +62,11 @@ func (m *Model) debugView(w, h int) string {
 		ts := e.Time.Format("15:04:05")
 		var line string
 		switch e.Kind {
-		case backend.LogSIPIn:
+		case account.LogSIPIn:
 			line = s.DebugLog.Render(ts) + " " + s.DebugIn.Render("← "+first)
-		case backend.LogSIPOut:
+		case account.LogSIPOut:
 			line = s.DebugLog.Render(ts) + " " + s.DebugOut.Render("→ "+first)
-		case backend.LogError, backend.LogWarn:
+		case account.LogError, account.LogWarn:
 			line = s.DebugLog.Render(ts) + " " + s.DebugError.Render(first)
 		default:
 			line = s.DebugLog.Render(ts + " " + first)

@@ -9,11 +9,11 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/account"
 )
 
 // Intents: what a dialog asks the root model to do. Dialogs return them as
-// commands, so the root is the only one talking to the backend.
+// commands, so the root is the only one talking to the account.
 type (
 	closeDialogMsg  struct{}
 	submitStatusMsg struct{ choice statusChoice }
@@ -29,11 +29,55 @@ type (
 
 func send(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }
 
+// dialog is one modal box. While it is on top of the stack it gets every
+// key press and component message (cursor blinks, previews, window sizes)
+// and is drawn over the list; it asks the root model for anything else
+// with the intents above.
+type dialog interface {
+	update(msg tea.Msg) (dialog, tea.Cmd)
+	view() string
+}
+
+// dialogStack holds the open dialogs, the top one last (crush keeps its
+// dialogs the same way). Today one is open at a time; a dialog that opens
+// another (a confirmation) pushes it.
+type dialogStack []dialog
+
+// top returns the dialog on top, or nil.
+func (s dialogStack) top() dialog {
+	if len(s) == 0 {
+		return nil
+	}
+	return s[len(s)-1]
+}
+
+func (s dialogStack) open() bool { return len(s) > 0 }
+
+func (s *dialogStack) push(d dialog) { *s = append(*s, d) }
+
+// pop closes the top dialog.
+func (s *dialogStack) pop() {
+	if len(*s) > 0 {
+		(*s)[len(*s)-1] = nil
+		*s = (*s)[:len(*s)-1]
+	}
+}
+
+// update sends msg to the top dialog and keeps what it becomes.
+func (s dialogStack) update(msg tea.Msg) tea.Cmd {
+	if len(s) == 0 {
+		return nil
+	}
+	d, cmd := s[len(s)-1].update(msg)
+	s[len(s)-1] = d
+	return cmd
+}
+
 // Limits of the text the user can type into dialogs.
 const (
 	MaxNoteChars        = 256
 	MaxDisplayNameChars = 128
-	MaxURIChars         = backend.MaxURIBytes
+	MaxURIChars         = account.MaxURIBytes
 )
 
 // modalWidth returns the width of a modal's content for a terminal of w.
@@ -68,7 +112,7 @@ type statusMenu struct {
 	cursor int
 }
 
-func (d statusMenu) update(msg tea.Msg) (statusMenu, tea.Cmd) {
+func (d statusMenu) update(msg tea.Msg) (dialog, tea.Cmd) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return d, nil
@@ -141,7 +185,7 @@ func newNoteEditor(c *common, note string, noPaste bool) (noteEditor, tea.Cmd) {
 	return noteEditor{common: c, input: ti}, cmd
 }
 
-func (d noteEditor) update(msg tea.Msg) (noteEditor, tea.Cmd) {
+func (d noteEditor) update(msg tea.Msg) (dialog, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(k, d.keys.Confirm):
@@ -179,7 +223,7 @@ func newAddBuddyForm(c *common, noPaste bool) (addBuddyForm, tea.Cmd) {
 	return addBuddyForm{common: c, uri: uri, name: name}, cmd
 }
 
-func (d addBuddyForm) update(msg tea.Msg) (addBuddyForm, tea.Cmd) {
+func (d addBuddyForm) update(msg tea.Msg) (dialog, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(k, d.keys.Cancel):
@@ -190,7 +234,7 @@ func (d addBuddyForm) update(msg tea.Msg) (addBuddyForm, tea.Cmd) {
 			if d.focus == 0 {
 				return d.toggle(), nil
 			}
-			uri, err := backend.NormalizeURI(d.uri.Value())
+			uri, err := account.NormalizeURI(d.uri.Value())
 			if err != nil {
 				d.err = err.Error()
 				return d, nil
@@ -235,7 +279,7 @@ type removeConfirm struct {
 	uri, name string
 }
 
-func (d removeConfirm) update(msg tea.Msg) (removeConfirm, tea.Cmd) {
+func (d removeConfirm) update(msg tea.Msg) (dialog, tea.Cmd) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return d, nil
@@ -256,15 +300,26 @@ func (d removeConfirm) view() string {
 	return modalBox(d.common, "Remove buddy", body, "y remove • n keep", w)
 }
 
-// watchersModal shows the watchers waiting for my decision.
+// watchersModal shows the watchers waiting for my decision. The root
+// model refreshes pending when the watcher list changes.
 type watchersModal struct {
 	*common
-	cursor int
+	cursor  int
+	pending []account.Watcher
+}
+
+// withPending returns the modal showing pending, the cursor kept in range.
+func (d watchersModal) withPending(pending []account.Watcher) watchersModal {
+	d.pending = pending
+	if d.cursor >= len(pending) {
+		d.cursor = max(0, len(pending)-1)
+	}
+	return d
 }
 
 // pendingWatchers returns the watchers that wait for a decision.
-func pendingWatchers(ws []backend.Watcher) []backend.Watcher {
-	var out []backend.Watcher
+func pendingWatchers(ws []account.Watcher) []account.Watcher {
+	var out []account.Watcher
 	seen := map[string]bool{}
 	for _, w := range ws {
 		if w.Pending() && !seen[w.URI] {
@@ -275,7 +330,8 @@ func pendingWatchers(ws []backend.Watcher) []backend.Watcher {
 	return out
 }
 
-func (d watchersModal) update(msg tea.Msg, pending []backend.Watcher) (watchersModal, tea.Cmd) {
+func (d watchersModal) update(msg tea.Msg) (dialog, tea.Cmd) {
+	pending := d.pending
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return d, nil
@@ -299,7 +355,8 @@ func (d watchersModal) update(msg tea.Msg, pending []backend.Watcher) (watchersM
 	return d, nil
 }
 
-func (d watchersModal) view(pending []backend.Watcher) string {
+func (d watchersModal) view() string {
+	pending := d.pending
 	w := modalWidth(d.width, 52)
 	var sb strings.Builder
 	if len(pending) == 0 {

@@ -7,8 +7,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 
 // FuzzScreen feeds hostile names, notes, URIs and activities from the
@@ -23,11 +24,11 @@ func FuzzScreen(f *testing.F) {
 		width, height := int(w%200)+1, int(h%60)+1
 		m := drive(t, newTestModel(Options{}),
 			tea.WindowSizeMsg{Width: width, Height: height},
-			backend.BuddiesEvent{Buddies: []backend.Buddy{{URI: uri, DisplayName: name}, {URI: "sip:b@x.test"}}},
-			backend.PresenceEvent{URI: uri, State: pidf.State{Basic: pidf.BasicOpen, Note: note, Activities: []string{activity}, DisplayName: name, IconURL: uri}},
-			backend.SubscriptionEvent{URI: uri, State: backend.SubscriptionTerminated, Reason: note},
-			backend.WatchersEvent{Watchers: []backend.Watcher{{URI: uri, DisplayName: name, Status: "pending"}}},
-			backend.LogEvent{Text: note},
+			account.BuddiesEvent{Buddies: []account.Buddy{{URI: uri, DisplayName: name}, {URI: "sip:b@x.test"}}},
+			account.PresenceEvent{URI: uri, State: pidf.State{Basic: pidf.BasicOpen, Note: note, Activities: []string{activity}, DisplayName: name, IconURL: uri}},
+			account.SubscriptionEvent{URI: uri, State: ua.Terminated, Reason: note},
+			account.WatchersEvent{Watchers: []account.Watcher{{URI: uri, DisplayName: name, Status: "pending"}}},
+			account.LogEvent{Text: note},
 			keyMsg("D"), keyMsg("tab"),
 		)
 		for _, k := range []string{"", "w"} {

@@ -12,8 +12,8 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/tui/art"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // keyMsg turns a key name into the message the terminal would produce.
@@ -86,7 +86,6 @@ func runProgram(t *testing.T, w, h int, opts Options, keys ...string) Model {
 func settle(t *testing.T, m Model) Model {
 	t.Helper()
 	clear(m.arts.inflight)
-	clear(m.arts.pending)
 	return drive(t, m, tea.WindowSizeMsg{Width: m.c.width, Height: m.c.height})
 }
 
@@ -168,16 +167,17 @@ func TestGoldenPlainNoColor120x40(t *testing.T) {
 	for _, ev := range scenario() {
 		msgs = append(msgs, ev)
 	}
-	msgs = append(msgs, backend.LogEvent{Time: testTime, Kind: backend.LogSIPOut, Text: "SUBSCRIBE sip:alice@example.test SIP/2.0\r\nVia: x\r\n"},
-		backend.LogEvent{Time: testTime, Kind: backend.LogSIPIn, Text: "SIP/2.0 200 OK"},
-		backend.LogEvent{Time: testTime, Kind: backend.LogWarn, Text: "icon fetch failed \x1b[31mred"},
+	msgs = append(msgs, account.LogEvent{Time: testTime, Kind: account.LogSIPOut, Text: "SUBSCRIBE sip:alice@example.test SIP/2.0\r\nVia: x\r\n"},
+		account.LogEvent{Time: testTime, Kind: account.LogSIPIn, Text: "SIP/2.0 200 OK"},
+		account.LogEvent{Time: testTime, Kind: account.LogWarn, Text: "icon fetch failed \x1b[31mred"},
 		keyMsg("D"))
 	m = drive(t, m, msgs...)
 	requireGolden(t, m, 120, 40)
-	if len(m.arts.arts) == 0 {
+	if m.arts.arts.Len() == 0 {
 		t.Fatal("no icon art was rendered")
 	}
-	for k, a := range m.arts.arts {
+	for _, k := range m.arts.arts.Keys() {
+		a, _ := m.arts.arts.Peek(k)
 		if k.mode != art.Plain || strings.Contains(a, "\x1b") {
 			t.Errorf("art %v in plain mode has escapes or the wrong mode: %q", k, a)
 		}

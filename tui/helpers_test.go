@@ -10,8 +10,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 
 // testTime is the fixed time of every presence in the tests.
@@ -47,8 +48,8 @@ var iconColours = []color.RGBA{
 }
 
 // scenario is a buddy list in every state the UI can show.
-func scenario() []backend.Event {
-	buddies := []backend.Buddy{
+func scenario() []account.Event {
+	buddies := []account.Buddy{
 		{URI: "sip:alice@example.test", DisplayName: "Alice Liddell", List: "buddies"},
 		{URI: "sip:bob@example.test", DisplayName: "Bob Builder", List: "buddies"},
 		{URI: "sip:carol@example.test", DisplayName: "Carol Danvers", List: "buddies"},
@@ -58,13 +59,13 @@ func scenario() []backend.Event {
 		{URI: "sip:grace@example.test", DisplayName: "Grace Hopper", List: "buddies"},
 		{URI: "sip:heidi@example.test", List: "buddies"},
 	}
-	ev := []backend.Event{
-		backend.AccountEvent{AOR: "sip:me@example.test", DisplayName: "Mia Example", State: backend.Registered},
-		backend.SelfEvent{Open: true, Activities: []string{"away"}, Note: "back at ten"},
-		backend.BuddiesEvent{Buddies: buddies},
+	ev := []account.Event{
+		account.AccountEvent{AOR: "sip:me@example.test", DisplayName: "Mia Example", State: ua.Registered},
+		account.SelfEvent{Open: true, Activities: []string{"away"}, Note: "back at ten"},
+		account.BuddiesEvent{Buddies: buddies},
 	}
-	pres := func(uri string, basic pidf.Basic, note string, acts ...string) backend.Event {
-		return backend.PresenceEvent{URI: uri, At: testTime, State: pidf.State{
+	pres := func(uri string, basic pidf.Basic, note string, acts ...string) account.Event {
+		return account.PresenceEvent{URI: uri, At: testTime, State: pidf.State{
 			Entity: uri, Basic: basic, Activities: acts, Note: note,
 			IconURL:  "http://127.0.0.1:8080/xcap-root/oma_status-icon/users/" + uri + "/index",
 			IconHash: fmt.Sprintf("%040x", len(uri)),
@@ -76,15 +77,15 @@ func scenario() []backend.Event {
 		pres("sip:carol@example.test", pidf.BasicOpen, "", "on-the-phone"),
 		pres("sip:dave@example.test", pidf.BasicOpen, "Open the pod bay doors, HAL, the meeting runs long", "meeting"),
 		pres("sip:erin@example.test", pidf.BasicClosed, ""),
-		backend.SubscriptionEvent{URI: "sip:grace@example.test", State: backend.SubscriptionPending, Reason: "awaiting authorization"},
-		backend.SubscriptionEvent{URI: "sip:heidi@example.test", State: backend.SubscriptionTerminated, Reason: "rejected"},
-		backend.SubscriptionEvent{URI: "sip:frank@example.test", State: backend.SubscriptionRetrying, Reason: "response 503", RetryIn: 8 * time.Second},
-		backend.IconFailedEvent{URI: "sip:erin@example.test", URL: "http://127.0.0.1:8080/x", Err: fmt.Errorf("404 Not Found")},
+		account.SubscriptionEvent{URI: "sip:grace@example.test", State: ua.Pending, Reason: "awaiting authorization"},
+		account.SubscriptionEvent{URI: "sip:heidi@example.test", State: ua.Terminated, Reason: "rejected"},
+		account.SubscriptionEvent{URI: "sip:frank@example.test", State: ua.Retrying, Reason: "response 503", RetryIn: 8 * time.Second},
+		account.IconFailedEvent{URI: "sip:erin@example.test", URL: "http://127.0.0.1:8080/x", Err: fmt.Errorf("404 Not Found")},
 	)
 	for i, uri := range []string{"sip:alice@example.test", "sip:bob@example.test", "sip:carol@example.test", "sip:dave@example.test", "sip:me@example.test"} {
-		ev = append(ev, backend.IconEvent{URI: uri, URL: "http://127.0.0.1:8080/icon/" + uri, Hash: fmt.Sprintf("%040d", i+1), Image: testIcon(iconColours[i], 64)})
+		ev = append(ev, account.IconEvent{URI: uri, URL: "http://127.0.0.1:8080/icon/" + uri, Hash: fmt.Sprintf("%040d", i+1), Thumb: testIcon(iconColours[i], 64)})
 	}
-	ev = append(ev, backend.WatchersEvent{Watchers: []backend.Watcher{
+	ev = append(ev, account.WatchersEvent{Watchers: []account.Watcher{
 		{ID: "w1", URI: "sip:zoe@example.test", DisplayName: "Zoe", Status: "pending"},
 		{ID: "w2", URI: "sip:bob@example.test", Status: "active"},
 	}})
@@ -138,3 +139,16 @@ func newTestModel(o Options) Model {
 }
 
 func plain(m Model) string { return ansi.Strip(m.View().Content) }
+
+// pickerOf returns the icon picker on top of m's dialogs (the zero picker
+// when another dialog, or none, is open).
+func pickerOf(m *Model) iconPicker {
+	p, _ := m.dialogs.top().(iconPicker)
+	return p
+}
+
+// pickerOpen reports whether the icon picker is the open dialog.
+func pickerOpen(m *Model) bool {
+	_, ok := m.dialogs.top().(iconPicker)
+	return ok
+}

@@ -7,9 +7,10 @@ import (
 
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui/art"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // buddy is what the UI knows about one buddy.
@@ -23,7 +24,7 @@ type buddy struct {
 	Avail    pidf.Availability
 	Updated  time.Time
 
-	Sub       backend.SubscriptionState
+	Sub       ua.SubscriptionState
 	SubReason string
 	RetryIn   time.Duration
 
@@ -94,6 +95,7 @@ type buddyList struct {
 	visible []*buddy // the ones that match the filter
 	cursor  int      // index in visible
 	offset  int      // first visible row on screen
+	dirty   bool     // a presence changed: resort before the next frame
 
 	filter    textinput.Model
 	filtering bool // the filter input has the focus
@@ -145,7 +147,7 @@ func (l *buddyList) get(uri string, create bool) *buddy {
 	if !create {
 		return nil
 	}
-	b := &buddy{URI: uri, Sub: backend.SubscriptionActive}
+	b := &buddy{URI: uri, Sub: ua.Active}
 	b.refresh()
 	l.byURI[uri] = b
 	return b
@@ -153,7 +155,7 @@ func (l *buddyList) get(uri string, create bool) *buddy {
 
 // setBuddies replaces the membership of the list with the document's
 // entries, keeping what is known about buddies that stay.
-func (l *buddyList) setBuddies(entries []backend.Buddy) {
+func (l *buddyList) setBuddies(entries []account.Buddy) {
 	keep := make(map[string]*buddy, len(entries))
 	for _, e := range entries {
 		b := l.get(e.URI, true)
@@ -166,7 +168,15 @@ func (l *buddyList) setBuddies(entries []backend.Buddy) {
 }
 
 // resort sorts and filters again, keeping the cursor on the same buddy.
+// resortIfDirty re-sorts once after a batch of presence changes.
+func (l *buddyList) resortIfDirty() {
+	if l.dirty {
+		l.resort()
+	}
+}
+
 func (l *buddyList) resort() {
+	l.dirty = false
 	var cur string
 	if b := l.selected(); b != nil {
 		cur = b.URI
@@ -307,13 +317,13 @@ func (l *buddyList) layout(w int) rowLayout {
 
 // subscriptionMark is the mark at the end of a row when the subscription is
 // not simply active; the reason is in the detail pane.
-func subscriptionMark(s backend.SubscriptionState) string {
+func subscriptionMark(s ua.SubscriptionState) string {
 	switch s {
-	case backend.SubscriptionPending:
+	case ua.Pending:
 		return "?"
-	case backend.SubscriptionTerminated:
+	case ua.Terminated:
 		return "✗"
-	case backend.SubscriptionRetrying:
+	case ua.Retrying:
 		return "↻"
 	}
 	return ""

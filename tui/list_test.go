@@ -9,8 +9,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 func TestStatusLabels(t *testing.T) {
@@ -58,7 +58,7 @@ func TestSelfStatusMenuRoundTrip(t *testing.T) {
 	}
 }
 
-func listWith(t *testing.T, events ...backend.Event) Model {
+func listWith(t *testing.T, events ...account.Event) Model {
 	t.Helper()
 	msgs := []tea.Msg{tea.WindowSizeMsg{Width: 80, Height: 24}}
 	for _, e := range events {
@@ -76,7 +76,7 @@ func names(m Model) []string {
 }
 
 func TestSortByAvailabilityThenName(t *testing.T) {
-	ev := []backend.Event{backend.BuddiesEvent{Buddies: []backend.Buddy{
+	ev := []account.Event{account.BuddiesEvent{Buddies: []account.Buddy{
 		{URI: "sip:zed@x.test", DisplayName: "zed"},
 		{URI: "sip:amy@x.test", DisplayName: "Amy"},
 		{URI: "sip:bea@x.test", DisplayName: "bea"},
@@ -84,8 +84,8 @@ func TestSortByAvailabilityThenName(t *testing.T) {
 		{URI: "sip:dan@x.test"}, // no display name: the user part
 		{URI: "sip:eve@x.test", DisplayName: "Eve"},
 	}}}
-	pres := func(uri string, basic pidf.Basic, acts ...string) backend.Event {
-		return backend.PresenceEvent{URI: uri, State: pidf.State{Basic: basic, Activities: acts}}
+	pres := func(uri string, basic pidf.Basic, acts ...string) account.Event {
+		return account.PresenceEvent{URI: uri, State: pidf.State{Basic: basic, Activities: acts}}
 	}
 	ev = append(ev,
 		pres("sip:zed@x.test", pidf.BasicOpen),
@@ -163,13 +163,13 @@ func TestFilterEveryWordMatchesNameOrURI(t *testing.T) {
 // row, whatever the names, statuses and notes.
 func TestRowsAlignedAtEveryWidth(t *testing.T) {
 	ev := scenario()
-	ev = append(ev, backend.BuddiesEvent{Buddies: []backend.Buddy{
+	ev = append(ev, account.BuddiesEvent{Buddies: []account.Buddy{
 		{URI: "sip:alice@example.test", DisplayName: "Alice Liddell"},
 		{URI: "sip:long@example.test", DisplayName: strings.Repeat("Wolfeschlegelsteinhausenberger", 3)},
 		{URI: "sip:wide@example.test", DisplayName: "山田太郎 😀"},
 		{URI: "sip:esc@example.test", DisplayName: "evil\x1b[2J\x1b]0;pwned\x07name"},
 	}})
-	ev = append(ev, backend.PresenceEvent{URI: "sip:wide@example.test", State: pidf.State{Basic: pidf.BasicOpen, Note: "会議中です、後で電話します。とても長いメモです。"}})
+	ev = append(ev, account.PresenceEvent{URI: "sip:wide@example.test", State: pidf.State{Basic: pidf.BasicOpen, Note: "会議中です、後で電話します。とても長いメモです。"}})
 	for _, size := range [][2]int{{40, 12}, {60, 20}, {80, 24}, {100, 30}, {120, 40}, {200, 60}} {
 		w, h := size[0], size[1]
 		msgs := []tea.Msg{tea.WindowSizeMsg{Width: w, Height: h}}
@@ -234,11 +234,11 @@ func TestNarrowTerminalDoesNotPanic(t *testing.T) {
 }
 
 func TestScrollKeepsCursorVisible(t *testing.T) {
-	var buddies []backend.Buddy
+	var buddies []account.Buddy
 	for i := range 50 {
-		buddies = append(buddies, backend.Buddy{URI: fmt.Sprintf("sip:u%02d@x.test", i)})
+		buddies = append(buddies, account.Buddy{URI: fmt.Sprintf("sip:u%02d@x.test", i)})
 	}
-	m := listWith(t, backend.BuddiesEvent{Buddies: buddies})
+	m := listWith(t, account.BuddiesEvent{Buddies: buddies})
 	rows := m.list.rowsOnScreen(m.layout().listRows)
 	for range 30 {
 		m = drive(t, m, keyMsg("down"))
@@ -277,15 +277,15 @@ func TestArtModeCycles(t *testing.T) {
 func TestRequestsWithoutBackendSayNotConnected(t *testing.T) {
 	m := listWith(t, scenario()...)
 	m = drive(t, m, keyMsg("s"), keyMsg("3"))
-	if m.dialog != noDialog || !strings.Contains(m.statusText, "Not connected") {
-		t.Errorf("dialog %v, status %q", m.dialog, m.statusText)
+	if m.dialogs.open() || !strings.Contains(m.statusText, "Not connected") {
+		t.Errorf("dialog %T, status %q", m.dialogs.top(), m.statusText)
 	}
 }
 
 func TestDebugRingIsBounded(t *testing.T) {
 	r := newRing(3)
 	for i := range 10 {
-		r.push(backend.LogEvent{Text: fmt.Sprint(i)})
+		r.push(account.LogEvent{Text: fmt.Sprint(i)})
 	}
 	var got []string
 	for _, e := range r.last(5) {

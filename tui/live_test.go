@@ -14,9 +14,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 	sipgo "github.com/emiago/sipgo/sip"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/demo"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 
 func TestMain(m *testing.M) {
@@ -104,8 +105,9 @@ func TestLiveAgainstTheDemoWorld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backend.New(backend.Options{AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password,
-		Proxy: acc.Proxy, XCAPRoot: acc.XCAPRoot, CacheDir: t.TempDir()})
+	b, err := account.New(account.Options{
+		Options:  ua.Options{AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password, Proxy: acc.Proxy},
+		XCAPRoot: acc.XCAPRoot, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +127,7 @@ func TestLiveAgainstTheDemoWorld(t *testing.T) {
 	l := newLoop(t, New(b, Options{Environ: []string{}, SteadyCursor: true, PicturesDir: pics}), 120, 40)
 
 	l.until("registered with every buddy's icon", func(m *Model) bool {
-		if m.self.Reg != backend.Registered || len(m.list.sorted) != len(w.Buddies()) {
+		if m.self.Reg != ua.Registered || len(m.list.sorted) != len(w.Buddies()) {
 			return false
 		}
 		for _, bd := range m.list.sorted {
@@ -165,10 +167,10 @@ func TestLiveAgainstTheDemoWorld(t *testing.T) {
 	l.keys("i")
 	l.until("picker lists the file", func(m *Model) bool { return strings.Contains(plain(*m), "me.png") })
 	l.keys("enter")
-	l.until("preview", func(m *Model) bool { return m.dialog == iconDialog && m.picker.preview != "" })
+	l.until("preview", func(m *Model) bool { return pickerOpen(m) && pickerOf(m).preview != "" })
 	l.keys("enter")
 	l.until("icon published", func(m *Model) bool {
-		return m.dialog == noDialog && m.statusKind == statusOK && m.self.IconHash != "" &&
+		return !m.dialogs.open() && m.statusKind == statusOK && m.self.IconHash != "" &&
 			strings.Contains(m.statusText, "icon published")
 	})
 

@@ -2,26 +2,26 @@
 // every buddy's icon drawn as terminal art, my presence, my icon, the
 // watchers waiting for a decision and a debug log.
 //
-// The model never blocks: the backend (tui/backend) owns the network and
-// reports typed events on a channel that a re-armed command reads; requests
-// to the backend return at once and are answered by events. Icons are
-// thumbnailed and rendered to art in commands, off the update loop, and
-// View only reads cached strings.
+// The model never blocks: the account (package account) owns the network
+// and queues typed events that a re-armed command reads, several at a
+// time; requests to the account return at once and are answered by
+// events. Icons arrive as thumbnails the account made; the command that
+// reads them also renders their art for the list, off the update loop, so
+// an icon reaches the screen in one pass through Update. View only reads
+// cached strings.
 package tui
 
 import (
-	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/account"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui/art"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // Options configure a Model. The zero value is usable.
@@ -71,18 +71,6 @@ const (
 	detailIconRows = 8
 )
 
-type dialogKind int
-
-const (
-	noDialog dialogKind = iota
-	statusDialog
-	noteDialog
-	iconDialog
-	addDialog
-	removeDialog
-	watchersDialog
-)
-
 type detailMode int
 
 const (
@@ -91,17 +79,17 @@ const (
 	detailOff
 )
 
-// selfState is my own presence as the backend last reported it.
+// selfState is my own presence as the account last reported it.
 type selfState struct {
 	AOR, Name  string
-	Reg        backend.RegistrationState
+	Reg        ua.RegistrationState
 	RegErr     string
 	Open       bool
 	Activities []string
 	Note       string
 	IconHash   string
 	IconURL    string
-	PubState   backend.PublicationState
+	PubState   ua.PublicationState
 	PubErr     string
 	known      bool // a SelfEvent arrived
 }
@@ -114,33 +102,20 @@ const (
 	statusError
 )
 
-// eventMsg wraps an event read from the backend's channel; handling it
-// re-arms the read.
-type eventMsg struct{ ev backend.Event }
-
-// backendClosedMsg says the backend's event channel was closed.
-type backendClosedMsg struct{}
-
 // Model is the program model. Build it with New.
 type Model struct {
 	c    *common
-	b    *backend.Backend
+	b    *account.Account
 	opts Options
 
 	list     buddyList
 	arts     *artStore
 	self     selfState
-	watchers []backend.Watcher
-	pending  []backend.Watcher
+	watchers []account.Watcher
+	pending  []account.Watcher
 
-	dialog   dialogKind
-	menu     statusMenu
-	note     noteEditor
-	picker   iconPicker
-	add      addBuddyForm
-	remove   removeConfirm
-	watchDlg watchersModal
-	pickGen  int
+	dialogs dialogStack
+	pickGen int
 
 	help     help.Model
 	showHelp bool
@@ -150,14 +125,14 @@ type Model struct {
 
 	statusText string
 	statusKind statusKind
-	requests   map[backend.RequestID]string
+	requests   map[account.RequestID]string
 	closed     bool
 }
 
 // New returns the model for one program. b may be nil: the UI then shows
 // what it is sent and answers requests with "not connected" (previews and
 // tests of the layout).
-func New(b *backend.Backend, o Options) Model {
+func New(b *account.Account, o Options) Model {
 	if o.IconRows <= 0 {
 		o.IconRows = 2
 	}
@@ -184,7 +159,7 @@ func New(b *backend.Backend, o Options) Model {
 		arts:     newArtStore(),
 		help:     h,
 		debug:    newRing(o.DebugLines),
-		requests: map[backend.RequestID]string{},
+		requests: map[account.RequestID]string{},
 	}
 	if b != nil {
 		m.self.AOR = b.AOR()
@@ -207,23 +182,9 @@ func initialMode(o Options) art.Mode {
 	return art.HalfBlock
 }
 
-// Init starts reading the backend's events.
+// Init starts reading the account's events.
 func (m Model) Init() tea.Cmd {
-	if m.b == nil {
-		return nil
-	}
-	return waitForEvent(m.b.Events())
-}
-
-// waitForEvent reads one event; Update re-arms it after handling.
-func waitForEvent(ch <-chan backend.Event) tea.Cmd {
-	return func() tea.Msg {
-		ev, ok := <-ch
-		if !ok {
-			return backendClosedMsg{}
-		}
-		return eventMsg{ev}
-	}
+	return m.readEvents()
 }
 
 // Update handles one message. It never blocks.
@@ -233,57 +194,54 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.c.width, m.c.height = msg.Width, msg.Height
 		m.help.SetWidth(msg.Width)
-		if m.dialog == iconDialog {
-			m.picker.fp.SetHeight(pickerHeight(msg.Height))
-		}
+		cmds = append(cmds, m.dialogs.update(msg))
 		m.list.clamp(m.layout().listRows)
-	case eventMsg:
-		cmds = append(cmds, m.handleEvent(msg.ev))
-		if m.b != nil {
-			cmds = append(cmds, waitForEvent(m.b.Events()))
+	case eventsMsg:
+		for _, ev := range msg.evs {
+			m.handleEvent(ev)
 		}
-	case backend.Event:
+		m.list.resortIfDirty()
+		m.arts.add(msg.art)
+		cmds = append(cmds, m.readEvents())
+	case account.Event:
 		// Events sent straight to the program (p.Send) are handled too.
-		cmds = append(cmds, m.handleEvent(msg))
-	case backendClosedMsg:
+		m.handleEvent(msg)
+		m.list.resortIfDirty()
+	case accountClosedMsg:
 		m.closed = true
-		m.setStatus(statusError, "Disconnected: the backend has stopped.")
-	case thumbMsg:
-		m.arts.addThumb(msg)
+		m.setStatus(statusError, "Disconnected: the account has stopped.")
 	case artMsg:
 		m.arts.add(msg)
 	case previewMsg:
-		if m.dialog == iconDialog {
-			var cmd tea.Cmd
-			m.picker, cmd = m.picker.update(msg)
-			cmds = append(cmds, cmd)
+		if _, ok := m.dialogs.top().(iconPicker); ok {
+			cmds = append(cmds, m.dialogs.update(msg))
 		}
 	case closeDialogMsg:
-		m.dialog = noDialog
+		m.dialogs.pop()
 	case submitStatusMsg:
-		m.dialog = noDialog
+		m.dialogs.pop()
 		m.requestStatus(msg.choice.Open, msg.choice.Activity, m.self.Note, "Setting status to "+msg.choice.Label+"…")
 	case submitNoteMsg:
-		m.dialog = noDialog
+		m.dialogs.pop()
 		c := statusChoices[selfChoice(m.self.Open || !m.self.known, m.self.Activities)]
 		m.requestStatus(c.Open, c.Activity, msg.note, "Setting note…")
 	case submitAddMsg:
-		m.dialog = noDialog
-		m.request("Adding "+msg.uri+"…", func() backend.RequestID { return m.b.AddBuddy(msg.uri, msg.name) })
+		m.dialogs.pop()
+		m.request("Adding "+msg.uri+"…", func() account.RequestID { return m.b.AddBuddy(msg.uri, msg.name) })
 	case submitRemoveMsg:
-		m.dialog = noDialog
-		m.request("Removing "+msg.uri+"…", func() backend.RequestID { return m.b.RemoveBuddy(msg.uri) })
+		m.dialogs.pop()
+		m.request("Removing "+msg.uri+"…", func() account.RequestID { return m.b.RemoveBuddy(msg.uri) })
 	case submitIconMsg:
-		m.dialog = noDialog
-		m.request("Uploading my icon…", func() backend.RequestID { return m.b.SetIcon(msg.path) })
+		m.dialogs.pop()
+		m.request("Uploading my icon…", func() account.RequestID { return m.b.SetIcon(msg.path) })
 	case watcherMsg:
 		if msg.accept {
-			m.request("Allowing "+msg.uri+"…", func() backend.RequestID { return m.b.AcceptWatcher(msg.uri) })
+			m.request("Allowing "+msg.uri+"…", func() account.RequestID { return m.b.AcceptWatcher(msg.uri) })
 		} else {
-			m.request("Blocking "+msg.uri+"…", func() backend.RequestID { return m.b.BlockWatcher(msg.uri) })
+			m.request("Blocking "+msg.uri+"…", func() account.RequestID { return m.b.BlockWatcher(msg.uri) })
 		}
 	case tea.MouseWheelMsg:
-		if m.dialog == noDialog {
+		if !m.dialogs.open() {
 			switch msg.Mouse().Button {
 			case tea.MouseWheelUp:
 				m.list.scroll(-1, m.layout().listRows)
@@ -298,7 +256,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	default:
 		// Cursor blinks and other component messages go to the open dialog
 		// and the filter.
-		cmds = append(cmds, m.updateDialog(msg))
+		cmds = append(cmds, m.dialogs.update(msg))
 		if m.list.filtering {
 			var cmd tea.Cmd
 			m.list, cmd = m.list.updateFilter(msg)
@@ -315,8 +273,8 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 	if k.String() == "ctrl+c" {
 		return m, tea.Quit
 	}
-	if m.dialog != noDialog {
-		return m, m.updateDialog(k)
+	if m.dialogs.open() {
+		return m, m.dialogs.update(k)
 	}
 	rows := m.layout().listRows
 	if m.list.filtering {
@@ -380,58 +338,32 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.help.ShowAll = m.showHelp
 		m.list.clamp(m.layout().listRows)
 	case key.Matches(k, keys.SetStatus):
-		m.dialog = statusDialog
-		m.menu = statusMenu{common: m.c, cursor: selfChoice(m.self.Open || !m.self.known, m.self.Activities)}
+		m.dialogs.push(statusMenu{common: m.c, cursor: selfChoice(m.self.Open || !m.self.known, m.self.Activities)})
 	case key.Matches(k, keys.EditNote):
-		var cmd tea.Cmd
-		m.dialog = noteDialog
-		m.note, cmd = newNoteEditor(m.c, m.self.Note, m.opts.NoPaste)
+		d, cmd := newNoteEditor(m.c, m.self.Note, m.opts.NoPaste)
+		m.dialogs.push(d)
 		return m, cmd
 	case key.Matches(k, keys.SetIcon):
-		var cmd tea.Cmd
-		m.dialog = iconDialog
 		m.pickGen += 1000 // previews of an earlier picker are ignored
-		m.picker, cmd = newIconPicker(m.c, m.opts.PicturesDir, m.opts.ConfinePictures, m.pickGen)
+		d, cmd := newIconPicker(m.c, m.opts.PicturesDir, m.opts.ConfinePictures, m.pickGen)
+		m.dialogs.push(d)
 		return m, cmd
 	case key.Matches(k, keys.AddBuddy):
-		var cmd tea.Cmd
-		m.dialog = addDialog
-		m.add, cmd = newAddBuddyForm(m.c, m.opts.NoPaste)
+		d, cmd := newAddBuddyForm(m.c, m.opts.NoPaste)
+		m.dialogs.push(d)
 		return m, cmd
 	case key.Matches(k, keys.RemoveBuddy):
 		if b := m.list.selected(); b != nil {
-			m.dialog = removeDialog
-			m.remove = removeConfirm{common: m.c, uri: b.URI, name: b.name}
+			m.dialogs.push(removeConfirm{common: m.c, uri: b.URI, name: b.name})
 		}
 	case key.Matches(k, keys.Watchers):
-		m.dialog = watchersDialog
-		m.watchDlg = watchersModal{common: m.c}
+		m.dialogs.push(watchersModal{common: m.c}.withPending(m.pending))
 	}
 	return m, nil
 }
 
-// updateDialog routes a message to the open dialog.
-func (m *Model) updateDialog(msg tea.Msg) tea.Cmd {
-	var cmd tea.Cmd
-	switch m.dialog {
-	case statusDialog:
-		m.menu, cmd = m.menu.update(msg)
-	case noteDialog:
-		m.note, cmd = m.note.update(msg)
-	case iconDialog:
-		m.picker, cmd = m.picker.update(msg)
-	case addDialog:
-		m.add, cmd = m.add.update(msg)
-	case removeDialog:
-		m.remove, cmd = m.remove.update(msg)
-	case watchersDialog:
-		m.watchDlg, cmd = m.watchDlg.update(msg, m.pending)
-	}
-	return cmd
-}
-
-// request sends a request to the backend and shows that it is under way.
-func (m *Model) request(pending string, do func() backend.RequestID) {
+// request sends a request to the account and shows that it is under way.
+func (m *Model) request(pending string, do func() account.RequestID) {
 	if m.b == nil || m.closed {
 		m.setStatus(statusError, "Not connected.")
 		return
@@ -442,110 +374,11 @@ func (m *Model) request(pending string, do func() backend.RequestID) {
 }
 
 func (m *Model) requestStatus(open bool, activity, note, pending string) {
-	m.request(pending, func() backend.RequestID { return m.b.SetStatus(open, activity, note) })
+	m.request(pending, func() account.RequestID { return m.b.SetStatus(open, activity, note) })
 }
 
 func (m *Model) setStatus(k statusKind, text string) {
 	m.statusKind, m.statusText = k, text
-}
-
-// handleEvent applies one backend event to the model.
-func (m *Model) handleEvent(ev backend.Event) tea.Cmd {
-	switch ev := ev.(type) {
-	case backend.AccountEvent:
-		m.self.AOR, m.self.Name, m.self.Reg = ev.AOR, ev.DisplayName, ev.State
-		m.self.RegErr = ""
-		if ev.Err != nil {
-			m.self.RegErr = ev.Err.Error()
-			m.setStatus(statusError, "Registration failed: "+m.self.RegErr)
-		}
-	case backend.BuddiesEvent:
-		if ev.Err != nil {
-			// The list could not be (re)loaded: keep what is shown.
-			m.list.loadErr = clean(ev.Err.Error())
-			m.setStatus(statusError, m.list.loadErr)
-			return nil
-		}
-		m.list.loaded, m.list.loadErr = true, ""
-		m.list.setBuddies(ev.Buddies)
-	case backend.PresenceEvent:
-		b := m.list.get(ev.URI, false)
-		if b == nil {
-			return nil
-		}
-		if ev.State.IconURL != b.State.IconURL || !b.HasState {
-			b.IconErr = ""
-		}
-		// A buddy who goes offline publishes no icon (a server's closed
-		// document has none), but people still know them by their picture:
-		// keep it. An online buddy without an icon has removed it.
-		if ev.State.IconURL == "" && ev.State.Basic != pidf.BasicClosed {
-			b.IconHash = ""
-		}
-		b.State, b.HasState, b.Updated = ev.State, true, ev.At
-		b.refresh()
-		m.list.resort()
-	case backend.SubscriptionEvent:
-		b := m.list.get(ev.URI, false)
-		if b == nil {
-			return nil
-		}
-		b.Sub, b.SubReason, b.RetryIn = ev.State, ev.Reason, ev.RetryIn
-		if b.SubReason == "" && ev.Err != nil {
-			b.SubReason = ev.Err.Error()
-		}
-	case backend.IconEvent:
-		if ev.URI == m.self.AOR {
-			m.self.IconHash = ev.Hash
-		} else if b := m.list.get(ev.URI, false); b != nil {
-			b.IconHash, b.IconURL, b.IconErr = ev.Hash, ev.URL, ""
-		}
-		return m.arts.makeThumb(ev.Hash, ev.Image)
-	case backend.IconFailedEvent:
-		if b := m.list.get(ev.URI, false); b != nil {
-			b.IconErr = ev.Err.Error()
-			if ev.RetryIn > 0 {
-				b.IconErr += fmt.Sprintf(" (retry in %s)", ev.RetryIn.Round(time.Second))
-			}
-		}
-	case backend.PublicationEvent:
-		m.self.PubState, m.self.PubErr = ev.State, ""
-		if ev.Err != nil {
-			m.self.PubErr = ev.Err.Error()
-			m.setStatus(statusError, "Publication failed: "+m.self.PubErr)
-		}
-	case backend.SelfEvent:
-		m.self.known = true
-		m.self.Open, m.self.Activities, m.self.Note = ev.Open, ev.Activities, ev.Note
-		m.self.IconURL = ev.IconURL
-		if ev.IconHash != m.self.IconHash && ev.IconURL == "" {
-			m.self.IconHash = ""
-		}
-	case backend.WatchersEvent:
-		before := len(m.pending)
-		m.watchers = ev.Watchers
-		m.pending = pendingWatchers(ev.Watchers)
-		if m.watchDlg.cursor >= len(m.pending) {
-			m.watchDlg.cursor = max(0, len(m.pending)-1)
-		}
-		if len(m.pending) > before && m.dialog != watchersDialog {
-			p := m.pending[len(m.pending)-1]
-			m.setStatus(statusInfo, clean(p.URI)+" wants to see your presence (w to answer)")
-		}
-	case backend.LogEvent:
-		m.debug.push(ev)
-	case backend.DoneEvent:
-		delete(m.requests, ev.ID)
-		text := ev.Detail
-		if text == "" {
-			text = ev.Kind.String() + ": done"
-		}
-		m.setStatus(statusOK, "✓ "+text)
-	case backend.ErrorEvent:
-		delete(m.requests, ev.ID)
-		m.setStatus(statusError, "✗ "+ev.Kind.String()+": "+clean(ev.Err.Error()))
-	}
-	return nil
 }
 
 // ensureArt asks for the art that is about to be shown and is missing:

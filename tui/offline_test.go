@@ -7,8 +7,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // A buddy who goes offline publishes no icon; the row keeps their picture
@@ -36,7 +36,7 @@ func TestOfflineBuddyKeepsIcon(t *testing.T) {
 		t.Fatalf("alice's row shows a placeholder before going offline: %q", withIcon)
 	}
 
-	m = drive(t, m, backend.PresenceEvent{URI: uri, At: testTime, State: pidf.State{Entity: uri, Basic: pidf.BasicClosed}})
+	m = drive(t, m, account.PresenceEvent{URI: uri, At: testTime, State: pidf.State{Entity: uri, Basic: pidf.BasicClosed}})
 	offline := row(m)
 	if !strings.Contains(offline, "Offline") {
 		t.Fatalf("alice not shown offline: %q", offline)
@@ -45,7 +45,7 @@ func TestOfflineBuddyKeepsIcon(t *testing.T) {
 		t.Errorf("offline alice lost her icon:\nbefore %q\nafter  %q", withIcon, offline)
 	}
 
-	m = drive(t, m, backend.PresenceEvent{URI: uri, At: testTime, State: pidf.State{Entity: uri, Basic: pidf.BasicOpen}})
+	m = drive(t, m, account.PresenceEvent{URI: uri, At: testTime, State: pidf.State{Entity: uri, Basic: pidf.BasicOpen}})
 	if artOf(row(m)) == artOf(withIcon) {
 		t.Errorf("alice removed her icon while online but the row still shows it: %q", row(m))
 	}
@@ -68,11 +68,11 @@ func TestEmptyListSaysWhetherLoaded(t *testing.T) {
 	if !strings.Contains(plain(m), "Loading the buddy list") {
 		t.Errorf("before loading:\n%s", plain(m))
 	}
-	m = drive(t, m, backend.BuddiesEvent{Err: errors.New("cannot reach the XCAP server at 127.0.0.1:1")})
+	m = drive(t, m, account.BuddiesEvent{Err: errors.New("cannot reach the XCAP server at 127.0.0.1:1")})
 	if s := plain(m); !strings.Contains(s, "not loaded yet (retrying)") || !strings.Contains(s, "cannot reach") {
 		t.Errorf("after a failed load:\n%s", s)
 	}
-	m = drive(t, m, backend.BuddiesEvent{})
+	m = drive(t, m, account.BuddiesEvent{})
 	if s := plain(m); !strings.Contains(s, "No buddies yet") {
 		t.Errorf("after loading an empty list:\n%s", s)
 	}

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/tui/art"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
@@ -121,7 +122,7 @@ func loadPreview(gen int, path string, pick bool, m art.Mode) tea.Cmd {
 		}
 		b := img.Bounds()
 		info := fmt.Sprintf("%s, %dx%d, %s", strings.ToUpper(string(format)), b.Dx(), b.Dy(), byteCount(len(data)))
-		return previewMsg{gen: gen, path: path, pick: pick, art: art.Render(thumbnail(img), previewCols, previewRows, m), info: info}
+		return previewMsg{gen: gen, path: path, pick: pick, art: art.Render(account.Thumbnail(img), previewCols, previewRows, m), info: info}
 	}
 }
 
@@ -166,8 +167,13 @@ func byteCount(n int) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-func (d iconPicker) update(msg tea.Msg) (iconPicker, tea.Cmd) {
+func (d iconPicker) update(msg tea.Msg) (dialog, tea.Cmd) { return d.updatePicker(msg) }
+
+func (d iconPicker) updatePicker(msg tea.Msg) (iconPicker, tea.Cmd) {
 	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		d.fp.SetHeight(pickerHeight(msg.Height))
+		return d, nil
 	case previewMsg:
 		if msg.gen != d.gen {
 			return d, nil

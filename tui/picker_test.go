@@ -29,8 +29,8 @@ func TestIconPickerPreviewsAndRejectsBadFiles(t *testing.T) {
 	write("c-notes.txt", []byte("text"))
 
 	m := openPicker(t, dir)
-	if m.dialog != iconDialog || m.picker.fp.Height() <= 0 {
-		t.Fatalf("picker not open or without height (dialog %v, height %d)", m.dialog, m.picker.fp.Height())
+	if !pickerOpen(&m) || pickerOf(&m).fp.Height() <= 0 {
+		t.Fatalf("picker not open or without height (dialog %T, height %d)", m.dialogs.top(), pickerOf(&m).fp.Height())
 	}
 	screen := plain(m)
 	for _, name := range []string{"a-broken.png", "b-good.png", "c-notes.txt"} {
@@ -41,26 +41,26 @@ func TestIconPickerPreviewsAndRejectsBadFiles(t *testing.T) {
 
 	// The broken file: a clear error, no preview, enter does not submit.
 	m = drive(t, m, keyMsg("enter"))
-	if m.picker.preview != "" || !strings.Contains(m.picker.previewErr, "not an image") {
-		t.Fatalf("broken file: preview %q, error %q", m.picker.preview, m.picker.previewErr)
+	if pickerOf(&m).preview != "" || !strings.Contains(pickerOf(&m).previewErr, "not an image") {
+		t.Fatalf("broken file: preview %q, error %q", pickerOf(&m).preview, pickerOf(&m).previewErr)
 	}
 	if !strings.Contains(plain(m), "not an image") {
 		t.Errorf("the error is not on screen:\n%s", plain(m))
 	}
 	m = drive(t, m, keyMsg("enter"))
-	if m.dialog != iconDialog {
+	if !pickerOpen(&m) {
 		t.Fatal("enter on a broken file closed the picker")
 	}
 
 	// The good file: a preview with its format and size; enter submits
 	// (without a backend: "Not connected", nothing else changes).
 	m = drive(t, m, keyMsg("esc"), keyMsg("down"), keyMsg("enter"))
-	if m.picker.preview == "" || m.picker.previewErr != "" || !strings.Contains(m.picker.info, "PNG") {
-		t.Fatalf("good file: preview %d bytes, info %q, error %q", len(m.picker.preview), m.picker.info, m.picker.previewErr)
+	if pickerOf(&m).preview == "" || pickerOf(&m).previewErr != "" || !strings.Contains(pickerOf(&m).info, "PNG") {
+		t.Fatalf("good file: preview %d bytes, info %q, error %q", len(pickerOf(&m).preview), pickerOf(&m).info, pickerOf(&m).previewErr)
 	}
 	m = drive(t, m, keyMsg("enter"))
-	if m.dialog != noDialog || !strings.Contains(m.statusText, "Not connected") {
-		t.Errorf("confirm: dialog %v, status %q", m.dialog, m.statusText)
+	if m.dialogs.open() || !strings.Contains(m.statusText, "Not connected") {
+		t.Errorf("confirm: dialog %T, status %q", m.dialogs.top(), m.statusText)
 	}
 	if m.self.IconHash == "" {
 		// My icon did not change: it was set by the scenario's IconEvent.
@@ -70,8 +70,8 @@ func TestIconPickerPreviewsAndRejectsBadFiles(t *testing.T) {
 	// The text file cannot be picked.
 	m = openPicker(t, dir)
 	m = drive(t, m, keyMsg("down"), keyMsg("down"), keyMsg("enter"))
-	if !strings.Contains(m.picker.previewErr, "not an image") {
-		t.Errorf("text file: error %q", m.picker.previewErr)
+	if !strings.Contains(pickerOf(&m).previewErr, "not an image") {
+		t.Errorf("text file: error %q", pickerOf(&m).previewErr)
 	}
 }
 
@@ -107,14 +107,14 @@ func TestIconPickerConfined(t *testing.T) {
 	}
 
 	m = drive(t, m, keyMsg("backspace"), keyMsg("h"))
-	if got, _ := realPath(m.picker.fp.CurrentDirectory); got != m.picker.root {
-		t.Fatalf("back left the pictures folder: %s", m.picker.fp.CurrentDirectory)
+	if got, _ := realPath(pickerOf(&m).fp.CurrentDirectory); got != pickerOf(&m).root {
+		t.Fatalf("back left the pictures folder: %s", pickerOf(&m).fp.CurrentDirectory)
 	}
 
 	// link.png sorts first: it points outside and cannot be picked.
 	m = drive(t, m, keyMsg("enter"))
-	if !strings.Contains(m.picker.previewErr, "outside your pictures folder") || m.picker.preview != "" {
-		t.Fatalf("link out of the folder: preview %d bytes, error %q", len(m.picker.preview), m.picker.previewErr)
+	if !strings.Contains(pickerOf(&m).previewErr, "outside your pictures folder") || pickerOf(&m).preview != "" {
+		t.Fatalf("link out of the folder: preview %d bytes, error %q", len(pickerOf(&m).preview), pickerOf(&m).previewErr)
 	}
 
 	// Unconfined, the same link is an ordinary file.
@@ -122,8 +122,8 @@ func TestIconPickerConfined(t *testing.T) {
 	m.opts.PicturesDir = dir
 	m = drive(t, m, keyMsg("i"))
 	m = drive(t, m, keyMsg("enter"))
-	if m.picker.preview == "" {
-		t.Fatalf("unconfined picker refused the link: %q", m.picker.previewErr)
+	if pickerOf(&m).preview == "" {
+		t.Fatalf("unconfined picker refused the link: %q", pickerOf(&m).previewErr)
 	}
 }
 
@@ -135,14 +135,14 @@ func TestIconPickerPreviewsHighlightedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := openPicker(t, dir)
-	if m.picker.preview == "" || m.picker.path != "" {
-		t.Fatalf("highlighted picture: preview %d bytes, picked %q", len(m.picker.preview), m.picker.path)
+	if pickerOf(&m).preview == "" || pickerOf(&m).path != "" {
+		t.Fatalf("highlighted picture: preview %d bytes, picked %q", len(pickerOf(&m).preview), pickerOf(&m).path)
 	}
 	if !strings.Contains(plain(m), "enter select") {
 		t.Errorf("a preview alone already offers to set the icon:\n%s", plain(m))
 	}
 	m = drive(t, m, keyMsg("enter"))
-	if m.picker.path == "" || !strings.Contains(plain(m), "enter set as my icon") {
-		t.Fatalf("after enter: picked %q\n%s", m.picker.path, plain(m))
+	if pickerOf(&m).path == "" || !strings.Contains(plain(m), "enter set as my icon") {
+		t.Fatalf("after enter: picked %q\n%s", pickerOf(&m).path, plain(m))
 	}
 }

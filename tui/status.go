@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 
 // StatusLabel returns the label shown for an availability.
@@ -111,4 +112,36 @@ func selfChoice(open bool, activities []string) int {
 		}
 	}
 	return 0
+}
+
+// RegistrationLabel returns how the header names the account's
+// registration state.
+func RegistrationLabel(s ua.RegistrationState) string {
+	switch s {
+	case ua.Unregistered:
+		return "Unregistered"
+	case ua.Registering:
+		return "Registering"
+	case ua.Registered:
+		return "Registered"
+	case ua.RegistrationFailed:
+		return "Registration failed"
+	}
+	return "Unknown"
+}
+
+// SubscriptionLabel returns how the detail pane names the state of the
+// subscription to a buddy.
+func SubscriptionLabel(s ua.SubscriptionState) string {
+	switch s {
+	case ua.Active:
+		return "active"
+	case ua.Pending:
+		return "pending"
+	case ua.Terminated:
+		return "refused"
+	case ua.Retrying:
+		return "retrying"
+	}
+	return "unknown"
 }

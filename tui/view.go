@@ -9,7 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 
 // View renders the screen. It only reads the model: art comes from the
@@ -91,12 +91,12 @@ func (m *Model) headerView(w int) string {
 	}
 	left1 += s.HeaderFaint.Render(aor)
 
-	reg := m.self.Reg.String()
+	reg := RegistrationLabel(m.self.Reg)
 	regStyle := s.HeaderFaint
 	switch m.self.Reg {
-	case backend.Registered:
+	case ua.Registered:
 		regStyle = s.Status(pidf.Available)
-	case backend.RegistrationFailed:
+	case ua.RegistrationFailed:
 		regStyle = s.StatusError
 	}
 	right1 := regStyle.Render(reg)
@@ -216,11 +216,11 @@ func iconURL(b *buddy) string {
 }
 
 func subscriptionText(b *buddy) string {
-	t := b.Sub.String()
+	t := SubscriptionLabel(b.Sub)
 	if b.SubReason != "" {
 		t += ": " + clean(b.SubReason)
 	}
-	if b.Sub == backend.SubscriptionRetrying && b.RetryIn > 0 {
+	if b.Sub == ua.Retrying && b.RetryIn > 0 {
 		t += fmt.Sprintf(" (retry in %s)", b.RetryIn.Round(1e9))
 	}
 	return t
@@ -228,9 +228,9 @@ func subscriptionText(b *buddy) string {
 
 func subscriptionStyle(s *Styles, b *buddy) lipgloss.Style {
 	switch b.Sub {
-	case backend.SubscriptionTerminated:
+	case ua.Terminated:
 		return s.DetailError
-	case backend.SubscriptionPending, backend.SubscriptionRetrying:
+	case ua.Pending, ua.Retrying:
 		return s.RowMark
 	}
 	return s.DetailValue
@@ -255,19 +255,8 @@ func (m *Model) statusView(w int) string {
 
 // dialogView renders the open dialog's modal, or "".
 func (m *Model) dialogView() string {
-	switch m.dialog {
-	case statusDialog:
-		return m.menu.view()
-	case noteDialog:
-		return m.note.view()
-	case iconDialog:
-		return m.picker.view()
-	case addDialog:
-		return m.add.view()
-	case removeDialog:
-		return m.remove.view()
-	case watchersDialog:
-		return m.watchDlg.view(m.pending)
+	if d := m.dialogs.top(); d != nil {
+		return d.view()
 	}
 	return ""
 }

@@ -11,9 +11,10 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/config"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // Environment variables that stand in for the client's flags.
@@ -95,14 +96,16 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer closeLog()
 
-	err = runTUI(ctx, backend.Options{
-		AOR:         acct.Account,
-		DisplayName: acct.DisplayName,
-		Password:    acct.Password,
-		Proxy:       acct.Proxy,
-		Transport:   acct.Transport,
-		XCAPRoot:    acct.XCAPRoot,
-		Logger:      logger,
+	err = runTUI(ctx, account.Options{
+		Options: ua.Options{
+			AOR:         acct.Account,
+			DisplayName: acct.DisplayName,
+			Password:    acct.Password,
+			Proxy:       acct.Proxy,
+			Transport:   acct.Transport,
+			Logger:      logger,
+		},
+		XCAPRoot: acct.XCAPRoot,
 	}, tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)
@@ -113,8 +116,8 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runTUI runs the buddy list on this process's terminal until the user
 // quits or ctx ends, then says goodbye to the servers.
-func runTUI(ctx context.Context, bo backend.Options, to tui.Options, opts ...tea.ProgramOption) error {
-	b, err := backend.New(bo)
+func runTUI(ctx context.Context, bo account.Options, to tui.Options, opts ...tea.ProgramOption) error {
+	b, err := account.New(bo)
 	if err != nil {
 		return err
 	}

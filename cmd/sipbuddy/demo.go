@@ -11,11 +11,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/demo"
 	"github.com/sipbuddy/sipbuddy/internal/sshserver"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 	"github.com/sipbuddy/sipbuddy/xcap"
 )
 
@@ -104,14 +105,16 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer os.RemoveAll(cacheDir)
 
-	err = runTUI(ctx, backend.Options{
-		AOR:         acct.AOR,
-		DisplayName: acct.DisplayName,
-		Password:    acct.Password,
-		Proxy:       acct.Proxy,
-		XCAPRoot:    acct.XCAPRoot,
-		CacheDir:    cacheDir,
-		Logger:      logger,
+	err = runTUI(ctx, account.Options{
+		Options: ua.Options{
+			AOR:         acct.AOR,
+			DisplayName: acct.DisplayName,
+			Password:    acct.Password,
+			Proxy:       acct.Proxy,
+			Logger:      logger,
+		},
+		XCAPRoot: acct.XCAPRoot,
+		CacheDir: cacheDir,
 	}, tui.Options{ArtMode: *render, PicturesDir: *pictures})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)

@@ -151,6 +151,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				XCAPRoot:       r.XCAPRoot,
 				Logger:         logger,
 				Account:        sshAccount(r.Store, *domain),
+				// Users log in with their SIP password (or a key), even on
+				// loopback: another local user must not open their list.
+				Password: sshPassword(r.Store),
 			})
 		}
 	}
@@ -225,6 +228,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // session logs in to SIP and XCAP with its user's password.
 type passworder interface {
 	Password(user string) (string, bool)
+}
+
+// sshPassword looks up a user's SIP password for the SSH login.
+func sshPassword(st store.Store) func(user string) (string, bool) {
+	return func(user string) (string, bool) {
+		if p, ok := st.(passworder); ok {
+			return p.Password(user)
+		}
+		return "", false
+	}
 }
 
 // sshAccount logs an SSH visitor in as the SIP user of the same name.

@@ -45,7 +45,12 @@ func printSSH(stdout io.Writer, srv *sshserver.Server, l net.Listener) {
 	fmt.Fprintf(stdout, "  connect:        ssh -p %s carol@%s        (your SSH user name is your SIP user)\n", port, host)
 	fmt.Fprintf(stdout, "  send a picture: scp -P %s me.png carol@%s:   (then press i to pick it)\n", port, host)
 	fmt.Fprintf(stdout, "  host key:       %s\n", srv.HostKeyFingerprint())
-	if srv.Authenticated() {
+	switch {
+	case srv.PasswordLogin() && srv.HasKeys():
+		fmt.Fprintln(stdout, "  log in with your SIP password or a public key in the authorized_keys file")
+	case srv.PasswordLogin():
+		fmt.Fprintln(stdout, "  log in with your SIP password")
+	case srv.Authenticated():
 		fmt.Fprintln(stdout, "  only the public keys in the authorized_keys file may log in")
 	}
 }

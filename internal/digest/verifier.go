@@ -3,15 +3,25 @@
 // users' passwords or from their stored HA1 values.
 //
 // Both embedded servers use it: the XCAP server for HTTP and the SIP registrar
-// and presence agent for REGISTER, PUBLISH and SUBSCRIBE. Nonces are issued by
-// the Verifier, expire after a TTL, and each nonce-count may be used once, so a
-// captured Authorization header cannot be replayed.
+// and presence agent for REGISTER, PUBLISH and SUBSCRIBE.
+//
+// Nonces are stateless: a nonce carries its issue time and an HMAC of it
+// under a secret, so issuing one stores nothing and a flood of
+// unauthenticated requests cannot push a real client's nonce out of a
+// table. A nonce expires after a TTL. Only a request that proved its
+// password is remembered, in a bounded table of nonces with a small window
+// of nonce-counts each, so a captured Authorization header cannot be
+// replayed.
 package digest
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,6 +50,24 @@ var (
 // and false when there is no such user.
 type PasswordFunc func(user string) (password string, ok bool)
 
+// Defaults and bounds of a Verifier.
+const (
+	// DefaultNonceTTL is how long a nonce is accepted.
+	DefaultNonceTTL = 5 * time.Minute
+	// DefaultMaxTrackedNonces bounds the nonces whose counts are
+	// remembered. Only authenticated requests add to it; when it is full,
+	// the nonce issued first is dropped and every nonce issued up to then
+	// becomes stale (the client gets a fresh one without asking its user).
+	DefaultMaxTrackedNonces = 4096
+	// ReplayWindow is how many nonce-counts below the highest one seen
+	// are still accepted once each: requests sent in parallel may arrive
+	// out of order. Older counts are refused as replays.
+	ReplayWindow = 64
+	// NonceSecretBytes is the size of the random secret a Verifier makes
+	// when Options.NonceSecret is empty.
+	NonceSecretBytes = 32
+)
+
 // Options configure a Verifier.
 type Options struct {
 	// Realm is sent in every challenge and required in every answer; sipbuddy
@@ -49,42 +77,61 @@ type Options struct {
 	// (a store that keeps HA1 values, not passwords).
 	Password PasswordFunc
 	HA1      HA1Func
-	// NonceTTL is how long an issued nonce is accepted. Default 5 minutes.
+	// NonceTTL is how long an issued nonce is accepted. Default
+	// DefaultNonceTTL.
 	NonceTTL time.Duration
-	// MaxNonces bounds the nonce table; the oldest nonces are dropped first.
-	// Default 10000.
-	MaxNonces int
+	// NonceSecret keys the HMAC that makes nonces unforgeable. Servers
+	// that share it (several XCAP nodes behind one name) accept each
+	// other's nonces; each still remembers only the counts it saw, so a
+	// replay to another node is stopped by the TTL alone. Empty: a random
+	// secret per Verifier, so nonces die with the process.
+	NonceSecret []byte
+	// MaxTrackedNonces bounds the table of used nonces. Default
+	// DefaultMaxTrackedNonces.
+	MaxTrackedNonces int
 	// Now is the clock; tests may replace it. Default time.Now.
 	Now func() time.Time
 }
 
-type nonceState struct {
+// ncWindow is what is remembered of a nonce that authenticated a request:
+// the highest nonce-count and which of the ReplayWindow counts below it
+// were used (bit i: maxNC-i).
+type ncWindow struct {
 	issued time.Time
-	seen   map[int]struct{} // nonce counts already used
-	maxNC  int
+	maxNC  uint64
+	seen   uint64
 }
 
 // Verifier issues challenges and checks the answers to them.
 // It is safe for concurrent use.
 type Verifier struct {
 	opts   Options
-	mu     sync.Mutex
-	nonces map[string]*nonceState
-	order  []string // issue order, for eviction
+	secret []byte
+
+	mu   sync.Mutex
+	used map[string]*ncWindow // nonce → counts seen
+	// floor is the issue time of the newest nonce dropped from used:
+	// nonces issued up to then are stale, as their counts are forgotten.
+	floor time.Time
 }
 
 // NewVerifier returns a Verifier with defaults filled in.
 func NewVerifier(opts Options) *Verifier {
 	if opts.NonceTTL <= 0 {
-		opts.NonceTTL = 5 * time.Minute
+		opts.NonceTTL = DefaultNonceTTL
 	}
-	if opts.MaxNonces <= 0 {
-		opts.MaxNonces = 10000
+	if opts.MaxTrackedNonces <= 0 {
+		opts.MaxTrackedNonces = DefaultMaxTrackedNonces
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Verifier{opts: opts, nonces: make(map[string]*nonceState)}
+	secret := opts.NonceSecret
+	if len(secret) == 0 {
+		secret = make([]byte, NonceSecretBytes)
+		_, _ = rand.Read(secret)
+	}
+	return &Verifier{opts: opts, secret: bytes.Clone(secret), used: make(map[string]*ncWindow)}
 }
 
 // Realm returns the realm the Verifier challenges with.
@@ -92,26 +139,12 @@ func (v *Verifier) Realm() string { return v.opts.Realm }
 
 // Challenge issues a new nonce and returns the value for a WWW-Authenticate
 // or Proxy-Authenticate header. stale marks a retry after an expired nonce,
-// so that clients retry silently instead of asking the user again.
+// so that clients retry silently instead of asking the user again. It
+// stores nothing.
 func (v *Verifier) Challenge(stale bool) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	nonce := hex.EncodeToString(b[:])
-	now := v.opts.Now()
-
-	v.mu.Lock()
-	v.expireLocked(now)
-	for len(v.order) >= v.opts.MaxNonces {
-		delete(v.nonces, v.order[0])
-		v.order = v.order[1:]
-	}
-	v.nonces[nonce] = &nonceState{issued: now, seen: make(map[int]struct{})}
-	v.order = append(v.order, nonce)
-	v.mu.Unlock()
-
 	c := icholy.Challenge{
 		Realm:     v.opts.Realm,
-		Nonce:     nonce,
+		Nonce:     v.newNonce(v.opts.Now()),
 		Algorithm: "MD5",
 		QOP:       []string{"auth"},
 		Stale:     stale,
@@ -119,16 +152,49 @@ func (v *Verifier) Challenge(stale bool) string {
 	return c.String()
 }
 
-func (v *Verifier) expireLocked(now time.Time) {
-	i := 0
-	for ; i < len(v.order); i++ {
-		st, ok := v.nonces[v.order[i]]
-		if ok && now.Sub(st.issued) < v.opts.NonceTTL {
-			break
-		}
-		delete(v.nonces, v.order[i])
+// A nonce is base64url(issue time in Unix milliseconds (6 bytes) | random
+// (6 bytes) | HMAC-SHA256(secret, realm | the first 12 bytes), cut to 12):
+// 32 characters, as long as the random nonces before it, because SIP over
+// UDP has no byte to spare.
+const (
+	nonceStampBytes = 6
+	nonceRandBytes  = 6
+	nonceMACBytes   = 12
+	nonceBytes      = nonceStampBytes + nonceRandBytes + nonceMACBytes
+)
+
+func (v *Verifier) newNonce(now time.Time) string {
+	var b [nonceBytes]byte
+	var stamp [8]byte
+	binary.BigEndian.PutUint64(stamp[:], uint64(now.UnixMilli()))
+	copy(b[:nonceStampBytes], stamp[8-nonceStampBytes:])
+	_, _ = rand.Read(b[nonceStampBytes : nonceStampBytes+nonceRandBytes])
+	copy(b[nonceStampBytes+nonceRandBytes:], v.mac(b[:nonceStampBytes+nonceRandBytes]))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (v *Verifier) mac(head []byte) []byte {
+	m := hmac.New(sha256.New, v.secret)
+	m.Write([]byte(v.opts.Realm))
+	m.Write([]byte{0})
+	m.Write(head)
+	return m.Sum(nil)[:nonceMACBytes]
+}
+
+// nonceIssued checks that nonce was issued with this Verifier's secret and
+// returns when.
+func (v *Verifier) nonceIssued(nonce string) (time.Time, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(nonce)
+	if err != nil || len(b) != nonceBytes {
+		return time.Time{}, false
 	}
-	v.order = v.order[i:]
+	head := b[:nonceStampBytes+nonceRandBytes]
+	if !hmac.Equal(b[nonceStampBytes+nonceRandBytes:], v.mac(head)) {
+		return time.Time{}, false
+	}
+	var stamp [8]byte
+	copy(stamp[8-nonceStampBytes:], head[:nonceStampBytes])
+	return time.UnixMilli(int64(binary.BigEndian.Uint64(stamp[:]))), true
 }
 
 // VerifyURI is Verify for HTTP, where the credentials must also name the
@@ -182,32 +248,83 @@ func (v *Verifier) Verify(method, header string) (string, error) {
 		return "", ErrBadResponse
 	}
 
-	// Only now touch the nonce table: a wrong password must not burn counts.
-	now := v.opts.Now()
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	st, ok := v.nonces[cred.Nonce]
+	// Only now touch the nonce table: a wrong password must not burn
+	// counts, and an unauthenticated request must not add anything.
+	issued, ok := v.nonceIssued(cred.Nonce)
 	if !ok {
 		return "", ErrUnknownNonce
 	}
-	if now.Sub(st.issued) >= v.opts.NonceTTL {
+	now := v.opts.Now()
+	if age := now.Sub(issued); age >= v.opts.NonceTTL || age <= -v.opts.NonceTTL {
 		return "", ErrStale
 	}
-	nc := cred.Nc
+	nc := uint64(cred.Nc)
 	if cred.QOP == "" {
 		nc = 0 // RFC 2069 style: the nonce is single-use
 	}
-	if _, dup := st.seen[nc]; dup {
-		return "", ErrReplay
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	w, ok := v.used[cred.Nonce]
+	if !ok {
+		if !issued.After(v.floor) {
+			return "", ErrStale // its counts were forgotten: it may have been used
+		}
+		v.makeRoomLocked(now)
+		v.used[cred.Nonce] = &ncWindow{issued: issued, maxNC: nc, seen: 1}
+		return user, nil
 	}
-	if len(st.seen) >= 1024 {
-		return "", ErrStale // ask for a new nonce rather than grow without bound
-	}
-	st.seen[nc] = struct{}{}
-	if nc > st.maxNC {
-		st.maxNC = nc
+	if err := w.use(nc); err != nil {
+		return "", err
 	}
 	return user, nil
+}
+
+// use records nonce-count nc, refusing one seen before or older than the
+// window.
+func (w *ncWindow) use(nc uint64) error {
+	if nc > w.maxNC {
+		shift := nc - w.maxNC
+		if shift >= ReplayWindow {
+			w.seen = 0
+		} else {
+			w.seen <<= shift
+		}
+		w.seen |= 1
+		w.maxNC = nc
+		return nil
+	}
+	back := w.maxNC - nc
+	if back >= ReplayWindow || w.seen&(1<<back) != 0 {
+		return ErrReplay
+	}
+	w.seen |= 1 << back
+	return nil
+}
+
+// makeRoomLocked keeps the table below MaxTrackedNonces: expired nonces go
+// first (they are stale anyway), then the one issued first.
+func (v *Verifier) makeRoomLocked(now time.Time) {
+	if len(v.used) < v.opts.MaxTrackedNonces {
+		return
+	}
+	for n, w := range v.used {
+		if now.Sub(w.issued) >= v.opts.NonceTTL {
+			delete(v.used, n)
+		}
+	}
+	for len(v.used) >= v.opts.MaxTrackedNonces {
+		var oldest string
+		var at time.Time
+		for n, w := range v.used {
+			if oldest == "" || w.issued.Before(at) {
+				oldest, at = n, w.issued
+			}
+		}
+		delete(v.used, oldest)
+		if at.After(v.floor) {
+			v.floor = at
+		}
+	}
 }
 
 func qopList(q string) []string {

@@ -76,15 +76,120 @@ func TestVerify(t *testing.T) {
 	}
 }
 
-func TestChallengeBoundsNonceTable(t *testing.T) {
+func TestUsedNonceTableIsBounded(t *testing.T) {
 	now := time.Unix(1000, 0)
 	v := newTestVerifier(&now)
-	v.opts.MaxNonces = 3
-	for range 10 {
+	v.opts.MaxTrackedNonces = 3
+	var nonces []string
+	for range 5 {
+		now = now.Add(time.Second) // each issued after the one before
+		ch := v.Challenge(false)
+		nonces = append(nonces, ch)
+		if _, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice", "secret", 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(v.used) != 3 {
+		t.Fatalf("the table holds %d nonces, want 3", len(v.used))
+	}
+	// The dropped nonces' counts are forgotten: they must not be taken as
+	// new, or nc=1 could be replayed.
+	for _, ch := range nonces[:2] {
+		if _, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice", "secret", 1)); !errors.Is(err, ErrStale) {
+			t.Fatalf("replay on a dropped nonce: %v, want ErrStale", err)
+		}
+	}
+	if _, err := v.Verify("GET", answer(t, nonces[4], "GET", "/x", "alice", "secret", 2)); err != nil {
+		t.Fatalf("the newest nonce: %v", err)
+	}
+}
+
+// TestUnauthenticatedFloodKeepsClientNonce is the probe: a flood of
+// challenges and wrong answers must not cost a logged-in client its nonce.
+func TestUnauthenticatedFloodKeepsClientNonce(t *testing.T) {
+	v := NewVerifier(Options{Realm: "example.test", Password: func(u string) (string, bool) { return "secret", u == "alice" }})
+	ch := v.Challenge(false)
+	if _, err := v.Verify("REGISTER", answer(t, ch, "REGISTER", "sip:example.test", "alice", "secret", 1)); err != nil {
+		t.Fatal(err)
+	}
+	const flood = 100_000
+	for i := range flood {
+		other := v.Challenge(false)
+		if i%10 == 0 { // some of them answer, wrongly
+			h := answer(t, other, "REGISTER", "sip:example.test", "mallory", "guess", 1)
+			if _, err := v.Verify("REGISTER", h); err == nil {
+				t.Fatal("mallory got in")
+			}
+		}
+	}
+	if _, err := v.Verify("REGISTER", answer(t, ch, "REGISTER", "sip:example.test", "alice", "secret", 2)); err != nil {
+		t.Fatalf("alice after %d unauthenticated challenges: %v", flood, err)
+	}
+	if len(v.used) != 1 {
+		t.Errorf("the flood left %d nonces in the table, want alice's only", len(v.used))
+	}
+}
+
+func TestReplayWindow(t *testing.T) {
+	now := time.Unix(1000, 0)
+	v := newTestVerifier(&now)
+	ch := v.Challenge(false)
+	use := func(nc int) error {
+		_, err := v.Verify("GET", answer(t, ch, "GET", "/x", "alice", "secret", nc))
+		return err
+	}
+	for _, nc := range []int{5, 3, 4, 1, 100} { // out of order, as parallel requests arrive
+		if err := use(nc); err != nil {
+			t.Fatalf("nc %d: %v", nc, err)
+		}
+	}
+	for _, nc := range []int{3, 100, 100 - ReplayWindow, 2} {
+		if err := use(nc); !errors.Is(err, ErrReplay) {
+			t.Errorf("nc %d: %v, want ErrReplay", nc, err)
+		}
+	}
+	if err := use(100 - ReplayWindow + 1); err != nil {
+		t.Errorf("the oldest count in the window: %v", err)
+	}
+}
+
+func TestSharedNonceSecret(t *testing.T) {
+	pw := func(string) (string, bool) { return "secret", true }
+	secret := []byte("one secret for every XCAP node")
+	a := NewVerifier(Options{Realm: "example.test", Password: pw, NonceSecret: secret})
+	b := NewVerifier(Options{Realm: "example.test", Password: pw, NonceSecret: secret})
+	c := NewVerifier(Options{Realm: "example.test", Password: pw})
+	ch := a.Challenge(false)
+	if _, err := b.Verify("GET", answer(t, ch, "GET", "/x", "alice", "secret", 1)); err != nil {
+		t.Fatalf("a node with the same secret: %v", err)
+	}
+	if _, err := c.Verify("GET", answer(t, ch, "GET", "/x", "alice", "secret", 1)); !errors.Is(err, ErrUnknownNonce) {
+		t.Fatalf("a node with its own secret: %v, want ErrUnknownNonce", err)
+	}
+	other := NewVerifier(Options{Realm: "other.test", Password: pw, NonceSecret: secret})
+	chOther := other.Challenge(false)
+	forged := strings.Replace(chOther, `realm="other.test"`, `realm="example.test"`, 1)
+	if _, err := a.Verify("GET", answer(t, forged, "GET", "/x", "alice", "secret", 1)); !errors.Is(err, ErrUnknownNonce) {
+		t.Fatalf("another realm's nonce: %v, want ErrUnknownNonce", err)
+	}
+	// A nonce with a changed time stamp fails its MAC.
+	chal, _ := icholy.ParseChallenge(ch)
+	raw := []byte(chal.Nonce)
+	raw[3] ^= 1
+	chal.Nonce = string(raw)
+	if _, err := a.Verify("GET", answer(t, chal.String(), "GET", "/x", "alice", "secret", 1)); !errors.Is(err, ErrUnknownNonce) {
+		t.Fatalf("tampered nonce: %v, want ErrUnknownNonce", err)
+	}
+}
+
+func TestChallengeStoresNothing(t *testing.T) {
+	now := time.Unix(1000, 0)
+	v := newTestVerifier(&now)
+	for range 1000 {
 		v.Challenge(false)
 	}
-	if len(v.nonces) != 3 || len(v.order) != 3 {
-		t.Fatalf("nonce table holds %d/%d, want 3", len(v.nonces), len(v.order))
+	if len(v.used) != 0 {
+		t.Fatalf("1000 challenges left %d entries", len(v.used))
 	}
 }
 

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // harnessDir is the Kamailio harness, beside the repository (CI clones the
@@ -34,7 +34,7 @@ func TestAggregatedPublications(t *testing.T) {
 	alice := login(t, in, "alice", 0)
 	alice.done(alice.b.SetStatus(true, "busy", "at my desk"))
 	bob := login(t, in, "bob", 0)
-	bob.waitFor("alice at her desk", presenceOf(aor("alice"), func(p backend.PresenceEvent) bool { return p.State.Note == "at my desk" }))
+	bob.waitFor("alice at her desk", presenceOf(aor("alice"), func(p account.PresenceEvent) bool { return p.State.Note == "at my desk" }))
 
 	phoneIcon := in.XCAP + "/org.openmobilealliance.pres-content/users/sip:alice@example.test/oma_status-icon/phone"
 	trace := testtool.Sipp(t, "udp", sippPublish, in.SIP, "-key", "user", "alice", "-key", "domain", Domain,
@@ -46,9 +46,9 @@ func TestAggregatedPublications(t *testing.T) {
 	// Kamailio appends the other publication's tuple and person to one
 	// document; which comes first depends on its presentity table, not on
 	// age. sipbuddy shows the first person's note and the first icon found.
-	shown := bob.waitFor("the phone's icon", presenceOf(aor("alice"), func(p backend.PresenceEvent) bool {
+	shown := bob.waitFor("the phone's icon", presenceOf(aor("alice"), func(p account.PresenceEvent) bool {
 		return p.State.IconURL == phoneIcon
-	})).(backend.PresenceEvent)
+	})).(account.PresenceEvent)
 	var notify string
 	for _, msg := range bob.sipLog(false) {
 		if strings.HasPrefix(msg, "NOTIFY ") && strings.Contains(msg, "on my phone") {
@@ -65,7 +65,7 @@ func TestAggregatedPublications(t *testing.T) {
 
 	testtool.Sipp(t, "udp", sippRemove, in.SIP, "-key", "user", "alice", "-key", "domain", Domain,
 		"-key", "etag", m[1], "-au", "alice", "-ap", "alicepw")
-	bob.waitFor("alice at her desk again", presenceOf(aor("alice"), func(p backend.PresenceEvent) bool {
+	bob.waitFor("alice at her desk again", presenceOf(aor("alice"), func(p account.PresenceEvent) bool {
 		return p.State.Note == "at my desk" && slices.Contains(p.State.Activities, "busy") && p.State.IconURL == ""
 	}))
 }

@@ -13,10 +13,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
+	"github.com/sipbuddy/sipbuddy/xcap/presrules"
 )
 
 // clusterRules is alice's pres-rules in the cluster: bob may watch her,
@@ -76,10 +78,10 @@ func TestClusterClients(t *testing.T) {
 	defer cancel()
 
 	// alice's documents through XCAP node 1, bob's through node 2.
-	if _, err := xcapClient(t, c.node1, "alice").Put(ctx, backend.PresRulesAUID, backend.PresRulesDocument, []byte(clusterRules), backend.PresRulesMIMEType, xcap.Condition{}); err != nil {
+	if _, err := xcapClient(t, c.node1, "alice").Put(ctx, presrules.AUID, presrules.DocumentPath, []byte(clusterRules), presrules.ContentType, xcap.Condition{}); err != nil {
 		t.Fatalf("PUT alice's pres-rules through XCAP node 1: %v", err)
 	}
-	if _, err := xcapClient(t, c.node2, "bob").Put(ctx, backend.PresRulesAUID, backend.PresRulesDocument, []byte(bobRules), backend.PresRulesMIMEType, xcap.Condition{}); err != nil {
+	if _, err := xcapClient(t, c.node2, "bob").Put(ctx, presrules.AUID, presrules.DocumentPath, []byte(bobRules), presrules.ContentType, xcap.Condition{}); err != nil {
 		t.Fatalf("PUT bob's pres-rules through XCAP node 2: %v", err)
 	}
 	setBuddies(t, c.node1, "alice", aor("bob"))
@@ -144,8 +146,8 @@ func TestClusterClients(t *testing.T) {
 
 	// The subscriptions refresh in dialog (at 80 % of clusterExpires) and
 	// Kamailio answers 200 from the database, on both nodes.
-	bob.waitFor("bob's presence subscription refreshed", func(backend.Event) bool { return subscribeRefreshed(bob, "presence") })
-	alice.waitFor("alice's presence subscription refreshed", func(backend.Event) bool { return subscribeRefreshed(alice, "presence") })
+	bob.waitFor("bob's presence subscription refreshed", func(account.Event) bool { return subscribeRefreshed(bob, "presence") })
+	alice.waitFor("alice's presence subscription refreshed", func(account.Event) bool { return subscribeRefreshed(alice, "presence") })
 	checkNoServerErrors(t, alice, bob)
 	// One node of each kind dies, so that each client loses one of its
 	// servers: Kamailio node 1 (alice's) and XCAP node 2 (bob's), SIGKILL to
@@ -153,7 +155,7 @@ func TestClusterClients(t *testing.T) {
 	failAt := time.Now()
 	c.kam1.kill()
 	c.xcap2.kill()
-	for _, a := range []*account{alice, bob} {
+	for _, a := range []*session{alice, bob} {
 		closeCtx, closeCancel := context.WithTimeout(context.Background(), clusterCloseTimeout)
 		_ = a.b.Close(closeCtx) // alice's server is gone: nothing to unregister from
 		closeCancel()
@@ -168,12 +170,12 @@ func TestClusterClients(t *testing.T) {
 	alice2 := login(t, survivors, "alice", 0)
 	bob2 := login(t, survivors, "bob", 0)
 	for _, a := range []struct {
-		acc   *account
+		acc   *session
 		buddy string
-		was   backend.SelfEvent
+		was   account.SelfEvent
 	}{{alice2, "bob", aliceSelf}, {bob2, "alice", bobSelf}} {
-		a.acc.waitFor(a.buddy+" still in "+a.acc.user+"'s buddy list", func(ev backend.Event) bool {
-			b, ok := ev.(backend.BuddiesEvent)
+		a.acc.waitFor(a.buddy+" still in "+a.acc.user+"'s buddy list", func(ev account.Event) bool {
+			b, ok := ev.(account.BuddiesEvent)
 			return ok && len(b.Buddies) == 1 && b.Buddies[0].URI == aor(a.buddy)
 		})
 		now := ownIcon(a.acc)
@@ -196,27 +198,27 @@ func TestClusterClients(t *testing.T) {
 
 // ownIcon waits for the account's own icon (uploaded, or loaded from its
 // XCAP server at sign-in).
-func ownIcon(a *account) backend.SelfEvent {
+func ownIcon(a *session) account.SelfEvent {
 	a.t.Helper()
-	return a.waitFor(a.user+"'s own icon", func(ev backend.Event) bool {
-		s, ok := ev.(backend.SelfEvent)
+	return a.waitFor(a.user+"'s own icon", func(ev account.Event) bool {
+		s, ok := ev.(account.SelfEvent)
 		return ok && s.IconURL != "" && s.IconHash != ""
-	}).(backend.SelfEvent)
+	}).(account.SelfEvent)
 }
 
 // seesBuddy waits until watcher a sees user with activity and note, the
 // icon of self, and has drawn that icon.
-func seesBuddy(t *testing.T, a *account, user, activity, note string, self backend.SelfEvent) {
+func seesBuddy(t *testing.T, a *session, user, activity, note string, self account.SelfEvent) {
 	t.Helper()
-	a.waitFor(user+" "+activity+" "+note, presenceOf(aor(user), func(p backend.PresenceEvent) bool {
+	a.waitFor(user+" "+activity+" "+note, presenceOf(aor(user), func(p account.PresenceEvent) bool {
 		return p.State.Basic == pidf.BasicOpen && slices.Contains(p.State.Activities, activity) && p.State.Note == note &&
 			p.State.IconURL == self.IconURL && p.State.IconHash == self.IconHash
 	}))
-	ic := a.waitFor(user+"'s icon from "+self.IconURL, func(ev backend.Event) bool {
-		e, ok := ev.(backend.IconEvent)
+	ic := a.waitFor(user+"'s icon from "+self.IconURL, func(ev account.Event) bool {
+		e, ok := ev.(account.IconEvent)
 		return ok && e.URI == aor(user) && e.Hash == self.IconHash
-	}).(backend.IconEvent)
-	if ic.Image == nil {
+	}).(account.IconEvent)
+	if ic.Thumb == nil {
 		t.Errorf("%s has %s's icon without an image", a.user, user)
 	}
 }
@@ -226,8 +228,8 @@ func seesBuddy(t *testing.T, a *account, user, activity, note string, self backe
 func carolBlocked(t *testing.T, in instance) {
 	t.Helper()
 	carol := login(t, in, "carol", 0)
-	carol.waitFor("subscription to alice refused on "+in.SIP, subscriptionOf(aor("alice"), backend.SubscriptionTerminated))
-	if ev, found := carol.find(presenceOf(aor("alice"), func(p backend.PresenceEvent) bool { return p.State.Note != "" || p.State.Basic == pidf.BasicOpen })); found {
+	carol.waitFor("subscription to alice refused on "+in.SIP, subscriptionOf(aor("alice"), ua.Terminated))
+	if ev, found := carol.find(presenceOf(aor("alice"), func(p account.PresenceEvent) bool { return p.State.Note != "" || p.State.Basic == pidf.BasicOpen })); found {
 		t.Errorf("carol, blocked, saw alice's presence on %s: %+v", in.SIP, ev)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clusterCloseTimeout)
@@ -256,7 +258,7 @@ func clusterGet(t *testing.T, ctx context.Context, url string) ([]byte, string) 
 
 // subscribeRefreshed reports whether a's trace has an in-dialog SUBSCRIBE
 // (a refresh: it has a To tag) for event answered 200.
-func subscribeRefreshed(a *account, event string) bool {
+func subscribeRefreshed(a *session, event string) bool {
 	for _, m := range a.sipLog(true) {
 		if !strings.HasPrefix(m, "SUBSCRIBE ") || header(m, "Event") != event || !strings.Contains(header(m, "To"), "tag=") || header(m, "Expires") == "0" {
 			continue
@@ -272,7 +274,7 @@ func subscribeRefreshed(a *account, event string) bool {
 
 // checkNoServerErrors fails the test if any account got a 5xx answer: in
 // the cluster a 500 is Kamailio failing on the shared database.
-func checkNoServerErrors(t *testing.T, accounts ...*account) {
+func checkNoServerErrors(t *testing.T, accounts ...*session) {
 	t.Helper()
 	for _, a := range accounts {
 		for _, r := range a.sipLog(false) {

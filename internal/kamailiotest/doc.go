@@ -1,6 +1,6 @@
 // Package kamailiotest holds sipbuddy's integration tests against Kamailio
 // 5.6 (the harness in ../shared/peers/kamailio): two sipbuddy accounts, built
-// from the product's own tui/backend, log in to a real Kamailio registrar,
+// from the product's own account package, log in to a real Kamailio registrar,
 // presence server and XCAP server; the xcap-icon and xcap-directory tools run
 // as built binaries against its XCAP server.
 //

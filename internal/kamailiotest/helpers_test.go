@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
@@ -87,39 +88,47 @@ func setBuddies(t *testing.T, in instance, user string, uris ...string) {
 	}
 }
 
-// account is one sipbuddy account logged in to Kamailio through the real
+// session is one sipbuddy account logged in to Kamailio through the real
 // backend, with every event it reported kept for the test to look at.
-type account struct {
+type session struct {
 	t    *testing.T
 	user string
-	b    *backend.Backend
+	b    *account.Account
 
 	mu      sync.Mutex
-	events  []backend.Event
+	events  []account.Event
 	changed chan struct{} // closed and replaced on every event
 }
 
 // login starts user's backend against in and waits for its registration.
-func login(t *testing.T, in instance, user string, expires time.Duration) *account {
+func login(t *testing.T, in instance, user string, expires time.Duration) *session {
 	t.Helper()
-	b, err := backend.New(backend.Options{
-		AOR:      aor(user),
-		Password: user + "pw",
-		Proxy:    in.Proxy(),
+	b, err := account.New(account.Options{
+		Options: ua.Options{
+			AOR:              aor(user),
+			Password:         user + "pw",
+			Proxy:            in.Proxy(),
+			RegisterExpires:  expires,
+			PublishExpires:   expires,
+			SubscribeExpires: expires,
+		},
 		XCAPRoot: in.XCAP,
 		CacheDir: t.TempDir(),
-		Expires:  expires,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &account{t: t, user: user, b: b, changed: make(chan struct{})}
+	a := &session{t: t, user: user, b: b, changed: make(chan struct{})}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for ev := range b.Events() {
+		for {
+			evs, err := b.Next(context.Background(), 0)
+			if err != nil {
+				return
+			}
 			a.mu.Lock()
-			a.events = append(a.events, ev)
+			a.events = append(a.events, evs...)
 			close(a.changed)
 			a.changed = make(chan struct{})
 			a.mu.Unlock()
@@ -141,15 +150,15 @@ func login(t *testing.T, in instance, user string, expires time.Duration) *accou
 	if err := b.Start(ctx); err != nil {
 		t.Fatalf("%s: start: %v", user, err)
 	}
-	a.waitFor(user+" registered", func(ev backend.Event) bool {
-		e, ok := ev.(backend.AccountEvent)
-		return ok && e.State == backend.Registered
+	a.waitFor(user+" registered", func(ev account.Event) bool {
+		e, ok := ev.(account.AccountEvent)
+		return ok && e.State == ua.Registered
 	})
 	return a
 }
 
 // find returns the first event so far for which match is true.
-func (a *account) find(match func(backend.Event) bool) (backend.Event, bool) {
+func (a *session) find(match func(account.Event) bool) (account.Event, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, ev := range a.events {
@@ -162,7 +171,7 @@ func (a *account) find(match func(backend.Event) bool) (backend.Event, bool) {
 
 // waitFor returns the first event (already received or still to come) for
 // which match is true, failing the test after waitTimeout.
-func (a *account) waitFor(what string, match func(backend.Event) bool) backend.Event {
+func (a *session) waitFor(what string, match func(account.Event) bool) account.Event {
 	a.t.Helper()
 	deadline := time.NewTimer(waitTimeout)
 	defer deadline.Stop()
@@ -173,7 +182,7 @@ func (a *account) waitFor(what string, match func(backend.Event) bool) backend.E
 		seen = len(a.events)
 		a.mu.Unlock()
 		for _, ev := range evs {
-			if e, ok := ev.(backend.ErrorEvent); ok {
+			if e, ok := ev.(account.ErrorEvent); ok {
 				a.t.Fatalf("%s: request %d (%s) failed: %v", a.user, e.ID, e.Kind, e.Err)
 			}
 			if match(ev) {
@@ -189,21 +198,21 @@ func (a *account) waitFor(what string, match func(backend.Event) bool) backend.E
 }
 
 // done waits for the DoneEvent answering request id.
-func (a *account) done(id backend.RequestID) backend.DoneEvent {
+func (a *session) done(id account.RequestID) account.DoneEvent {
 	a.t.Helper()
-	return a.waitFor(fmt.Sprintf("answer to request %d", id), func(ev backend.Event) bool {
-		e, ok := ev.(backend.DoneEvent)
+	return a.waitFor(fmt.Sprintf("answer to request %d", id), func(ev account.Event) bool {
+		e, ok := ev.(account.DoneEvent)
 		return ok && e.ID == id
-	}).(backend.DoneEvent)
+	}).(account.DoneEvent)
 }
 
 // sipLog returns the SIP messages sent (out) or received (!out) so far.
-func (a *account) sipLog(out bool) []string {
+func (a *session) sipLog(out bool) []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var msgs []string
 	for _, ev := range a.events {
-		if l, ok := ev.(backend.LogEvent); ok && (l.Kind == backend.LogSIPOut) == out && (l.Kind == backend.LogSIPOut || l.Kind == backend.LogSIPIn) {
+		if l, ok := ev.(account.LogEvent); ok && (l.Kind == account.LogSIPOut) == out && (l.Kind == account.LogSIPOut || l.Kind == account.LogSIPIn) {
 			msgs = append(msgs, l.Text)
 		}
 	}
@@ -211,13 +220,13 @@ func (a *account) sipLog(out bool) []string {
 }
 
 // summary lists the events received (log lines shortened) for a failure.
-func (a *account) summary() string {
+func (a *session) summary() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var b strings.Builder
 	for _, ev := range a.events {
 		s := fmt.Sprintf("%T %+v", ev, ev)
-		if l, ok := ev.(backend.LogEvent); ok {
+		if l, ok := ev.(account.LogEvent); ok {
 			first, _, _ := strings.Cut(l.Text, "\n")
 			s = fmt.Sprintf("log[%d] %s", l.Kind, strings.TrimSpace(first))
 		}
@@ -230,25 +239,25 @@ func (a *account) summary() string {
 }
 
 // presenceOf matches a PresenceEvent about uri for which ok is true.
-func presenceOf(uri string, ok func(backend.PresenceEvent) bool) func(backend.Event) bool {
-	return func(ev backend.Event) bool {
-		p, is := ev.(backend.PresenceEvent)
+func presenceOf(uri string, ok func(account.PresenceEvent) bool) func(account.Event) bool {
+	return func(ev account.Event) bool {
+		p, is := ev.(account.PresenceEvent)
 		return is && p.URI == uri && ok(p)
 	}
 }
 
 // subscriptionOf matches a SubscriptionEvent about uri in state st.
-func subscriptionOf(uri string, st backend.SubscriptionState) func(backend.Event) bool {
-	return func(ev backend.Event) bool {
-		s, is := ev.(backend.SubscriptionEvent)
+func subscriptionOf(uri string, st ua.SubscriptionState) func(account.Event) bool {
+	return func(ev account.Event) bool {
+		s, is := ev.(account.SubscriptionEvent)
 		return is && s.URI == uri && s.State == st
 	}
 }
 
 // watcher matches a WatchersEvent listing uri with the given status.
-func watcher(uri, status string) func(backend.Event) bool {
-	return func(ev backend.Event) bool {
-		w, is := ev.(backend.WatchersEvent)
+func watcher(uri, status string) func(account.Event) bool {
+	return func(ev account.Event) bool {
+		w, is := ev.(account.WatchersEvent)
 		if !is {
 			return false
 		}

@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui/art"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
@@ -37,10 +38,10 @@ func TestBuddyWithIcon(t *testing.T) {
 	iconURL := xcapClient(t, in, "alice").DocumentURL(xcap.AUIDPresContent, xcap.IconFolder+"/"+xcap.BlinkIconName)
 	up := alice.b.SetIcon(photo(t, t.TempDir()))
 	alice.done(up)
-	self := alice.waitFor("own icon", func(ev backend.Event) bool {
-		s, ok := ev.(backend.SelfEvent)
+	self := alice.waitFor("own icon", func(ev account.Event) bool {
+		s, ok := ev.(account.SelfEvent)
 		return ok && s.IconURL != ""
-	}).(backend.SelfEvent)
+	}).(account.SelfEvent)
 	// Kamailio's xcap-caps has no oma_status-icon AUID: the icon goes to
 	// org.openmobilealliance.pres-content under oma_status-icon/index.
 	if self.IconURL != iconURL {
@@ -50,52 +51,52 @@ func TestBuddyWithIcon(t *testing.T) {
 	alice.done(alice.b.SetStatus(true, "away", "gone fishing"))
 
 	bob := login(t, in, "bob", shortExpires)
-	bob.waitFor("alice in the buddy list", func(ev backend.Event) bool {
-		b, ok := ev.(backend.BuddiesEvent)
+	bob.waitFor("alice in the buddy list", func(ev account.Event) bool {
+		b, ok := ev.(account.BuddiesEvent)
 		return ok && len(b.Buddies) == 1 && b.Buddies[0].URI == aor("alice")
 	})
-	p := bob.waitFor("alice away with her note and icon", presenceOf(aor("alice"), func(p backend.PresenceEvent) bool {
+	p := bob.waitFor("alice away with her note and icon", presenceOf(aor("alice"), func(p account.PresenceEvent) bool {
 		return p.State.Basic == pidf.BasicOpen && slices.Contains(p.State.Activities, "away") && p.State.Note == "gone fishing"
-	})).(backend.PresenceEvent)
+	})).(account.PresenceEvent)
 	if p.State.IconURL != iconURL || p.State.IconHash != self.IconHash {
 		t.Errorf("bob sees icon %s #%s, want %s #%s", p.State.IconURL, p.State.IconHash, iconURL, self.IconHash)
 	}
-	ic := bob.waitFor("alice's icon", func(ev backend.Event) bool {
-		e, ok := ev.(backend.IconEvent)
+	ic := bob.waitFor("alice's icon", func(ev account.Event) bool {
+		e, ok := ev.(account.IconEvent)
 		return ok && e.URI == aor("alice")
-	}).(backend.IconEvent)
-	if ic.Hash != self.IconHash || ic.Image == nil {
-		t.Fatalf("bob's copy of the icon has sha1 %s (image %v), alice stored %s", ic.Hash, ic.Image != nil, self.IconHash)
+	}).(account.IconEvent)
+	if ic.Hash != self.IconHash || ic.Thumb == nil {
+		t.Fatalf("bob's copy of the icon has sha1 %s (image %v), alice stored %s", ic.Hash, ic.Thumb != nil, self.IconHash)
 	}
 	checkArt(t, ic)
 
 	// Adding a buddy rewrites bob's resource-lists with If-Match: Kamailio's
 	// ETags and its 200 (not 201) to a PUT.
 	bob.done(bob.b.AddBuddy("carol@example.test", "Carol"))
-	bob.waitFor("alice and carol in the buddy list", func(ev backend.Event) bool {
-		b, ok := ev.(backend.BuddiesEvent)
+	bob.waitFor("alice and carol in the buddy list", func(ev account.Event) bool {
+		b, ok := ev.(account.BuddiesEvent)
 		return ok && len(b.Buddies) == 2 && b.Buddies[1].URI == aor("carol") && b.Buddies[1].DisplayName == "Carol"
 	})
 	// carol never published: Kamailio's NOTIFY has no body at all. She is
 	// shown as unknown, and the subscription stays active.
-	bob.waitFor("carol unknown", presenceOf(aor("carol"), func(p backend.PresenceEvent) bool {
+	bob.waitFor("carol unknown", presenceOf(aor("carol"), func(p account.PresenceEvent) bool {
 		return p.State.Basic == "" && p.State.Note == "" && p.State.Availability() != pidf.Available
 	}))
-	bob.waitFor("carol's subscription active", subscriptionOf(aor("carol"), backend.SubscriptionActive))
+	bob.waitFor("carol's subscription active", subscriptionOf(aor("carol"), ua.Active))
 	alice.waitFor("bob watching alice", watcher(aor("bob"), "active"))
 
 	alice.done(alice.b.SetStatus(true, "busy", "in a meeting"))
-	bob.waitFor("alice busy in a meeting", presenceOf(aor("alice"), func(p backend.PresenceEvent) bool {
+	bob.waitFor("alice busy in a meeting", presenceOf(aor("alice"), func(p account.PresenceEvent) bool {
 		return slices.Contains(p.State.Activities, "busy") && p.State.Note == "in a meeting" && p.State.IconURL == iconURL
 	}))
 	alice.done(alice.b.SetStatus(true, "", "back"))
-	bob.waitFor("alice back", presenceOf(aor("alice"), func(p backend.PresenceEvent) bool {
+	bob.waitFor("alice back", presenceOf(aor("alice"), func(p account.PresenceEvent) bool {
 		return p.State.Basic == pidf.BasicOpen && len(p.State.Activities) == 0 && p.State.Note == "back"
 	}))
 
 	// Let the publication refresh (short expiry) and check the SIP side of
 	// Kamailio's ways, from alice's own trace.
-	alice.waitFor("a PUBLISH refresh answered 200", func(backend.Event) bool { return publishRefreshed(alice) })
+	alice.waitFor("a PUBLISH refresh answered 200", func(account.Event) bool { return publishRefreshed(alice) })
 	checkPublishTrace(t, alice)
 	checkContacts(t, alice)
 	checkContacts(t, bob)
@@ -134,13 +135,15 @@ func checkIconDocument(t *testing.T, url, sha string) {
 // checkArt draws the icon bob received the way the buddy list does and
 // checks the picture survived: a 16x8 half-block square whose centre is the
 // photo's dark square and whose corners are the bright gradient.
-func checkArt(t *testing.T, ic backend.IconEvent) {
+func checkArt(t *testing.T, ic account.IconEvent) {
 	t.Helper()
-	b := ic.Image.Bounds()
-	if b.Dx() != icon.Side || b.Dy() != icon.Side {
-		t.Errorf("icon is %dx%d, want %dx%d", b.Dx(), b.Dy(), icon.Side, icon.Side)
+	// A square icon (icon.Side pixels on the server) arrives as a square
+	// thumbnail.
+	b := ic.Thumb.Bounds()
+	if b.Dx() != account.ThumbSide || b.Dy() != account.ThumbSide {
+		t.Errorf("icon thumbnail is %dx%d, want %dx%d", b.Dx(), b.Dy(), account.ThumbSide, account.ThumbSide)
 	}
-	lines := strings.Split(art.Render(ic.Image, 16, 8, art.HalfBlock), "\n")
+	lines := strings.Split(art.Render(ic.Thumb, 16, 8, art.HalfBlock), "\n")
 	if len(lines) != 8 {
 		t.Fatalf("art has %d lines, want 8", len(lines))
 	}
@@ -175,7 +178,7 @@ func darkest(line string) int {
 
 // publishRefreshed reports whether a body-less PUBLISH (a refresh) was
 // answered 200.
-func publishRefreshed(a *account) bool {
+func publishRefreshed(a *session) bool {
 	for _, m := range a.sipLog(true) {
 		if strings.HasPrefix(m, "PUBLISH ") && header(m, "SIP-If-Match") != "" && !strings.Contains(m, "Content-Type:") {
 			etag := header(m, "SIP-If-Match")
@@ -192,7 +195,7 @@ func publishRefreshed(a *account) bool {
 // checkPublishTrace checks alice's PUBLISHes against Kamailio's ways: the
 // 407 challenge is answered, every 200 carries a new SIP-ETag, each later
 // PUBLISH uses the newest one, and none was ever refused with 412.
-func checkPublishTrace(t *testing.T, a *account) {
+func checkPublishTrace(t *testing.T, a *session) {
 	t.Helper()
 	in := a.sipLog(false)
 	var challenged bool
@@ -241,7 +244,7 @@ func checkPublishTrace(t *testing.T, a *account) {
 
 // checkContacts checks that every Contact a TCP account sent says
 // ;transport=tcp (without it Kamailio sends the NOTIFYs over UDP).
-func checkContacts(t *testing.T, a *account) {
+func checkContacts(t *testing.T, a *session) {
 	t.Helper()
 	n := 0
 	for _, m := range a.sipLog(true) {

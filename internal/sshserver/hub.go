@@ -3,13 +3,13 @@ package sshserver
 import (
 	"sync"
 
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/account"
 )
 
 // visitor is one connected SSH session with a started backend.
 type visitor struct {
 	aor, displayName string
-	b                *backend.Backend
+	b                *account.Account
 }
 
 // hub is the set of connected visitors, so that each sees the others: a

@@ -27,6 +27,10 @@ const (
 	// (the bundled gallery is not counted).
 	MaxSandboxBytes = 32 << 20
 	MaxSandboxFiles = 64
+	// MaxTotalSandboxBytes bounds the disk all sandboxes take together,
+	// their gallery copies included: new sandboxes and uploads past it
+	// are refused.
+	MaxTotalSandboxBytes = 512 << 20
 	// UploadBurst uploads may be made at once, then one per
 	// UploadInterval (per user).
 	UploadBurst    = 5
@@ -46,6 +50,7 @@ var (
 	ErrUploadTooLarge = fmt.Errorf("a picture may be at most %d MiB", MaxUploadBytes>>20)
 	ErrQuota          = fmt.Errorf("your picture folder is full (at most %d files, %d MiB): remove some first", MaxSandboxFiles, MaxSandboxBytes>>20)
 	ErrRateLimited    = fmt.Errorf("too many uploads: wait %s", UploadInterval)
+	ErrServerStorage  = fmt.Errorf("the server's picture storage is full (%d MiB for everyone); please try again later", MaxTotalSandboxBytes>>20)
 	ErrBadPictureName = errors.New("the file name must be a simple name ending in .png, .jpg, .jpeg, .gif or .webp")
 	ErrNoDirectories  = errors.New("only single pictures are accepted, not directories")
 	errUploadAborted  = errors.New("upload interrupted")
@@ -77,15 +82,19 @@ func validPictureName(name string) error {
 }
 
 // sandboxes hands out one sandbox per user, shared by that user's sessions
-// and uploads.
+// and uploads, and keeps the disk they take together below maxBytes.
 type sandboxes struct {
-	root   string
-	mu     sync.Mutex
-	byUser map[string]*sandbox
+	root     string
+	maxBytes int64
+
+	mu      sync.Mutex
+	byUser  map[string]*sandbox
+	counted bool  // used holds what root held at first use, plus changes since
+	used    int64 // bytes of every file under root
 }
 
-func newSandboxes(root string) *sandboxes {
-	return &sandboxes{root: root, byUser: map[string]*sandbox{}}
+func newSandboxes(root string, maxBytes int64) *sandboxes {
+	return &sandboxes{root: root, maxBytes: maxBytes, byUser: map[string]*sandbox{}}
 }
 
 // get returns user's sandbox, creating its directory (with the gallery)
@@ -96,7 +105,10 @@ func (s *sandboxes) get(user string) (*sandbox, error) {
 	if sb, ok := s.byUser[user]; ok {
 		return sb, nil
 	}
-	sb := &sandbox{dir: filepath.Join(s.root, user), tokens: UploadBurst, refilled: time.Now()}
+	if err := s.countLocked(); err != nil {
+		return nil, err
+	}
+	sb := &sandbox{boxes: s, dir: filepath.Join(s.root, user), tokens: UploadBurst, refilled: time.Now()}
 	if err := sb.prepare(); err != nil {
 		return nil, err
 	}
@@ -104,18 +116,73 @@ func (s *sandboxes) get(user string) (*sandbox, error) {
 	return sb, nil
 }
 
+// countLocked sums the files under root once (sandboxes of earlier runs
+// count too).
+func (s *sandboxes) countLocked() error {
+	if s.counted {
+		return nil
+	}
+	var total int64
+	err := filepath.WalkDir(s.root, func(_ string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	s.used, s.counted = total, true
+	return nil
+}
+
+// reserve adds n bytes (negative: frees them) if the total stays within
+// maxBytes.
+func (s *sandboxes) reserve(n int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.countLocked(); err != nil {
+		return err
+	}
+	if n > 0 && s.used+n > s.maxBytes {
+		return ErrServerStorage
+	}
+	s.used += n
+	return nil
+}
+
 // sandbox is one user's picture directory: the files the user sent and the
 // bundled gallery. The icon picker starts here.
 type sandbox struct {
-	dir string
+	boxes *sandboxes
+	dir   string
 
 	mu       sync.Mutex // serialises quota checks and renames
 	tokens   int
 	refilled time.Time
 }
 
+// prepare creates the directory and the gallery copy; the caller holds
+// boxes.mu.
 func (sb *sandbox) prepare() error {
 	gallery := filepath.Join(sb.dir, GalleryDir)
+	var missing int64
+	for _, ic := range assets.Gallery() {
+		if _, err := os.Stat(filepath.Join(gallery, ic.Name)); err != nil {
+			missing += int64(len(ic.PNG))
+		}
+	}
+	if sb.boxes.used+missing > sb.boxes.maxBytes {
+		return ErrServerStorage
+	}
 	if err := os.MkdirAll(gallery, 0o700); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
@@ -127,6 +194,7 @@ func (sb *sandbox) prepare() error {
 		if err := os.WriteFile(p, ic.PNG, 0o600); err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
+		sb.boxes.used += int64(len(ic.PNG))
 	}
 	return nil
 }
@@ -252,7 +320,16 @@ func (u *upload) finish() error {
 	if files+1 > MaxSandboxFiles || total+int64(len(data)) > MaxSandboxBytes {
 		return ErrQuota
 	}
-	if err := os.Rename(tmp, filepath.Join(u.sb.dir, u.name)); err != nil {
+	dst := filepath.Join(u.sb.dir, u.name)
+	var replaced int64
+	if info, err := os.Lstat(dst); err == nil && info.Mode().IsRegular() {
+		replaced = info.Size()
+	}
+	if err := u.sb.boxes.reserve(int64(len(data)) - replaced); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		_ = u.sb.boxes.reserve(replaced - int64(len(data)))
 		return fmt.Errorf("upload: %w", err)
 	}
 	return nil

@@ -8,16 +8,18 @@
 // from Options.Account (the demo creates one, a deployment looks the
 // password up in its store) and the servers' proxy and XCAP root.
 //
-// On a loopback address anyone may connect (a demo on one machine); on any
-// other address New refuses to start without an authorized_keys file, and
-// only the keys listed there may log in.
+// With Options.Password, users log in with their SIP password (password or
+// keyboard-interactive authentication) or a key from authorized_keys, on
+// any address. Without it, on a loopback address anyone may connect (the
+// demo on one machine); on any other address New refuses to start without
+// an authorized_keys file, and only the keys listed there may log in.
 package sshserver
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -26,7 +28,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"charm.land/ssh"
@@ -34,17 +35,18 @@ import (
 	"charm.land/wish/v2/scp"
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/sipbuddy/sipbuddy/tui/backend"
+	"github.com/sipbuddy/sipbuddy/account"
 )
 
 // Limits and timeouts of the SSH front end.
 const (
 	// DefaultMaxSessions bounds concurrent buddy-list sessions. It stays
-	// below backend.MaxConcurrentRequests: a visitor who joins adds itself
+	// below account.MaxConcurrentRequests: a visitor who joins adds itself
 	// to every other visitor's list with one request each.
 	DefaultMaxSessions = 12
-	// MaxConnections bounds open SSH connections (sessions, uploads and
-	// handshakes in progress); more are closed at once.
+	// MaxConnections bounds logged-in SSH connections (sessions and
+	// uploads); the first channel of one more is refused. Connections
+	// still in their handshake are bounded by MaxPreAuthConnections.
 	MaxConnections = 4 * DefaultMaxSessions
 	// DefaultIdleTimeout ends a session whose visitor typed nothing for
 	// that long (screen updates do not count).
@@ -95,6 +97,12 @@ type Options struct {
 	// RequireKeys asks for public-key authentication on a loopback address
 	// too (a deployment behind a local port forward).
 	RequireKeys bool
+	// Password looks up a SIP user's password. When set, users log in
+	// with it (or with a key from authorized_keys, when the file exists)
+	// on every address, and only the users it knows get a picture
+	// sandbox: `sipbuddy serve`. Nil: the demo's rules (see the package
+	// documentation).
+	Password func(user string) (password string, ok bool)
 
 	// Proxy and XCAPRoot are the SIP outbound proxy and XCAP root every
 	// session's backend uses. Required.
@@ -111,12 +119,15 @@ type Options struct {
 	// IdleTimeout ends sessions without keyboard input; default
 	// DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// HandshakeTimeout closes a connection that has not logged in after
+	// that long; default HandshakeTimeout.
+	HandshakeTimeout time.Duration
 	// ArtMode is the initial icon art mode of every session (see
 	// tui.Options.ArtMode); empty: from the session's NO_COLOR.
 	ArtMode string
 	// Backend adjusts each session's backend options (tests use it for
 	// short retries); may be nil.
-	Backend func(*backend.Options)
+	Backend func(*account.Options)
 	// Logger receives the server's logs; default discard.
 	Logger *slog.Logger
 }
@@ -134,10 +145,13 @@ type Server struct {
 	cacheDir string
 
 	sessions chan struct{} // semaphore of buddy-list sessions
-	conns    atomic.Int64
+	conns    *connTracker
 
 	mu        sync.Mutex
 	listeners []net.Listener
+	// conns counts the connection goroutines this server started (see
+	// Serve); Shutdown waits for them before charm's own Shutdown.
+	connWG sync.WaitGroup
 	cancel    context.CancelFunc
 	ctx       context.Context
 	wg        sync.WaitGroup
@@ -175,6 +189,13 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if keys == nil && o.Password != nil {
+		if _, statErr := os.Stat(o.AuthorizedKeys); statErr == nil {
+			if keys, err = LoadAuthorizedKeys(o.AuthorizedKeys); err != nil {
+				return nil, fmt.Errorf("sshserver: %w", err)
+			}
+		}
+	}
 	if keys == nil && o.RequireKeys {
 		if keys, err = LoadAuthorizedKeys(o.AuthorizedKeys); err != nil {
 			return nil, fmt.Errorf("sshserver: public-key authentication required, but %w: %w", err, ErrNoAuthorizedKeys)
@@ -192,8 +213,11 @@ func New(o Options) (*Server, error) {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = DefaultIdleTimeout
 	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = HandshakeTimeout
+	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.HostKeyPath == "" {
 		o.HostKeyPath = filepath.Join(o.DataDir, HostKeyFile)
@@ -218,9 +242,10 @@ func New(o Options) (*Server, error) {
 		keys:     keys,
 		hostKey:  signer,
 		hub:      newHub(),
-		boxes:    newSandboxes(filepath.Join(o.DataDir, "pictures")),
+		boxes:    newSandboxes(filepath.Join(o.DataDir, "pictures"), MaxTotalSandboxBytes),
 		cacheDir: filepath.Join(o.DataDir, "icon-cache"),
 		sessions: make(chan struct{}, o.MaxSessions),
+		conns:    newConnTracker(MaxConnections),
 		ctx:      ctx,
 		cancel:   cancel,
 	}
@@ -231,7 +256,8 @@ func New(o Options) (*Server, error) {
 		ssh.AllocatePty(),
 		wish.WithIdleTimeout(o.IdleTimeout + time.Minute),
 		wish.WithMaxTimeout(MaxSessionDuration),
-		ssh.WrapConn(s.limitConn),
+		ssh.WrapConn(s.trackConn),
+		s.loggedInChannels,
 		wish.WithSubsystem("sftp", s.serveSFTP),
 		wish.WithMiddleware(
 			s.sessionMiddleware,
@@ -239,7 +265,8 @@ func New(o Options) (*Server, error) {
 			s.recoverMiddleware,
 		),
 	}
-	if keys == nil {
+	switch {
+	case keys == nil && o.Password == nil:
 		// Loopback: a demo on this machine. Keyboard-interactive that
 		// asks nothing lets every client in without a prompt (OpenSSH
 		// tries it after its keys), and unlike NoClientAuth it is an
@@ -248,7 +275,18 @@ func New(o Options) (*Server, error) {
 			wish.WithBanner("sipbuddy: anyone on this machine may connect; your SSH user name is your SIP user.\n"),
 			wish.WithKeyboardInteractiveAuth(func(ssh.Context, gossh.KeyboardInteractiveChallenge) bool { return true }),
 		)
-	} else {
+	case o.Password != nil:
+		opts = append(opts,
+			wish.WithPasswordAuth(func(ctx ssh.Context, password string) bool {
+				return s.passwordOK(ctx, password)
+			}),
+			wish.WithKeyboardInteractiveAuth(func(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
+				answers, err := challenge("", "Log in with your SIP password.", []string{"SIP password for " + ctx.User() + ": "}, []bool{false})
+				return err == nil && len(answers) == 1 && s.passwordOK(ctx, answers[0])
+			}),
+		)
+	}
+	if keys != nil {
 		opts = append(opts, wish.WithPublicKeyAuth(func(ctx ssh.Context, key ssh.PublicKey) bool {
 			ok := keys.Allows(ctx.User(), key)
 			if !ok {
@@ -270,8 +308,15 @@ func (s *Server) HostKeyFingerprint() string {
 	return gossh.FingerprintSHA256(s.hostKey.PublicKey())
 }
 
-// Authenticated reports whether visitors must log in with a public key.
-func (s *Server) Authenticated() bool { return s.keys != nil }
+// Authenticated reports whether visitors must log in (with a key or their
+// SIP password).
+func (s *Server) Authenticated() bool { return s.keys != nil || s.opts.Password != nil }
+
+// HasKeys reports whether the keys in authorized_keys may log in.
+func (s *Server) HasKeys() bool { return s.keys != nil }
+
+// PasswordLogin reports whether users log in with their SIP password.
+func (s *Server) PasswordLogin() bool { return s.opts.Password != nil }
 
 // Listen opens Options.Addr.
 func (s *Server) Listen() (net.Listener, error) {
@@ -283,7 +328,11 @@ func (s *Server) Listen() (net.Listener, error) {
 }
 
 // Serve accepts SSH connections on l until Shutdown; it returns nil after
-// Shutdown.
+// Shutdown. It runs its own accept loop around charm's HandleConn so that
+// Shutdown knows when every connection goroutine has ended: charm's
+// Shutdown waits on a WaitGroup that a handshake finishing at that moment
+// adds to (Add concurrent with Wait, which the race detector reports and
+// which can return before the connection is gone).
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.ctx.Err() != nil {
@@ -291,12 +340,31 @@ func (s *Server) Serve(l net.Listener) error {
 		return ssh.ErrServerClosed
 	}
 	s.listeners = append(s.listeners, l)
+	s.connWG.Add(1) // the accept loop itself, so Wait cannot race an Add below
 	s.mu.Unlock()
-	err := s.ssh.Serve(l)
-	if errors.Is(err, ssh.ErrServerClosed) {
-		return nil
+	defer s.connWG.Done()
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.connWG.Add(1)
+		go func() {
+			defer s.connWG.Done()
+			s.ssh.HandleConn(c)
+		}()
 	}
-	return err
 }
 
 // Shutdown stops accepting, ends every session (each says goodbye to the
@@ -304,45 +372,39 @@ func (s *Server) Serve(l net.Listener) error {
 // by ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel()
-	err := s.ssh.Shutdown(ctx)
-	if err != nil {
-		_ = s.ssh.Close()
+	s.mu.Lock()
+	for _, l := range s.listeners {
+		_ = l.Close()
 	}
+	s.mu.Unlock()
+	s.conns.closePreAuth()
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() { s.connWG.Wait(); s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
+		_ = s.ssh.Close()
 		return ctx.Err()
 	}
-	if errors.Is(err, ssh.ErrServerClosed) {
-		err = nil
+	// Every connection has ended: charm's bookkeeping has nothing left to
+	// wait for.
+	if err := s.ssh.Shutdown(ctx); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+		return err
 	}
-	return err
+	return nil
 }
 
 // Sessions returns the number of buddy-list sessions running.
 func (s *Server) Sessions() int { return len(s.sessions) }
 
-// limitConn bounds open connections (ssh.ConnCallback: nil drops it).
-func (s *Server) limitConn(_ ssh.Context, c net.Conn) net.Conn {
-	if s.conns.Add(1) > MaxConnections {
-		s.conns.Add(-1)
-		s.logger.Warn("ssh connection refused: too many", "remote", c.RemoteAddr().String())
-		return nil
+// passwordOK checks a password against the user's SIP password.
+func (s *Server) passwordOK(ctx ssh.Context, password string) bool {
+	want, ok := s.opts.Password(ctx.User())
+	if ok && want != "" && subtle.ConstantTimeCompare([]byte(password), []byte(want)) == 1 {
+		return true
 	}
-	return &countedConn{Conn: c, s: s}
-}
-
-type countedConn struct {
-	net.Conn
-	s    *Server
-	once sync.Once
-}
-
-func (c *countedConn) Close() error {
-	c.once.Do(func() { c.s.conns.Add(-1) })
-	return c.Conn.Close()
+	s.logger.Info("ssh password refused", "user", ctx.User(), "remote", ctx.RemoteAddr().String())
+	return false
 }
 
 // recoverMiddleware runs first: a panic anywhere in a session's handler
@@ -372,6 +434,11 @@ func refuse(sess ssh.Session, format string, args ...any) {
 func (s *Server) sandboxOf(sess ssh.Session) (*sandbox, error) {
 	if err := ValidUser(sess.User()); err != nil {
 		return nil, err
+	}
+	if s.opts.Password != nil {
+		if _, ok := s.opts.Password(sess.User()); !ok {
+			return nil, &RefusedError{Message: fmt.Sprintf("there is no SIP user %q on this server", sess.User())}
+		}
 	}
 	return s.boxes.get(sess.User())
 }

@@ -14,8 +14,9 @@ import (
 	"charm.land/ssh"
 	bm "charm.land/wish/v2/bubbletea"
 
+	"github.com/sipbuddy/sipbuddy/account"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
@@ -89,6 +90,11 @@ func (s *Server) runSession(sess ssh.Session) {
 		return
 	}
 	sb, err := s.boxes.get(user)
+	if errors.Is(err, ErrServerStorage) {
+		log.Warn("ssh sandbox", "err", err)
+		refuse(sess, "%v", err)
+		return
+	}
 	if err != nil {
 		log.Error("ssh sandbox", "err", err)
 		refuse(sess, "your picture folder could not be prepared; please try again later")
@@ -111,19 +117,21 @@ func (s *Server) runSession(sess ssh.Session) {
 	}
 	defer os.RemoveAll(cache)
 
-	bo := backend.Options{
-		AOR:         acct.AOR,
-		DisplayName: acct.DisplayName,
-		Password:    acct.Password,
-		Proxy:       s.opts.Proxy,
-		XCAPRoot:    s.opts.XCAPRoot,
-		CacheDir:    cache,
-		Logger:      log,
+	bo := account.Options{
+		Options: ua.Options{
+			AOR:         acct.AOR,
+			DisplayName: acct.DisplayName,
+			Password:    acct.Password,
+			Proxy:       s.opts.Proxy,
+			Logger:      log,
+		},
+		XCAPRoot: s.opts.XCAPRoot,
+		CacheDir: cache,
 	}
 	if s.opts.Backend != nil {
 		s.opts.Backend(&bo)
 	}
-	b, err := backend.New(bo)
+	b, err := account.New(bo)
 	if err != nil {
 		log.Error("ssh backend", "err", err)
 		refuse(sess, "could not start; please try again later")

@@ -25,9 +25,9 @@ import (
 	"go.uber.org/goleak"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/demo"
 	"github.com/sipbuddy/sipbuddy/internal/sshserver"
-	"github.com/sipbuddy/sipbuddy/tui/backend"
 )
 
 // waitTimeout bounds every wait for something to appear on a screen.
@@ -74,7 +74,7 @@ func startEnv(t *testing.T, adjust func(*sshserver.Options)) *env {
 			}
 			return sshserver.Account{AOR: a.AOR, DisplayName: a.DisplayName, Password: a.Password}, err
 		},
-		Backend: func(bo *backend.Options) {
+		Backend: func(bo *account.Options) {
 			bo.NoTrace = true
 			bo.RetryMin, bo.RetryMax = 100*time.Millisecond, time.Second
 		},

@@ -166,6 +166,9 @@ func (s *Stack) start(ctx context.Context) error {
 		Store:    st,
 		OnChange: onChange,
 		Logger:   s.opts.Logger,
+		// Nodes sharing the secret accept each other's nonces: a client
+		// that moves to another node is not challenged again.
+		NonceSecret: s.opts.NonceSecret,
 	})
 	if err != nil {
 		return fmt.Errorf("stack: XCAP server: %w", err)

@@ -5,31 +5,6 @@ import (
 	"time"
 )
 
-// backoff computes bounded, jittered waits after consecutive failures:
-// Min, 2·Min, 4·Min ... up to Max, each drawn uniformly from [d/2, d] so
-// that many clients restarted by the same server outage do not come back in
-// lock-step.
-type backoff struct {
-	Min, Max time.Duration
-	failures int
-}
-
-// next records a failure and returns the wait before the next attempt,
-// at least retryAfter (the server's Retry-After, 0 when absent).
-func (b *backoff) next(retryAfter time.Duration) time.Duration {
-	d := b.Min
-	for i := 0; i < b.failures && d < b.Max; i++ {
-		d *= 2
-	}
-	d = min(d, b.Max)
-	b.failures++
-	d = d/2 + rand.N(d/2+1)
-	return max(d, retryAfter)
-}
-
-// reset forgets past failures after a success.
-func (b *backoff) reset() { b.failures = 0 }
-
 // refreshAfter returns when to refresh something the server granted for
 // granted: at a fraction in [lo, hi] of it, never later than margin before
 // the end, never sooner than minRefresh.

@@ -137,3 +137,14 @@ func (r *recorder) count(s string) int {
 	}
 	return n
 }
+
+// handleNotify is what sipgo's NOTIFY handler does minus the socket: match
+// the NOTIFY, apply it, close an ended dialog's channel, and return the
+// response that would be sent.
+func (u *UA) handleNotify(req *sip.Request) *sip.Response {
+	res, ended := u.matchNotify(req)
+	if ended != nil {
+		close(ended)
+	}
+	return res
+}

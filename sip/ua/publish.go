@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipbuddy/sipbuddy/internal/backoff"
 	"github.com/sipbuddy/sipbuddy/sip/header"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 )
@@ -33,14 +34,14 @@ type publication struct {
 	retryAt   time.Time
 	conflicts int // 412s in a row
 	failing   bool
-	bo        backoff
+	bo        backoff.Backoff
 }
 
 func newPublication(u *UA) *publication {
 	return &publication{
 		u: u, wake: make(chan struct{}, 1),
 		expires: u.opts.PublishExpires,
-		bo:      backoff{Min: u.opts.RetryMin, Max: u.opts.RetryMax},
+		bo:      backoff.Backoff{Min: u.opts.RetryMin, Max: u.opts.RetryMax},
 	}
 }
 
@@ -172,7 +173,7 @@ func (p *publication) publish(ctx context.Context, op publishOp, pr *Presence, v
 		p.refreshAt = time.Now().Add(refreshAfter(granted, 0.8, 0.8))
 		p.retryAt = time.Time{}
 		p.conflicts = 0
-		p.bo.reset()
+		p.bo.Reset()
 		if body != nil {
 			p.published = version
 		}
@@ -204,7 +205,7 @@ func (p *publication) publish(ctx context.Context, op publishOp, pr *Presence, v
 }
 
 func (p *publication) fail(err error, retryAfter time.Duration) {
-	d := p.bo.next(retryAfter)
+	d := p.bo.Next(retryAfter)
 	p.retryAt = time.Now().Add(d)
 	p.failing = true
 	p.u.log.Warn("PUBLISH failed", "error", err, "retry_in", d)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipbuddy/sipbuddy/internal/backoff"
 )
 
 // registration keeps our Contact bound to the AOR: REGISTER, refresh at
@@ -35,7 +37,7 @@ type registration struct {
 	expires    time.Duration // requested (a 423 raises it)
 	registered bool
 	granted    time.Duration
-	bo         backoff
+	bo         backoff.Backoff
 }
 
 func newRegistration(u *UA) *registration {
@@ -43,7 +45,7 @@ func newRegistration(u *UA) *registration {
 		u: u, callID: newCallID(), tag: newTag(),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		expires: u.opts.RegisterExpires,
-		bo:      backoff{Min: u.opts.RetryMin, Max: u.opts.RetryMax},
+		bo:      backoff.Backoff{Min: u.opts.RetryMin, Max: u.opts.RetryMax},
 	}
 }
 
@@ -109,7 +111,7 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 		if errors.As(err, &re) {
 			retryAfter = re.RetryAfter
 		}
-		d := r.bo.next(retryAfter)
+		d := r.bo.Next(retryAfter)
 		r.registered = false
 		r.healthy.Store(false)
 		r.mu.Lock()
@@ -123,14 +125,14 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 	if granted <= 0 {
 		// The registrar accepted but dropped our binding (Expires 0):
 		// treat as a failure rather than refresh in a tight loop.
-		d := r.bo.next(0)
+		d := r.bo.Next(0)
 		r.registered = false
 		r.healthy.Store(false)
 		err := fmt.Errorf("ua: registrar granted no lifetime to %s", u.contact.Address.String())
 		u.emit(RegistrationEvent{State: RegistrationFailed, Err: err, RetryIn: d})
 		return d
 	}
-	r.bo.reset()
+	r.bo.Reset()
 	if !r.registered || granted != r.granted {
 		u.emit(RegistrationEvent{State: Registered, Expires: granted})
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipbuddy/sipbuddy/internal/backoff"
 	"github.com/sipbuddy/sipbuddy/sip/header"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/winfo"
@@ -64,7 +65,7 @@ type subscription struct {
 	kicked  bool
 	retryAt time.Time
 	expires time.Duration // requested; a 423 raises it
-	bo      backoff
+	bo      backoff.Backoff
 
 	reported   bool
 	lastState  SubscriptionState
@@ -81,7 +82,7 @@ func newSubscription(u *UA, uri string, target sip.Uri, pkg string) *subscriptio
 		wake:    make(chan struct{}, 1),
 		wanted:  true,
 		expires: u.opts.SubscribeExpires,
-		bo:      backoff{Min: u.opts.RetryMin, Max: u.opts.RetryMax},
+		bo:      backoff.Backoff{Min: u.opts.RetryMin, Max: u.opts.RetryMax},
 	}
 	s.accept = "application/pidf+xml"
 	if pkg == header.EventPresenceWinfo {
@@ -274,7 +275,7 @@ func (s *subscription) refresh() {
 	switch {
 	case res.IsSuccess():
 		if s.grantedLocked(d, res, expires) {
-			s.bo.reset() // it lived a whole refresh period
+			s.bo.Reset() // it lived a whole refresh period
 		}
 	case res.StatusCode == 481:
 		// The notifier lost the subscription (restart, expiry): a new
@@ -320,7 +321,7 @@ func (s *subscription) responseFailedLocked(res *sip.Response, inDialog bool) {
 // failLocked drops the dialog and schedules a new one after a back-off.
 func (s *subscription) failLocked(reason string, err error, retryAfter time.Duration) {
 	s.dropLocked()
-	d := s.bo.next(retryAfter)
+	d := s.bo.Next(retryAfter)
 	s.retryAt = time.Now().Add(d)
 	s.u.log.Warn("subscription failed", "uri", s.uri, "event", s.pkg, "reason", reason, "error", err, "retry_in", d)
 	s.reportLocked(Retrying, reason, d, err)
@@ -331,11 +332,11 @@ func (s *subscription) failLocked(reason string, err error, retryAfter time.Dura
 // at once must not make us spin). retryAfter < 0: none given.
 func (s *subscription) retryNowLocked(retryAfter time.Duration) {
 	var d time.Duration
-	if s.bo.failures == 0 {
-		s.bo.failures = 1
+	if s.bo.Failures() == 0 {
+		s.bo.Failed()
 		d = max(retryAfter, 0)
 	} else {
-		d = s.bo.next(max(retryAfter, 0))
+		d = s.bo.Next(max(retryAfter, 0))
 	}
 	s.retryAt = time.Now().Add(d)
 }
@@ -478,20 +479,12 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// handleNotify matches a NOTIFY to its subscription, applies it and returns
+// matchNotify matches a NOTIFY to its subscription, applies it and returns
 // the response to send: 200, 481 for a dialog we do not know, 489 for a
-// wrong Event, 400 for a bad Subscription-State, 500 for a CSeq going
-// backwards.
-func (u *UA) handleNotify(req *sip.Request) *sip.Response {
-	res, ended := u.matchNotify(req)
-	if ended != nil {
-		close(ended)
-	}
-	return res
-}
-
-// matchNotify is handleNotify that leaves closing the dialog's ended
-// channel (when the NOTIFY terminated it) to the caller.
+// wrong Event, 400 for a bad Subscription-State, 413 for a body over
+// MaxNotifyBody, 500 for a CSeq going backwards. When the NOTIFY ended the
+// dialog it also returns the dialog's ended channel, for the caller to
+// close once the response is on the wire.
 func (u *UA) matchNotify(req *sip.Request) (*sip.Response, chan struct{}) {
 	reply := func(code int, reason string) *sip.Response {
 		res := sip.NewResponseFromRequest(req, code, reason, nil)

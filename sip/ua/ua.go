@@ -26,7 +26,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -106,7 +105,16 @@ type Options struct {
 	// by a NOTIFY within it is retried. Default 32 s.
 	NotifyTimeout time.Duration
 	// EventBuffer is the capacity of the Events channel; default 256.
+	// Unused with a Sink.
 	EventBuffer int
+	// Sink, if set, receives every event instead of the Events channel
+	// (which then stays empty and is closed by Close). It is called on the
+	// goroutine that produced the event, one call at a time, never after
+	// Close returned, sometimes with the UA's own locks held: it must not
+	// block and must not call the UA. A consumer that keeps its own queue
+	// (sipbuddy's account package) uses it so that no second buffer and
+	// goroutine sit between the network and the queue.
+	Sink func(Event)
 	// FlowCheckInterval is how often the TCP connection to the proxy is
 	// checked; when it dies, everything is refreshed at once. Default 1 s.
 	FlowCheckInterval time.Duration
@@ -235,7 +243,7 @@ func New(o Options) (*UA, error) {
 		}
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = DefaultUserAgent
@@ -271,11 +279,11 @@ func New(o Options) (*UA, error) {
 // AOR returns the account's address of record, "sip:alice@example.test".
 func (u *UA) AOR() string { return u.aor.String() }
 
-// Events is the channel every state change comes out of. It is buffered
-// (Options.EventBuffer) and never blocks the network: when the consumer
-// falls behind, the OLDEST queued event is dropped to make room (the newest
-// state of everything is what a buddy list needs). It is closed at the end
-// of Close.
+// Events is the channel every state change comes out of when there is no
+// Options.Sink. It is buffered (Options.EventBuffer) and never blocks the
+// network: when the consumer falls behind, the OLDEST queued event is
+// dropped to make room (the newest state of everything is what a buddy list
+// needs). It is closed at the end of Close.
 func (u *UA) Events() <-chan Event { return u.events }
 
 // Dropped returns how many events were dropped because the consumer was
@@ -297,6 +305,10 @@ func (u *UA) emit(ev Event) {
 	u.evMu.Lock()
 	defer u.evMu.Unlock()
 	if u.evClosed {
+		return
+	}
+	if u.opts.Sink != nil {
+		u.opts.Sink(ev)
 		return
 	}
 	for {

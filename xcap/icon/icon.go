@@ -128,23 +128,31 @@ type Limits struct {
 	MaxBytes  int64 // size of the encoded image
 	MaxPixels int64 // width*height
 	MaxSide   int   // the larger of width and height
+	// MaxDecodedBytes bounds the memory a decode allocates (pixels times
+	// the bytes per pixel the header's bit depth and channels call for):
+	// a 2048x2048 PNG passes a pixel limit in 8 bits a channel and takes
+	// twice as much in 16.
+	MaxDecodedBytes int64
 }
 
 // Limits for icons received from others (watchers' and buddies' icons).
 const (
-	DefaultMaxBytes  = 1 << 20    // 1 MiB: a 256x256 icon is far smaller
-	DefaultMaxSide   = 4096       // pixels
-	DefaultMaxPixels = 16 << 20   // 16 Mpx (4096x4096)
-	UploadMaxBytes   = 20 << 20   // 20 MiB: the largest file xcap-icon/PutIcon reads
-	UploadMaxSide    = 16384      // pixels; enough for any camera photo
-	UploadMaxPixels  = 50_000_000 // 50 Mpx: bounds decode memory (about 200 MB as RGBA)
+	DefaultMaxBytes  = 1 << 20  // 1 MiB: a 256x256 icon is far smaller
+	DefaultMaxSide   = 4096     // pixels
+	DefaultMaxPixels = 16 << 20 // 16 Mpx (4096x4096)
+	// DefaultMaxDecodedBytes is 16 Mpx at 4 bytes a pixel (8-bit RGBA).
+	DefaultMaxDecodedBytes = 64 << 20
+	UploadMaxBytes         = 20 << 20   // 20 MiB: the largest file xcap-icon/PutIcon reads
+	UploadMaxSide          = 16384      // pixels; enough for any camera photo
+	UploadMaxPixels        = 50_000_000 // 50 Mpx: bounds decode memory (about 200 MB as RGBA)
 	// Side is the edge of the square icon stored on the server (OpenXCAP's
 	// historical maximum).
 	Side = 256
 )
 
 // DefaultLimits is generous for decoding the icons of others.
-var DefaultLimits = Limits{MaxBytes: DefaultMaxBytes, MaxPixels: DefaultMaxPixels, MaxSide: DefaultMaxSide}
+var DefaultLimits = Limits{MaxBytes: DefaultMaxBytes, MaxPixels: DefaultMaxPixels, MaxSide: DefaultMaxSide,
+	MaxDecodedBytes: DefaultMaxDecodedBytes}
 
 // UploadLimits bounds a local file offered for upload (it is fitted to Side
 // before it leaves the machine).
@@ -154,6 +162,8 @@ var UploadLimits = Limits{MaxBytes: UploadMaxBytes, MaxPixels: UploadMaxPixels, 
 type Config struct {
 	Format        Format
 	Width, Height int
+	// DecodedBytes is the memory a decode of the image takes at most.
+	DecodedBytes int64
 }
 
 // ErrNotImage means the data is not an image in any format this package
@@ -169,6 +179,7 @@ const (
 	WhatBytes     = "image size"                     // encoded image bytes
 	WhatSide      = "image side"                     // width or height
 	WhatPixels    = "image area"                     // width*height
+	WhatDecoded   = "the memory to decode it"        // bytes of the decoded image
 	WhatDocument  = xmltree.WhatSize                 // pres-content XML bytes
 	WhatDataChars = "icon data in base64 characters" // base64 characters in <data>
 	WhatBody      = "response size"                  // HTTP body bytes
@@ -187,6 +198,9 @@ type pixelLimitError struct {
 }
 
 func (e *pixelLimitError) Error() string {
+	if e.limit.What == WhatDecoded {
+		return fmt.Sprintf("image is %dx%d pixels: %v", e.c.Width, e.c.Height, e.limit)
+	}
 	if e.limit.What == WhatSide {
 		return fmt.Sprintf("image is %dx%d pixels, the limit is %d pixels a side", e.c.Width, e.c.Height, e.limit.Limit)
 	}
@@ -240,7 +254,11 @@ func Check(data []byte, l Limits) (Config, error) {
 	if px := int64(c.Width) * int64(c.Height); l.MaxPixels > 0 && px > l.MaxPixels {
 		return Config{}, pixelError(c, WhatPixels, px, l.MaxPixels)
 	}
-	return Config{Format: f, Width: c.Width, Height: c.Height}, nil
+	decoded := decodedBytes(data, f, c.Width, c.Height)
+	if l.MaxDecodedBytes > 0 && decoded > l.MaxDecodedBytes {
+		return Config{}, &pixelLimitError{c: c, limit: &xmltree.LimitError{What: WhatDecoded, Limit: l.MaxDecodedBytes, Actual: decoded, Unit: xmltree.Bytes}}
+	}
+	return Config{Format: f, Width: c.Width, Height: c.Height, DecodedBytes: decoded}, nil
 }
 
 // Decode checks the header against l, then decodes the image. For an

@@ -64,13 +64,17 @@ func animatedGIF(t testing.TB, w, h int) []byte {
 
 // pngHeaderOnly is a PNG signature and IHDR chunk claiming w x h pixels, with
 // no image data at all: a decompression-bomb header.
-func pngHeaderOnly(w, h uint32) []byte {
+func pngHeaderOnly(w, h uint32) []byte { return pngHeader(w, h, 8, pngRGBA, 0) }
+
+// pngHeader is a PNG signature and an IHDR chunk with the given bit depth,
+// colour type and interlace method, and nothing else.
+func pngHeader(w, h uint32, depth, colour, interlace byte) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	ihdr[8], ihdr[9], ihdr[12] = depth, colour, interlace
 	chunk := append([]byte("IHDR"), ihdr...)
 	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
 	b.Write(chunk)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
@@ -46,14 +47,34 @@ const (
 	MaxIconSide       = 2048      // pixels, modern AUID
 	MaxIconPixels     = 4 << 20   // pixels, modern AUID
 	MaxLegacyIconSide = 256       // pixels, square, legacy oma_status-icon AUID
+	// MaxIconDecodedBytes bounds the memory one icon's decode takes, from
+	// the header's bit depth and channels: the largest icon in 8 bits a
+	// channel (2048x2048 RGBA) passes, the same in 16 bits does not.
+	MaxIconDecodedBytes = MaxIconPixels * 4
+)
+
+// Icon validations decode images; these bound how many run at once, so
+// that concurrent PUTs cost at most MaxConcurrentIconValidations ×
+// MaxIconDecodedBytes of memory.
+const (
+	// MaxConcurrentIconValidations is how many icon decodes run at once
+	// (decoding is CPU-bound: more than the cores gain nothing).
+	MaxConcurrentIconValidations = 2
+	// IconValidationWait is how long a PUT waits for a free validation
+	// before it is answered 503 with Retry-After.
+	IconValidationWait = 10 * time.Second
+	// IconRetryAfterSeconds is the Retry-After of that 503.
+	IconRetryAfterSeconds = 2
 )
 
 // IconLimits is what the modern pres-content AUID accepts.
-var IconLimits = icon.Limits{MaxBytes: MaxIconBytes, MaxPixels: MaxIconPixels, MaxSide: MaxIconSide}
+var IconLimits = icon.Limits{MaxBytes: MaxIconBytes, MaxPixels: MaxIconPixels, MaxSide: MaxIconSide,
+	MaxDecodedBytes: MaxIconDecodedBytes}
 
 // LegacyIconLimits is what the legacy oma_status-icon AUID accepts (the
 // image must also be square).
-var LegacyIconLimits = icon.Limits{MaxBytes: MaxIconBytes, MaxPixels: MaxLegacyIconSide * MaxLegacyIconSide, MaxSide: MaxLegacyIconSide}
+var LegacyIconLimits = icon.Limits{MaxBytes: MaxIconBytes, MaxPixels: MaxLegacyIconSide * MaxLegacyIconSide, MaxSide: MaxLegacyIconSide,
+	MaxDecodedBytes: MaxIconDecodedBytes}
 
 // legacySizePhrase is OpenXCAP 1.x's phrase for a non-square or too large
 // icon on the oma_status-icon AUID.
@@ -71,7 +92,13 @@ type app struct {
 	// validate checks a document that is already well-formed with the
 	// right root; nil when nothing more is checked.
 	validate func(path string, body []byte) *xmlError
+	// decodesIcon reports whether validate decodes an image for a
+	// document at path (such PUTs take one of the icon validation slots).
+	decodesIcon func(path string) bool
 }
+
+func isIconPath(path string) bool { return strings.HasPrefix(path, IconFolder+"/") }
+func anyPath(string) bool         { return true }
 
 var apps = []*app{
 	{auid: AUIDCaps, mime: "application/xcap-caps+xml", namespace: "urn:ietf:params:xml:ns:xcap-caps", readOnly: true, publicGET: true},
@@ -88,18 +115,18 @@ var apps = []*app{
 	{auid: AUIDPresContent, mime: icon.ContentMIMEType, namespace: icon.Namespace,
 		root: xml.Name{Space: icon.Namespace, Local: "content"}, publicGET: true, maxBody: MaxIconDocumentSize,
 		validate: func(path string, body []byte) *xmlError {
-			if !strings.HasPrefix(path, IconFolder+"/") {
+			if !isIconPath(path) {
 				return nil // not an icon: OpenXCAP stores these unvalidated too
 			}
 			_, err := validateIcon(body, false)
 			return err
-		}},
+		}, decodesIcon: isIconPath},
 	{auid: AUIDLegacyStatusIcon, mime: icon.ContentMIMEType, namespace: icon.Namespace,
 		root: xml.Name{Space: icon.Namespace, Local: "content"}, publicGET: true, maxBody: MaxIconDocumentSize,
 		validate: func(_ string, body []byte) *xmlError {
 			_, err := validateIcon(body, true)
 			return err
-		}},
+		}, decodesIcon: anyPath},
 	{auid: AUIDDirectory, mime: "application/vnd.oma.xcap-directory+xml", namespace: "urn:oma:xml:xdm:xcap-directory", readOnly: true},
 }
 
@@ -163,25 +190,37 @@ func validateIcon(body []byte, legacy bool) (*validatedIcon, *xmlError) {
 	if legacy {
 		limits = LegacyIconLimits
 	}
-	img, format, err := icon.Decode(c.Data, limits)
+	// The header first: a format the AUID refuses, or an image whose
+	// decode would be too large, is answered before a pixel is decoded.
+	cfg, err := icon.Check(c.Data, limits)
 	if err != nil {
-		var le *xmltree.LimitError
-		if legacy && errors.As(err, &le) && (le.What == icon.WhatSide || le.What == icon.WhatPixels) {
-			return nil, &xmlError{"constraint-failure", legacySizePhrase}
-		}
-		return nil, &xmlError{"constraint-failure", "Invalid icon data: " + err.Error()}
+		return nil, iconLimitError(err, legacy)
 	}
-	if format == icon.WebP {
+	if cfg.Format == icon.WebP {
 		return nil, &xmlError{"constraint-failure", mimePhrase}
 	}
-	if declared != "" && declared != format {
-		return nil, &xmlError{"constraint-failure", fmt.Sprintf("Icon data is %s but mime-type says %s", format.MIMEType(), c.MIMEType)}
+	if declared != "" && declared != cfg.Format {
+		return nil, &xmlError{"constraint-failure", fmt.Sprintf("Icon data is %s but mime-type says %s", cfg.Format.MIMEType(), c.MIMEType)}
+	}
+	img, format, err := icon.Decode(c.Data, limits)
+	if err != nil {
+		return nil, iconLimitError(err, legacy)
 	}
 	b := img.Bounds()
 	if legacy && (b.Dx() != b.Dy() || b.Dx() > MaxLegacyIconSide) {
 		return nil, &xmlError{"constraint-failure", legacySizePhrase}
 	}
 	return &validatedIcon{content: c, config: icon.Config{Format: format, Width: b.Dx(), Height: b.Dy()}}, nil
+}
+
+// iconLimitError words a Check or Decode error as the AUID's
+// constraint-failure.
+func iconLimitError(err error, legacy bool) *xmlError {
+	var le *xmltree.LimitError
+	if legacy && errors.As(err, &le) && (le.What == icon.WhatSide || le.What == icon.WhatPixels) {
+		return &xmlError{"constraint-failure", legacySizePhrase}
+	}
+	return &xmlError{"constraint-failure", "Invalid icon data: " + err.Error()}
 }
 
 // checkDocument validates a PUT body for a: well-formed UTF-8 XML, the

@@ -158,7 +158,7 @@ func TestIconCacheStaysWithinBounds(t *testing.T) {
 		if i%100 == 0 {
 			ic.xml = big
 		}
-		s.cachePut(strings.Repeat("k", i%50)+string(rune('a'+i%26))+strings.Repeat("x", i/1300), ic)
+		s.cachePut(strings.Repeat("k", i%50)+string(rune('a'+i%26))+strings.Repeat("x", i/1300), ic, 0)
 		if len(s.cache) > MaxCachedIcons || s.cacheBytes > MaxIconCacheBytes {
 			t.Fatalf("after %d puts: %d entries, %d bytes", i+1, len(s.cache), s.cacheBytes)
 		}
@@ -170,7 +170,7 @@ func TestIconCacheStaysWithinBounds(t *testing.T) {
 	if total != s.cacheBytes {
 		t.Fatalf("cacheBytes %d, entries hold %d", s.cacheBytes, total)
 	}
-	s.cachePut("huge", &cachedIcon{xml: make([]byte, MaxIconCacheBytes/16+1)})
+	s.cachePut("huge", &cachedIcon{xml: make([]byte, MaxIconCacheBytes/16+1)}, 0)
 	if _, ok := s.cache["huge"]; ok {
 		t.Fatal("an entry over the per-entry bound was cached")
 	}

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
 // Timeouts of the HTTP server started by Listen.
@@ -29,6 +32,12 @@ type HTTPServer struct {
 	srv     *http.Server
 	ln      net.Listener
 	root    string
+	// fast answers plain icon GETs before net/http (fastget.go); nil when
+	// the store is not a *store.Bolt. acceptErr is why its accept loop
+	// stopped, when not by Shutdown.
+	fast      *fastPath
+	handoff   *handoffListener
+	acceptErr error
 
 	served       chan struct{} // closed when Serve has returned
 	serveErr     error
@@ -68,8 +77,18 @@ func Listen(ctx context.Context, addr string, o Options) (*HTTPServer, error) {
 			MaxHeaderBytes:    MaxHeaderBytes,
 		},
 	}
+	var serveLn net.Listener = ln
+	if _, ok := o.Store.(*store.Bolt); ok {
+		hs.handoff = newHandoffListener(ln.Addr())
+		hs.fast = newFastPath(h, hs.handoff)
+		serveLn = hs.handoff
+		go hs.acceptFast()
+	}
 	go func() {
-		err := hs.srv.Serve(ln)
+		err := hs.srv.Serve(serveLn)
+		if hs.acceptErr != nil {
+			err = hs.acceptErr
+		}
 		if !errors.Is(err, http.ErrServerClosed) {
 			hs.serveErr = err
 		}
@@ -90,6 +109,32 @@ func Listen(ctx context.Context, addr string, o Options) (*HTTPServer, error) {
 		}
 	}()
 	return hs, nil
+}
+
+// acceptFast accepts connections for the fast path, which hands net/http
+// the ones it does not serve. Temporary errors (too many open files) back
+// off as net/http's own loop does.
+func (h *HTTPServer) acceptFast() {
+	var delay time.Duration
+	for {
+		c, err := h.ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			if h.shuttingDown.Load() {
+				return // Shutdown stops net/http itself
+			}
+			h.acceptErr = fmt.Errorf("xcap/server: accept: %w", err)
+			_ = h.handoff.Close() // net/http's Serve returns
+			return
+		}
+		delay = 0
+		go h.fast.serve(c)
+	}
 }
 
 // hostPort formats a listener address for a URL ("[::1]:8080" for IPv6).
@@ -121,9 +166,16 @@ func (h *HTTPServer) Handler() *Server { return h.handler }
 // handler touches the store any more, so the caller may close it.
 func (h *HTTPServer) Shutdown(ctx context.Context) error {
 	h.shuttingDown.Store(true)
+	if h.fast != nil {
+		_ = h.ln.Close()
+		h.fast.shutdown()
+	}
 	err := h.srv.Shutdown(ctx)
 	if err != nil {
 		_ = h.srv.Close()
+	}
+	if h.fast != nil {
+		h.fast.wait(ctx.Done())
 	}
 	<-h.served
 	h.doneOnce.Do(func() { close(h.done) })

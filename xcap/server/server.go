@@ -21,12 +21,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/digest"
 	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
-	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
@@ -49,6 +49,10 @@ type Options struct {
 	Logger   *slog.Logger
 	// NonceTTL is how long a digest nonce is valid; default 5 minutes.
 	NonceTTL time.Duration
+	// NonceSecret keys the digest nonces (digest.Options.NonceSecret):
+	// XCAP nodes that share it accept each other's nonces. Empty: random
+	// per server.
+	NonceSecret []byte
 }
 
 // Server is the XCAP handler. It implements http.Handler for paths below
@@ -65,21 +69,17 @@ type Server struct {
 	mu         sync.RWMutex
 	cache      map[string]*cachedIcon // store key string → decoded icon
 	cacheBytes int
-}
+	fastPaths  map[string]fastPathEntry // raw request path → icon (fastget.go)
+	// changes counts PUTs and DELETEs: an icon read from the store before
+	// a change must not be cached after it (the fast path trusts the
+	// cache without asking the store).
+	changes uint64
 
-// cachedIcon is an icon document prepared for GET once per ETag.
-type cachedIcon struct {
-	etag      string
-	quoted    []string // `"etag"`, ready for the header map
-	xml       []byte
-	image     []byte
-	imageType []string
-}
-
-// etagger is implemented by stores that can report an ETag without copying
-// the document (store.Bolt); the icon cache uses it to validate entries.
-type etagger interface {
-	ETag(k store.Key) (string, error)
+	iconSlots chan struct{} // semaphore of icon validations
+	iconWait  time.Duration // IconValidationWait; tests shorten it
+	// iconValidating and iconValidatingPeak count the validations running
+	// (what the slots bound), for the tests.
+	iconValidating, iconValidatingPeak atomic.Int32
 }
 
 // New returns a Server.
@@ -94,11 +94,15 @@ func New(o Options) (*Server, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		opts:     o,
-		domain:   strings.ToLower(o.Domain),
-		rootPath: DefaultRootPath,
-		log:      o.Logger,
-		cache:    map[string]*cachedIcon{},
+		opts:      o,
+		domain:    strings.ToLower(o.Domain),
+		rootPath:  DefaultRootPath,
+		log:       o.Logger,
+		cache:     map[string]*cachedIcon{},
+		fastPaths: map[string]fastPathEntry{},
+
+		iconSlots: make(chan struct{}, MaxConcurrentIconValidations),
+		iconWait:  IconValidationWait,
 	}
 	if o.Root != "" {
 		u, err := url.Parse(o.Root)
@@ -109,9 +113,10 @@ func New(o Options) (*Server, error) {
 		s.opts.Root = strings.TrimSuffix(o.Root, "/")
 	}
 	s.verifier = digest.NewVerifier(digest.Options{
-		Realm:    o.Domain,
-		HA1:      o.Store.HA1,
-		NonceTTL: o.NonceTTL,
+		Realm:       o.Domain,
+		HA1:         o.Store.HA1,
+		NonceTTL:    o.NonceTTL,
+		NonceSecret: o.NonceSecret,
 	})
 	s.caps = capsDocument()
 	s.capsETag = contentETag(s.caps)
@@ -428,6 +433,13 @@ func (s *Server) put(q *request) {
 		s.plain(q.w, http.StatusRequestEntityTooLarge, fmt.Sprintf("document larger than %d bytes", limit))
 		return
 	}
+	if q.app.decodesIcon != nil && q.app.decodesIcon(q.key.Path) {
+		release, ok := s.acquireIconSlot(q)
+		if !ok {
+			return
+		}
+		defer release()
+	}
 	if xe := checkDocument(q.app, q.key.Path, body); xe != nil {
 		s.log.Info("xcap: rejected document", "key", q.key.String(), "error", xe.tag, "phrase", xe.phrase)
 		s.xcapError(q.w, xe)
@@ -451,6 +463,35 @@ func (s *Server) put(q *request) {
 	}
 }
 
+// acquireIconSlot waits for one of the MaxConcurrentIconValidations
+// slots, up to IconValidationWait; then it answers 503 with Retry-After
+// itself and returns false.
+func (s *Server) acquireIconSlot(q *request) (release func(), ok bool) {
+	t := time.NewTimer(s.iconWait)
+	defer t.Stop()
+	select {
+	case s.iconSlots <- struct{}{}:
+	case <-t.C:
+		q.w.Header().Set("Retry-After", strconv.Itoa(IconRetryAfterSeconds))
+		s.plain(q.w, http.StatusServiceUnavailable,
+			fmt.Sprintf("the server is checking %d other icons; try again in %d seconds", MaxConcurrentIconValidations, IconRetryAfterSeconds))
+		return nil, false
+	case <-q.r.Context().Done():
+		return nil, false // the client has gone
+	}
+	n := s.iconValidating.Add(1)
+	for {
+		peak := s.iconValidatingPeak.Load()
+		if n <= peak || s.iconValidatingPeak.CompareAndSwap(peak, n) {
+			break
+		}
+	}
+	return func() {
+		s.iconValidating.Add(-1)
+		<-s.iconSlots
+	}, true
+}
+
 func (s *Server) delete(q *request) {
 	if q.uri.HasNodeSelector {
 		s.plain(q.w, http.StatusNotImplemented, "DELETE of elements and attributes is not supported; DELETE the whole document")
@@ -472,135 +513,12 @@ func (s *Server) delete(q *request) {
 	q.w.WriteHeader(http.StatusOK)
 }
 
-func (c *cachedIcon) size() int { return len(c.xml) + len(c.image) }
-
-// cachePut stores ic, dropping arbitrary entries while the cache is over
-// its bounds (icons are re-read from the store on a miss; no LRU needed).
-func (s *Server) cachePut(key string, ic *cachedIcon) {
-	if ic.size() > MaxIconCacheBytes/16 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cacheDeleteLocked(key)
-	for k := range s.cache {
-		if len(s.cache) < MaxCachedIcons && s.cacheBytes+ic.size() <= MaxIconCacheBytes {
-			break
-		}
-		s.cacheDeleteLocked(k)
-	}
-	s.cache[key] = ic
-	s.cacheBytes += ic.size()
-}
-
-func (s *Server) cacheDeleteLocked(key string) {
-	if old, ok := s.cache[key]; ok {
-		s.cacheBytes -= old.size()
-		delete(s.cache, key)
-	}
-}
-
-// Forget drops what the server caches of a document another node changed
-// (all documents for a change with All set). The icon cache also checks
-// each entry's ETag against the store on every request; forgetting at once
-// frees the memory and makes the next GET decode the new icon.
-func (s *Server) Forget(c store.Change) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c.All {
-		clear(s.cache)
-		s.cacheBytes = 0
-		return
-	}
-	if ic, ok := s.cache[c.Key.String()]; ok && ic.etag != c.ETag {
-		s.cacheDeleteLocked(c.Key.String())
-	}
-}
-
-// CachedIcons returns how many icon documents the server holds decoded.
-func (s *Server) CachedIcons() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.cache)
-}
-
 func (s *Server) changed(k store.Key) {
 	s.mu.Lock()
+	s.changes++
 	s.cacheDeleteLocked(k.String())
 	s.mu.Unlock()
 	if s.opts.OnChange != nil {
 		s.opts.OnChange(k)
 	}
-}
-
-// getIcon serves an icon document from the per-ETag cache: the XML for the
-// modern AUID, the decoded image for the legacy one (unless the client asks
-// for the XML), so a burst of watchers costs one decode.
-func (s *Server) getIcon(q *request) {
-	ck := q.key.String()
-	var ic *cachedIcon
-	if et, ok := s.opts.Store.(etagger); ok {
-		etag, err := et.ETag(q.key)
-		if errors.Is(err, store.ErrNotFound) {
-			s.get(q) // same 404 / 412 answers as any document
-			return
-		}
-		if err != nil {
-			s.internalError(q.w, err)
-			return
-		}
-		s.mu.RLock()
-		ic = s.cache[ck]
-		s.mu.RUnlock()
-		if ic != nil && ic.etag != etag {
-			ic = nil
-		}
-	}
-	if ic == nil {
-		doc, err := s.opts.Store.Get(q.key)
-		if err != nil {
-			s.get(q)
-			return
-		}
-		ic = &cachedIcon{etag: doc.ETag, quoted: []string{quote(doc.ETag)}, xml: doc.Body}
-		if c, err := icon.ParseContent(doc.Body); err == nil {
-			f, ok := icon.Sniff(c.Data)
-			if ok {
-				ic.image = c.Data
-				ic.imageType = []string{f.MIMEType()}
-			}
-		}
-		s.cachePut(ck, ic)
-	}
-	if !s.checkGETConditions(q, ic.etag) {
-		return
-	}
-	h := q.w.Header()
-	body, mimeType := ic.xml, []string{q.app.mime}
-	if q.app.auid == AUIDLegacyStatusIcon {
-		h["Vary"] = []string{"Accept"}
-		if ic.image != nil && !acceptsXML(q.r.Header.Get("Accept")) {
-			body, mimeType = ic.image, ic.imageType
-		}
-	}
-	h["Content-Type"] = mimeType
-	h["Etag"] = ic.quoted
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	q.w.WriteHeader(http.StatusOK)
-	_, _ = q.w.Write(body)
-}
-
-// acceptsXML reports whether an Accept header asks for the pres-content XML.
-func acceptsXML(accept string) bool {
-	if accept == "" {
-		return false
-	}
-	for item := range strings.SplitSeq(accept, ",") {
-		mt, _, _ := strings.Cut(item, ";")
-		mt = strings.ToLower(strings.TrimSpace(mt))
-		if mt == icon.ContentMIMEType || mt == "application/xml" || mt == "text/xml" {
-			return true
-		}
-	}
-	return false
 }

@@ -331,3 +331,15 @@ func TestCaps(t *testing.T) {
 		t.Fatalf("caps element GET: %d %q", el.code, el.body)
 	}
 }
+
+func TestNodesSharingANonceSecret(t *testing.T) {
+	secret := func(o *Options) { o.NonceSecret = []byte("shared by both nodes") }
+	a, b, c := newEnv(t, secret), newEnv(t, secret), newEnv(t)
+	auth := answer(t, a, "GET", aliceRL, "alice", "secret", 1)
+	b.want(b.do(b.anon, "GET", aliceRL, nil, "Authorization", auth), 404, "node b, a's nonce, same secret (authorized, no document)")
+	r := c.do(c.anon, "GET", aliceRL, nil, "Authorization", auth)
+	c.want(r, 401, "node c, a's nonce, its own secret")
+	if ch, err := digest.ParseChallenge(r.header.Get("WWW-Authenticate")); err != nil || !ch.Stale {
+		t.Fatalf("challenge for a foreign nonce: %q (%v), want stale=true so the client retries silently", r.header.Get("WWW-Authenticate"), err)
+	}
+}

@@ -1,23 +1,26 @@
-package backend
+package account
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
 // The icon cache keeps within its bound by dropping the least recently
 // used icons, and leaves files that are not icons alone.
 func TestIconCachePrunes(t *testing.T) {
 	dir := t.TempDir()
-	f := &iconFetcher{dir: dir}
+	f := newIconCache(dir, MaxCacheBytes, slog.New(slog.DiscardHandler))
 	base := time.Now().Add(-time.Hour)
 	var names []string
 	for i := range 8 {
 		data := []byte(strings.Repeat(string(rune('a'+i)), 1000))
-		name := sha1Hex(data)
+		name := icon.ContentHash(data)
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +35,7 @@ func TestIconCachePrunes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Reading the oldest makes it the most recently used.
-	if _, ok := f.readCached(names[0]); !ok {
+	if _, ok := f.read(names[0]); !ok {
 		t.Fatal("cached icon not found")
 	}
 

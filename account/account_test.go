@@ -1,4 +1,4 @@
-package backend
+package account
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/demo"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"github.com/sipbuddy/sipbuddy/xcap/presrules"
@@ -42,13 +43,17 @@ type recorder struct {
 	done chan struct{}
 }
 
-func record(b *Backend) *recorder {
+func record(b *Account) *recorder {
 	r := &recorder{done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		for ev := range b.Events() {
+		for {
+			evs, err := b.Next(context.Background(), 0)
+			if err != nil {
+				return
+			}
 			r.mu.Lock()
-			r.evs = append(r.evs, ev)
+			r.evs = append(r.evs, evs...)
 			r.mu.Unlock()
 		}
 	}()
@@ -117,7 +122,7 @@ func startWorld(t *testing.T, buddies int) *demo.World {
 	return w
 }
 
-func login(t *testing.T, w *demo.World, user, cacheDir string) (*Backend, *recorder) {
+func login(t *testing.T, w *demo.World, user, cacheDir string) (*Account, *recorder) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
@@ -128,12 +133,14 @@ func login(t *testing.T, w *demo.World, user, cacheDir string) (*Backend, *recor
 	return loginAs(t, acc, cacheDir)
 }
 
-func loginAs(t *testing.T, acc demo.Account, cacheDir string) (*Backend, *recorder) {
+func loginAs(t *testing.T, acc demo.Account, cacheDir string) (*Account, *recorder) {
 	t.Helper()
 	b, err := New(Options{
-		AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password,
-		Proxy: acc.Proxy, XCAPRoot: acc.XCAPRoot, CacheDir: cacheDir,
-		RetryMin: 100 * time.Millisecond, RetryMax: time.Second,
+		Options: ua.Options{
+			AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password, Proxy: acc.Proxy,
+			RetryMin: 100 * time.Millisecond, RetryMax: time.Second,
+		},
+		XCAPRoot: acc.XCAPRoot, CacheDir: cacheDir,
 		IconRetryMin: 100 * time.Millisecond, IconRetryMax: time.Second,
 	})
 	if err != nil {
@@ -149,13 +156,13 @@ func loginAs(t *testing.T, acc demo.Account, cacheDir string) (*Backend, *record
 	return b, r
 }
 
-func closeBackend(t *testing.T, b *Backend, r *recorder) {
+func closeBackend(t *testing.T, b *Account, r *recorder) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	if err := b.Close(ctx); err != nil {
 		t.Errorf("close: %v", err)
 	}
-	<-r.done // Close closes the channel
+	<-r.done // Next reports ErrClosed once everything was read
 }
 
 // TestBuddyListPresenceAndIcons logs in to the demo world (real XCAP and
@@ -169,7 +176,7 @@ func TestBuddyListPresenceAndIcons(t *testing.T) {
 
 	r.wait(t, "registration", func(ev Event) bool {
 		a, ok := ev.(AccountEvent)
-		return ok && a.State == Registered && a.AOR == "sip:tester@example.test"
+		return ok && a.State == ua.Registered && a.AOR == "sip:tester@example.test"
 	})
 	list := r.wait(t, "buddy list", func(ev Event) bool {
 		b, ok := ev.(BuddiesEvent)
@@ -191,8 +198,8 @@ func TestBuddyListPresenceAndIcons(t *testing.T) {
 			i, ok := ev.(IconEvent)
 			return ok && i.URI == uri
 		}).(IconEvent)
-		if ic.Image == nil || ic.Image.Bounds().Dx() == 0 {
-			t.Errorf("%s: empty icon image", uri)
+		if ic.Thumb == nil || ic.Thumb.Bounds().Dx() == 0 || ic.Thumb.Bounds().Dx() > ThumbSide || ic.Thumb.Bounds().Dy() > ThumbSide {
+			t.Errorf("%s: icon thumbnail %v, want a non-empty image of at most %d pixels a side", uri, ic.Thumb, ThumbSide)
 		}
 		if p.State.IconHash != "" && ic.Hash != p.State.IconHash {
 			t.Errorf("%s: icon hash %s, published %s", uri, ic.Hash, p.State.IconHash)
@@ -200,7 +207,7 @@ func TestBuddyListPresenceAndIcons(t *testing.T) {
 		data, err := os.ReadFile(filepath.Join(cache, ic.Hash))
 		if err != nil {
 			t.Errorf("%s: icon not in the disk cache: %v", uri, err)
-		} else if sha1Hex(data) != ic.Hash {
+		} else if icon.ContentHash(data) != ic.Hash {
 			t.Errorf("%s: cached file does not hash to its name", uri)
 		}
 	}
@@ -264,7 +271,7 @@ func TestRequests(t *testing.T) {
 	b, r := login(t, w, "tester", t.TempDir())
 	r.wait(t, "registration", func(ev Event) bool {
 		a, ok := ev.(AccountEvent)
-		return ok && a.State == Registered
+		return ok && a.State == ua.Registered
 	})
 	r.wait(t, "buddy list", func(ev Event) bool { _, ok := ev.(BuddiesEvent); return ok })
 
@@ -322,8 +329,8 @@ func TestRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sha1Hex(data) != self.IconHash {
-			t.Errorf("server icon sha1 %s, published %s", sha1Hex(data), self.IconHash)
+		if icon.ContentHash(data) != self.IconHash {
+			t.Errorf("server icon sha1 %s, published %s", icon.ContentHash(data), self.IconHash)
 		}
 
 		// A file that is not an image: clear error, nothing changes.
@@ -336,7 +343,7 @@ func TestRequests(t *testing.T) {
 			t.Errorf("bad file: %v", err)
 		}
 		after, _, err := xcap.FetchIcon(context.Background(), nil, self.IconURL, "")
-		if err != nil || sha1Hex(after) != self.IconHash {
+		if err != nil || icon.ContentHash(after) != self.IconHash {
 			t.Errorf("the stored icon changed after a bad file: %v", err)
 		}
 		if _, err := r.answer(t, b.SetIcon(filepath.Join(t.TempDir(), "missing.png"))); !errors.Is(err, os.ErrNotExist) {
@@ -383,7 +390,7 @@ func TestRequests(t *testing.T) {
 	})
 
 	t.Run("AcceptAndBlockWatchers", func(t *testing.T) {
-		key := store.Key{AUID: PresRulesAUID, User: "sip:tester@example.test", Path: PresRulesDocument}
+		key := store.Key{AUID: presrules.AUID, User: "sip:tester@example.test", Path: presrules.DocumentPath}
 		decide := func(uri string) presrules.Handling {
 			doc, err := w.Store().Get(key)
 			if err != nil {
@@ -423,7 +430,7 @@ func TestRequests(t *testing.T) {
 		rm.wait(t, "mallory refused or shown nothing", func(ev Event) bool {
 			switch ev := ev.(type) {
 			case SubscriptionEvent:
-				return ev.URI == "sip:tester@example.test" && (ev.State == SubscriptionTerminated || ev.State == SubscriptionRetrying)
+				return ev.URI == "sip:tester@example.test" && (ev.State == ua.Terminated || ev.State == ua.Retrying)
 			case PresenceEvent:
 				return ev.URI == "sip:tester@example.test"
 			}
@@ -449,7 +456,7 @@ func hasEntry(es []resourcelists.Entry, uri, list string) bool {
 }
 
 func TestRequestsBeforeStartAndAfterClose(t *testing.T) {
-	b, err := New(Options{AOR: "sip:a@example.test", Password: "x", Proxy: "sip:127.0.0.1:9;transport=tcp", XCAPRoot: "http://127.0.0.1:9/xcap-root", CacheDir: t.TempDir()})
+	b, err := New(Options{Options: ua.Options{AOR: "sip:a@example.test", Password: "x", Proxy: "sip:127.0.0.1:9;transport=tcp"}, XCAPRoot: "http://127.0.0.1:9/xcap-root", CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,30 +515,4 @@ func FuzzNormalizeURI(f *testing.F) {
 			t.Fatalf("normalized %q contains a forbidden character", u)
 		}
 	})
-}
-
-func TestQueueBoundsLogsAndEvents(t *testing.T) {
-	q := newQueue()
-	for i := range MaxQueuedLogs + 10 {
-		q.push(LogEvent{Text: fmt.Sprint(i)})
-	}
-	for i := range MaxQueuedEvents {
-		q.push(PresenceEvent{URI: fmt.Sprint(i)})
-	}
-	q.mu.Lock()
-	n, logs := len(q.items), q.logs
-	q.mu.Unlock()
-	if n > MaxQueuedEvents || logs > MaxQueuedLogs {
-		t.Fatalf("queue holds %d events (%d logs)", n, logs)
-	}
-	if q.droppedCount() == 0 {
-		t.Error("nothing counted as dropped")
-	}
-	// The newest state survived.
-	q.mu.Lock()
-	last := q.items[len(q.items)-1].(PresenceEvent)
-	q.mu.Unlock()
-	if last.URI != fmt.Sprint(MaxQueuedEvents-1) {
-		t.Errorf("newest event lost: %v", last)
-	}
 }

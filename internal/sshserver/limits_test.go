@@ -1,0 +1,171 @@
+package sshserver_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/sipbuddy/sipbuddy/internal/sshserver"
+)
+
+// idleConns opens n TCP connections to addr that never say anything.
+func idleConns(t *testing.T, addr string, n int) []net.Conn {
+	t.Helper()
+	conns := make([]net.Conn, 0, n)
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("idle connection %d: %v", len(conns), err)
+		}
+		conns = append(conns, c)
+	}
+	t.Cleanup(func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return conns
+}
+
+// closedByServer counts the connections the server has closed (EOF after
+// its version line) within the deadline.
+func closedByServer(conns []net.Conn, deadline time.Time) int {
+	closed := 0
+	for _, c := range conns {
+		_ = c.SetReadDeadline(deadline)
+		_, err := io.ReadAll(c)
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			closed++
+		}
+	}
+	return closed
+}
+
+// TestIdleConnectionsDoNotLockOutLogins is the probe's F2: 48 idle TCP
+// connections made every real login fail for 31 minutes.
+func TestIdleConnectionsDoNotLockOutLogins(t *testing.T) {
+	verifyNoLeaks(t)
+	e := startEnv(t, nil)
+	const idle = 48
+	conns := idleConns(t, e.addr, idle)
+	v := connect(t, e.addr, "olga")
+	v.waitFor(0, "sip:olga@example.test", false)
+	// From one source at most MaxPreAuthPerSource wait for their
+	// handshake (olga's login, once in, no longer counts among them).
+	if got, want := closedByServer(conns, time.Now().Add(3*time.Second)), idle-sshserver.MaxPreAuthPerSource; got < want {
+		t.Errorf("%d of %d idle connections closed, want at least %d", got, idle, want)
+	}
+	v.keys("q")
+	v.waitExit()
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	verifyNoLeaks(t)
+	e := startEnv(t, func(o *sshserver.Options) { o.HandshakeTimeout = 300 * time.Millisecond })
+	conns := idleConns(t, e.addr, 1)
+	if got := closedByServer(conns, time.Now().Add(10*time.Second)); got != 1 {
+		t.Fatal("an idle connection was still open 10 s after a 300 ms handshake timeout")
+	}
+}
+
+// passwordEnv is `serve --ssh`: users log in with their SIP password.
+func passwordEnv(t *testing.T, adjust func(*sshserver.Options)) *env {
+	return startEnv(t, func(o *sshserver.Options) {
+		o.Password = func(user string) (string, bool) {
+			if user == "olga" {
+				return "letmein", true
+			}
+			return "", false
+		}
+		if adjust != nil {
+			adjust(o)
+		}
+	})
+}
+
+func keyboardAnswer(answer string) gossh.AuthMethod {
+	return gossh.KeyboardInteractive(func(_, _ string, questions []string, _ []bool) ([]string, error) {
+		out := make([]string, len(questions))
+		for i := range out {
+			out[i] = answer
+		}
+		return out, nil
+	})
+}
+
+// TestPasswordLoginOnLoopback: with a password function, nobody gets in
+// without the SIP password, loopback or not.
+func TestPasswordLoginOnLoopback(t *testing.T) {
+	verifyNoLeaks(t)
+	e := passwordEnv(t, nil)
+	if !e.srv.Authenticated() || !e.srv.PasswordLogin() {
+		t.Fatal("a server with a password function says it lets anyone in")
+	}
+	for name, auth := range map[string]gossh.AuthMethod{
+		"no answer":                     keyboardAnswer(""),
+		"wrong keyboard-interactive":    keyboardAnswer("guess"),
+		"wrong password":                gossh.Password("guess"),
+		"another user's password (bob)": gossh.Password("letmein"),
+	} {
+		user := "olga"
+		if strings.Contains(name, "bob") {
+			user = "bob"
+		}
+		if c, err := gossh.Dial("tcp", e.addr, clientConfig(user, auth)); err == nil {
+			c.Close()
+			t.Errorf("%s: logged in", name)
+		}
+	}
+	v := connect(t, e.addr, "olga", keyboardAnswer("letmein"))
+	v.waitFor(0, "sip:olga@example.test", false)
+	v.keys("q")
+	v.waitExit()
+	c, err := gossh.Dial("tcp", e.addr, clientConfig("olga", gossh.Password("letmein")))
+	if err != nil {
+		t.Fatalf("password authentication: %v", err)
+	}
+	c.Close()
+}
+
+// TestSandboxOnlyForExistingUsers is the probe's F8: any valid-looking
+// user name got a sandbox with a gallery copy and its own quota.
+func TestSandboxOnlyForExistingUsers(t *testing.T) {
+	verifyNoLeaks(t)
+	signer, pub := newKey(t)
+	keys := filepath.Join(t.TempDir(), "authorized_keys")
+	if err := os.WriteFile(keys, gossh.MarshalAuthorizedKey(pub), 0o600); err != nil { // any user name
+		t.Fatal(err)
+	}
+	e := passwordEnv(t, func(o *sshserver.Options) { o.AuthorizedKeys = keys })
+	if !e.srv.HasKeys() {
+		t.Fatal("authorized_keys not loaded beside the password")
+	}
+	client, err := gossh.Dial("tcp", e.addr, clientConfig("mallory", gossh.PublicKeys(signer)))
+	if err != nil {
+		t.Fatalf("key login as mallory: %v", err)
+	}
+	defer client.Close()
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	var stderr strings.Builder
+	sess.Stderr = &stderr
+	sess.Stdin = strings.NewReader("C0644 3 a.png\nabc\x00")
+	_ = sess.Run("scp -t .")
+	if !strings.Contains(stderr.String(), `no SIP user "mallory"`) {
+		t.Errorf("scp as a user the server does not know: %q", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(e.data, "pictures", "mallory")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a sandbox was made for mallory: %v", err)
+	}
+}

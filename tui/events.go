@@ -1,0 +1,162 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/sipbuddy/sipbuddy/account"
+	"github.com/sipbuddy/sipbuddy/sip/pidf"
+)
+
+// MaxEventsPerRead bounds the events one read hands to Update: enough to
+// catch up after a flood in a few frames, few enough that one Update stays
+// short.
+const MaxEventsPerRead = 512
+
+// eventsMsg carries the events of one read of the account's queue, with
+// the art rendered ahead for the icons among them; handling it re-arms the
+// read.
+type eventsMsg struct {
+	evs []account.Event
+	art artMsg
+}
+
+// accountClosedMsg says the account was closed and every event was read.
+type accountClosedMsg struct{}
+
+// readEvents returns the command that waits for the account's next events
+// (up to MaxEventsPerRead) and renders the art of the icons among them at
+// the list's size in the current mode, and at the detail pane's for the
+// selected buddy. Update re-arms it after handling.
+func (m *Model) readEvents() tea.Cmd {
+	if m.b == nil {
+		return nil
+	}
+	b, mode, rows := m.b, m.c.mode, m.opts.IconRows
+	var detailURI string
+	if sel := m.list.selected(); sel != nil && m.c.width > 0 && m.layout().detailW > 0 {
+		detailURI = sel.URI
+	}
+	self := m.self.AOR
+	return func() tea.Msg {
+		evs, err := b.Next(context.Background(), MaxEventsPerRead)
+		if err != nil {
+			return accountClosedMsg{}
+		}
+		var pre artMsg
+		for _, ev := range evs {
+			ic, ok := ev.(account.IconEvent)
+			if !ok || ic.Thumb == nil || ic.Hash == "" {
+				continue
+			}
+			pre.add(ic.Hash, ic.Thumb, 2*rows, rows, mode)
+			if ic.URI == detailURI && ic.URI != self {
+				pre.add(ic.Hash, ic.Thumb, detailIconCols, detailIconRows, mode)
+			}
+		}
+		return eventsMsg{evs: evs, art: pre}
+	}
+}
+
+// handleEvent applies one account event to the model. A change of order
+// in the list is left to resortIfDirty, once per batch of events.
+func (m *Model) handleEvent(ev account.Event) {
+	switch ev := ev.(type) {
+	case account.AccountEvent:
+		m.self.AOR, m.self.Name, m.self.Reg = ev.AOR, ev.DisplayName, ev.State
+		m.self.RegErr = ""
+		if ev.Err != nil {
+			m.self.RegErr = ev.Err.Error()
+			m.setStatus(statusError, "Registration failed: "+m.self.RegErr)
+		}
+	case account.BuddiesEvent:
+		if ev.Err != nil {
+			// The list could not be (re)loaded: keep what is shown.
+			m.list.loadErr = clean(ev.Err.Error())
+			m.setStatus(statusError, m.list.loadErr)
+			return
+		}
+		m.list.loaded, m.list.loadErr = true, ""
+		m.list.setBuddies(ev.Buddies)
+	case account.PresenceEvent:
+		b := m.list.get(ev.URI, false)
+		if b == nil {
+			return
+		}
+		if ev.State.IconURL != b.State.IconURL || !b.HasState {
+			b.IconErr = ""
+		}
+		// A buddy who goes offline publishes no icon (a server's closed
+		// document has none), but people still know them by their picture:
+		// keep it. An online buddy without an icon has removed it.
+		if ev.State.IconURL == "" && ev.State.Basic != pidf.BasicClosed {
+			b.IconHash = ""
+		}
+		b.State, b.HasState, b.Updated = ev.State, true, ev.At
+		b.refresh()
+		m.list.dirty = true
+	case account.SubscriptionEvent:
+		b := m.list.get(ev.URI, false)
+		if b == nil {
+			return
+		}
+		b.Sub, b.SubReason, b.RetryIn = ev.State, ev.Reason, ev.RetryIn
+		if b.SubReason == "" && ev.Err != nil {
+			b.SubReason = ev.Err.Error()
+		}
+	case account.IconEvent:
+		if ev.URI == m.self.AOR {
+			m.self.IconHash = ev.Hash
+		} else if b := m.list.get(ev.URI, false); b != nil {
+			b.IconHash, b.IconURL, b.IconErr = ev.Hash, ev.URL, ""
+		}
+		m.arts.addThumb(ev.Hash, ev.Thumb)
+	case account.IconFailedEvent:
+		if b := m.list.get(ev.URI, false); b != nil {
+			b.IconErr = ev.Err.Error()
+			if ev.RetryIn > 0 {
+				b.IconErr += fmt.Sprintf(" (retry in %s)", ev.RetryIn.Round(time.Second))
+			}
+		}
+	case account.PublicationEvent:
+		m.self.PubState, m.self.PubErr = ev.State, ""
+		if ev.Err != nil {
+			m.self.PubErr = ev.Err.Error()
+			m.setStatus(statusError, "Publication failed: "+m.self.PubErr)
+		}
+	case account.SelfEvent:
+		m.self.known = true
+		m.self.Open, m.self.Activities, m.self.Note = ev.Open, ev.Activities, ev.Note
+		m.self.IconURL = ev.IconURL
+		if ev.IconHash != m.self.IconHash && ev.IconURL == "" {
+			m.self.IconHash = ""
+		}
+	case account.WatchersEvent:
+		before := len(m.pending)
+		m.watchers = ev.Watchers
+		m.pending = pendingWatchers(ev.Watchers)
+		w, watching := m.dialogs.top().(watchersModal)
+		if watching {
+			m.dialogs[len(m.dialogs)-1] = w.withPending(m.pending)
+		}
+		if len(m.pending) > before && !watching {
+			p := m.pending[len(m.pending)-1]
+			m.setStatus(statusInfo, clean(p.URI)+" wants to see your presence (w to answer)")
+		}
+	case account.LogEvent:
+		m.debug.push(ev)
+	case account.DoneEvent:
+		delete(m.requests, ev.ID)
+		text := ev.Detail
+		if text == "" {
+			text = ev.Kind.String() + ": done"
+		}
+		m.setStatus(statusOK, "✓ "+text)
+	case account.ErrorEvent:
+		delete(m.requests, ev.ID)
+		m.setStatus(statusError, "✗ "+ev.Kind.String()+": "+clean(ev.Err.Error()))
+	}
+}
