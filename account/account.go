@@ -48,8 +48,10 @@ const (
 	DefaultIconAttempts = 6
 )
 
-// Options configure an Account. AOR, Password, Proxy (in the embedded
-// ua.Options) and XCAPRoot are required.
+// Options configure an Account. AOR and Password (in the embedded
+// ua.Options) and XCAPRoot are required; without a Proxy the UA locates the
+// SIP servers in DNS (ua.Options.Resolver). ua.Options.TLS also says how the
+// XCAP server's certificate is verified.
 //
 // The embedded ua.Options configure the SIP side as they are, except that
 // the account owns Sink (its queue receives the UA's events) and wraps
@@ -123,8 +125,8 @@ type Account struct {
 // New checks the options and builds an account that does nothing until
 // Start.
 func New(o Options) (*Account, error) {
-	if o.AOR == "" || o.Proxy == "" || o.XCAPRoot == "" {
-		return nil, errors.New("account: the address (AOR), the SIP proxy and the XCAP root are required")
+	if o.AOR == "" || o.XCAPRoot == "" {
+		return nil, errors.New("account: the address (AOR) and the XCAP root are required")
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = DefaultRequestTimeout
@@ -192,6 +194,7 @@ func New(o Options) (*Account, error) {
 		Username: o.Username,
 		Password: o.Password,
 		HTTP:     o.HTTP,
+		TLS:      o.TLS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("account: %w", err)
@@ -287,6 +290,7 @@ func (a *Account) Close(ctx context.Context) error {
 	err := a.ua.Close(ctx)
 	a.wg.Wait()
 	a.icons.wait()
+	a.xc.CloseIdleConnections()
 	a.q.close()
 	return err
 }

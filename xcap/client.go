@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/icholy/digest"
+
+	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
@@ -53,6 +55,10 @@ type ClientOptions struct {
 	// answers any realm.
 	Realm string
 	HTTP  *http.Client // optional; its Transport is wrapped for Digest
+	// TLS says how HTTPS servers are verified when HTTP is nil (system
+	// roots by default, a CA file, or no verification for test servers);
+	// the certificate must hold the URL's host name.
+	TLS tlsconf.Options
 }
 
 // Client talks to one XCAP root as one user. It is safe for concurrent use.
@@ -86,7 +92,11 @@ func NewClient(o ClientOptions) (*Client, error) {
 	}
 	base := o.HTTP
 	if base == nil {
-		base = &http.Client{Timeout: DefaultTimeout}
+		tr, err := tlsconf.HTTPTransport(o.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("xcap: %w", err)
+		}
+		base = &http.Client{Timeout: DefaultTimeout, Transport: tr}
 	}
 	c := &Client{root: root, xui: o.XUI, username: username, public: base, http: base}
 	if o.Password != "" {
@@ -111,6 +121,11 @@ func NewClient(o ClientOptions) (*Client, error) {
 	}
 	return c, nil
 }
+
+// CloseIdleConnections closes the kept-alive connections of the client's
+// HTTP transport (its own when ClientOptions.HTTP was nil), so that a
+// client no longer used leaves no connection and goroutine behind.
+func (c *Client) CloseIdleConnections() { c.public.CloseIdleConnections() }
 
 // SplitXUI returns the user and domain parts of "sip:alice@example.test".
 func SplitXUI(xui string) (user, domain string, err error) {

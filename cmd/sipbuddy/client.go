@@ -13,7 +13,6 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/config"
-	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
 )
 
@@ -23,6 +22,8 @@ const (
 	envProxy    = "SIPBUDDY_PROXY"
 	envXCAPRoot = "SIPBUDDY_XCAP_ROOT"
 	envRender   = "SIPBUDDY_RENDER"
+	envDNS      = "SIPBUDDY_DNS"
+	envData     = "SIPBUDDY_DATA"
 	envLog      = "SIPBUDDY_LOG"
 )
 
@@ -52,7 +53,9 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&fl.XCAPRoot, "xcap-root", os.Getenv(envXCAPRoot), "XCAP root `URL` ($"+envXCAPRoot+")")
 	fs.StringVar(&fl.ConfigPath, "config", "", "configuration `file` (default $"+config.EnvConfig+" or ~/.config/sipbuddy/config.toml)")
 	proxy := fs.String("proxy", os.Getenv(envProxy), "outbound proxy, `sip:127.0.0.1:5060;transport=tcp` ($"+envProxy+")")
-	transport := fs.String("transport", "", "SIP transport: tcp (default) or udp")
+	transport := fs.String("transport", "", "SIP transport: tcp (default), udp or tls")
+	var net netFlags
+	net.register(fs)
 	render := fs.String("render", os.Getenv(envRender), "icon art: halfblock, ascii or plain ($"+envRender+"; NO_COLOR picks plain)")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy.log in the user cache dir)")
@@ -83,10 +86,10 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *render != "" {
 		acct.RenderMode = *render
 	}
-	if acct.Proxy == "" {
-		// No outbound proxy: the domain itself, as a SIP client without
-		// DNS SRV support would do.
-		acct.Proxy = "sip:" + acct.Domain() + ";transport=tcp"
+	bo, err := net.accountOptions(ctx, acct)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
 	}
 
 	logger, closeLog, path, err := openLog(*logPath, "sipbuddy.log", *verbose, false)
@@ -96,17 +99,8 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer closeLog()
 
-	err = runTUI(ctx, account.Options{
-		Options: ua.Options{
-			AOR:         acct.Account,
-			DisplayName: acct.DisplayName,
-			Password:    acct.Password,
-			Proxy:       acct.Proxy,
-			Transport:   acct.Transport,
-			Logger:      logger,
-		},
-		XCAPRoot: acct.XCAPRoot,
-	}, tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures})
+	bo.Logger = logger
+	err = runTUI(ctx, bo, tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)
 		return 1

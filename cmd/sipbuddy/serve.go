@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,8 +87,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data", "", "data directory (default: the user config dir + /sipbuddy/server)")
 	root := fs.String("root", "", "public XCAP root URL if clients reach the server under another address (default http://<listen address>/xcap-root)")
 	verbose := fs.Bool("v", false, "log every rejected request")
+	pprofAddr := fs.String("pprof", "", "serve Go's CPU and allocation profiles on loopback `ADDR` (127.0.0.1:6060), for profiling under load")
 	sshAddr := fs.String("ssh", "", "also serve the buddy list over SSH on `ADDR` (127.0.0.1:2222): the SSH user name is the SIP user")
 	authKeys := fs.String("authorized-keys", "", "with --ssh: the `FILE` of public keys allowed in (default DATA/ssh/authorized_keys; required off loopback)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate `FILE` (chain): serve SIP over TLS beside UDP/TCP and XCAP over HTTPS")
+	tlsKey := fs.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
+	sipTLSAddr := fs.String("sip-tls", "", "SIP over TLS listen address with --tls-cert (default: the --sip host, port 5061, or a free port when --sip has port 0)")
 	var users userFlags
 	fs.Var(&users, "user", "add or update a user, name:password (repeatable; kept in the data directory; the password shows in ps: prefer sipbuddy serve users add)")
 	prepareUsage(fs, args, stdout, serveUsage, nil)
@@ -107,6 +112,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *sshAddr != "" && stack.IsPostgres(*storeSpec) {
 		fmt.Fprintln(stderr, "sipbuddy serve: --ssh needs the bbolt store: the PostgreSQL store keeps digest HA1 values, not the passwords SSH sessions log in with")
 		return 2
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(stderr, "sipbuddy serve: --tls-cert and --tls-key go together")
+		return 2
+	}
+	if *pprofAddr != "" {
+		stop, err := servePprof(*pprofAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "sipbuddy serve:", err)
+			return 2
+		}
+		defer stop()
 	}
 	if *dataDir == "" {
 		d, err := defaultDataDir()
@@ -187,6 +204,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		FrontEnd: frontEnd,
 		Users:    stackUsers,
 		Logger:   logger,
+		TLSCert:  *tlsCert,
+		TLSKey:   *tlsKey,
+		SIPTLSAddr: func() string {
+			if *tlsCert == "" || *sipAddr == "" {
+				return ""
+			}
+			return tlsListenAddr(*sipTLSAddr, *sipAddr)
+		}(),
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "sipbuddy serve:", err)
@@ -195,6 +220,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "XCAP root: %s\n", stk.XCAPRoot())
 	if a := stk.SIPAddr(); a != nil {
 		fmt.Fprintf(stdout, "SIP: %s (UDP and TCP), proxy %s\n", a, stk.Proxy())
+		if a := stk.SIPTLSAddr(); a != nil {
+			fmt.Fprintf(stdout, "SIP TLS: %s, proxy %s\n", a, stk.TLSProxy())
+		}
 	}
 	fmt.Fprintf(stdout, "Data: %s\n", describeStore(storePath))
 	known, err := stk.Store().Users()
@@ -252,4 +280,20 @@ func sshAccount(st store.Store, domain string) sshserver.AccountFunc {
 		}
 		return sshserver.Account{AOR: "sip:" + user + "@" + domain, DisplayName: user, Password: pw}, nil
 	}
+}
+
+// tlsListenAddr is the SIP-over-TLS address: explicit, else the SIP host
+// on 5061 (a free port when the SIP address asks for one).
+func tlsListenAddr(explicit, sipAddr string) string {
+	if explicit != "" {
+		return explicit
+	}
+	host, port, err := net.SplitHostPort(sipAddr)
+	if err != nil {
+		return "127.0.0.1:5061"
+	}
+	if port == "0" {
+		return net.JoinHostPort(host, "0")
+	}
+	return net.JoinHostPort(host, "5061")
 }

@@ -21,6 +21,7 @@ import (
 	"os/signal"
 
 	"github.com/sipbuddy/sipbuddy/internal/config"
+	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/xcap"
 )
 
@@ -69,7 +70,7 @@ func list(ctx context.Context, fl config.Flags, showXML bool, stdout io.Writer) 
 	if err := acc.RequireXCAP(); err != nil {
 		return err
 	}
-	c, err := xcap.NewClient(xcap.ClientOptions{Root: acc.XCAPRoot, XUI: acc.Account, Username: acc.AuthUsername(), Password: acc.Password})
+	c, err := xcap.NewClient(xcap.ClientOptions{Root: acc.XCAPRoot, XUI: acc.Account, Username: acc.AuthUsername(), Password: acc.Password, TLS: tlsconf.Options{CAFile: acc.CAFile}})
 	if err != nil {
 		return err
 	}

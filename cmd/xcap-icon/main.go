@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/sipbuddy/sipbuddy/internal/config"
+	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
@@ -95,7 +96,7 @@ func newClient(ctx context.Context, fl config.Flags) (*xcap.Client, error) {
 	if err := acc.RequireXCAP(); err != nil {
 		return nil, err
 	}
-	return xcap.NewClient(xcap.ClientOptions{Root: acc.XCAPRoot, XUI: acc.Account, Username: acc.AuthUsername(), Password: acc.Password})
+	return xcap.NewClient(xcap.ClientOptions{Root: acc.XCAPRoot, XUI: acc.Account, Username: acc.AuthUsername(), Password: acc.Password, TLS: tlsconf.Options{CAFile: acc.CAFile}})
 }
 
 func do(ctx context.Context, op, filename string, fl config.Flags, stdout io.Writer) error {

@@ -72,7 +72,8 @@ type Account struct {
 	PasswordTimeout string `toml:"password_timeout"` // how long password_command may take ("10s" default)
 	Proxy           string `toml:"proxy"`
 	XCAPRoot        string `toml:"xcap_root"`
-	Transport       string `toml:"transport"`   // "tcp" (default) or "udp"
+	Transport       string `toml:"transport"`   // "tcp" (default), "udp" or "tls"
+	CAFile          string `toml:"ca_file"`     // PEM CAs trusted for TLS instead of the system's
 	RenderMode      string `toml:"render_mode"` // "halfblock" (default), "ascii", "plain"
 	Enabled         *bool  `toml:"enabled"`     // default true
 }
@@ -211,10 +212,10 @@ func (a *Account) Validate() error {
 		return fmt.Errorf("%s: %w", a.label(), err)
 	}
 	switch strings.ToLower(a.Transport) {
-	case "", "tcp", "udp":
+	case "", "tcp", "udp", "tls":
 		a.Transport = strings.ToLower(a.Transport)
 	default:
-		return fmt.Errorf("%s: transport %q: want tcp or udp", a.label(), a.Transport)
+		return fmt.Errorf("%s: transport %q: want tcp, udp or tls", a.label(), a.Transport)
 	}
 	switch strings.ToLower(a.RenderMode) {
 	case "", RenderHalfBlock, RenderASCII, RenderPlain:

@@ -136,7 +136,7 @@ func TestMalformedFiles(t *testing.T) {
 		"[[account]]\nname = \"x\"\naccount = \"sip:a@b\"\npasword = \"typo\"\n": "unknown setting account.pasword",
 		"[[account]]\nname = \"x\n":                                                                        ":2: ",
 		"[[account]]\naccount = \"alice@example\"\n":                                                       `account "alice@example" is not a SIP address`,
-		"[[account]]\naccount = \"sip:a@b\"\ntransport = \"sctp\"\n":                                       `transport "sctp": want tcp or udp`,
+		"[[account]]\naccount = \"sip:a@b\"\ntransport = \"sctp\"\n":                                       `transport "sctp": want tcp, udp or tls`,
 		"[[account]]\naccount = \"sip:a@b\"\nxcap_root = \"/x\"\n":                                         "want an http or https URL",
 		"[[account]]\naccount = \"sip:a@b\"\npassword = \"1\"\npassword_command = \"x\"\n":                 "not both",
 		"[[account]]\nname=\"a\"\naccount = \"sip:a@b\"\n[[account]]\nname=\"a\"\naccount = \"sip:c@b\"\n": `two accounts are named "a"`,

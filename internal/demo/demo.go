@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/stack"
+	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
@@ -50,12 +52,18 @@ type Options struct {
 	Buddies int
 	// Logger receives the servers' and user agents' logs; default discard.
 	Logger *slog.Logger
+	// TLS runs everything over TLS: SIP over TLS (the proxy is the TLS
+	// port) and XCAP over HTTPS, with certificates from a throw-away CA
+	// made in a temporary directory, which every client of the world trusts.
+	TLS bool
 }
 
 // Account is what a client needs to log in to the demo world.
 type Account struct {
 	AOR, DisplayName, Password string
 	Proxy, XCAPRoot            string
+	// TLS is how the world's certificates are verified (its throw-away CA).
+	TLS tlsconf.Options
 }
 
 // World is a running demo: servers and simulated buddies.
@@ -64,6 +72,8 @@ type World struct {
 	domain   string
 	stack    *stack.Stack
 	tempDir  string
+	tlsDir   string          // the throw-away CA (Options.TLS)
+	trust    tlsconf.Options // how the world's clients verify it
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	mu       sync.Mutex
@@ -119,12 +129,25 @@ func (w *World) start(ctx context.Context) error {
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("demo: data dir: %w", err)
 	}
+	var files tlsconf.Files
+	sipTLS := ""
+	if w.opts.TLS {
+		var err error
+		if files, err = w.makeCA(); err != nil {
+			return err
+		}
+		host, _, _ := net.SplitHostPort(w.opts.SIPAddr)
+		sipTLS = net.JoinHostPort(host, "0")
+	}
 	stk, err := stack.Start(ctx, stack.Options{
-		Domain:   w.domain,
-		Store:    filepath.Join(dir, "xcap.db"),
-		XCAPAddr: w.opts.XCAPAddr,
-		SIPAddr:  w.opts.SIPAddr,
-		Logger:   w.opts.Logger,
+		TLSCert:    files.Cert,
+		TLSKey:     files.Key,
+		SIPTLSAddr: sipTLS,
+		Domain:     w.domain,
+		Store:      filepath.Join(dir, "xcap.db"),
+		XCAPAddr:   w.opts.XCAPAddr,
+		SIPAddr:    w.opts.SIPAddr,
+		Logger:     w.opts.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -161,11 +184,37 @@ func (w *World) start(ctx context.Context) error {
 	return nil
 }
 
+// makeCA makes the throw-away CA and the servers' certificate (for the
+// domain and 127.0.0.1) in a temporary directory of their own; the world's
+// clients trust that CA.
+func (w *World) makeCA() (tlsconf.Files, error) {
+	dir, err := os.MkdirTemp("", "sipbuddy-demo-tls-")
+	if err != nil {
+		return tlsconf.Files{}, fmt.Errorf("demo: TLS: %w", err)
+	}
+	w.tlsDir = dir
+	files, err := tlsconf.MakeThrowAway(dir, tlsconf.ThrowAway{Names: []string{w.domain, "127.0.0.1"}})
+	if err != nil {
+		return tlsconf.Files{}, fmt.Errorf("demo: %w", err)
+	}
+	w.trust = tlsconf.Options{CAFile: files.CA}
+	return files, nil
+}
+
+// TLS returns how the world's clients verify its certificates (zero
+// without Options.TLS).
+func (w *World) TLS() tlsconf.Options { return w.trust }
+
 // Domain returns the SIP domain of the world.
 func (w *World) Domain() string { return w.domain }
 
 // Proxy returns the SIP outbound proxy URI of the embedded server.
-func (w *World) Proxy() string { return w.stack.Proxy() }
+func (w *World) Proxy() string {
+	if p := w.stack.TLSProxy(); p != "" {
+		return p
+	}
+	return w.stack.Proxy()
+}
 
 // XCAPRoot returns the root URL of the embedded XCAP server.
 func (w *World) XCAPRoot() string { return w.stack.XCAPRoot() }
@@ -199,8 +248,9 @@ func (w *World) AddUser(ctx context.Context, user, displayName string, extra ...
 		Password:    pw,
 		Proxy:       w.Proxy(),
 		XCAPRoot:    w.XCAPRoot(),
+		TLS:         w.trust,
 	}
-	xc, err := xcap.NewClient(xcap.ClientOptions{Root: acct.XCAPRoot, XUI: acct.AOR, Password: pw})
+	xc, err := xcap.NewClient(xcap.ClientOptions{Root: acct.XCAPRoot, XUI: acct.AOR, Password: pw, TLS: w.trust})
 	if err != nil {
 		return Account{}, fmt.Errorf("demo: %w", err)
 	}
@@ -258,6 +308,9 @@ func (w *World) Close(ctx context.Context) error {
 		}
 		if w.tempDir != "" {
 			errs = append(errs, os.RemoveAll(w.tempDir))
+		}
+		if w.tlsDir != "" {
+			errs = append(errs, os.RemoveAll(w.tlsDir))
 		}
 		w.closeErr = errors.Join(errs...)
 	})

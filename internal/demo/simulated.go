@@ -66,13 +66,14 @@ func (w *World) newSimulated(i int, b assets.Buddy) (*simulated, error) {
 		DisplayName: b.DisplayName,
 		Password:    s.password,
 		Proxy:       w.Proxy(),
+		TLS:         w.trust,
 		Logger:      w.opts.Logger.With("buddy", b.User),
 		UserAgent:   "sipbuddy-demo",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: buddy %s: %w", b.User, err)
 	}
-	s.xcap, err = xcap.NewClient(xcap.ClientOptions{Root: w.XCAPRoot(), XUI: s.aor, Password: s.password})
+	s.xcap, err = xcap.NewClient(xcap.ClientOptions{Root: w.XCAPRoot(), XUI: s.aor, Password: s.password, TLS: w.trust})
 	if err != nil {
 		return nil, fmt.Errorf("demo: buddy %s: %w", b.User, err)
 	}

@@ -50,7 +50,7 @@ func (v *Visitors) Account(ctx context.Context, user string) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
-	c, err := xcap.NewClient(xcap.ClientOptions{Root: a.XCAPRoot, XUI: a.AOR, Password: a.Password})
+	c, err := xcap.NewClient(xcap.ClientOptions{Root: a.XCAPRoot, XUI: a.AOR, Password: a.Password, TLS: a.TLS})
 	if err != nil {
 		return Account{}, fmt.Errorf("demo: %w", err)
 	}

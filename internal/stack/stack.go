@@ -12,6 +12,7 @@ package stack
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,12 @@ type Options struct {
 	// SIPAddr is the SIP listen address (UDP and TCP); empty runs no SIP
 	// server (a stateless XCAP node).
 	SIPAddr string
+	// TLSCert and TLSKey are PEM files: when set, XCAP is served over
+	// HTTPS, and SIP over TLS too on SIPTLSAddr.
+	TLSCert, TLSKey string
+	// SIPTLSAddr is the SIP over TLS listen address (port 0 for any);
+	// empty: no SIP over TLS. Needs TLSCert and the SIP server.
+	SIPTLSAddr string
 	// Policy decides watchers of users without pres-rules.
 	Policy sipserver.Policy
 	// FrontEnd, when set, builds a front end served beside the servers (the
@@ -88,9 +95,12 @@ type Stack struct {
 	sip     *sipserver.Server
 	udp     net.PacketConn
 	tcp     net.Listener
+	sipTLS  net.Listener
 	front   FrontEnd
 	frontLn net.Listener
 	proxy   string
+	// tlsProxy is the SIP over TLS proxy URI, "" without SIPTLSAddr.
+	tlsProxy string
 
 	cancel   context.CancelFunc
 	group    *errgroup.Group
@@ -112,6 +122,10 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return nil, errors.New("stack: Options.Store is required")
 	case o.XCAPAddr == "":
 		return nil, errors.New("stack: Options.XCAPAddr is required")
+	case (o.TLSCert == "") != (o.TLSKey == ""):
+		return nil, errors.New("stack: TLS needs both a certificate and a key file")
+	case o.SIPTLSAddr != "" && (o.TLSCert == "" || o.SIPAddr == ""):
+		return nil, errors.New("stack: SIP over TLS needs a certificate and the SIP server")
 	case o.FrontEnd != nil && o.SIPAddr == "":
 		return nil, errors.New("stack: the front end needs the SIP server (Options.SIPAddr)")
 	}
@@ -160,7 +174,16 @@ func (s *Stack) start(ctx context.Context) error {
 		}
 		onChange = s.sip.StoreChanged
 	}
+	var xcapTLS *tls.Config
+	if s.opts.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.opts.TLSCert, s.opts.TLSKey)
+		if err != nil {
+			return fmt.Errorf("stack: TLS certificate: %w", err)
+		}
+		xcapTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	s.xcap, err = xcapserver.Listen(gctx, s.opts.XCAPAddr, xcapserver.Options{
+		TLS:      xcapTLS,
 		Domain:   s.opts.Domain,
 		Root:     s.opts.XCAPRoot,
 		Store:    st,
@@ -193,6 +216,18 @@ func (s *Stack) start(ctx context.Context) error {
 			}
 			return nil
 		})
+		if s.opts.SIPTLSAddr != "" {
+			if s.sipTLS, err = sipserver.ListenTLS(s.opts.SIPTLSAddr, s.opts.TLSCert, s.opts.TLSKey); err != nil {
+				return fmt.Errorf("stack: %w", err)
+			}
+			s.tlsProxy = "sip:" + s.sipTLS.Addr().String() + ";transport=tls"
+			g.Go(func() error {
+				if err := s.sip.ServeTLS(s.sipTLS); err != nil {
+					return fmt.Errorf("SIP over TLS: %w", err)
+				}
+				return nil
+			})
+		}
 	}
 	if w, ok := st.(store.Watcher); ok {
 		g.Go(func() error { return w.Watch(gctx, s.opts.Logger, s.otherNodeChanged) })
@@ -242,6 +277,18 @@ func (s *Stack) startFrontEnd(gctx context.Context) error {
 // share (pgstore.Store).
 type nonceSecretStore interface {
 	NonceSecret(ctx context.Context) ([]byte, error)
+}
+
+// TLSProxy returns the SIP over TLS outbound proxy URI
+// ("sip:127.0.0.1:5061;transport=tls"), "" without Options.SIPTLSAddr.
+func (s *Stack) TLSProxy() string { return s.tlsProxy }
+
+// SIPTLSAddr returns the bound SIP over TLS address, nil without one.
+func (s *Stack) SIPTLSAddr() net.Addr {
+	if s.sipTLS == nil {
+		return nil
+	}
+	return s.sipTLS.Addr()
 }
 
 // NonceSecret returns the key of the digest nonces (Options.NonceSecret,

@@ -6,8 +6,22 @@ import (
 	"github.com/sipbuddy/sipbuddy/xcap/presrules"
 )
 
-// maxDocumentSize is the largest PUBLISH body accepted (413 above it).
-const maxDocumentSize = pidf.MaxDocumentSize
+// Sizes that agree end to end (issue 11 F4): every NOTIFY must fit in what
+// a sipbuddy client parses.
+const (
+	// ClientMaxMessage is the largest SIP message a sipbuddy client parses:
+	// sip/ua reads with sipgo's default parser (sip.ParseMaxMessageLength).
+	ClientMaxMessage = 65535
+	// maxNotifyHeaders is the room a NOTIFY's start line and headers may
+	// take; maxDialogHeaders of it are the lines the subscriber chose
+	// (Request-URI, From, To, Call-ID, Event), the rest ours.
+	maxNotifyHeaders = 4096
+	maxDialogHeaders = 3072
+	// maxDocumentSize is the largest presence document sent (and PUBLISH
+	// body accepted, 413 above it): with the headers it fits in
+	// ClientMaxMessage, and it is within what pidf parses.
+	maxDocumentSize = min(ClientMaxMessage-maxNotifyHeaders, pidf.MaxDocumentSize)
+)
 
 // validatePIDF rejects bodies that are not well-formed PIDF (400).
 func validatePIDF(b []byte) error {
@@ -21,12 +35,34 @@ func closedPIDF(entity string) []byte { return pidf.Closed(entity) }
 
 type winfoWatcher = winfo.Watcher
 
-// encodeWinfo writes a full watcherinfo document (RFC 3858).
-func encodeWinfo(resource string, version int, ws []winfoWatcher) []byte {
+// encodeWinfo writes a full watcherinfo document (RFC 3858). A list too
+// large for a NOTIFY the client parses keeps the watchers that matter most
+// (pending ones wait for a decision, then active, then terminated: the order
+// watcherList gives) and says so in the log: RFC 3857 has no way to mark a
+// full state as cut short.
+func (s *Server) encodeWinfo(resource string, version int, ws []winfoWatcher) []byte {
 	for i := range ws {
 		ws[i].Resource, ws[i].Package = resource, "presence"
 	}
-	return winfo.Encode(winfo.Info{Resource: resource, Package: "presence", Version: version, Full: true, Watchers: ws})
+	info := winfo.Info{Resource: resource, Package: "presence", Version: version, Full: true, Watchers: ws}
+	doc := winfo.Encode(info)
+	if len(doc) <= maxDocumentSize {
+		return doc
+	}
+	// The largest prefix that fits, by bisection over the list.
+	lo, hi := 0, len(ws)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		info.Watchers = ws[:mid]
+		if len(winfo.Encode(info)) <= maxDocumentSize {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	info.Watchers = ws[:lo]
+	s.log.Warn("watcher list cut to fit a NOTIFY", "presentity", resource, "watchers", len(ws), "sent", lo, "limit", maxDocumentSize)
+	return winfo.Encode(info)
 }
 
 // rulesDecider parses a pres-rules document into the decision function

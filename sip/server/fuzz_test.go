@@ -32,7 +32,7 @@ func (r *recordTx) Respond(res *sip.Response) error {
 
 // FuzzHandleRequest feeds raw SIP requests to the handlers, with digest
 // authentication accepted, and checks that each gets exactly one final
-// answer with a sane status. Nothing is sent: the NOTIFY queue is closed.
+// answer with a sane status. Nothing is sent: the NOTIFY scheduler is closed.
 func FuzzHandleRequest(f *testing.F) {
 	const hdr = "Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK-1;rport\r\nFrom: <sip:alice@example.test>;tag=f1\r\nTo: <sip:alice@example.test>\r\nCall-ID: c1\r\n"
 	f.Add([]byte("REGISTER sip:example.test SIP/2.0\r\n" + hdr + "CSeq: 1 REGISTER\r\nContact: <sip:alice@127.0.0.1:5099>;expires=30\r\nContent-Length: 0\r\n\r\n"))
@@ -56,7 +56,7 @@ func FuzzHandleRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer srv.Close()
-	srv.queue.close() // no NOTIFY leaves the process
+	srv.sched.close() // no NOTIFY leaves the process
 	srv.checkAuth = func(*sip.Request, sip.ServerTransaction, string, bool) bool { return true }
 	parser := sip.NewParser()
 

@@ -62,6 +62,10 @@ type envOptions struct {
 	store                  store.Store
 	noTCP                  bool
 	udpPortFrom, tcpPortTo string
+	// t1 and preAuth replace RFC 3261's T1 for NOTIFYs and PreAuthTimeout.
+	t1, preAuth time.Duration
+	noAuth      bool // every digest check passes (raw test subscribers)
+	logger      *slog.Logger
 }
 
 func newEnv(t testing.TB, eo envOptions) *testEnv {
@@ -81,6 +85,9 @@ func newEnv(t testing.TB, eo envOptions) *testEnv {
 		st = b
 	}
 	o := Options{Domain: testDomain, Store: st, Policy: eo.policy, MinExpires: eo.min, MaxExpires: eo.max, DefaultExpires: eo.def, Logger: testLogger(t)}
+	if eo.logger != nil {
+		o.Logger = eo.logger
+	}
 	if o.MinExpires == 0 {
 		o.MinExpires = time.Second
 	}
@@ -93,6 +100,18 @@ func newEnv(t testing.TB, eo envOptions) *testEnv {
 	srv, err := New(o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if eo.t1 > 0 {
+		srv.t1, srv.t2 = eo.t1, 8*eo.t1
+	}
+	if eo.preAuth > 0 {
+		srv.preAuthTimeout = eo.preAuth
+	}
+	if eo.noAuth {
+		srv.checkAuth = func(req *sip.Request, _ sip.ServerTransaction, _ string, _ bool) bool {
+			srv.authenticatedFrom(req.Source())
+			return true
+		}
 	}
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -149,6 +168,7 @@ type testUA struct {
 	listen    string // our listening host:port
 	notifies  chan *sip.Request
 	answer    atomic.Int32 // status code for NOTIFYs (200 by default)
+	silent    atomic.Bool  // never answer NOTIFYs (they are still counted in seen)
 	seen      atomic.Int64
 	closer    io.Closer
 	// onNotify, when set before the UA receives anything, replaces the
@@ -184,6 +204,9 @@ func (e *testEnv) newUA(user, transport string) *testUA {
 			return
 		}
 		u.seen.Add(1)
+		if u.silent.Load() {
+			return
+		}
 		select {
 		case u.notifies <- req:
 		default:

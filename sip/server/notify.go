@@ -1,82 +1,15 @@
 package server
 
 import (
-	"context"
+	"net/netip"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipbuddy/sipbuddy/sip/header"
 )
-
-// notifyDialTimeout bounds connecting to a subscriber for a NOTIFY.
-const notifyDialTimeout = 5 * time.Second
-
-// notifyQueue is the FIFO of subscriptions that owe their subscriber a
-// NOTIFY. A subscription is in it at most once (subscription.queued), so it
-// is bounded by the number of subscriptions.
-type notifyQueue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	items  []*subscription
-	head   int
-	closed bool
-}
-
-func newNotifyQueue() *notifyQueue {
-	q := &notifyQueue{}
-	q.cond = sync.NewCond(&q.mu)
-	return q
-}
-
-func (q *notifyQueue) add(subs ...*subscription) {
-	if len(subs) == 0 {
-		return
-	}
-	q.mu.Lock()
-	q.items = append(q.items, subs...)
-	q.mu.Unlock()
-	if len(subs) == 1 {
-		q.cond.Signal()
-	} else {
-		q.cond.Broadcast()
-	}
-}
-
-// take blocks until there is work and returns up to max subscriptions, or
-// nil once the queue is closed.
-func (q *notifyQueue) take(max int, buf []*subscription) []*subscription {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for q.head == len(q.items) && !q.closed {
-		q.cond.Wait()
-	}
-	if q.closed {
-		return nil
-	}
-	n := min(max, len(q.items)-q.head)
-	buf = append(buf[:0], q.items[q.head:q.head+n]...)
-	clear(q.items[q.head : q.head+n])
-	q.head += n
-	if q.head == len(q.items) {
-		q.items, q.head = q.items[:0], 0
-	} else if q.head > 1024 && q.head > len(q.items)/2 {
-		q.items = slices.Delete(q.items, 0, q.head)
-		q.head = 0
-	}
-	return buf
-}
-
-func (q *notifyQueue) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	q.cond.Broadcast()
-}
 
 // push schedules a NOTIFY with the subscription's current state. While one
 // is in flight the change is remembered and sent when it completes, so
@@ -90,10 +23,18 @@ func (s *Server) push(sub *subscription) {
 	default:
 		sub.queued = true
 		sub.mu.Unlock()
-		s.queue.add(sub)
+		s.enqueue(sub)
 		return
 	}
 	sub.mu.Unlock()
+}
+
+// enqueue hands subscriptions marked queued to the scheduler and sends what
+// it lets through at once.
+func (s *Server) enqueue(subs ...*subscription) {
+	if len(subs) > 0 {
+		s.startNotifies(s.sched.admit(nil, subs...))
+	}
 }
 
 // notifyWatchers queues a NOTIFY for every watcher that sees p's document.
@@ -115,7 +56,7 @@ func (s *Server) notifyWatchers(p *presentity) {
 		sub.mu.Unlock()
 	}
 	p.mu.Unlock()
-	s.queue.add(subs...)
+	s.enqueue(subs...)
 }
 
 // winfoChanged queues a watcher-info NOTIFY for each of p's winfo
@@ -153,6 +94,9 @@ func (s *Server) watcherList(p *presentity) []winfoWatcher {
 		}
 	}
 	slices.SortFunc(out, func(a, b winfoWatcher) int {
+		if ra, rb := statusRank(a.Status), statusRank(b.Status); ra != rb {
+			return ra - rb
+		}
 		if a.URI != b.URI {
 			if a.URI < b.URI {
 				return -1
@@ -168,64 +112,6 @@ func (s *Server) watcherList(p *presentity) []winfoWatcher {
 		return 0
 	})
 	return out
-}
-
-type pendingNotify struct {
-	sub *subscription
-	tx  sip.ClientTransaction
-}
-
-// prebuilt tells sipgo the request is complete: no header is added.
-func prebuilt(*sipgo.Client, *sip.Request) error { return nil }
-
-// notifyWorker sends queued NOTIFYs. It takes a batch, starts every
-// transaction, then collects the answers: a few workers keep hundreds of
-// NOTIFYs in flight without a goroutine per subscriber.
-func (s *Server) notifyWorker() {
-	defer s.workers.Done()
-	var batch []*subscription
-	inflight := make([]pendingNotify, 0, notifyBatch)
-	for {
-		batch = s.queue.take(notifyBatch, batch)
-		if batch == nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), notifyDialTimeout)
-		inflight = inflight[:0]
-		for i, sub := range batch {
-			batch[i] = nil
-			req := s.buildNotify(sub)
-			tx, err := s.cli.TransactionRequest(ctx, req, prebuilt)
-			if err != nil {
-				s.notifyDone(sub, nil, err)
-				continue
-			}
-			inflight = append(inflight, pendingNotify{sub, tx})
-		}
-		cancel()
-		for i, pn := range inflight {
-			res, err := s.awaitFinal(pn.tx)
-			pn.tx.Terminate()
-			s.notifyDone(pn.sub, res, err)
-			inflight[i] = pendingNotify{}
-		}
-	}
-}
-
-func (s *Server) awaitFinal(tx sip.ClientTransaction) (*sip.Response, error) {
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			return nil, tx.Err()
-		case <-s.closed:
-			return nil, ErrClosed
-		}
-	}
 }
 
 // notifyDone records a NOTIFY's outcome: RFC 6665 §4.2.2 removes the
@@ -253,19 +139,48 @@ func (s *Server) notifyDone(sub *subscription, res *sip.Response, err error) {
 		return
 	}
 	if again {
-		s.queue.add(sub)
+		s.enqueue(sub)
 	}
 }
 
-// buildNotify makes the next NOTIFY of sub's dialog from its current state.
-func (s *Server) buildNotify(sub *subscription) *sip.Request {
+// statusRank orders a watcher list by what the owner must see first.
+func statusRank(status string) int {
+	switch status {
+	case header.StatePending:
+		return 0
+	case header.StateActive:
+		return 1
+	}
+	return 2
+}
+
+// notifyOut is one NOTIFY ready to send.
+type notifyOut struct {
+	wire      *[]byte
+	branch    string
+	transport string // "UDP", "TCP" or "TLS"
+	dest      string // host:port
+	udp       netip.AddrPort
+	target    sip.Uri
+}
+
+// buildNotify makes the next NOTIFY of sub's dialog from its current state
+// and opens its transaction; ok is false when there is nothing to send (the
+// subscription was dropped while it waited, or no socket serves it).
+func (s *Server) buildNotify(sub *subscription) (out notifyOut, ok bool) {
 	var watchers []winfoWatcher
 	if sub.kind == kindWinfo {
 		// Outside sub.mu: the lock order is presentity, then watcher.
 		watchers = s.watcherList(sub.pres)
 	}
+	parts := s.wire.Load()
 
 	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.final || parts == nil {
+		sub.queued = false
+		return out, false
+	}
 	sub.queued, sub.inflight, sub.dirty = false, true, false
 	sub.cseq++
 	var state string
@@ -283,7 +198,7 @@ func (s *Server) buildNotify(sub *subscription) *sip.Request {
 	var ctype string
 	if showState {
 		if sub.kind == kindWinfo {
-			body = encodeWinfo(sub.pres.aor, sub.winfoVer, watchers)
+			body = s.encodeWinfo(sub.pres.aor, sub.winfoVer, watchers)
 			sub.winfoVer++
 			ctype = "application/watcherinfo+xml"
 		} else {
@@ -296,45 +211,37 @@ func (s *Server) buildNotify(sub *subscription) *sip.Request {
 			ctype = "application/pidf+xml"
 		}
 	}
-	target := sub.target
-	transport, dest, cseq := sub.transport, sub.dest, sub.cseq
-	sub.mu.Unlock()
-
-	req := sip.NewRequest(sip.NOTIFY, target)
-	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport, Params: sip.NewParams()}
-	via.Params.Add("branch", sip.GenerateBranchN(16))
-	req.AppendHeader(via)
-	req.AppendHeader(&sip.FromHeader{Address: sub.local, Params: sip.HeaderParams{{K: "tag", V: sub.localTag}}})
-	req.AppendHeader(&sip.ToHeader{Address: sub.remote, Params: sip.HeaderParams{{K: "tag", V: sub.remoteTag}}})
-	callID := sip.CallIDHeader(sub.callID)
-	req.AppendHeader(&callID)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.NOTIFY})
-	maxFwd := sip.MaxForwardsHeader(70)
-	req.AppendHeader(&maxFwd)
-	req.AppendHeader(&sip.ContactHeader{Address: s.contactURI(transport)})
-	req.AppendHeader(sip.NewHeader("Event", sub.event))
-	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	if body != nil {
-		req.AppendHeader(sip.NewHeader("Content-Type", ctype))
+	out = notifyOut{wire: getWire(), branch: s.newBranch(), transport: sub.transport, dest: sub.dest, target: sub.target}
+	via, contact := parts.viaUDP, parts.contactUDP
+	if out.transport != "UDP" {
+		via, contact = parts.viaTCP, parts.contactTCP
 	}
-	req.SetBody(body)
-
-	if transport == "UDP" && len(body) > MaxUDPMessage/2 && len(req.String()) > MaxUDPMessage && s.hasTCP() {
-		// sipgo refuses UDP datagrams over 1300 bytes; RFC 3261 §18.1.1
-		// sends such requests over TCP, which every UA must support.
-		transport, dest = "TCP", hostPort(target, 5060)
-		via.Transport = "TCP"
-		req.ReplaceHeader(&sip.ContactHeader{Address: s.contactURI("TCP")})
+	*out.wire = appendNotify((*out.wire)[:0], sub, via, contact, out.branch, sub.cseq, state, ctype, body)
+	if out.transport == "UDP" && len(*out.wire) > MaxUDPMessage && s.hasTCP() {
+		// RFC 3261 §18.1.1: a request over 1300 bytes goes over a
+		// congestion-controlled transport; every UA supports TCP. The
+		// decision is on the final bytes.
+		out.transport, out.dest = "TCP", hostPort(sub.target, 5060)
+		*out.wire = appendNotify((*out.wire)[:0], sub, parts.viaTCP, parts.contactTCP, out.branch, sub.cseq, state, ctype, body)
 	}
-	req.SetTransport(transport)
-	req.SetDestination(dest)
-	if transport == "UDP" {
-		// Send from the listening socket, so the subscriber sees our
-		// address and its answer comes back to us.
-		addr, _ := s.listenAddr("UDP")
-		if host, port, err := sip.ParseAddr(addr); err == nil {
-			req.Laddr = sip.Addr{IP: parseIP(host), Port: port}
+	if out.transport == "UDP" {
+		// An unparsable address leaves out.udp invalid: the write fails and
+		// the subscription ends as for any transport failure.
+		if ap, err := netip.ParseAddrPort(out.dest); err == nil {
+			out.udp = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 		}
 	}
-	return req
+	tx := &sub.tx
+	tx.branch, tx.wire, tx.udp, tx.retransmitted = out.branch, out.wire, out.udp, false
+	tx.deadline = time.Now().Add(64 * s.t1) // Timer F
+	if tx.fire == nil {
+		tx.fire = func() { s.notifyTimer(sub) }
+	}
+	if out.transport == "UDP" {
+		tx.interval = s.t1 // Timer E
+		s.timers.schedule(&tx.timer, time.Now().Add(tx.interval), tx.fire)
+	} else {
+		s.timers.schedule(&tx.timer, tx.deadline, tx.fire)
+	}
+	return out, true
 }

@@ -85,6 +85,20 @@ func (s *Server) recomposeLocked(p *presentity) {
 	p.doc.Store(&doc)
 }
 
+// fitsLocked reports whether p's document composed with body (replacing the
+// publication ifMatch) stays within maxDocumentSize, so that every watcher's
+// NOTIFY fits in ClientMaxMessage.
+func (s *Server) fitsLocked(p *presentity, ifMatch string, body []byte) bool {
+	docs := [][]byte{body}
+	for etag, pub := range p.pubs {
+		if etag != ifMatch {
+			docs = append(docs, pub.body)
+		}
+	}
+	doc, err := composePIDF(p.aor, docs)
+	return err == nil && len(doc) <= maxDocumentSize
+}
+
 func cmpUint(a, b uint64) int {
 	switch {
 	case a < b:
@@ -180,6 +194,11 @@ func (s *Server) onPublish(req *sip.Request, tx sip.ServerTransaction) {
 
 	now := time.Now()
 	p.mu.Lock()
+	if len(body) > 0 && !s.fitsLocked(p, ifMatch, body) {
+		p.mu.Unlock()
+		s.respond(req, tx, 413, "Presence document too large once composed", nil)
+		return
+	}
 	var pub *publication
 	if ifMatch != "" {
 		pub = p.pubs[ifMatch]

@@ -3,6 +3,7 @@ package server
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -154,6 +155,12 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		s.timers.schedule(&b.timer, b.expires, func() { s.expireBinding(user, ab, b) })
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	if wantsOutbound(req, contacts) {
+		// RFC 5626 §6: we are the edge proxy too, so outbound is ours to
+		// promise; sipgo answers the client's CRLF CRLF pings.
+		res.AppendHeader(sip.NewHeader("Require", "outbound"))
+		res.AppendHeader(sip.NewHeader("Flow-Timer", strconv.Itoa(seconds(s.flowTimer()))))
+	}
 	for _, b := range ab.bindings {
 		c := b.contact.Clone()
 		if c.Params == nil {
@@ -180,4 +187,37 @@ func (s *Server) expireBinding(user string, ab *aorBindings, b *binding) {
 	ab.bindings = slices.DeleteFunc(ab.bindings, func(x *binding) bool { return x == b })
 	ab.mu.Unlock()
 	s.log.Debug("registration expired", "user", user, "contact", b.key)
+}
+
+// DefaultFlowTimer is the Flow-Timer sent to outbound clients: their
+// keep-alive interval (RFC 5626 §4.4.1 suggests 95-120 s on streams).
+const DefaultFlowTimer = 120 * time.Second
+
+func (s *Server) flowTimer() time.Duration {
+	if s.opts.FlowTimer > 0 {
+		return s.opts.FlowTimer
+	}
+	return DefaultFlowTimer
+}
+
+// wantsOutbound reports a REGISTER of an RFC 5626 client: Supported:
+// outbound and a Contact with reg-id and +sip.instance.
+func wantsOutbound(req *sip.Request, contacts []*sip.ContactHeader) bool {
+	supported := false
+	for _, h := range req.GetHeaders("Supported") {
+		for _, opt := range strings.Split(h.Value(), ",") {
+			supported = supported || strings.EqualFold(strings.TrimSpace(opt), "outbound")
+		}
+	}
+	if !supported {
+		return false
+	}
+	for _, c := range contacts {
+		_, reg := c.Params.Get("reg-id")
+		_, inst := c.Params.Get("+sip.instance")
+		if reg && inst {
+			return true
+		}
+	}
+	return false
 }

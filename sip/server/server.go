@@ -72,6 +72,8 @@ const (
 	// MaxDocumentSize plus headers, so a slightly larger body still arrives
 	// and gets its 413 instead of being dropped by the parser.
 	MaxSIPMessage = maxDocumentSize + 16<<10
+	// udpReadBuffer is the receive buffer asked for the UDP socket.
+	udpReadBuffer = 4 << 20
 	// MaxContactsPerAOR bounds the bindings of one address-of-record.
 	MaxContactsPerAOR = 32
 	// MaxPublicationsPerPresentity bounds live publications per presentity.
@@ -79,14 +81,6 @@ const (
 	// MaxWatchersPerPresentity bounds subscriptions to one presentity (503
 	// beyond it).
 	MaxWatchersPerPresentity = 100000
-	// DefaultNotifyWorkers is the number of goroutines sending NOTIFYs.
-	DefaultNotifyWorkers = 8
-	// notifyBatch is how many NOTIFYs one worker has in flight at once; the
-	// window of all workers (64 by default) keeps loopback busy, while
-	// larger windows overflow a subscriber's UDP receive buffer and then pay
-	// for T1 retransmissions (measured: 1,000 UDP NOTIFYs take 142 ms with a
-	// window of 1,024, 24 ms with 64).
-	notifyBatch = 8
 )
 
 // Options configure a Server.
@@ -100,9 +94,10 @@ type Options struct {
 	// MinExpires, MaxExpires and DefaultExpires bound the expiries of
 	// registrations, publications and subscriptions.
 	MinExpires, MaxExpires, DefaultExpires time.Duration
-	// NotifyWorkers is the number of NOTIFY sender goroutines
-	// (DefaultNotifyWorkers when 0).
-	NotifyWorkers int
+	// FlowTimer is the keep-alive interval asked of RFC 5626 outbound
+	// clients (Flow-Timer in the 2xx to a REGISTER with reg-id); default
+	// DefaultFlowTimer.
+	FlowTimer time.Duration
 	// Logger receives everything the server and sipgo log. Default: discard.
 	Logger *slog.Logger
 }
@@ -117,11 +112,33 @@ type Server struct {
 	cli      *sipgo.Client
 	verifier *digest.Verifier
 	timers   *timerHeap
-	queue    *notifyQueue
+	sched    *scheduler
+
+	// NOTIFY transactions in flight by branch, the prepared Via and
+	// Contact lines, and the TCP writers (notifytx.go).
+	pending      shardMap[*subscription]
+	wire         atomic.Pointer[wireParts]
+	branchPrefix string
+	branchSeq    atomic.Uint64
+	// branchMarkBytes is "branch=z9hG4bK" + branchPrefix, found in answers.
+	branchMarkBytes []byte
+	writersMu       sync.Mutex
+	writers         map[string]*streamWriter
+	udpConn         net.PacketConn // set by Serve before anything is sent
+	// t1 and t2 are RFC 3261's T1 and T2 for NOTIFY transactions, sipgo's
+	// values when New ran.
+	t1, t2 time.Duration
+	// preAuthTimeout is PreAuthTimeout (tests shorten it).
+	preAuthTimeout time.Duration
 
 	regs       shardMap[*aorBindings]
 	presentity shardMap[*presentity]
 	dialogs    shardMap[*subscription]
+	conns      shardMap[*guardConn] // accepted stream connections by remote address
+	answered   answeredCache        // 2xx answers to UDP requests, for Timer J
+
+	watcherMu   sync.Mutex
+	watcherSubs map[string]int // presence subscriptions by subscriber AOR
 
 	etagPrefix string
 	etagSeq    atomic.Uint64
@@ -164,27 +181,26 @@ func New(o Options) (*Server, error) {
 		o.DefaultExpires = DefaultDefaultExpires
 	}
 	o.DefaultExpires = min(max(o.DefaultExpires, o.MinExpires), o.MaxExpires)
-	if o.NotifyWorkers <= 0 {
-		o.NotifyWorkers = DefaultNotifyWorkers
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := o.Logger
-	sipLog := log.With("component", "sipgo")
+	sipLog := slog.New(shortLogHandler{log.Handler()}).With("component", "sipgo")
 
+	s := &Server{}
 	parser := sip.NewParser()
 	parser.MaxMessageLength = MaxSIPMessage
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent("sipbuddy"),
 		sipgo.WithUserAgentParser(parser),
 		sipgo.WithUserAgentHostname(o.Domain),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog),
+			sip.WithTransportLayerReadFilter(func(p sip.TransportReadProps, data []byte) ([]byte, error) {
+				return s.filterNotifyAnswer(parser, p, data), nil
+			})),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(sipLog),
-			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
-				sipLog.Debug("unmatched response (retransmission)", "response", r.Short())
-			}),
+			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) { s.onNotifyResponse(r) }),
 		),
 	)
 	if err != nil {
@@ -200,22 +216,31 @@ func New(o Options) (*Server, error) {
 		ua.Close()
 		return nil, fmt.Errorf("server: sipgo client: %w", err)
 	}
-	s := &Server{
-		opts:       o,
-		log:        log,
-		ua:         ua,
-		sip:        srv,
-		cli:        cli,
-		timers:     newTimerHeap(),
-		etagPrefix: strconv.FormatInt(time.Now().UnixNano(), 36) + "." + sip.GenerateTagN(6) + ".",
-		closed:     make(chan struct{}),
+	*s = Server{
+		opts:           o,
+		log:            log,
+		ua:             ua,
+		sip:            srv,
+		cli:            cli,
+		timers:         newTimerHeap(),
+		sched:          newScheduler(),
+		etagPrefix:     strconv.FormatInt(time.Now().UnixNano(), 36) + "." + sip.GenerateTagN(6) + ".",
+		branchPrefix:   sip.GenerateTagN(8) + ".",
+		t1:             sip.T1,
+		t2:             sip.T2,
+		preAuthTimeout: PreAuthTimeout,
+		writers:        make(map[string]*streamWriter),
+		watcherSubs:    make(map[string]int),
+		closed:         make(chan struct{}),
 	}
+	s.branchMarkBytes = []byte("branch=" + sip.RFC3261BranchMagicCookie + s.branchPrefix)
 	s.checkAuth = s.authenticate
 	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, HA1: o.Store.HA1})
 	s.regs.init()
 	s.presentity.init()
 	s.dialogs.init()
-	s.queue = newNotifyQueue()
+	s.pending.init()
+	s.conns.init()
 
 	// Every handler is registered before anything serves: sipgo's handler
 	// map is not synchronized.
@@ -225,10 +250,6 @@ func New(o Options) (*Server, error) {
 	srv.OnOptions(s.handle(s.onOptions))
 	srv.OnNoRoute(s.handle(s.onNoRoute))
 
-	for range o.NotifyWorkers {
-		s.workers.Add(1)
-		go s.notifyWorker()
-	}
 	return s, nil
 }
 
@@ -244,6 +265,9 @@ func (s *Server) handle(h func(req *sip.Request, tx sip.ServerTransaction)) sipg
 		}()
 		if s.isClosed() {
 			s.respond(req, tx, 503, "Service Unavailable", nil)
+			return
+		}
+		if s.answerAgain(req, tx) {
 			return
 		}
 		h(req, tx)
@@ -281,8 +305,19 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	if tcp != nil {
 		s.tcpAddr = tcp.Addr().String()
 	}
+	s.udpConn = udp
 	s.mu.Unlock()
+	s.setWireParts()
 
+	if tcp != nil {
+		tcp = s.guard(tcp)
+	}
+	if uc, ok := udp.(*net.UDPConn); ok {
+		// The answers to a fan-out's NOTIFYs arrive together: the default
+		// buffer (208 KiB) dropped thousands of them, each then costing a
+		// T1 retransmission. The kernel caps the size at rmem_max.
+		_ = uc.SetReadBuffer(udpReadBuffer)
+	}
 	errc := make(chan error, 2)
 	n := 0
 	if udp != nil {
@@ -322,10 +357,10 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
-		s.queue.close()
-		s.workers.Wait()
+		s.sched.close()
 		s.timers.close()
-		s.ua.Close()
+		s.ua.Close() // fails the writes of stream writers still running
+		s.workers.Wait()
 	})
 	return nil
 }
@@ -367,7 +402,9 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 func (s *Server) send(tx sip.ServerTransaction, res *sip.Response) {
 	if err := tx.Respond(res); err != nil {
 		s.log.Warn("sending response failed", "response", res.StartLine(), "error", err)
+		return
 	}
+	s.answeredUDP(tx, res)
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
@@ -416,6 +453,7 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, want s
 		s.respond(req, tx, 403, "Auth user does not match", nil)
 		return false
 	}
+	s.authenticatedFrom(req.Source())
 	return true
 }
 

@@ -77,3 +77,16 @@ func (m *shardMap[V]) len() int {
 	}
 	return n
 }
+
+// take removes key and returns its value: of concurrent callers exactly one
+// gets ok.
+func (m *shardMap[V]) take(key string) (V, bool) {
+	sh := &m.shards[m.shard(key)]
+	sh.mu.Lock()
+	v, ok := sh.m[key]
+	if ok {
+		delete(sh.m, key)
+	}
+	sh.mu.Unlock()
+	return v, ok
+}

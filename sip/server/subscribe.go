@@ -17,6 +17,18 @@ import (
 // allowEvents is the Allow-Events value of 489 answers to SUBSCRIBE.
 const allowEvents = "presence, presence.winfo"
 
+// Subscription caps (issue 11 F5). RFC 6665 leaves the answer to policy:
+// a user over its own cap gets 403 (retrying cannot help until it ends some
+// of its subscriptions), a presentity over its cap 503 with Retry-After (the
+// server's capacity, RFC 3261 §21.5.4).
+const (
+	// MaxSubscriptionsPerWatcher bounds the presence subscriptions one
+	// subscriber user holds over all presentities.
+	MaxSubscriptionsPerWatcher = 1024
+	// MaxWinfoPerPresentity bounds a user's watcher-info subscriptions.
+	MaxWinfoPerPresentity = 8
+)
+
 // MaxGoneWatchers bounds the recently terminated watchers a presentity keeps
 // for its watcher-info documents; goneWatcherTTL is how long they are shown.
 const (
@@ -56,17 +68,24 @@ type subscription struct {
 	pres      *presentity // watched presentity (for winfo: the owner)
 	key       string      // dialog key in Server.dialogs
 	callID    string
-	localTag  string  // our To-tag
-	local     sip.Uri // the presentity URI as the subscriber wrote it
-	remote    sip.Uri // the subscriber's From URI
+	localTag  string // our To-tag
 	remoteTag string
 	event     string // Event value echoed in NOTIFYs (with its id)
 	watcher   string // canonical watcher AOR, "sip:bob@example.test"
+	// dialogHdrs are the NOTIFY's From, To, Call-ID, Max-Forwards and
+	// Event lines, serialised once (the presentity URI as the subscriber
+	// wrote it, the subscriber's From URI).
+	dialogHdrs string
+	// slotFlow is the flow whose slot the NOTIFY in flight holds; guarded
+	// by the scheduler's mutex.
+	slotFlow string
 
 	mu         sync.Mutex
 	target     sip.Uri // subscriber's Contact: Request-URI of NOTIFYs
+	reqLine    string  // "NOTIFY <target> SIP/2.0\r\n"
 	transport  string  // "UDP" or "TCP"
 	dest       string  // host:port NOTIFYs are sent to
+	flowKey    string  // transport and dest: the scheduler's flow
 	cseq       uint32  // last NOTIFY CSeq
 	remoteCSeq uint32
 	expires    time.Time
@@ -86,6 +105,14 @@ type subscription struct {
 	sentDoc *[]byte
 	final   bool // the terminating NOTIFY has been built: nothing more
 	timer   timerEntry
+	tx      notifyTx // the NOTIFY in flight (see notifytx.go)
+}
+
+// setTarget records where NOTIFYs go. The caller holds sub.mu or owns sub.
+func (sub *subscription) setTarget(target sip.Uri, transport, dest string) {
+	sub.target, sub.transport, sub.dest = target, transport, dest
+	sub.reqLine = requestLine(target)
+	sub.flowKey = transport + " " + dest
 }
 
 type goneWatcher struct {
@@ -202,8 +229,6 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		pres:       p,
 		callID:     string(*req.CallID()),
 		localTag:   localTag,
-		local:      *req.To().Address.Clone(),
-		remote:     *req.From().Address.Clone(),
 		remoteTag:  fromTag,
 		event:      ev.String(),
 		watcher:    s.aor(watcherUser),
@@ -214,6 +239,14 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		winfoEvent: "subscribe",
 	}
 	sub.key = dialogKey(sub.callID, localTag, fromTag)
+	sub.dialogHdrs = dialogLines(req.To().Address, req.From().Address, localTag, fromTag, sub.callID, sub.event)
+	sub.setTarget(sub.target, transport, dest)
+	if len(sub.dialogHdrs)+len(sub.reqLine) > maxDialogHeaders {
+		// Our NOTIFYs repeat these lines: they must leave room for the
+		// largest document within ClientMaxMessage.
+		s.respond(req, tx, 400, "From, To, Contact or Call-ID too long", nil)
+		return
+	}
 
 	dec := decAllow
 	if kind == kindPresence && watcherUser != presUser {
@@ -252,10 +285,26 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	}
 	sub.expires = time.Now().Add(exp)
 
+	if kind == kindPresence && !s.countWatcher(sub.watcher, 1) {
+		s.respond(req, tx, 403, "Too many subscriptions of this user", nil)
+		return
+	}
 	p.mu.Lock()
-	if len(p.watchers) >= MaxWatchersPerPresentity {
+	full := ""
+	switch {
+	case kind == kindPresence && len(p.watchers) >= MaxWatchersPerPresentity:
+		full = "Too many watchers"
+	case kind == kindWinfo && len(p.winfo) >= MaxWinfoPerPresentity:
+		full = "Too many watcher-info subscriptions"
+	}
+	if full != "" {
 		p.mu.Unlock()
-		s.respond(req, tx, 503, "Too many watchers", []sip.Header{sip.NewHeader("Retry-After", "300")})
+		if kind == kindPresence {
+			s.countWatcher(sub.watcher, -1)
+			s.respond(req, tx, 503, full, []sip.Header{sip.NewHeader("Retry-After", "300")})
+		} else {
+			s.respond(req, tx, 403, full, nil)
+		}
 		return
 	}
 	if kind == kindPresence {
@@ -303,8 +352,9 @@ func (s *Server) subscribeInDialog(req *sip.Request, tx sip.ServerTransaction, k
 	// Target refresh (RFC 6665 §4.1.2.1), and follow the subscriber to a
 	// new connection or address.
 	if c := req.Contact(); c != nil && !c.Address.Wildcard && c.Address.Host != "" {
-		sub.target = *c.Address.Clone()
-		sub.transport, sub.dest = s.transportFor(req, sub.target)
+		target := *c.Address.Clone()
+		transport, dest := s.transportFor(req, target)
+		sub.setTarget(target, transport, dest)
 	}
 	if exp > 0 {
 		sub.expires = time.Now().Add(exp)
@@ -312,6 +362,9 @@ func (s *Server) subscribeInDialog(req *sip.Request, tx sip.ServerTransaction, k
 	}
 	sub.mu.Unlock()
 
+	// Naming the dialog's random To-tag is as good as a password here
+	// (see the package doc): the connection counts as authenticated.
+	s.authenticatedFrom(req.Source())
 	s.respond(req, tx, 200, "OK", []sip.Header{
 		sip.NewHeader("Expires", strconv.Itoa(seconds(exp))),
 		&sip.ContactHeader{Address: s.contactURI(req.Transport())},
@@ -374,10 +427,31 @@ func (s *Server) detach(sub *subscription, reason string) {
 		return
 	}
 	p.mu.Lock()
+	_, listed := p.watchers[sub]
 	delete(p.watchers, sub)
 	p.mu.Unlock()
+	if listed {
+		s.countWatcher(sub.watcher, -1)
+	}
 	s.rememberGone(p, sub, reason)
 	s.winfoChanged(p)
+}
+
+// countWatcher adds delta to the presence subscriptions of watcher; an
+// increase beyond MaxSubscriptionsPerWatcher is refused (false).
+func (s *Server) countWatcher(watcher string, delta int) bool {
+	s.watcherMu.Lock()
+	defer s.watcherMu.Unlock()
+	n := s.watcherSubs[watcher] + delta
+	if delta > 0 && n > MaxSubscriptionsPerWatcher {
+		return false
+	}
+	if n <= 0 {
+		delete(s.watcherSubs, watcher)
+	} else {
+		s.watcherSubs[watcher] = n
+	}
+	return true
 }
 
 func (s *Server) rememberGone(p *presentity, sub *subscription, reason string) {

@@ -64,7 +64,11 @@ type testUA struct {
 func startUA(t *testing.T, name string, o Options) *testUA {
 	t.Helper()
 	rec := &recorder{}
-	o.Trace = rec.trace
+	if extra := o.Trace; extra != nil {
+		o.Trace = func(in bool, msg string) { rec.trace(in, msg); extra(in, msg) }
+	} else {
+		o.Trace = rec.trace
+	}
 	if o.Logger == nil && os.Getenv("SIPBUDDY_UA_DEBUG") != "" {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

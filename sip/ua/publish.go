@@ -232,9 +232,12 @@ func (p *publication) remove(ctx context.Context) {
 // document encodes our presence as PIDF with stable ids.
 func (p *publication) document(pr *Presence) ([]byte, error) {
 	u := p.u
-	// Stable ids: after a restart our new publication replaces the stale
-	// one in the server's aggregate instead of appearing next to it.
-	tuple, person := pidf.StableID("t", u.aor.String()), pidf.StableID("p", u.aor.String())
+	// Ids per device (instance), stable across restarts: a restarted
+	// device's new publication replaces its stale one in the server's
+	// aggregate, while another device of the account (laptop and server)
+	// keeps its own tuple beside ours (RFC 3903 composition) instead of
+	// being replaced.
+	tuple, person := pidf.StableID("t", u.opts.InstanceID), pidf.StableID("p", u.opts.InstanceID)
 	return pidf.Encode(pidf.Publication{
 		Entity:      u.aor.String(),
 		TupleID:     tuple,

@@ -32,6 +32,12 @@ type registration struct {
 	mu         sync.Mutex
 	cseq       uint32
 	recovering bool // connection lost or failure seen: kick everyone after the next success
+	// Spacing of flow-loss recoveries.
+	lostBo    backoff.Backoff
+	lostAt    time.Time   // the last recovery started
+	nextLoss  time.Time   // a loss before this waits for it
+	lostTimer *time.Timer // a waiting loss
+	stopped   bool
 
 	// loop-owned
 	expires    time.Duration // requested (a 423 raises it)
@@ -46,15 +52,39 @@ func newRegistration(u *UA) *registration {
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		expires: u.opts.RegisterExpires,
 		bo:      backoff.Backoff{Min: u.opts.RetryMin, Max: u.opts.RetryMax},
+		lostBo:  backoff.Backoff{Min: u.opts.RetryMin, Max: u.opts.RetryMax},
 	}
 }
 
 // flowLost reacts to a dead connection to the proxy: re-register now and
-// refresh everything after, unless already retrying.
+// refresh everything after, unless already retrying. Recoveries in a row
+// are spaced by a back-off (the first is immediate): a request that fails
+// every time must not turn into a REGISTER storm.
 func (r *registration) flowLost() {
-	if r.healthy.Load() {
-		r.kick(true)
+	if !r.healthy.Load() {
+		return
 	}
+	r.mu.Lock()
+	now := time.Now()
+	if !r.lostAt.IsZero() && now.Sub(r.lostAt) > 2*r.u.opts.RetryMax {
+		r.lostBo.Reset() // calm for a while: the next loss is news
+	}
+	if now.Before(r.nextLoss) {
+		if r.lostTimer == nil && !r.stopped {
+			r.lostTimer = time.AfterFunc(r.nextLoss.Sub(now), func() {
+				r.mu.Lock()
+				r.lostTimer = nil
+				r.mu.Unlock()
+				r.flowLost()
+			})
+		}
+		r.mu.Unlock()
+		return
+	}
+	r.lostAt = now
+	r.nextLoss = now.Add(r.lostBo.Next(0))
+	r.mu.Unlock()
+	r.kick(true)
 }
 
 // kick re-registers now; recovering makes the publication and the
@@ -82,22 +112,24 @@ func (r *registration) run() {
 	}
 }
 
-// attempt sends one REGISTER (with its 423 retries) and returns the wait
+// attempt sends one REGISTER (with its 423 retries, and with located
+// servers one try per target that does not answer) and returns the wait
 // until the next one.
 func (r *registration) attempt(ctx context.Context) time.Duration {
 	u := r.u
-	var err error
-	var res *sip.Response
-	for range 3 { // 423 → raise Expires → retry, bounded
-		res, err = u.send(ctx, r.build(r.expires))
-		if err != nil || res.StatusCode != 423 {
-			break
+	if u.relocate(ctx, false) {
+		r.moved() // a primary is back
+	}
+	if u.transport == "TLS" {
+		before := u.ContactURI()
+		if err := u.syncTLSContact(ctx); err == nil && u.ContactURI() != before {
+			r.moved() // a new flow: subscriptions must learn its Contact
 		}
-		re := newResponseError(sip.REGISTER, res)
-		if re.MinExpires <= r.expires {
-			break
-		}
-		r.expires = re.MinExpires
+	}
+	res, err := r.send423(ctx)
+	for try := 1; errors.Is(err, ErrTransport) && try < u.failoverTargets() && u.relocate(ctx, true); try++ {
+		r.moved()
+		res, err = r.send423(ctx)
 	}
 	if err == nil && !res.IsSuccess() {
 		err = newResponseError(sip.REGISTER, res)
@@ -121,6 +153,7 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 		u.emit(RegistrationEvent{State: RegistrationFailed, Err: err, RetryIn: d})
 		return d
 	}
+	u.setFlowTimer(res)
 	granted := r.grantedExpiry(res)
 	if granted <= 0 {
 		// The registrar accepted but dropped our binding (Expires 0):
@@ -128,7 +161,7 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 		d := r.bo.Next(0)
 		r.registered = false
 		r.healthy.Store(false)
-		err := fmt.Errorf("ua: registrar granted no lifetime to %s", u.contact.Address.String())
+		err := fmt.Errorf("ua: registrar granted no lifetime to %s", u.ContactURI())
 		u.emit(RegistrationEvent{State: RegistrationFailed, Err: err, RetryIn: d})
 		return d
 	}
@@ -146,6 +179,32 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 		u.kickAll()
 	}
 	return refreshAfter(granted, 0.8, 0.8)
+}
+
+// send423 sends a REGISTER, raising Expires after a 423 (bounded).
+func (r *registration) send423(ctx context.Context) (res *sip.Response, err error) {
+	for range 3 {
+		res, err = r.u.send(ctx, r.build(r.expires))
+		if err != nil || res.StatusCode != 423 {
+			return res, err
+		}
+		re := newResponseError(sip.REGISTER, res)
+		if re.MinExpires <= r.expires {
+			return res, err
+		}
+		r.expires = re.MinExpires
+	}
+	return res, err
+}
+
+// moved notes a change of server: it knows none of our state, so
+// everything is refreshed after the REGISTER, and the success is reported
+// again.
+func (r *registration) moved() {
+	r.registered = false
+	r.mu.Lock()
+	r.recovering = true
+	r.mu.Unlock()
 }
 
 // build returns a REGISTER builder; each call of the builder is a new
@@ -167,8 +226,15 @@ func (r *registration) build(expires time.Duration) func() *sip.Request {
 		req.AppendHeader(&to)
 		req.AppendHeader(&callID)
 		req.AppendHeader(&cs)
-		contact := u.contact.Clone()
+		contact := u.contactHeader()
+		// RFC 5626: this device's instance and its one flow.
+		if contact.Params == nil {
+			contact.Params = sip.NewParams()
+		}
+		contact.Params.Add("+sip.instance", `"<`+u.opts.InstanceID+`>"`)
+		contact.Params.Add("reg-id", regID)
 		req.AppendHeader(contact)
+		req.AppendHeader(sip.NewHeader("Supported", "outbound, path"))
 		exp := sip.ExpiresHeader(uint32(expires / time.Second))
 		req.AppendHeader(&exp)
 		return req
@@ -179,7 +245,7 @@ func (r *registration) build(expires time.Duration) func() *sip.Request {
 // parameter of the Contact that matches ours (Kamailio lists every binding
 // of the AOR), else the Expires header, else what we asked for.
 func (r *registration) grantedExpiry(res *sip.Response) time.Duration {
-	ours := r.u.contact.Address
+	ours := r.u.contactURI()
 	for _, h := range res.GetHeaders("Contact") {
 		c, ok := h.(*sip.ContactHeader)
 		if !ok {
@@ -204,6 +270,13 @@ func (r *registration) grantedExpiry(res *sip.Response) time.Duration {
 // (Expires: 0), bounded by ctx.
 func (r *registration) stopNow(ctx context.Context) {
 	r.once.Do(func() { close(r.stop) })
+	r.mu.Lock()
+	r.stopped = true
+	if r.lostTimer != nil {
+		r.lostTimer.Stop()
+		r.lostTimer = nil
+	}
+	r.mu.Unlock()
 	u := r.u
 	select {
 	case <-r.done:

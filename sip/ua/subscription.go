@@ -2,7 +2,6 @@ package ua
 
 import (
 	"fmt"
-	"mime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/internal/backoff"
 	"github.com/sipbuddy/sipbuddy/sip/header"
-	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/winfo"
 )
 
@@ -397,54 +395,6 @@ func (s *subscription) end() {
 	s.mu.Unlock()
 }
 
-// build returns a SUBSCRIBE builder: the initial request (out of dialog)
-// or one within d; each call is a new request with the dialog's next CSeq.
-func (s *subscription) build(d *dialog, expires time.Duration, initial bool) func() *sip.Request {
-	u := s.u
-	return func() *sip.Request {
-		s.mu.Lock()
-		d.localCSeq++
-		cseq := d.localCSeq
-		ruri := s.target
-		var routes []sip.Uri
-		remoteTag := ""
-		if !initial {
-			if d.remoteTarget != nil {
-				ruri = *d.remoteTarget.Clone()
-			}
-			routes = slices.Clone(d.routeSet)
-			remoteTag = d.remoteTag
-		}
-		s.mu.Unlock()
-		req := sip.NewRequest(sip.SUBSCRIBE, ruri)
-		for _, r := range routes {
-			req.AppendHeader(&sip.RouteHeader{Address: r})
-		}
-		from := sip.FromHeader{DisplayName: u.opts.DisplayName, Address: u.aor, Params: sip.NewParams()}
-		from.Params.Add("tag", d.localTag)
-		to := sip.ToHeader{Address: s.target, Params: sip.NewParams()}
-		if remoteTag != "" {
-			to.Params.Add("tag", remoteTag)
-		}
-		cid := sip.CallIDHeader(d.callID)
-		cs := sip.CSeqHeader{SeqNo: cseq, MethodName: sip.SUBSCRIBE}
-		req.AppendHeader(&from)
-		req.AppendHeader(&to)
-		req.AppendHeader(&cid)
-		req.AppendHeader(&cs)
-		req.AppendHeader(u.contact.Clone())
-		req.AppendHeader(sip.NewHeader("Event", s.pkg))
-		req.AppendHeader(sip.NewHeader("Accept", s.accept))
-		if s.list != nil {
-			req.AppendHeader(sip.NewHeader("Supported", "eventlist"))
-		}
-		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
-		exp := sip.ExpiresHeader(uint32(expires / time.Second))
-		req.AppendHeader(&exp)
-		return req
-	}
-}
-
 // reportLocked emits a SubscriptionEvent when the state or reason changed
 // (or an error is attached).
 func (s *subscription) reportLocked(st SubscriptionState, reason string, retryIn time.Duration, err error) {
@@ -498,13 +448,16 @@ func (u *UA) matchNotify(req *sip.Request) (*sip.Response, chan struct{}) {
 		return reply(400, "Missing Dialog Headers"), nil
 	}
 	toTag, _ := to.Params.Get("tag")
-	if len(req.Body()) > MaxNotifyBody {
-		return reply(413, "Request Entity Too Large"), nil
-	}
 	k := dialogKey{callID.Value(), toTag}
 	u.mu.Lock()
 	s := u.dialogs[k]
 	u.mu.Unlock()
+	if len(req.Body()) > MaxNotifyBody {
+		if s != nil {
+			s.unreadable(k, fmt.Errorf("ua: NOTIFY body of %d bytes is over the %d we read", len(req.Body()), MaxNotifyBody))
+		}
+		return reply(413, "Request Entity Too Large"), nil
+	}
 	if s == nil {
 		return reply(481, "Subscription Does Not Exist"), nil
 	}
@@ -568,8 +521,16 @@ func (s *subscription) handleNotify(req *sip.Request, k dialogKey) (code int, re
 	d.timerN = time.Time{}
 
 	ours := d.unsubscribing || !s.wanted
+	var unreadable error
 	if ss.State != header.StateTerminated || !ours {
-		s.deliverLocked(req)
+		unreadable = s.deliverLocked(req)
+	}
+	if unreadable != nil && ss.State != header.StateTerminated {
+		// Showing the last state as current would be a lie: say the
+		// subscription is lost and start over (with back-off, in case the
+		// notifier sends the same document again).
+		s.unreadableLocked(unreadable)
+		return 200, "OK", nil
 	}
 
 	if ss.State == header.StateTerminated {
@@ -595,112 +556,4 @@ func (s *subscription) handleNotify(req *sip.Request, k dialogKey) (code int, re
 	}
 	s.poke() // the refresh time may have moved
 	return 200, "OK", nil
-}
-
-// terminatedLocked applies the retry table to a Subscription-State:
-// terminated that we did not ask for (RFC 6665 §4.1.3).
-func (s *subscription) terminatedLocked(ss header.SubscriptionState) {
-	retryAfter := time.Duration(-1)
-	if ss.RetryAfter >= 0 {
-		retryAfter = time.Duration(min(ss.RetryAfter, maxTimerSeconds)) * time.Second
-	}
-	reason := ss.Reason
-	switch reason {
-	case header.ReasonRejected, header.ReasonNoResource, header.ReasonInvariant:
-		s.stopped.Store(true)
-		s.reportLocked(Terminated, reason, 0, nil)
-		return
-	case header.ReasonProbation, header.ReasonGiveUp:
-		d := retryAfter
-		if d < 0 {
-			d = DefaultProbationRetry
-		}
-		s.retryAt = time.Now().Add(d)
-	default: // deactivated, timeout, none or unknown: re-subscribe now
-		s.retryNowLocked(retryAfter)
-	}
-	if reason == "" {
-		reason = "terminated"
-	}
-	s.reportLocked(Retrying, reason, time.Until(s.retryAt).Round(time.Millisecond), nil)
-}
-
-// deliverLocked turns the NOTIFY body into a PresenceEvent or a
-// WatchersEvent. A body that does not parse is logged and ignored: the
-// NOTIFY is still a valid one for the dialog.
-func (s *subscription) deliverLocked(req *sip.Request) {
-	u := s.u
-	body := req.Body()
-	ctype := ""
-	if ct := req.ContentType(); ct != nil {
-		ctype, _, _ = mime.ParseMediaType(ct.Value())
-	}
-	if s.list != nil {
-		s.deliverListLocked(req, ctype)
-		return
-	}
-	if s.pkg == header.EventPresenceWinfo {
-		if len(body) == 0 {
-			return
-		}
-		if ctype != "application/watcherinfo+xml" {
-			u.log.Warn("NOTIFY with unexpected content type", "uri", s.uri, "content_type", ctype)
-			return
-		}
-		info, err := winfo.Parse(body)
-		if err != nil {
-			u.log.Warn("NOTIFY with a bad watcherinfo document", "uri", s.uri, "error", err)
-			return
-		}
-		s.mergeWatchersLocked(info)
-		return
-	}
-	if len(body) == 0 {
-		// Kamailio: no publication, or authorization pending. Unknown,
-		// which a buddy list shows as offline.
-		u.emit(PresenceEvent{URI: s.uri, State: pidf.State{Entity: s.uri}})
-		return
-	}
-	if ctype != "application/pidf+xml" {
-		u.log.Warn("NOTIFY with unexpected content type", "uri", s.uri, "content_type", ctype)
-		return
-	}
-	st, err := pidf.Parse(body)
-	if err != nil {
-		u.log.Warn("NOTIFY with a bad PIDF document", "uri", s.uri, "error", err)
-		return
-	}
-	u.emit(PresenceEvent{URI: s.uri, State: st})
-}
-
-// mergeWatchersLocked applies a full or partial watcherinfo document
-// (RFC 3857 §5.4) and reports the merged list; on a version gap the
-// subscription is refreshed, which makes the notifier send a full document.
-func (s *subscription) mergeWatchersLocked(info *winfo.Info) {
-	merged, err := winfo.Merge(s.watchers, info)
-	if err != nil {
-		s.u.log.Info("watcherinfo version gap: refreshing for a full list", "uri", s.uri, "version", info.Version)
-		s.kicked = true
-		s.poke()
-		return
-	}
-	if merged == s.watchers {
-		return // an old or repeated partial document
-	}
-	s.watchers = merged
-	out := *merged
-	out.Watchers = slices.Clone(merged.Watchers)
-	s.u.emit(WatchersEvent{Info: out})
-}
-
-// recordRoutes returns the Record-Route URIs of m in order, at most
-// MaxRouteSet of them.
-func recordRoutes(m interface{ GetHeaders(string) []sip.Header }) []sip.Uri {
-	var out []sip.Uri
-	for _, h := range m.GetHeaders("Record-Route") {
-		if rr, ok := h.(*sip.RecordRouteHeader); ok && len(out) < MaxRouteSet {
-			out = append(out, *rr.Address.Clone())
-		}
-	}
-	return out
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 )
@@ -14,6 +15,28 @@ import (
 // ErrTransport wraps failures to get any response: connection refused or
 // closed, transaction timeout.
 var ErrTransport = errors.New("ua: no response")
+
+// MaxUDPRequest is the largest request sent over UDP (RFC 3261 §18.1.1:
+// 1300 bytes when the path MTU is unknown; sipgo refuses more); larger ones
+// go over TCP.
+const MaxUDPRequest = 1300
+
+// sentByAllowance is room for a sent-by the transport fills in after we
+// measure (an IPv6 address and a port).
+const sentByAllowance = len("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535")
+
+// udpSize is the size of req as it will leave over UDP: the Via is added
+// here, as sipgo would add it, so that what is measured is what is sent.
+func udpSize(c *sipgo.Client, req *sip.Request) int {
+	if req.Via() == nil {
+		_ = sipgo.ClientRequestAddVia(c, req)
+	}
+	n := len(req.String())
+	if v := req.Via(); v != nil && (v.Host == "" || v.Port == 0) {
+		n += sentByAllowance
+	}
+	return n
+}
 
 // maxAuthRounds bounds the challenges answered for one request (one with a
 // cached nonce that went stale, one with a fresh challenge).
@@ -66,7 +89,7 @@ func (u *UA) send(ctx context.Context, build func() *sip.Request) (*sip.Response
 
 // prepare adds what every request of ours carries.
 func (u *UA) prepare(req *sip.Request) {
-	req.SetDestination(u.proxyAddr)
+	req.SetDestination(u.destination())
 	req.SetTransport(u.transport)
 	if req.MaxForwards() == nil {
 		mf := sip.MaxForwardsHeader(70)
@@ -81,9 +104,20 @@ func (u *UA) prepare(req *sip.Request) {
 // roundTrip runs one client transaction and traces both directions.
 func (u *UA) roundTrip(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 	u.sends.Add(1)
-	tx, err := u.client.TransactionRequest(ctx, req)
+	client := u.client
+	if u.transport == "UDP" && udpSize(u.client, req) > MaxUDPRequest {
+		// RFC 3261 §18.1.1: too large for UDP, so TCP to the same
+		// address (sipgo would refuse the datagram). A client without our
+		// UDP socket as its local address: a TCP connection cannot use it.
+		req.RemoveHeader("Via")
+		req.SetTransport("TCP")
+		client = u.streamClient
+	}
+	tx, err := client.TransactionRequest(ctx, req)
 	if err != nil {
-		u.transportFailed(req)
+		if !errors.Is(err, sip.ErrUDPMTUCongestion) {
+			u.transportFailed(req)
+		}
 		return nil, fmt.Errorf("%w: %s: %w", ErrTransport, req.Method, err)
 	}
 	defer tx.Terminate()

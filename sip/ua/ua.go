@@ -24,11 +24,11 @@ package ua
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,8 +38,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/google/uuid"
 
-	"github.com/sipbuddy/sipbuddy/internal/sipuri"
-	"github.com/sipbuddy/sipbuddy/sip/header"
+	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
+	"github.com/sipbuddy/sipbuddy/sip/locate"
 )
 
 // Defaults for Options.
@@ -65,11 +65,16 @@ const (
 	// MaxNotifyBody bounds the body of a NOTIFY we parse (a PIDF is
 	// limited further by pidf.MaxDocumentSize).
 	MaxNotifyBody = 256 << 10
+	// MaxNotifyMessage bounds a whole SIP message we read (sipgo's parser
+	// limit, 65,535 bytes by default, would drop the connection under a
+	// NOTIFY carrying the largest document a server may accept): the
+	// largest body plus room for headers.
+	MaxNotifyMessage = MaxNotifyBody + 32<<10
 	// MaxRouteSet bounds the Record-Route entries a dialog keeps.
 	MaxRouteSet = 16
 )
 
-// Options configures a UA. AOR, Password and Proxy are required.
+// Options configures a UA. AOR and Password are required.
 type Options struct {
 	// AOR is the account, "sip:alice@example.test".
 	AOR         string
@@ -78,11 +83,20 @@ type Options struct {
 	Username string
 	Password string
 	// Proxy is the outbound proxy every request goes to,
-	// "sip:127.0.0.1:5060;transport=tcp".
+	// "sip:127.0.0.1:5060;transport=tcp" or "sips:proxy.example.com".
+	// Empty: the AOR's domain is located in DNS (RFC 3263: NAPTR, SRV,
+	// A/AAAA) with Resolver, and the UA fails over between the targets.
 	Proxy string
-	// Transport is "tcp" (default) or "udp". When empty, a transport
-	// parameter of Proxy decides, then "tcp".
+	// Resolver locates the servers when Proxy is empty; default: the
+	// name servers of /etc/resolv.conf.
+	Resolver *locate.Resolver
+	// Transport is "tcp" (default), "udp" or "tls". When empty, a
+	// transport parameter of Proxy (or a sips: scheme) decides, then DNS
+	// when locating, then "tcp".
 	Transport string
+	// TLS verifies the server's certificate on TLS flows: system roots by
+	// default, a CA file, or (for test servers only) no verification.
+	TLS tlsconf.Options
 	// ListenAddr is where NOTIFYs are received, on UDP and TCP; default
 	// "127.0.0.1:0" (the ports learned go into Contact).
 	ListenAddr string
@@ -92,8 +106,10 @@ type Options struct {
 	// default: discard.
 	Logger *slog.Logger
 	// Trace, if set, receives every SIP message this UA sends (in=false)
-	// and receives (in=true), as text. It is called on network goroutines
-	// and must not block.
+	// and receives (in=true), as text; RFC 5626 keep-alives appear as the
+	// lines "CRLF CRLF (RFC 5626 keep-alive ping)" and "CRLF (RFC 5626
+	// keep-alive pong)". It is called on network goroutines and must not
+	// block.
 	Trace func(in bool, msg string)
 
 	// UserAgent is the User-Agent header; default "sipbuddy".
@@ -118,6 +134,23 @@ type Options struct {
 	// FlowCheckInterval is how often the TCP connection to the proxy is
 	// checked; when it dies, everything is refreshed at once. Default 1 s.
 	FlowCheckInterval time.Duration
+	// InstanceID is this device's RFC 5626 +sip.instance, "urn:uuid:..."
+	// (LoadInstanceID keeps one per account in the data directory); it
+	// also names our PIDF tuple, so each device of an account publishes
+	// its own. Default: a new one for this UA.
+	InstanceID string
+	// KeepAliveInterval is the RFC 5626 keep-alive period (pings go at
+	// 80-100% of it); default DefaultKeepAliveStream on TCP/TLS and
+	// DefaultKeepAliveUDP on UDP, and never longer than the registrar's
+	// Flow-Timer.
+	KeepAliveInterval time.Duration
+	// KeepAliveTimeout bounds the wait for a pong before the flow is
+	// declared dead; default DefaultKeepAliveTimeout (at most the
+	// interval).
+	KeepAliveTimeout time.Duration
+	// FailoverHold is how long a located server that did not answer is
+	// passed over; default locate.DefaultHold.
+	FailoverHold time.Duration
 	// UnsubscribeLinger bounds the wait for the final NOTIFY after an
 	// unsubscribe; default 2 s.
 	UnsubscribeLinger time.Duration
@@ -140,9 +173,16 @@ type UA struct {
 	opts      Options
 	log       *slog.Logger
 	aor       sip.Uri
-	proxy     sip.Uri
-	proxyAddr string // host:port the requests go to
-	transport string // "TCP" or "UDP"
+	proxy     sip.Uri // zero when located in DNS
+	transport string  // "TCP", "UDP" or "TLS"; "" until located
+	tlsConf   *tls.Config
+
+	// Where requests go: a configured proxy (proxyAddr, fixed) or the
+	// located targets (failover, resolver).
+	destMu    sync.Mutex
+	proxyAddr string // host:port the requests go to now
+	failover  *locate.Failover
+	resolver  *locate.Resolver
 
 	events   chan Event
 	evMu     sync.Mutex
@@ -150,6 +190,7 @@ type UA struct {
 	dropped  int
 
 	auth  authCache
+	ka    keepAlive
 	sends atomic.Int64 // requests sent, for the flow watcher
 
 	mu      sync.Mutex
@@ -162,17 +203,20 @@ type UA struct {
 	reg     *registration
 
 	// set by Start
-	sipUA    *sipgo.UserAgent
-	client   *sipgo.Client
-	server   *sipgo.Server
-	udpConn  net.PacketConn
-	tcpLn    net.Listener
-	contact  sip.ContactHeader
-	stopping chan struct{}      // closed by Close: loops wind down
-	runCtx   context.Context    // bounds every request; cancelled at the end of Close
-	cancel   context.CancelFunc //
-	loops    sync.WaitGroup     // publication and subscription loops
-	bg       sync.WaitGroup     // serve loops, flow watcher, registration
+	sipUA  *sipgo.UserAgent
+	client *sipgo.Client
+	// streamClient sends the requests of a UDP UA that are too large for
+	// UDP over TCP (client is bound to the UDP socket's address).
+	streamClient *sipgo.Client
+	server       *sipgo.Server
+	udpConn      net.PacketConn
+	tcpLn        net.Listener
+	contact      sip.ContactHeader  // guarded by destMu (a TLS flow changes its port)
+	stopping     chan struct{}      // closed by Close: loops wind down
+	runCtx       context.Context    // bounds every request; cancelled at the end of Close
+	cancel       context.CancelFunc //
+	loops        sync.WaitGroup     // publication and subscription loops
+	bg           sync.WaitGroup     // serve loops, flow watcher, registration
 }
 
 type uaState int
@@ -197,36 +241,44 @@ func New(o Options) (*UA, error) {
 		return nil, fmt.Errorf("ua: AOR %q must be sip:user@domain", o.AOR)
 	}
 	u.aor = sip.Uri{Scheme: u.aor.Scheme, User: u.aor.User, Host: u.aor.Host, Port: u.aor.Port}
-	if o.Proxy == "" {
-		return nil, errors.New("ua: Options.Proxy is required")
-	}
-	if !strings.Contains(o.Proxy, ":") || !strings.HasPrefix(strings.ToLower(o.Proxy), "sip") {
-		o.Proxy = "sip:" + o.Proxy
-	}
-	if err := sip.ParseUri(o.Proxy, &u.proxy); err != nil {
-		return nil, fmt.Errorf("ua: bad Proxy %q: %w", o.Proxy, err)
-	}
-	if u.proxy.Host == "" {
-		return nil, fmt.Errorf("ua: Proxy %q has no host", o.Proxy)
-	}
 	tp := strings.ToLower(o.Transport)
-	if tp == "" {
-		tp, _ = u.proxy.UriParams.Get("transport")
-		tp = strings.ToLower(tp)
+	if o.Proxy != "" {
+		if err := u.setProxy(o.Proxy, &tp); err != nil {
+			return nil, err
+		}
+	} else {
+		u.failover = locate.NewFailover(o.FailoverHold)
+		u.resolver = o.Resolver
+		if u.resolver == nil {
+			r, err := locate.NewResolver("")
+			if err != nil {
+				return nil, fmt.Errorf("ua: no proxy configured and no DNS: %w", err)
+			}
+			u.resolver = r
+		}
 	}
 	switch tp {
-	case "", "tcp":
-		u.transport = "TCP"
-	case "udp":
-		u.transport = "UDP"
+	case "":
+		if o.Proxy != "" {
+			u.transport = "TCP"
+		}
+	case "tcp", "udp", "tls":
+		u.transport = strings.ToUpper(tp)
 	default:
-		return nil, fmt.Errorf("ua: unsupported transport %q (tcp or udp)", tp)
+		return nil, fmt.Errorf("ua: unsupported transport %q (tcp, udp or tls)", tp)
 	}
-	port := u.proxy.Port
-	if port == 0 {
-		port = 5060
+	if u.aor.Scheme == "sips" && u.transport != "" && u.transport != "TLS" {
+		return nil, fmt.Errorf("ua: a sips: account needs TLS, not %s", u.transport)
 	}
-	u.proxyAddr = net.JoinHostPort(u.proxy.Host, strconv.Itoa(port))
+	tlsName := u.aor.Host
+	if u.proxy.Host != "" && net.ParseIP(u.proxy.Host) == nil {
+		tlsName = u.proxy.Host // RFC 5922 §4.1: the name we asked for
+	}
+	conf, err := tlsconf.Client(tlsName, o.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("ua: %w", err)
+	}
+	u.tlsConf = conf
 
 	if o.Username == "" {
 		o.Username = u.aor.User
@@ -263,6 +315,19 @@ func New(o Options) (*UA, error) {
 	if o.FlowCheckInterval <= 0 {
 		o.FlowCheckInterval = DefaultFlowCheckInterval
 	}
+	if o.InstanceID == "" {
+		o.InstanceID = NewInstanceID()
+	} else {
+		id, err := parseInstanceID(o.InstanceID)
+		if err != nil {
+			return nil, err
+		}
+		o.InstanceID = id
+	}
+	if o.KeepAliveTimeout <= 0 {
+		o.KeepAliveTimeout = DefaultKeepAliveTimeout
+	}
+	u.ka.heard = make(chan struct{}, 1)
 	if o.UnsubscribeLinger <= 0 {
 		o.UnsubscribeLinger = DefaultUnsubscribeLinger
 	}
@@ -296,9 +361,8 @@ func (u *UA) Dropped() int {
 
 // ContactURI returns the Contact URI in use (after Start).
 func (u *UA) ContactURI() string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.contact.Address.String()
+	c := u.contactURI()
+	return c.String()
 }
 
 func (u *UA) emit(ev Event) {
@@ -344,6 +408,11 @@ func (u *UA) Start(ctx context.Context) error {
 	case stateClosing, stateClosed:
 		return ErrClosed
 	}
+	if u.failover != nil {
+		if err := u.locate(ctx); err != nil {
+			return err
+		}
+	}
 	if err := u.listen(ctx); err != nil {
 		return err
 	}
@@ -361,162 +430,13 @@ func (u *UA) Start(ctx context.Context) error {
 	if u.winfo != nil {
 		u.startSubLocked(u.winfo)
 	}
-	if u.transport == "TCP" {
+	u.bg.Add(1)
+	go func() { defer u.bg.Done(); u.runKeepAlive() }()
+	if u.transport != "UDP" {
 		u.bg.Add(1)
 		go func() { defer u.bg.Done(); u.watchFlow() }()
 	}
 	return nil
-}
-
-// listen creates the sipgo user agent, its handlers and both listeners.
-// Called with u.mu held.
-func (u *UA) listen(ctx context.Context) error {
-	host, _, _ := net.SplitHostPort(u.opts.ListenAddr)
-	udpConn, tcpLn, err := listenPair(u.opts.ListenAddr)
-	if err != nil {
-		return fmt.Errorf("ua: listen on %s: %w", u.opts.ListenAddr, err)
-	}
-	l := u.opts.Logger
-	sipUA, err := sipgo.NewUA(
-		sipgo.WithUserAgent(u.opts.UserAgent),
-		sipgo.WithUserAgentHostname(u.aor.Host),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(l)),
-		sipgo.WithUserAgentTransactionLayerOptions(
-			sip.WithTransactionLayerLogger(l),
-			sip.WithTransactionLayerTerminateOnConnClose(),
-			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
-				u.log.Debug("response matching no transaction (retransmission?)", "response", r.Short())
-			}),
-		),
-	)
-	if err != nil {
-		udpConn.Close()
-		tcpLn.Close()
-		return fmt.Errorf("ua: sipgo: %w", err)
-	}
-	clientOpts := []sipgo.ClientOption{sipgo.WithClientLogger(l), sipgo.WithClientNAT()}
-	if u.transport == "UDP" {
-		// Send from the socket we listen on, so that the Contact port,
-		// the Via and the NAT binding agree.
-		clientOpts = append(clientOpts, sipgo.WithClientConnectionAddr(udpConn.LocalAddr().String()))
-	}
-	client, err := sipgo.NewClient(sipUA, clientOpts...)
-	if err != nil {
-		sipUA.Close()
-		udpConn.Close()
-		tcpLn.Close()
-		return fmt.Errorf("ua: sipgo client: %w", err)
-	}
-	server, err := sipgo.NewServer(sipUA, sipgo.WithServerLogger(l))
-	if err != nil {
-		sipUA.Close()
-		udpConn.Close()
-		tcpLn.Close()
-		return fmt.Errorf("ua: sipgo server: %w", err)
-	}
-	// Every handler is registered before serving: sipgo's handler map is
-	// not synchronized.
-	server.OnNotify(u.onNotify)
-	server.OnOptions(u.onOptions)
-	server.OnNoRoute(u.onOther)
-
-	u.sipUA, u.client, u.server = sipUA, client, server
-	u.udpConn, u.tcpLn = udpConn, tcpLn
-	u.bg.Add(2)
-	go func() { defer u.bg.Done(); _ = server.ServeUDP(udpConn) }()
-	go func() { defer u.bg.Done(); _ = server.ServeTCP(tcpLn) }()
-
-	if u.transport == "UDP" {
-		// The first request would race the UDP listener into sipgo's
-		// connection pool ("address already in use"): wait for it.
-		addr := udpConn.LocalAddr().String()
-		for {
-			if c, err := sipUA.TransportLayer().GetConnection("udp", addr); err == nil {
-				c.Ref(-1)
-				break
-			}
-			select {
-			case <-ctx.Done():
-				u.closeTransport()
-				return fmt.Errorf("ua: waiting for the UDP listener: %w", ctx.Err())
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}
-
-	contactHost := host
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		contactHost = outboundIP(u.proxyAddr)
-	}
-	var port int
-	if u.transport == "TCP" {
-		port = tcpLn.Addr().(*net.TCPAddr).Port
-	} else {
-		port = udpConn.LocalAddr().(*net.UDPAddr).Port
-	}
-	u.contact = sip.ContactHeader{
-		Address: sip.Uri{Scheme: "sip", User: u.aor.User, Host: contactHost, Port: port},
-	}
-	if u.transport == "TCP" {
-		// Without it Kamailio sends NOTIFYs to the Contact over UDP.
-		u.contact.Address.UriParams = sip.NewParams()
-		u.contact.Address.UriParams.Add("transport", "tcp")
-	}
-	u.log.Info("listening", "udp", udpConn.LocalAddr().String(), "tcp", tcpLn.Addr().String(), "contact", u.contact.Address.String())
-	return nil
-}
-
-// listenPair opens UDP and TCP on addr; with port 0 it tries to get the same
-// port for both (tidier for people reading traces), else any two.
-func listenPair(addr string) (net.PacketConn, net.Listener, error) {
-	host, port, _ := net.SplitHostPort(addr)
-	if port == "0" {
-		for range 8 {
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return nil, nil, err
-			}
-			_, p, _ := net.SplitHostPort(ln.Addr().String())
-			pc, err := net.ListenPacket("udp", net.JoinHostPort(host, p))
-			if err == nil {
-				return pc, ln, nil
-			}
-			ln.Close()
-		}
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	pc, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		ln.Close()
-		return nil, nil, err
-	}
-	return pc, ln, nil
-}
-
-// outboundIP is the local address the kernel would use towards addr.
-func outboundIP(addr string) string {
-	c, err := net.Dial("udp", addr)
-	if err != nil {
-		return "127.0.0.1"
-	}
-	defer c.Close()
-	h, _, _ := net.SplitHostPort(c.LocalAddr().String())
-	return h
-}
-
-func (u *UA) closeTransport() {
-	if u.sipUA != nil {
-		_ = u.sipUA.Close()
-	}
-	if u.udpConn != nil {
-		_ = u.udpConn.Close()
-	}
-	if u.tcpLn != nil {
-		_ = u.tcpLn.Close()
-	}
 }
 
 // SetPresence publishes p: an initial PUBLISH the first time, then a
@@ -525,109 +445,6 @@ func (u *UA) closeTransport() {
 func (u *UA) SetPresence(p Presence) {
 	p.Activities = append([]string(nil), p.Activities...)
 	u.pub.set(p)
-}
-
-// subKey is the key of a presence subscription: the AOR of uri (sipuri),
-// so that two spellings of one buddy share one dialog, or uri itself when
-// it does not parse (Subscribe then reports it as bad).
-func subKey(uri string) string {
-	if key, err := sipuri.AORKey(uri); err == nil {
-		return key
-	}
-	return uri
-}
-
-// Subscribe starts watching uri's presence. It never blocks and is
-// idempotent: another spelling of the same AOR ("SIP:Ada@Example.Test" for
-// "sip:ada@example.test") is the same subscription, and its events carry
-// the spelling first subscribed.
-func (u *UA) Subscribe(uri string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.state >= stateClosing {
-		return
-	}
-	key := subKey(uri)
-	if old, ok := u.subs[key]; ok && !old.stopped.Load() {
-		return
-	}
-	var target sip.Uri
-	if err := sip.ParseUri(uri, &target); err != nil || target.User == "" || target.Host == "" {
-		u.log.Warn("not subscribing to a bad URI", "uri", uri, "error", err)
-		u.emit(SubscriptionEvent{URI: uri, Package: header.EventPresence, State: Terminated, Reason: "bad URI", Err: fmt.Errorf("ua: bad buddy URI %q", uri)})
-		return
-	}
-	if len(u.subs) >= MaxSubscriptions {
-		u.emit(SubscriptionEvent{URI: uri, Package: header.EventPresence, State: Terminated, Reason: "too many subscriptions",
-			Err: fmt.Errorf("ua: more than %d subscriptions", MaxSubscriptions)})
-		return
-	}
-	s := newSubscription(u, uri, target, header.EventPresence)
-	u.subs[key] = s
-	if u.state == stateStarted {
-		u.startSubLocked(s)
-	}
-}
-
-// Unsubscribe stops watching uri, however spelled (an in-dialog SUBSCRIBE
-// with Expires: 0).
-func (u *UA) Unsubscribe(uri string) {
-	u.mu.Lock()
-	key := subKey(uri)
-	s, ok := u.subs[key]
-	delete(u.subs, key)
-	started := u.state == stateStarted
-	u.mu.Unlock()
-	if ok && started {
-		s.unsubscribe()
-	}
-}
-
-// RefreshWatchers refreshes the presence.winfo subscription now, so that the
-// next WatchersEvent carries the server's current list. Call it after
-// changing pres-rules: Kamailio re-evaluates the watcher but sends the
-// owner no winfo NOTIFY until the next refresh, which may be minutes away.
-func (u *UA) RefreshWatchers() {
-	u.mu.Lock()
-	s := u.winfo
-	started := u.state == stateStarted
-	u.mu.Unlock()
-	if s != nil && started {
-		s.kick()
-	}
-}
-
-// WatchWatchers turns the presence.winfo subscription to our own AOR on or
-// off; watcher lists arrive as WatchersEvent.
-func (u *UA) WatchWatchers(on bool) {
-	u.mu.Lock()
-	if u.state >= stateClosing {
-		u.mu.Unlock()
-		return
-	}
-	s := u.winfo
-	if on {
-		if s == nil || s.stopped.Load() {
-			s = newSubscription(u, u.aor.String(), u.aor, header.EventPresenceWinfo)
-			u.winfo = s
-			if u.state == stateStarted {
-				u.startSubLocked(s)
-			}
-		}
-		u.mu.Unlock()
-		return
-	}
-	u.winfo = nil
-	started := u.state == stateStarted
-	u.mu.Unlock()
-	if s != nil && started {
-		s.unsubscribe()
-	}
-}
-
-func (u *UA) startSubLocked(s *subscription) {
-	u.loops.Add(1)
-	go func() { defer u.loops.Done(); s.run() }()
 }
 
 // Close ends everything in order: the publication is removed, every
@@ -688,47 +505,6 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) bool {
 		return true
 	case <-ctx.Done():
 		return false
-	}
-}
-
-// watchFlow notices when the TCP connection to the proxy closes (server
-// restart, network change) and makes everything refresh at once instead of
-// waiting for the next refresh timers: the registration is renewed, the
-// publication refreshed (a restarted server answers 412 and gets a fresh
-// one) and every subscription refreshed (481, then a new dialog).
-func (u *UA) watchFlow() {
-	pool := u.sipUA.TransportLayer().Pool("tcp")
-	key := u.proxyAddr
-	if ip := net.ParseIP(u.proxy.Host); ip == nil {
-		if addrs, err := net.DefaultResolver.LookupHost(u.runCtx, u.proxy.Host); err == nil && len(addrs) > 0 {
-			_, p, _ := net.SplitHostPort(u.proxyAddr)
-			key = net.JoinHostPort(addrs[0], p)
-		}
-	}
-	t := time.NewTicker(u.opts.FlowCheckInterval)
-	defer t.Stop()
-	var last sip.Connection
-	var lastSends int64
-	for {
-		select {
-		case <-u.stopping:
-			return
-		case <-t.C:
-		}
-		sends := u.sends.Load()
-		c := pool.Get(key)
-		if c != nil {
-			c.Ref(-1) // Get took a reference; we only look
-		}
-		// Lost: the connection we saw is gone or replaced, or requests
-		// went out since the last look but no connection is left (it died
-		// between two looks).
-		lost := last != nil && c != last || last == nil && c == nil && sends != lastSends
-		if lost {
-			u.log.Info("connection to the proxy lost: refreshing everything", "proxy", key)
-			u.reg.flowLost()
-		}
-		last, lastSends = c, sends
 	}
 }
 

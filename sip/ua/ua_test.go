@@ -13,6 +13,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/sip/server"
 )
 
@@ -21,8 +22,9 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{Proxy: "sip:127.0.0.1:5060"},
 		{AOR: "alice", Proxy: "sip:127.0.0.1:5060"},
 		{AOR: "sip:example.test", Proxy: "sip:127.0.0.1:5060"},
-		{AOR: "sip:alice@example.test"},
 		{AOR: "sip:alice@example.test", Proxy: "sip:127.0.0.1:5060", Transport: "sctp"},
+		{AOR: "sips:alice@example.test", Proxy: "sip:127.0.0.1:5060", Transport: "tcp"},
+		{AOR: "sip:alice@example.test", Proxy: "sip:127.0.0.1:5060", TLS: tlsconf.Options{CAFile: "/nonexistent/ca.pem"}},
 		{AOR: "sip:alice@example.test", Proxy: "sip:127.0.0.1:5060", ListenAddr: "nowhere"},
 	} {
 		if _, err := New(o); err == nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -55,8 +56,13 @@ func Listen(ctx context.Context, addr string, o Options) (*HTTPServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xcap/server: listen %s: %w", addr, err)
 	}
+	scheme := "http://"
+	if o.TLS != nil {
+		ln = tls.NewListener(ln, o.TLS)
+		scheme = "https://"
+	}
 	if o.Root == "" {
-		o.Root = "http://" + hostPort(ln.Addr()) + DefaultRootPath
+		o.Root = scheme + hostPort(ln.Addr()) + DefaultRootPath
 	}
 	h, err := New(o)
 	if err != nil {

@@ -10,6 +10,7 @@ package server
 
 import (
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -49,6 +50,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// NonceTTL is how long a digest nonce is valid; default 5 minutes.
 	NonceTTL time.Duration
+	// TLS, when set, makes Listen serve HTTPS with it (the default Root
+	// is then https://).
+	TLS *tls.Config
 	// NonceSecret keys the digest nonces (digest.Options.NonceSecret):
 	// XCAP nodes that share it accept each other's nonces. Empty: random
 	// per server.

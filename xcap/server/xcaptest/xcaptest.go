@@ -4,6 +4,7 @@ package xcaptest
 
 import (
 	"context"
+	"crypto/tls"
 	"testing"
 	"time"
 
@@ -28,6 +29,22 @@ var StoreKind = storetest.Bolt
 // It returns the XCAP root and the store.
 func Start(t testing.TB, users map[string]string) (root string, st store.Store) {
 	t.Helper()
+	return start(t, users, nil)
+}
+
+// StartTLS is Start over HTTPS with the certificate and key in the given
+// PEM files; the root is https://127.0.0.1:port/xcap-root.
+func StartTLS(t testing.TB, users map[string]string, certFile, keyFile string) (root string, st store.Store) {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return start(t, users, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+}
+
+func start(t testing.TB, users map[string]string, conf *tls.Config) (root string, st store.Store) {
+	t.Helper()
 	st0 := storetest.Fresh(t, StoreKind, Domain)()
 	for user, pw := range users {
 		if err := st0.SetPassword(user, pw); err != nil {
@@ -35,7 +52,7 @@ func Start(t testing.TB, users map[string]string) (root string, st store.Store) 
 			t.Fatal(err)
 		}
 	}
-	srv, err := server.Listen(context.Background(), "127.0.0.1:0", server.Options{Domain: Domain, Store: st0})
+	srv, err := server.Listen(context.Background(), "127.0.0.1:0", server.Options{Domain: Domain, Store: st0, TLS: conf})
 	if err != nil {
 		st0.Close()
 		t.Fatal(err)

@@ -1,0 +1,385 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// NOTIFY client transactions, a narrow fast path beside sipgo's: the server
+// writes each NOTIFY as prepared bytes on sipgo's sockets (the UDP listener,
+// or the subscriber's TCP connection from sipgo's pool, dialled through
+// sipgo when there is none) and sipgo's transport reads and parses the
+// answers, which reach onNotifyResponse as responses no sipgo transaction
+// claims. The state RFC 3261 §17.1.2 needs for a non-INVITE client
+// transaction (branch, the bytes to retransmit, Timer E and F) lives in the
+// subscription itself, at most one per dialog, and is released with the
+// final answer: no goroutine, channel or runtime timer per NOTIFY.
+
+// notifyDialTimeout bounds connecting to a subscriber for a NOTIFY.
+const notifyDialTimeout = 5 * time.Second
+
+var (
+	errNotifyTimeout = errors.New("no answer before Timer F")
+	errNoSocket      = errors.New("no socket for the transport")
+)
+
+// notifyTx is the client transaction of a subscription's NOTIFY in flight,
+// guarded by the subscription's mutex.
+type notifyTx struct {
+	branch        string
+	wire          *[]byte        // the NOTIFY as sent, kept for UDP retransmissions
+	udp           netip.AddrPort // destination of a UDP NOTIFY
+	interval      time.Duration  // Timer E
+	deadline      time.Time      // Timer F
+	retransmitted bool
+	timer         timerEntry
+	fire          func()
+}
+
+// wireParts are the listener-dependent pieces of every NOTIFY.
+type wireParts struct {
+	viaUDP, viaTCP         string // "Via: SIP/2.0/UDP host:port;branch="
+	contactUDP, contactTCP string // "Contact: <...>\r\n"
+}
+
+var wirePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+func getWire() *[]byte { return wirePool.Get().(*[]byte) }
+
+func putWire(b *[]byte) {
+	if b == nil || cap(*b) > 128<<10 {
+		return
+	}
+	*b = (*b)[:0]
+	wirePool.Put(b)
+}
+
+// setWireParts prepares the Via and Contact lines once the listeners are
+// known.
+func (s *Server) setWireParts() {
+	p := &wireParts{}
+	for _, tp := range []string{"UDP", "TCP"} {
+		addr, _ := s.listenAddr(tp)
+		via := "Via: SIP/2.0/" + tp + " " + addr + ";branch="
+		u := s.contactURI(tp)
+		contact := "Contact: <" + u.String() + ">\r\n"
+		if tp == "UDP" {
+			p.viaUDP, p.contactUDP = via, contact
+		} else {
+			p.viaTCP, p.contactTCP = via, contact
+		}
+	}
+	s.wire.Store(p)
+}
+
+// dialogLines are the NOTIFY header lines fixed for a dialog's life.
+func dialogLines(local, remote sip.Uri, localTag, remoteTag, callID, event string) string {
+	var b strings.Builder
+	from := sip.FromHeader{Address: local, Params: sip.HeaderParams{{K: "tag", V: localTag}}}
+	to := sip.ToHeader{Address: remote, Params: sip.HeaderParams{{K: "tag", V: remoteTag}}}
+	from.StringWrite(&b)
+	b.WriteString("\r\n")
+	to.StringWrite(&b)
+	b.WriteString("\r\nCall-ID: " + callID + "\r\nMax-Forwards: 70\r\nEvent: " + event + "\r\n")
+	return b.String()
+}
+
+func requestLine(target sip.Uri) string { return "NOTIFY " + target.String() + " SIP/2.0\r\n" }
+
+// appendNotify writes a whole NOTIFY.
+func appendNotify(buf []byte, sub *subscription, via, contact, branch string, cseq uint32, state, ctype string, body []byte) []byte {
+	buf = append(buf, sub.reqLine...)
+	buf = append(buf, via...)
+	buf = append(buf, branch...)
+	buf = append(buf, "\r\n"...)
+	buf = append(buf, sub.dialogHdrs...)
+	buf = append(buf, "CSeq: "...)
+	buf = strconv.AppendUint(buf, uint64(cseq), 10)
+	buf = append(buf, " NOTIFY\r\n"...)
+	buf = append(buf, contact...)
+	buf = append(buf, "Subscription-State: "...)
+	buf = append(buf, state...)
+	buf = append(buf, "\r\n"...)
+	if body != nil {
+		buf = append(buf, "Content-Type: "...)
+		buf = append(buf, ctype...)
+		buf = append(buf, "\r\n"...)
+	}
+	buf = append(buf, "Content-Length: "...)
+	buf = strconv.AppendInt(buf, int64(len(body)), 10)
+	buf = append(buf, "\r\n\r\n"...)
+	return append(buf, body...)
+}
+
+func (s *Server) newBranch() string {
+	return sip.RFC3261BranchMagicCookie + s.branchPrefix + strconv.FormatUint(s.branchSeq.Add(1), 36)
+}
+
+// startNotifies sends the NOTIFYs the scheduler granted a slot.
+func (s *Server) startNotifies(subs []*subscription) {
+	for i, sub := range subs {
+		s.startNotify(sub)
+		subs[i] = nil
+	}
+}
+
+func (s *Server) startNotify(sub *subscription) {
+	out, ok := s.buildNotify(sub)
+	if !ok {
+		s.startNotifies(s.sched.release(nil, sub, false))
+		return
+	}
+	s.pending.put(out.branch, sub)
+	var err error
+	switch {
+	case out.transport == "UDP":
+		err = s.writeUDP(*out.wire, out.udp)
+	default:
+		s.sendStream(sub, out)
+	}
+	if err != nil {
+		if _, mine := s.pending.take(out.branch); mine {
+			s.finishNotify(sub, nil, err)
+		}
+	}
+}
+
+func (s *Server) writeUDP(b []byte, to netip.AddrPort) error {
+	switch c := s.udpConn.(type) {
+	case *net.UDPConn:
+		_, err := c.WriteToUDPAddrPort(b, to)
+		return err
+	case nil:
+		return errNoSocket
+	default:
+		_, err := c.WriteTo(b, net.UDPAddrFromAddrPort(to))
+		return err
+	}
+}
+
+// notifyTimer is Timer E (UDP retransmission) and Timer F (give up) of a
+// NOTIFY in flight; it runs on the timer goroutine and never blocks.
+func (s *Server) notifyTimer(sub *subscription) {
+	sub.mu.Lock()
+	tx := &sub.tx
+	if tx.branch == "" {
+		sub.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	if !now.Before(tx.deadline) {
+		branch := tx.branch
+		sub.mu.Unlock()
+		if _, mine := s.pending.take(branch); mine {
+			s.finishNotify(sub, nil, errNotifyTimeout)
+		}
+		return
+	}
+	first := false
+	if tx.wire != nil { // unreliable: Timer E
+		first = !tx.retransmitted
+		tx.retransmitted = true
+		_ = s.writeUDP(*tx.wire, tx.udp) // a lost retransmission is retried at the next Timer E
+		tx.interval = min(2*tx.interval, s.t2)
+		s.timers.schedule(&tx.timer, minTime(now.Add(tx.interval), tx.deadline), tx.fire)
+	} else {
+		s.timers.schedule(&tx.timer, tx.deadline, tx.fire)
+	}
+	key := sub.slotFlow
+	sub.mu.Unlock()
+	if first {
+		s.sched.shrink(key)
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// onNotifyResponse matches an answer to a NOTIFY in flight by its branch.
+func (s *Server) onNotifyResponse(res *sip.Response) {
+	via := res.Via()
+	if via == nil {
+		return
+	}
+	branch, _ := via.Params.Get("branch")
+	if res.IsProvisional() {
+		// RFC 3261 §17.1.2.2: Proceeding, retransmit every T2 until Timer F.
+		if sub, ok := s.pending.get(branch); ok {
+			sub.mu.Lock()
+			if sub.tx.branch == branch {
+				sub.tx.interval = s.t2
+			}
+			sub.mu.Unlock()
+		}
+		return
+	}
+	sub, ok := s.pending.take(branch)
+	if !ok {
+		s.log.Debug("unmatched response (retransmission)", "response", res.StartLine())
+		return
+	}
+	s.finishNotify(sub, res, nil)
+}
+
+// filterNotifyAnswer takes the answers to our UDP NOTIFYs out of sipgo's
+// path before its transaction layer starts a goroutine for each: a datagram
+// that is a response carrying one of our branches is parsed (with sipgo's
+// parser) and matched here, on the reading goroutine. Everything else goes
+// on to sipgo unchanged.
+func (s *Server) filterNotifyAnswer(parser *sip.Parser, p sip.TransportReadProps, data []byte) []byte {
+	if p.Transport != "UDP" || !bytes.HasPrefix(data, []byte("SIP/2.0 ")) {
+		return data
+	}
+	if !bytes.Contains(data[:min(len(data), 1024)], s.branchMarkBytes) {
+		return data
+	}
+	msg, err := parser.ParseSIP(data)
+	res, ok := msg.(*sip.Response)
+	if err != nil || !ok {
+		return data // sipgo logs and answers what it cannot parse
+	}
+	s.onNotifyResponse(res)
+	return nil
+}
+
+// finishNotify ends the NOTIFY transaction of sub (taken from s.pending by
+// the caller, so exactly once) and starts what its slot now allows.
+func (s *Server) finishNotify(sub *subscription, res *sip.Response, err error) {
+	sub.mu.Lock()
+	s.timers.cancel(&sub.tx.timer)
+	wire := sub.tx.wire
+	sub.tx.wire, sub.tx.branch = nil, ""
+	answered := res != nil && !sub.tx.retransmitted
+	sub.mu.Unlock()
+	putWire(wire)
+	start := s.sched.release(nil, sub, answered)
+	s.notifyDone(sub, res, err)
+	s.startNotifies(start)
+}
+
+// streamWriter batches the NOTIFYs queued for one TCP (or TLS) connection
+// into single writes. Its goroutine runs only while bytes are queued, so a
+// subscriber that stops reading blocks its own connection and no one else.
+type streamWriter struct {
+	key      string // transport and destination
+	mu       sync.Mutex
+	buf      []byte
+	branches []string // the NOTIFYs whose bytes are in buf
+	running  bool
+}
+
+func (s *Server) sendStream(sub *subscription, out notifyOut) {
+	key := out.transport + " " + out.dest
+	s.writersMu.Lock()
+	w := s.writers[key]
+	if w == nil {
+		w = &streamWriter{key: key}
+		s.writers[key] = w
+	}
+	w.mu.Lock()
+	w.buf = append(w.buf, *out.wire...)
+	w.branches = append(w.branches, out.branch)
+	start := !w.running
+	w.running = true
+	w.mu.Unlock()
+	s.writersMu.Unlock()
+	// A reliable transport retransmits for us: the bytes are not kept. The
+	// answer may have come already and its finishNotify released them.
+	sub.mu.Lock()
+	mine := sub.tx.branch == out.branch && sub.tx.wire == out.wire
+	if mine {
+		sub.tx.wire = nil
+	}
+	sub.mu.Unlock()
+	if mine {
+		putWire(out.wire)
+	}
+	if start {
+		s.workers.Add(1)
+		go s.writeLoop(w, out)
+	}
+}
+
+func (s *Server) writeLoop(w *streamWriter, out notifyOut) {
+	defer s.workers.Done()
+	conn, err := s.streamConn(out)
+	var spare []byte
+	var spareBranches []string
+	for {
+		s.writersMu.Lock()
+		w.mu.Lock()
+		if len(w.buf) == 0 {
+			w.running = false
+			delete(s.writers, w.key)
+			w.mu.Unlock()
+			s.writersMu.Unlock()
+			break
+		}
+		buf, branches := w.buf, w.branches
+		w.buf, w.branches = spare[:0], spareBranches[:0]
+		w.mu.Unlock()
+		s.writersMu.Unlock()
+		if err == nil {
+			_, err = conn.(io.Writer).Write(buf)
+		}
+		if err != nil {
+			for _, b := range branches {
+				if sub, mine := s.pending.take(b); mine {
+					s.finishNotify(sub, nil, err)
+				}
+			}
+		}
+		clear(branches)
+		spare, spareBranches = buf[:0], branches[:0]
+	}
+	if conn != nil {
+		conn.TryClose()
+	}
+}
+
+// streamConn is the connection to write to: the subscriber's own from
+// sipgo's pool, or a new one dialled through sipgo so the answers are read
+// and parsed there.
+func (s *Server) streamConn(out notifyOut) (sip.Connection, error) {
+	network := strings.ToLower(out.transport)
+	tl := s.ua.TransportLayer()
+	if c, err := tl.GetConnection(network, out.dest); err == nil {
+		return checkWriter(c)
+	}
+	req := sip.NewRequest(sip.NOTIFY, out.target)
+	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: out.transport, Params: sip.NewParams()}
+	via.Params.Add("branch", out.branch)
+	req.AppendHeader(via)
+	req.SetTransport(out.transport)
+	req.SetDestination(out.dest)
+	ctx, cancel := context.WithTimeout(context.Background(), notifyDialTimeout)
+	defer cancel()
+	c, err := tl.ClientRequestConnection(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", out.dest, err)
+	}
+	return checkWriter(c)
+}
+
+func checkWriter(c sip.Connection) (sip.Connection, error) {
+	if _, ok := c.(io.Writer); !ok {
+		c.TryClose()
+		return nil, fmt.Errorf("sipgo connection %T cannot write bytes", c)
+	}
+	return c, nil
+}
