@@ -78,12 +78,8 @@ func TestClusterClients(t *testing.T) {
 	defer cancel()
 
 	// alice's documents through XCAP node 1, bob's through node 2.
-	if _, err := xcapClient(t, c.node1, "alice").Put(ctx, presrules.AUID, presrules.DocumentPath, []byte(clusterRules), presrules.ContentType, xcap.Condition{}); err != nil {
-		t.Fatalf("PUT alice's pres-rules through XCAP node 1: %v", err)
-	}
-	if _, err := xcapClient(t, c.node2, "bob").Put(ctx, presrules.AUID, presrules.DocumentPath, []byte(bobRules), presrules.ContentType, xcap.Condition{}); err != nil {
-		t.Fatalf("PUT bob's pres-rules through XCAP node 2: %v", err)
-	}
+	putRules(t, c.node1, "alice", clusterRules)
+	putRules(t, c.node2, "bob", bobRules)
 	setBuddies(t, c.node1, "alice", aor("bob"))
 	setBuddies(t, c.node2, "bob", aor("alice"))
 	setBuddies(t, c.node1, "carol", aor("alice"))
@@ -258,27 +254,35 @@ func clusterGet(t *testing.T, ctx context.Context, url string) ([]byte, string) 
 
 // subscribeRefreshed reports whether a's trace has an in-dialog SUBSCRIBE
 // (a refresh: it has a To tag) for event answered 200.
-func subscribeRefreshed(a *session, event string) bool {
+func subscribeRefreshed(a *session, event string) bool { return subscribeRefreshes(a, event) > 0 }
+
+// subscribeRefreshes counts a's in-dialog SUBSCRIBE refreshes for event
+// answered 200.
+func subscribeRefreshes(a *session, event string) int {
+	in := a.sipLog(false)
+	n := 0
 	for _, m := range a.sipLog(true) {
 		if !strings.HasPrefix(m, "SUBSCRIBE ") || header(m, "Event") != event || !strings.Contains(header(m, "To"), "tag=") || header(m, "Expires") == "0" {
 			continue
 		}
-		for _, r := range a.sipLog(false) {
+		for _, r := range in {
 			if strings.HasPrefix(r, "SIP/2.0 200") && header(r, "CSeq") == header(m, "CSeq") && header(r, "Call-ID") == header(m, "Call-ID") {
-				return true
+				n++
+				break
 			}
 		}
 	}
-	return false
+	return n
 }
 
-// checkNoServerErrors fails the test if any account got a 5xx answer: in
-// the cluster a 500 is Kamailio failing on the shared database.
+// checkNoServerErrors fails the test if any account got a 5xx answer (in
+// the cluster a 500 is Kamailio failing on the shared database) or a 404
+// (a node refusing a dialog another node made).
 func checkNoServerErrors(t *testing.T, accounts ...*session) {
 	t.Helper()
 	for _, a := range accounts {
 		for _, r := range a.sipLog(false) {
-			if strings.HasPrefix(r, "SIP/2.0 5") {
+			if strings.HasPrefix(r, "SIP/2.0 5") || strings.HasPrefix(r, "SIP/2.0 404") {
 				t.Errorf("%s got a server error:\n%s", a.user, r)
 			}
 		}
@@ -289,6 +293,15 @@ func checkNoServerErrors(t *testing.T, accounts ...*session) {
 // registration of user taken by the Kamailio node of in.
 func clusterBinding(t *testing.T, ctx context.Context, c *cluster, user string, in instance) {
 	t.Helper()
+	if clusterBindings(t, ctx, c, user, in) == 0 {
+		t.Errorf("no registration of %s through %s in the shared location table", user, in.SIP)
+	}
+}
+
+// clusterBindings counts user's registrations through the Kamailio node
+// of in in the shared location table.
+func clusterBindings(t *testing.T, ctx context.Context, c *cluster, user string, in instance) int {
+	t.Helper()
 	conn, err := pgx.Connect(ctx, c.dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -298,7 +311,15 @@ func clusterBinding(t *testing.T, ctx context.Context, c *cluster, user string, 
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM location WHERE username = $1 AND socket = $2", user, "tcp:"+in.SIP).Scan(&n); err != nil {
 		t.Fatalf("read the location table: %v", err)
 	}
-	if n == 0 {
-		t.Errorf("no registration of %s through %s in the shared location table", user, in.SIP)
+	return n
+}
+
+// putRules replaces user's pres-rules document through the XCAP node of in.
+func putRules(t *testing.T, in instance, user, doc string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if _, err := xcapClient(t, in, user).Put(ctx, presrules.AUID, presrules.DocumentPath, []byte(doc), presrules.ContentType, xcap.Condition{}); err != nil {
+		t.Fatalf("PUT %s's pres-rules through %s: %v", user, in.XCAP, err)
 	}
 }

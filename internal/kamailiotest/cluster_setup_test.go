@@ -299,6 +299,12 @@ func startKamailioNode(t *testing.T, state, name, addr string, sipPort, httpPort
 	if err := os.MkdirAll(filepath.Join(dir, "run"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The presence server's Contact (the remote target of every
+	// subscription dialog) is the domain, not this node: in-dialog
+	// SUBSCRIBEs then reach whichever node the client uses now (its proxy,
+	// or DNS SRV), and the domain is "myself" on every node. With the
+	// node's own address, a refresh sent through another node after a
+	// failover was answered 404 (WITHINDLG: not for this node).
 	// Kamailio's db_postgres wants postgres://user@host:port/db, without the query
 	kdb, _, _ := strings.Cut(dsn, "?")
 	argv := []string{"kamailio", "-f", filepath.Join(clusterRoot(), "deploy", "cluster", "kamailio.cfg"),
@@ -306,7 +312,7 @@ func startKamailioNode(t *testing.T, state, name, addr string, sipPort, httpPort
 		"-A", "WITH_POSTGRES", "-A", "WITH_SIPBUDDY_USERS", "-A", "WITH_CLUSTER", "-A", "WITH_USRLOC_DB",
 		"-A", "WITH_INLINE_NOTIFY", "-A", "WITH_PRESRULES", "-A", "WITH_XCAP_PUBLIC_READ",
 		"-A", "LISTENADDR=" + addr, "-A", fmt.Sprintf("DBURL=%q", kdb), "-A", fmt.Sprintf("PRESDBURL=%q", kdb),
-		"-A", fmt.Sprintf("SIPDOMAIN=%q", Domain), "-A", fmt.Sprintf("SERVERADDR=\"sip:%s:%d\"", addr, sipPort),
+		"-A", fmt.Sprintf("SIPDOMAIN=%q", Domain), "-A", fmt.Sprintf("SERVERADDR=\"sip:%s\"", Domain),
 		"-A", fmt.Sprintf("SIPPORT=%d", sipPort), "-A", fmt.Sprintf("HTTPPORT=%d", httpPort),
 		"-A", fmt.Sprintf("CTLSOCK=\"unix:%s/run/kamailio_ctl\"", dir)}
 	if out, err := exec.Command(argv[0], append(argv[1:], "-c")...).CombinedOutput(); err != nil {
