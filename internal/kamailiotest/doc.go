@@ -15,7 +15,8 @@
 //	SIPBUDDY_KAMAILIO_RULES_SIP=127.0.0.1:5372 SIPBUDDY_KAMAILIO_RULES_XCAP=http://127.0.0.1:8372/xcap-root \
 //	go test ./internal/kamailiotest
 //
-// TestClusterClients and TestClusterRecipe start their own cluster instead
+// TestClusterClients, TestClusterSRVFailover and TestClusterRecipe start
+// their own cluster instead
 // (docs/scaling.md): PostgreSQL, two Kamailio presence nodes on it
 // (deploy/cluster/kamailio.cfg) and two sipbuddy XCAP nodes on 127.0.0.1 and
 // 127.0.0.2; they need Kamailio's db_postgres module
