@@ -50,6 +50,9 @@ func runProgram(t *testing.T, w, h int, opts Options, keys ...string) Model {
 	if opts.Environ == nil {
 		opts.Environ = []string{}
 	}
+	if opts.ArtMode == "" {
+		opts.ArtMode = "halfblock" // the golden screens pin half-block icons
+	}
 	tm := teatest.NewTestModel(t, New(nil, opts),
 		teatest.WithInitialTermSize(w, h),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.TrueColor)))

@@ -428,6 +428,8 @@ func modeLabel(m art.Mode) string {
 		return "ASCII"
 	case art.Plain:
 		return "plain"
+	case art.Symbols:
+		return "symbols"
 	}
 	return "half-block"
 }

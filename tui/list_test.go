@@ -265,11 +265,11 @@ func TestScrollKeepsCursorVisible(t *testing.T) {
 func TestArtModeCycles(t *testing.T) {
 	m := listWith(t, scenario()...)
 	var modes []string
-	for range 3 {
+	for range 4 {
 		m = drive(t, m, keyMsg("m"))
 		modes = append(modes, modeLabel(m.c.mode))
 	}
-	if want := []string{"ASCII", "plain", "half-block"}; !slices.Equal(modes, want) {
+	if want := []string{"half-block", "ASCII", "plain", "symbols"}; !slices.Equal(modes, want) {
 		t.Errorf("modes %v, want %v", modes, want)
 	}
 }

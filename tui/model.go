@@ -26,8 +26,9 @@ import (
 
 // Options configure a Model. The zero value is usable.
 type Options struct {
-	// ArtMode is the initial icon render mode: "halfblock", "ascii" or
-	// "plain". Empty: plain when NO_COLOR is set in Environ, else half-block.
+	// ArtMode is the initial icon render mode: "symbols", "halfblock",
+	// "ascii" or "plain". Empty: plain when NO_COLOR is set in Environ, else
+	// symbol art.
 	ArtMode string
 	// Environ is the environment of the user's terminal (over SSH: the
 	// session's); nil means os.Environ().
@@ -167,7 +168,8 @@ func New(b *account.Account, o Options) Model {
 	return m
 }
 
-// initialMode picks the art mode: the option, else plain under NO_COLOR.
+// initialMode picks the art mode: the option, else plain under NO_COLOR,
+// else symbol art.
 func initialMode(o Options) art.Mode {
 	if o.ArtMode != "" {
 		if md, err := art.ParseMode(o.ArtMode); err == nil {
@@ -179,7 +181,7 @@ func initialMode(o Options) art.Mode {
 			return art.Plain
 		}
 	}
-	return art.HalfBlock
+	return art.Symbols
 }
 
 // Init starts reading the account's events.
@@ -328,7 +330,7 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 		m.list.clamp(m.layout().listRows)
 	case key.Matches(k, keys.CycleArt):
-		m.c.mode = (m.c.mode + 1) % 3
+		m.c.mode = nextArtMode(m.c.mode)
 		m.setStatus(statusInfo, "Icons: "+modeLabel(m.c.mode))
 	case key.Matches(k, keys.ToggleDebug):
 		m.showDbg = !m.showDbg
@@ -397,7 +399,8 @@ func (m *Model) ensureArt() tea.Cmd {
 		}
 	}
 	if b := m.list.selected(); b != nil && lay.detailW > 0 && b.IconHash != "" {
-		keys = append(keys, artKey{b.IconHash, detailIconCols, detailIconRows, m.c.mode})
+		dc, dr := detailIconSize(lay.detailW, lay.detailH, lay.detailRight)
+		keys = append(keys, artKey{b.IconHash, dc, dr, m.c.mode})
 	}
 	if m.self.IconHash != "" {
 		keys = append(keys, artKey{m.self.IconHash, cols, rows, m.c.mode})

@@ -145,7 +145,8 @@ func (m *Model) detailView(w, h int, right bool) string {
 		body := s.Empty.Render(fitPlain("Select a buddy to see the details.", innerW))
 		return s.Detail.Width(w).Height(h).Render(padLines(body, innerW, max(0, h-2)))
 	}
-	icon := m.iconArt(b.IconHash, b.name, detailIconCols, detailIconRows)
+	iconCols, iconRows := detailIconSize(w, h, right)
+	icon := m.iconArt(b.IconHash, b.name, iconCols, iconRows)
 
 	status := s.Status(b.Avail).Render(StatusSymbol(b.Avail)) + " " + StatusLabel(b.Avail)
 	labelW := 13
@@ -186,7 +187,12 @@ func (m *Model) detailView(w, h int, right bool) string {
 	title := s.DetailTitle.Render(b.name) + "\n" + status + "\n" + s.RowURI.Render(clean(b.URI))
 	var body string
 	if right {
-		top := lipgloss.JoinHorizontal(lipgloss.Top, icon, "  ", padLines(title, max(0, innerW-detailIconCols-2), 3))
+		var top string
+		if iconCols > detailIconCols { // a large icon has the pane's width: the title goes below
+			top = icon + "\n" + padLines(title, innerW, 3)
+		} else {
+			top = lipgloss.JoinHorizontal(lipgloss.Top, icon, "  ", padLines(title, max(0, innerW-iconCols-2), 3))
+		}
 		body = top + "\n\n" + strings.Join(fields, "\n")
 	} else {
 		body = lipgloss.JoinHorizontal(lipgloss.Top, icon, "  ", padLines(strings.Join(fields, "\n"), max(0, innerW-detailIconCols-2), detailIconRows))

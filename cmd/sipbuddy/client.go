@@ -14,6 +14,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/config"
 	"github.com/sipbuddy/sipbuddy/tui"
+	"github.com/sipbuddy/sipbuddy/tui/art"
 )
 
 // Environment variables that stand in for the client's flags.
@@ -56,7 +57,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	transport := fs.String("transport", "", "SIP transport: tcp (default), udp or tls")
 	var net netFlags
 	net.register(fs)
-	render := fs.String("render", os.Getenv(envRender), "icon art: halfblock, ascii or plain ($"+envRender+"; NO_COLOR picks plain)")
+	render := fs.String("render", os.Getenv(envRender), "icon art: symbols (default), halfblock, ascii or plain ($"+envRender+"; NO_COLOR picks plain)")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy.log in the user cache dir)")
 	verbose := fs.Bool("v", false, "log at DEBUG level (every SIP message), not INFO")
@@ -84,6 +85,10 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		acct.Transport = *transport
 	}
 	if *render != "" {
+		if _, err := art.ParseMode(*render); err != nil {
+			fmt.Fprintf(stderr, "sipbuddy: --render: %v\n", err)
+			return 2
+		}
 		acct.RenderMode = *render
 	}
 	bo, err := net.accountOptions(ctx, acct)

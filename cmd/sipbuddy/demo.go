@@ -17,6 +17,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/internal/sshserver"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
+	"github.com/sipbuddy/sipbuddy/tui/art"
 	"github.com/sipbuddy/sipbuddy/xcap"
 )
 
@@ -39,7 +40,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 0, "make the simulated buddies' changes reproducible (0: random)")
 	user := fs.String("user", "you", "the demo user's `name` (sip:NAME@"+demo.DefaultDomain+")")
 	buddies := fs.Int("buddies", 0, "run only the first `N` simulated buddies (0: all)")
-	render := fs.String("render", os.Getenv(envRender), "icon art: halfblock, ascii or plain (NO_COLOR picks plain)")
+	render := fs.String("render", os.Getenv(envRender), "icon art: symbols (default), halfblock, ascii or plain (NO_COLOR picks plain)")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy-demo.log in the user cache dir)")
 	verbose := fs.Bool("v", false, "log at DEBUG level (every SIP message of every simulated buddy), not INFO")
@@ -61,6 +62,12 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *useTLS && *sshAddr != "" {
 		fmt.Fprintln(stderr, "Error: --tls and --ssh together are not supported yet (the SSH sessions do not know the throw-away CA)")
 		return 2
+	}
+	if *render != "" {
+		if _, err := art.ParseMode(*render); err != nil {
+			fmt.Fprintf(stderr, "sipbuddy demo: --render: %v\n", err)
+			return 2
+		}
 	}
 	if *sshAddr != "" {
 		// Refuse an unauthenticated public address before anything starts.

@@ -16,6 +16,7 @@ usage:
   sipbuddy demo [flags]    everything on loopback with simulated buddies (sipbuddy demo -h)
   sipbuddy serve [flags]   the SIP registrar/presence and XCAP servers (sipbuddy serve -h)
   sipbuddy serve users     add, list or remove the server's users (sipbuddy serve users -h)
+  sipbuddy art FILE        print an image as the buddy list draws icons (sipbuddy art -h)
   sipbuddy --version       the version of this build
 
 Companion tools, built from the same source:

@@ -3,6 +3,7 @@
 //	sipbuddy                 the buddy list (TUI client)
 //	sipbuddy serve [flags]   the embedded SIP registrar/presence and XCAP servers
 //	sipbuddy demo [flags]    everything on loopback with simulated buddies
+//	sipbuddy art FILE        an image as the buddy list draws icons
 //	sipbuddy --version       the version of this build
 package main
 
@@ -39,6 +40,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return serve(ctx, args[1:], stdout, stderr)
 		case "demo":
 			return demoCmd(ctx, args[1:], stdout, stderr)
+		case "art":
+			return artCmd(args[1:], stdout, stderr)
 		case "help", "-h", "-help", "--help":
 			return client(ctx, []string{"-h"}, stdout, stderr)
 		case "version", "-version", "--version":

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/config"
 	"github.com/sipbuddy/sipbuddy/sip/locate/dnstest"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
-	"github.com/sipbuddy/sipbuddy/account"
 )
 
 // `sipbuddy --account sip:alice@example.test --password PW` with no proxy

@@ -11,7 +11,7 @@
 //	proxy = "sip:127.0.0.1:5060;transport=tcp"
 //	xcap_root = "http://127.0.0.1:8080/xcap-root"
 //	transport = "tcp"                          # tcp (default) or udp
-//	render_mode = "halfblock"                  # halfblock, ascii or plain
+//	render_mode = "symbols"                    # symbols (default), halfblock, ascii or plain
 //	display_name = "Alice"
 //	username = "alice"                         # authentication user; default the user part
 //	enabled = true
@@ -56,6 +56,7 @@ const (
 
 // Render modes (tui/art's modes by name).
 const (
+	RenderSymbols   = "symbols"
 	RenderHalfBlock = "halfblock"
 	RenderASCII     = "ascii"
 	RenderPlain     = "plain"
@@ -74,7 +75,7 @@ type Account struct {
 	XCAPRoot        string `toml:"xcap_root"`
 	Transport       string `toml:"transport"`   // "tcp" (default), "udp" or "tls"
 	CAFile          string `toml:"ca_file"`     // PEM CAs trusted for TLS instead of the system's
-	RenderMode      string `toml:"render_mode"` // "halfblock" (default), "ascii", "plain"
+	RenderMode      string `toml:"render_mode"` // "symbols" (default), "halfblock", "ascii", "plain"
 	Enabled         *bool  `toml:"enabled"`     // default true
 }
 
@@ -218,10 +219,10 @@ func (a *Account) Validate() error {
 		return fmt.Errorf("%s: transport %q: want tcp, udp or tls", a.label(), a.Transport)
 	}
 	switch strings.ToLower(a.RenderMode) {
-	case "", RenderHalfBlock, RenderASCII, RenderPlain:
+	case "", RenderSymbols, RenderHalfBlock, RenderASCII, RenderPlain:
 		a.RenderMode = strings.ToLower(a.RenderMode)
 	default:
-		return fmt.Errorf("%s: render_mode %q: want %s, %s or %s", a.label(), a.RenderMode, RenderHalfBlock, RenderASCII, RenderPlain)
+		return fmt.Errorf("%s: render_mode %q: want %s, %s, %s or %s", a.label(), a.RenderMode, RenderSymbols, RenderHalfBlock, RenderASCII, RenderPlain)
 	}
 	if a.XCAPRoot != "" {
 		if u, err := url.Parse(a.XCAPRoot); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -1,5 +1,6 @@
-// Package art turns buddy icons into terminal art: half-block truecolour
-// cells (the default), coloured ASCII through image2ascii, or plain ASCII
+// Package art turns buddy icons into terminal art: symbol art (block glyphs
+// chosen per cell to minimise the colour error, see Symbols), half-block
+// truecolour cells, coloured ASCII through image2ascii, or plain ASCII
 // without any escape sequence (for NO_COLOR).
 //
 // Every renderer returns exactly rows lines (joined by "\n", no trailing
@@ -17,6 +18,8 @@ import (
 	"fmt"
 	"image"
 	"strings"
+
+	"github.com/sipbuddy/sipbuddy/tui/art/glyph"
 )
 
 // Mode selects how an image is drawn.
@@ -32,6 +35,10 @@ const (
 	// Plain draws one glyph per cell from a luminance ramp, without any
 	// colour or escape sequence (for NO_COLOR).
 	Plain
+	// Symbols draws each cell as the block glyph and two colours (from a
+	// SymbolSet) that reproduce its pixels with the least Oklab error: about
+	// three times the detail of HalfBlock with the default set.
+	Symbols
 )
 
 // String returns the mode's name as accepted by ParseMode.
@@ -43,11 +50,13 @@ func (m Mode) String() string {
 		return "ascii"
 	case Plain:
 		return "plain"
+	case Symbols:
+		return "symbols"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
-// ParseMode parses a mode name ("halfblock", "ascii" or "plain").
+// ParseMode parses a mode name ("symbols", "halfblock", "ascii" or "plain").
 func ParseMode(s string) (Mode, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "halfblock", "half-block", "half", "block", "":
@@ -56,8 +65,10 @@ func ParseMode(s string) (Mode, error) {
 		return ASCII, nil
 	case "plain", "none", "nocolor", "no-color":
 		return Plain, nil
+	case "symbols", "symbol", "sym":
+		return Symbols, nil
 	}
-	return HalfBlock, fmt.Errorf("art: unknown mode %q (want halfblock, ascii or plain)", s)
+	return HalfBlock, fmt.Errorf("art: unknown mode %q (want symbols, halfblock, ascii or plain)", s)
 }
 
 // Limits on the size of the art. A request beyond them is clamped: they
@@ -74,14 +85,52 @@ const (
 //
 // Render is safe for concurrent use.
 func Render(img image.Image, cols, rows int, m Mode) string {
+	return RenderOptions(img, cols, rows, Options{Mode: m})
+}
+
+// SymbolSet selects the glyphs of Symbols mode (see glyph.Set).
+type SymbolSet = glyph.Set
+
+// The symbol classes, for Options.Symbols.
+const (
+	SymHalf        = glyph.Half
+	SymQuad        = glyph.Quad
+	SymSextant     = glyph.Sextant
+	SymOctant      = glyph.Octant
+	DefaultSymbols = glyph.Default
+)
+
+// ParseSymbols parses a symbol set such as "half+quad+sextant" (see
+// glyph.Parse).
+func ParseSymbols(s string) (SymbolSet, error) {
+	set, err := glyph.Parse(s)
+	if err != nil {
+		return 0, fmt.Errorf("art: %w", err)
+	}
+	return set, nil
+}
+
+// Options says how RenderOptions draws: the mode, and for Symbols the glyph
+// set (zero: DefaultSymbols) and the colour depth.
+type Options struct {
+	Mode    Mode
+	Symbols SymbolSet
+	Colors  Colors
+}
+
+// RenderOptions is Render with the symbol set and colour depth of o.
+func RenderOptions(img image.Image, cols, rows int, o Options) string {
 	cols, rows = clampSize(cols, rows)
 	if cols == 0 || rows == 0 {
 		return ""
 	}
+	m := o.Mode
 	if img == nil || img.Bounds().Empty() {
 		return Placeholder(cols, rows, "", m)
 	}
 	switch m {
+	case Symbols:
+		return renderSymbols(img, cols, rows, o.Symbols, o.Colors)
 	case ASCII:
 		return renderASCII(img, cols, rows)
 	case Plain:

@@ -16,7 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-var allModes = []Mode{HalfBlock, ASCII, Plain}
+var allModes = []Mode{HalfBlock, ASCII, Plain, Symbols}
 
 func solid(w, h int, c color.Color) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))

@@ -22,11 +22,11 @@ func ContentHash(data []byte) string {
 type cacheKey struct {
 	hash       string
 	cols, rows int
-	mode       Mode
+	opts       Options
 }
 
 // Cache is a bounded LRU of rendered art keyed by (content hash, cols, rows,
-// mode). It is safe for concurrent use; renders run outside its lock, so two
+// options). It is safe for concurrent use; renders run outside its lock, so two
 // goroutines asking for the same missing key may both render it.
 type Cache struct {
 	mu    sync.Mutex
@@ -53,15 +53,20 @@ func NewCache(max int) *Cache {
 // call had the same key. hash identifies img's content (see ContentHash); an
 // empty hash bypasses the cache.
 func (c *Cache) Render(hash string, img image.Image, cols, rows int, m Mode) string {
+	return c.RenderOptions(hash, img, cols, rows, Options{Mode: m})
+}
+
+// RenderOptions is Render with RenderOptions' options.
+func (c *Cache) RenderOptions(hash string, img image.Image, cols, rows int, o Options) string {
 	cols, rows = clampSize(cols, rows)
 	if hash == "" {
-		return Render(img, cols, rows, m)
+		return RenderOptions(img, cols, rows, o)
 	}
-	k := cacheKey{hash, cols, rows, m}
+	k := cacheKey{hash, cols, rows, o}
 	if s, ok := c.get(k); ok {
 		return s
 	}
-	s := Render(img, cols, rows, m)
+	s := RenderOptions(img, cols, rows, o)
 	c.put(k, s)
 	return s
 }

@@ -137,11 +137,16 @@ func sampleDown(dst *image.RGBA, dr image.Rectangle, img image.Image, s int) boo
 						r, g, b, a = r+p[0], g+p[1], b+p[2], a+p[3]
 					case nrgba:
 						p := line[co : co+4 : co+4]
-						pa := uint32(p[3])
-						r += (uint32(p[0])*pa + 127) / 255
-						g += (uint32(p[1])*pa + 127) / 255
-						b += (uint32(p[2])*pa + 127) / 255
-						a += pa
+						switch pa := uint32(p[3]); pa {
+						case 0:
+						case 0xff: // most pixels: no division
+							r, g, b, a = r+uint32(p[0]), g+uint32(p[1]), b+uint32(p[2]), a+0xff
+						default:
+							r += (uint32(p[0])*pa + 127) / 255
+							g += (uint32(p[1])*pa + 127) / 255
+							b += (uint32(p[2])*pa + 127) / 255
+							a += pa
+						}
 					default:
 						p := line[co : co+4 : co+4]
 						r, g, b, a = r+uint32(p[0]), g+uint32(p[1]), b+uint32(p[2]), a+uint32(p[3])

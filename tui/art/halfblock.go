@@ -11,7 +11,8 @@ import (
 // a dark halo around icons on light terminals, so the edge stays hard.
 const alphaThreshold = 128
 
-// A pen colour is 0 for the terminal's default, or 1<<24 | r<<16 | g<<8 | b.
+// A pen colour is 0 for the terminal's default, 1<<24 | r<<16 | g<<8 | b for
+// a truecolour, or indexedPen | i for palette entry i.
 type pen uint32
 
 const defaultPen pen = 0
@@ -111,13 +112,13 @@ func appendSGR(out []byte, fg, bg, wantFG, wantBG pen) []byte {
 	}
 	out = append(out, "\x1b["...)
 	if fg != wantFG {
-		out = appendPen(out, wantFG, "39", "38;2;")
+		out = appendPen(out, wantFG, "39", "38;")
 		if bg != wantBG {
 			out = append(out, ';')
 		}
 	}
 	if bg != wantBG {
-		out = appendPen(out, wantBG, "49", "48;2;")
+		out = appendPen(out, wantBG, "49", "48;")
 	}
 	return append(out, 'm')
 }
@@ -127,6 +128,11 @@ func appendPen(out []byte, p pen, reset, prefix string) []byte {
 		return append(out, reset...)
 	}
 	out = append(out, prefix...)
+	if p&indexedPen != 0 {
+		out = append(out, "5;"...)
+		return strconv.AppendUint(out, uint64(p&0xff), 10)
+	}
+	out = append(out, "2;"...)
 	out = strconv.AppendUint(out, uint64(p>>16&0xff), 10)
 	out = append(out, ';')
 	out = strconv.AppendUint(out, uint64(p>>8&0xff), 10)

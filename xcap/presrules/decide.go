@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
+	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
 
 // DecideOptions are the inputs of an evaluation besides the watcher.
@@ -39,13 +40,7 @@ func (r *Rules) DecideWith(watcher string, o DecideOptions) (h Handling, matched
 		o.Now = time.Now()
 	}
 	w := parseWatcher(watcher)
-	identified := false // matched by some identity or external-list condition
-	for i := range r.Rules {
-		if r.Rules[i].identityMatches(w, o) {
-			identified = true
-			break
-		}
-	}
+	identified := r.identified(w, o)
 	for i := range r.Rules {
 		rule := &r.Rules[i]
 		if !rule.matches(w, o, identified) {
@@ -61,6 +56,26 @@ func (r *Rules) DecideWith(watcher string, o DecideOptions) (h Handling, matched
 		matched = true
 	}
 	return h, matched
+}
+
+// identified reports whether some rule's identity or external-list
+// condition names the watcher: what other-identity is the complement of.
+func (r *Rules) identified(w watcherID, o DecideOptions) bool {
+	for i := range r.Rules {
+		if r.Rules[i].identityMatches(w, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleMatches reports whether rule i alone matches the watcher.
+func (r *Rules) ruleMatches(i int, watcher string, o DecideOptions) bool {
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	w := parseWatcher(watcher)
+	return r.Rules[i].matches(w, o, r.identified(w, o))
 }
 
 // identityMatches reports whether the rule's identity or external-list
@@ -188,6 +203,10 @@ func parseWatcher(s string) watcherID {
 		return watcherID{anonymous: true}
 	}
 	u, err := sipuri.ParseAddress(s)
+	if err != nil && strings.Contains(s, "%") {
+		// python-sipsimple writes URI attributes percent-encoded.
+		u, err = sipuri.ParseAddress(resourcelists.DecodeAnyURI(s))
+	}
 	if err != nil {
 		return watcherID{key: s}
 	}

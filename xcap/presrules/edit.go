@@ -41,6 +41,9 @@ const emptyRuleset = `<?xml version="1.0" encoding="UTF-8"?>
 // other rule, and any content this package does not understand, is kept as
 // written.
 //
+// Undo takes the watcher out of every own rule, so that the other rules
+// decide again.
+//
 // Block is written as polite-block, in rule "sipbuddy_block". Under RFC
 // 4745 the highest sub-handling of all matching rules wins, so a hard
 // "block" (0) loses to any catch-all rule, even a "confirm" (10) for
@@ -56,6 +59,8 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 	target := ""
 	want := h
 	switch h {
+	case Undo:
+		// Out of every own rule; the other rules decide again.
 	case Allow:
 		target = RuleAllow
 	case Block, PoliteBlock:
@@ -110,6 +115,9 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 		}
 	}
 
+	if target == "" {
+		return finish(dom)
+	}
 	if targetRule == nil {
 		targetRule = newOwnRule(root, target, want)
 	}
@@ -158,9 +166,9 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 		}
 	}
 
-	out := dom.Bytes()
-	if len(out) > MaxDocumentSize {
-		return nil, fmt.Errorf("presrules: %w", xmltree.TooLarge(xmltree.WhatSize, int64(len(out)), MaxDocumentSize))
+	out, err := finish(dom)
+	if err != nil {
+		return nil, err
 	}
 	rules, err := Parse(out)
 	if err != nil {
@@ -168,6 +176,15 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 	}
 	if got, _ := rules.Decide(uri); got != want {
 		return out, &OverriddenError{Watcher: uri, Want: want, Got: got}
+	}
+	return out, nil
+}
+
+// finish writes an edited document, within MaxDocumentSize.
+func finish(dom *xmltree.Document) ([]byte, error) {
+	out := dom.Bytes()
+	if len(out) > MaxDocumentSize {
+		return nil, fmt.Errorf("presrules: %w", xmltree.TooLarge(xmltree.WhatSize, int64(len(out)), MaxDocumentSize))
 	}
 	return out, nil
 }

@@ -50,6 +50,9 @@ const (
 	Confirm     Handling = 10 // pending until the presentity decides
 	PoliteBlock Handling = 20 // accept, but send neutral (fake) state
 	Allow       Handling = 30 // accept and send presence
+	// Undo is no handling: given to an edit, it forgets the decision the
+	// user made for a watcher. Decide never returns it.
+	Undo Handling = -1
 )
 
 // String returns the XML token ("block", "confirm", ...).
@@ -63,6 +66,8 @@ func (h Handling) String() string {
 		return "polite-block"
 	case Allow:
 		return "allow"
+	case Undo:
+		return "undo"
 	}
 	return fmt.Sprintf("Handling(%d)", int(h))
 }

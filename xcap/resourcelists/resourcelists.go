@@ -1,20 +1,29 @@
 // Package resourcelists reads and edits RFC 4826 resource-lists documents,
 // where SIP SIMPLE clients keep their buddy lists on the XCAP server.
 //
-// Reading collects every <entry> of every <list>, nested lists included.
-// Editing touches only the list sipbuddy owns (BuddiesList) and the entries
-// being removed: everything else in the document (other clients' lists,
-// foreign-namespace elements and attributes, comments, prefixes) is written
-// back as it was read, because a PUT that drops another client's content
-// destroys their data. The tree that makes this possible is internal/xmltree.
+// The top-level lists of the document are the buddy list's groups (see
+// Groups), except the lists python-sipsimple keeps for its own bookkeeping
+// (ReservedLists). When the document carries python-sipsimple's addressbook
+// (Blink's contacts and groups in the urn:ag-projects:xml:ns:addressbook
+// namespace, inside the sipsimple_addressbook list), its contacts are
+// buddies too and every edit is made there as well, so Blink sees it.
+//
+// Editing touches only the elements the edit is about: everything else in
+// the document (other clients' lists, foreign-namespace elements and
+// attributes, comments, prefixes) is written back as it was read, because
+// a PUT that drops another client's content destroys their data. The tree
+// that makes this possible is internal/xmltree. URIs are compared as
+// address-of-record keys (internal/sipuri).
 package resourcelists
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
 )
@@ -26,7 +35,8 @@ const (
 	Namespace   = "urn:ietf:params:xml:ns:resource-lists"
 	// DocumentPath is the document name below the user's folder.
 	DocumentPath = "index"
-	// BuddiesList is the name of the list sipbuddy adds buddies to.
+	// BuddiesList is the name of the list sipbuddy adds buddies to: the
+	// default group.
 	BuddiesList = "buddies"
 )
 
@@ -50,18 +60,27 @@ var (
 	ErrNotLists = errors.New("resourcelists: not a resource-lists document")
 	ErrInvalid  = errors.New("resourcelists: invalid argument")
 	ErrExists   = errors.New("resourcelists: entry already in the list")
+	ErrNotFound = errors.New("resourcelists: no such entry or group")
 	ErrConflict = xcap.ErrConflict // Update gave up after MaxUpdateAttempts
 
 	errNilCallback = errors.New("resourcelists: nil update function")
 )
 
-// Entry is one <entry> element.
+// Entry is one buddy: an <entry> element, or a contact of
+// python-sipsimple's addressbook.
 type Entry struct {
 	URI         string
 	DisplayName string
 	// List is the name of the list holding the entry (the innermost one
-	// for nested lists; "" for an unnamed list).
+	// for nested lists; "" for an unnamed list or an addressbook contact
+	// no list holds).
 	List string
+	// Group is the Name of the group (top-level list or addressbook
+	// group) the entry is shown in.
+	Group string
+	// ContactID is the id of the addressbook contact with this URI, ""
+	// when the document has none.
+	ContactID string
 }
 
 // Document is a resource-lists document being read or edited.
@@ -105,68 +124,41 @@ func (d *Document) Marshal() ([]byte, error) {
 	return out, nil
 }
 
-// lists calls fn for every <list>, depth first, in document order.
-func (d *Document) lists(fn func(list *xmltree.Node)) {
-	var walk func(n *xmltree.Node)
-	walk = func(n *xmltree.Node) {
-		for _, c := range n.Children {
-			if c.Is(Namespace, "list") {
-				fn(c)
-				walk(c)
-			}
-		}
-	}
-	walk(d.dom.Root)
-}
-
-// Entries returns every entry of every list, nested lists included, in
-// document order, de-duplicated by URI (the first occurrence, and its
-// display name, wins; a later occurrence fills in a missing display name).
+// Entries returns every buddy of every group (see Groups), in group
+// order, de-duplicated by URI (the first occurrence, and its display
+// name, wins; a later occurrence fills in a missing display name). The
+// lists python-sipsimple keeps for itself (ReservedLists) hold watchers
+// and subscriptions, not buddies, and are not read.
 func (d *Document) Entries() []Entry {
 	var out []Entry
 	index := map[string]int{}
-	d.lists(func(list *xmltree.Node) {
-		name, _ := list.Attr("name")
-		for _, c := range list.Children {
-			if !c.Is(Namespace, "entry") {
-				continue
-			}
-			uri, _ := c.Attr("uri")
-			uri = strings.TrimSpace(uri)
-			if uri == "" {
-				continue
-			}
-			display := ""
-			if dn := c.Child(Namespace, "display-name"); dn != nil {
-				display = dn.TextContent()
-			}
-			key := canonicalURI(uri)
+	for _, g := range d.Groups() {
+		for _, e := range g.Entries {
+			key := uriKey(e.URI)
 			if i, ok := index[key]; ok {
 				if out[i].DisplayName == "" {
-					out[i].DisplayName = display
+					out[i].DisplayName = e.DisplayName
+				}
+				if out[i].ContactID == "" {
+					out[i].ContactID = e.ContactID
 				}
 				continue
 			}
 			index[key] = len(out)
-			out = append(out, Entry{URI: uri, DisplayName: display, List: name})
+			out = append(out, e)
 		}
-	})
+	}
 	return out
 }
 
-// canonicalURI is the comparison form of a buddy URI: the scheme and host
-// part are case-insensitive in SIP, the user part is not.
-func canonicalURI(uri string) string {
-	uri = strings.TrimSpace(uri)
-	scheme, rest, ok := strings.Cut(uri, ":")
-	if !ok {
-		return uri
+// uriKey is the comparison form of a buddy URI: its AOR key for a SIP
+// address, the trimmed text for anything else (tel:, mailto:, ...).
+func uriKey(uri string) string {
+	uri = DecodeAnyURI(uri)
+	if k, err := sipuri.AORKey(uri); err == nil {
+		return k
 	}
-	scheme = strings.ToLower(scheme)
-	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-		return scheme + ":" + rest[:at+1] + strings.ToLower(rest[at+1:])
-	}
-	return scheme + ":" + strings.ToLower(rest)
+	return uri
 }
 
 // findList returns the top-level list with that name, or nil.
@@ -186,50 +178,96 @@ func (d *Document) findList(name string) *xmltree.Node {
 // entry/list/external/entry-ref, before any foreign elements, as the schema
 // orders them. An entry with the same URI already in that list is
 // ErrExists (XCAP servers reject such a document with a uniqueness
-// failure).
+// failure). When the document has python-sipsimple's addressbook, the
+// buddy is added there too (see the package comment).
 func (d *Document) Add(list, uri, displayName string) error {
 	uri = strings.TrimSpace(uri)
 	displayName = strings.TrimSpace(displayName)
+	if err := checkURI(uri); err != nil {
+		return err
+	}
+	if err := checkText(list, displayName); err != nil {
+		return err
+	}
+	l := d.findList(list)
+	if l != nil && findEntry(l, uriKey(uri)) != nil {
+		return fmt.Errorf("%w: %s in list %q", ErrExists, uri, list)
+	}
+	if l == nil {
+		l = d.newList(list)
+	}
+	appendEntry(l, uri, displayName)
+	if d.hasAddressbook() {
+		d.mirrorAdd(listLabel(l), uri, displayName)
+	}
+	return nil
+}
+
+// checkURI rejects text that cannot be a buddy's URI.
+func checkURI(uri string) error {
 	if uri == "" || !strings.Contains(uri, ":") {
 		return fmt.Errorf("%w: %q is not a URI", ErrInvalid, uri)
 	}
-	for _, s := range []string{list, uri, displayName} {
+	return checkText(uri)
+}
+
+// checkText rejects strings XML cannot carry.
+func checkText(ss ...string) error {
+	for _, s := range ss {
 		if !xmltree.ValidText(s) {
 			return fmt.Errorf("%w: %q contains characters XML cannot carry", ErrInvalid, s)
 		}
 	}
-	l := d.findList(list)
-	if l == nil {
-		l = xmltree.NewElement(d.dom.Root, Namespace, "list", "rl")
-		l.SetAttr("name", list)
-		d.insertListChild(d.dom.Root, l)
-	}
-	key := canonicalURI(uri)
-	var after *xmltree.Node
-	for _, c := range l.Elements() {
-		if c.Space != Namespace {
-			continue
-		}
-		after = c
+	return nil
+}
+
+// newList creates an empty top-level list after the last one.
+func (d *Document) newList(name string) *xmltree.Node {
+	l := xmltree.NewElement(d.dom.Root, Namespace, "list", "rl")
+	l.SetAttr("name", name)
+	d.insertListChild(d.dom.Root, l)
+	return l
+}
+
+// findEntry returns the <entry> child of l with that URI key, or nil.
+func findEntry(l *xmltree.Node, key string) *xmltree.Node {
+	for _, c := range l.Children {
 		if c.Is(Namespace, "entry") {
-			if u, _ := c.Attr("uri"); canonicalURI(u) == key {
-				return fmt.Errorf("%w: %s in list %q", ErrExists, uri, list)
+			if u, _ := c.Attr("uri"); uriKey(u) == key {
+				return c
 			}
 		}
 	}
+	return nil
+}
+
+// appendEntry adds a new <entry> to l and returns it.
+func appendEntry(l *xmltree.Node, uri, displayName string) *xmltree.Node {
 	e := xmltree.NewElement(l, Namespace, "entry", "rl")
 	e.SetAttr("uri", uri)
-	if next := nextElement(l, after); next != nil {
-		l.InsertBefore(e, next)
-	} else {
-		l.Append(e)
-	}
+	insertEntry(l, e) // first, so that the display name uses its prefixes
 	if displayName != "" {
 		dn := xmltree.NewElement(e, Namespace, "display-name", "rl")
 		dn.SetText(displayName)
 		e.AppendInline(dn)
 	}
-	return nil
+	return e
+}
+
+// insertEntry places entry e in list l after the last resource-lists
+// element, before foreign elements, as the schema orders them.
+func insertEntry(l, e *xmltree.Node) {
+	var after *xmltree.Node
+	for _, c := range l.Children {
+		if c.Kind == xmltree.Element && c.Space == Namespace {
+			after = c
+		}
+	}
+	if next := nextElement(l, after); next != nil {
+		l.InsertBefore(e, next)
+	} else {
+		l.Append(e)
+	}
 }
 
 // insertListChild puts a new top-level list after the last <list> of the
@@ -266,21 +304,39 @@ func nextElement(parent, after *xmltree.Node) *xmltree.Node {
 	return nil
 }
 
-// Remove deletes every entry with that URI from every list (nested too) and
-// reports whether there was one.
+// Remove deletes the buddy with that URI: every entry with that URI in
+// every group list (nested too), in oma_buddylist and in
+// sipsimple_presence_rls, and the URI from every addressbook contact (a
+// contact left with no URI is deleted, and taken out of its groups). The
+// lists that grant or block watchers are left alone: removing a buddy does
+// not change who may see me. It reports whether there was anything to
+// remove.
 func (d *Document) Remove(uri string) bool {
-	key := canonicalURI(uri)
+	key := uriKey(uri)
 	removed := false
-	d.lists(func(list *xmltree.Node) {
-		for _, c := range list.Elements() {
-			if !c.Is(Namespace, "entry") {
-				continue
+	for _, l := range d.buddyLists(true) {
+		removed = removeEntries(l, key) || removed
+	}
+	if l := d.findList(PresenceRLSList); l != nil {
+		removed = removeEntries(l, key) || removed
+	}
+	return d.removeContactURI(key) || removed
+}
+
+// removeEntries deletes the entries with that URI key from l and the lists
+// nested in it.
+func removeEntries(l *xmltree.Node, key string) bool {
+	removed := false
+	for _, c := range l.Elements() {
+		switch {
+		case c.Is(Namespace, "entry"):
+			if u, _ := c.Attr("uri"); uriKey(u) == key {
+				removed = l.Remove(c) || removed
 			}
-			if u, _ := c.Attr("uri"); canonicalURI(u) == key {
-				removed = list.Remove(c) || removed
-			}
+		case c.Is(Namespace, "list"):
+			removed = removeEntries(c, key) || removed
 		}
-	})
+	}
 	return removed
 }
 
@@ -313,4 +369,40 @@ func Update(ctx context.Context, c *xcap.Client, fn func(*Document) error) (*Doc
 		return nil, fmt.Errorf("resourcelists: %w", err)
 	}
 	return doc, nil
+}
+
+// DecodeAnyURI reads a URI attribute as python-sipsimple writes it: its
+// AnyURI type percent-encodes every character but letters, digits, "_.-"
+// and "/" (Python 2's urllib.quote), so Blink stores sip:bob@example.test
+// as sip%3Abob%40example.test, and reads attributes back with unquote.
+// Text that is not validly encoded is returned trimmed, as written.
+func DecodeAnyURI(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	if u, err := url.PathUnescape(s); err == nil {
+		return strings.TrimSpace(u)
+	}
+	return s
+}
+
+// EncodeAnyURI writes a URI as python-sipsimple's AnyURI type does (see
+// DecodeAnyURI). The schema python-sipsimple validates every document
+// against rejects an xs:anyURI with characters such as [ and ", which
+// XCAP node selectors in anchors have, so anchors must be written so.
+func EncodeAnyURI(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.-/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }

@@ -16,9 +16,10 @@ import (
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
-// blinkDoc is shaped like the index document sipsimple/Blink writes:
-// several lists, external anchors, and the real contacts in a foreign
-// namespace, which a client that does not understand it must keep.
+// blinkDoc has other clients' lists (python-sipsimple's reserved ones),
+// external anchors, and contacts in a foreign namespace sipbuddy does not
+// know, which it must keep. (blink_test.go reads the document Blink
+// really writes.)
 const blinkDoc = `<?xml version='1.0' encoding='UTF-8'?>
 <rl:resource-lists xmlns:agp-rl="urn:ag-projects:xml:ns:resource-lists" xmlns:rl="urn:ietf:params:xml:ns:resource-lists" xmlns:sipsimple="urn:ag-projects:sipsimple:xml:ns:addressbook">
   <rl:list name="oma_buddylist"/>
@@ -32,7 +33,7 @@ const blinkDoc = `<?xml version='1.0' encoding='UTF-8'?>
     <rl:entry uri="sip:bob@example.test"><rl:display-name>Bob from Blink</rl:display-name></rl:entry>
     <rl:entry uri="sip:Carol@EXAMPLE.test"/>
   </rl:list>
-  <rl:list name="sipsimple_addressbook">
+  <rl:list name="x_addressbook">
     <sipsimple:group id="g1"><sipsimple:name>Friends</sipsimple:name><sipsimple:contacts><sipsimple:contact>c1</sipsimple:contact></sipsimple:contacts></sipsimple:group>
     <sipsimple:contact id="c1" subscribe-to-presence="true"><sipsimple:name>Bob</sipsimple:name><sipsimple:uris default="u1"><sipsimple:uri id="u1">sip:bob@example.test</sipsimple:uri></sipsimple:uris></sipsimple:contact>
   </rl:list>
@@ -57,8 +58,8 @@ func TestEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Entry{
-		{URI: "sip:bob@example.test", DisplayName: "Bob", List: "friends"},
-		{URI: "sip:carol@example.test", DisplayName: "Carol", List: "inner"},
+		{URI: "sip:bob@example.test", DisplayName: "Bob", List: "friends", Group: "friends"},
+		{URI: "sip:carol@example.test", DisplayName: "Carol", List: "inner", Group: "friends"},
 		{URI: "sip:dave@example.test", DisplayName: "Dave", List: ""},
 	}
 	if got := d.Entries(); !reflect.DeepEqual(got, want) {
@@ -77,13 +78,18 @@ func TestAddKeepsForeignContent(t *testing.T) {
 	if err := d.Add(BuddiesList, "sip:erin@example.test", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Add(BuddiesList, "sip:DAVE@example.test", "again"); err == nil {
-		// The user part is case-sensitive in SIP: a different URI.
-	} else {
-		t.Errorf("different user part rejected: %v", err)
+	// One AOR however it is spelled (sipuri.AORKey folds the user part as
+	// registrars do), so these are the same buddy.
+	for _, dup := range []string{"sip:DAVE@example.test", "SIP:dave@Example.Test", "sips:dave@example.test;transport=tcp"} {
+		if err := d.Add(BuddiesList, dup, "dup"); !errors.Is(err, ErrExists) {
+			t.Errorf("duplicate %s: %v, want ErrExists", dup, err)
+		}
 	}
-	if err := d.Add(BuddiesList, "SIP:dave@Example.Test", "dup"); !errors.Is(err, ErrExists) {
-		t.Errorf("duplicate: %v, want ErrExists", err)
+	if err := d.Add(BuddiesList, "tel:+1-555-0100", ""); err != nil {
+		t.Errorf("tel: URI: %v", err)
+	}
+	if err := d.Add(BuddiesList, " tel:+1-555-0100 ", ""); !errors.Is(err, ErrExists) {
+		t.Errorf("duplicate tel: URI: %v, want ErrExists", err)
 	}
 	out, err := d.Marshal()
 	if err != nil {
@@ -99,7 +105,7 @@ func TestAddKeepsForeignContent(t *testing.T) {
 	tail := `  <rl:list name="buddies">
     <rl:entry uri="sip:dave@example.test"><rl:display-name>Dave &amp; Co</rl:display-name></rl:entry>
     <rl:entry uri="sip:erin@example.test"/>
-    <rl:entry uri="sip:DAVE@example.test"><rl:display-name>again</rl:display-name></rl:entry>
+    <rl:entry uri="tel:+1-555-0100"/>
   </rl:list>
 </rl:resource-lists>
 `
@@ -114,7 +120,9 @@ func TestAddKeepsForeignContent(t *testing.T) {
 	for _, e := range again.Entries() {
 		uris = append(uris, e.URI)
 	}
-	if want := []string{"sip:bob@example.test", "sip:Carol@EXAMPLE.test", "sip:dave@example.test", "sip:erin@example.test", "sip:DAVE@example.test"}; !reflect.DeepEqual(uris, want) {
+	// python-sipsimple's reserved lists hold watchers and subscriptions,
+	// not buddies.
+	if want := []string{"sip:dave@example.test", "sip:erin@example.test", "tel:+1-555-0100"}; !reflect.DeepEqual(uris, want) {
 		t.Errorf("entries %v, want %v", uris, want)
 	}
 }
@@ -150,15 +158,20 @@ func TestRemoveFromEveryList(t *testing.T) {
 		t.Error("second Remove found something")
 	}
 	out, _ := d.Marshal()
-	if bytes.Contains(out, []byte(`<rl:entry uri="sip:bob@example.test"`)) {
-		t.Errorf("bob still listed:\n%s", out)
+	// Gone from the subscription list and the groups...
+	if bytes.Contains(out, []byte(`<rl:entry uri="sip:bob@example.test"><rl:display-name>Bob from Blink`)) {
+		t.Errorf("bob still subscribed to:\n%s", out)
+	}
+	if !bytes.Contains(out, []byte("  <rl:list name=\"sipsimple_presence_rls\">\n    <rl:entry uri=\"sip:Carol@EXAMPLE.test\"/>\n  </rl:list>")) {
+		t.Errorf("layout after removal:\n%s", out)
+	}
+	// ...but still allowed to see me: removing a buddy is not blocking.
+	if !bytes.Contains(out, []byte("<rl:list name=\"oma_grantedcontacts\">\n    <rl:entry uri=\"sip:bob@example.test\"/>")) {
+		t.Errorf("grant lost:\n%s", out)
 	}
 	// The foreign addressbook still mentions bob: it is not ours to edit.
 	if !bytes.Contains(out, []byte(`<sipsimple:uri id="u1">sip:bob@example.test</sipsimple:uri>`)) {
 		t.Errorf("foreign content lost:\n%s", out)
-	}
-	if !bytes.Contains(out, []byte("  <rl:list name=\"oma_grantedcontacts\">\n  </rl:list>")) {
-		t.Errorf("layout after removal:\n%s", out)
 	}
 }
 
@@ -305,7 +318,7 @@ func TestUpdateAgainstXCAPServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored, _ = c.Get(ctx, AUID, DocumentPath, "")
-	if bytes.Contains(stored.Body, []byte(`rl:entry uri="sip:bob@example.test"`)) {
+	if bytes.Contains(stored.Body, []byte(`rl:entry uri="sip:bob@example.test"><rl:display-name>Bob from Blink`)) {
 		t.Errorf("bob still stored:\n%s", stored.Body)
 	}
 
