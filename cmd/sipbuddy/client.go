@@ -105,7 +105,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer closeLog()
 
 	bo.Logger = logger
-	err = runTUI(ctx, bo, tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures})
+	err = runTUI(ctx, bo, tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures, LogPath: path})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)
 		return 1
