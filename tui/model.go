@@ -13,6 +13,7 @@ package tui
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -54,6 +55,9 @@ type Options struct {
 	// DebugLines is the capacity of the debug pane. Default
 	// DefaultDebugLines.
 	DebugLines int
+	// LastFolderFile is where the icon picker remembers the folder of the
+	// last icon chosen (ignored with ConfinePictures); empty: not kept.
+	LastFolderFile string
 	// LogPath is the log file, shown in the help and the debug pane so a
 	// person knows where the whole story is; empty: not shown.
 	LogPath string
@@ -263,6 +267,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.dialogs.pop()
 		m.request(pendingRequest{"Uploading your icon…", "✓ Icon set", "Could not set your icon"},
 			func() account.RequestID { return m.b.SetIcon(msg.path) })
+		if !m.opts.ConfinePictures {
+			cmds = append(cmds, saveLastFolder(m.opts.LastFolderFile, filepath.Dir(msg.path)))
+		}
 	case watcherMsg:
 		who := clean(msg.uri)
 		if msg.accept {
@@ -370,7 +377,11 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		return m, cmd
 	case key.Matches(k, keys.SetIcon):
 		m.pickGen += 1000 // previews of an earlier picker are ignored
-		d, cmd := newIconPicker(m.c, m.opts.PicturesDir, m.opts.ConfinePictures, m.pickGen)
+		dir := m.opts.PicturesDir
+		if last := readLastFolder(m.opts.LastFolderFile); last != "" && !m.opts.ConfinePictures {
+			dir = last
+		}
+		d, cmd := newIconPicker(m.c, dir, m.opts.ConfinePictures, m.pickGen)
 		m.dialogs.push(d)
 		return m, cmd
 	case key.Matches(k, keys.AddBuddy):
