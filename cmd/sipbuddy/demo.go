@@ -128,7 +128,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		},
 		XCAPRoot: acct.XCAPRoot,
 		CacheDir: cacheDir,
-	}, tui.Options{ArtMode: *render, PicturesDir: *pictures})
+	}, tui.Options{ArtMode: *render, PicturesDir: *pictures, LogPath: path})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)
 		return 1
