@@ -2,6 +2,9 @@ package tui
 
 import (
 	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
 
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
@@ -19,6 +22,14 @@ type common struct {
 	keys          *KeyMap
 	mode          art.Mode
 	steadyCursor  bool // text inputs do not blink
+	// after delivers msg after d (tea.Tick); a synchronous test driver
+	// replaces it, since it cannot wait.
+	after func(d time.Duration, msg tea.Msg) tea.Cmd
+	now   func() time.Time
+}
+
+func tick(d time.Duration, msg tea.Msg) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return msg })
 }
 
 // styleInput applies the shared cursor setting to a text input.

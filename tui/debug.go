@@ -43,35 +43,21 @@ func (r *ring) last(k int) []account.LogEvent {
 	return out
 }
 
-// debugView renders the debug pane: a title rule and the newest lines, one
-// per event (a SIP message shows its first line and its size).
+// debugView renders the debug pane: a title rule with where the log file
+// is, and the newest events, one per line, each with the buddy it
+// concerns (enter opens them in full).
 func (m *Model) debugView(w, h int) string {
 	s := m.c.styles
-	title := s.Rule.Render("──") + s.DebugTitle.Render(" Debug log ") + s.Hint.Render(fmt.Sprintf("(%d kept, D hides) ", m.debug.n))
+	title := s.Rule.Render("──") + s.DebugTitle.Render(" Debug log ") + s.Hint.Render(fmt.Sprintf("(%d kept, enter opens, D hides) ", m.debug.n))
+	if m.opts.LogPath != "" {
+		title += s.Hint.Render("file: " + m.opts.LogPath + " ")
+	}
 	if rest := w - ansi.StringWidth(title); rest > 0 {
 		title += s.Rule.Render(strings.Repeat("─", rest))
 	}
 	lines := []string{fit(title, w)}
 	for _, e := range m.debug.last(h - 1) {
-		text := e.Text
-		first, rest, multi := strings.Cut(text, "\n")
-		first = clean(first)
-		if multi {
-			first += fmt.Sprintf("  (+%d lines)", strings.Count(rest, "\n")+1)
-		}
-		ts := e.Time.Format("15:04:05")
-		var line string
-		switch e.Kind {
-		case account.LogSIPIn:
-			line = s.DebugLog.Render(ts) + " " + s.DebugIn.Render("← "+first)
-		case account.LogSIPOut:
-			line = s.DebugLog.Render(ts) + " " + s.DebugOut.Render("→ "+first)
-		case account.LogError, account.LogWarn:
-			line = s.DebugLog.Render(ts) + " " + s.DebugError.Render(first)
-		default:
-			line = s.DebugLog.Render(ts + " " + first)
-		}
-		lines = append(lines, line)
+		lines = append(lines, eventLine(s, &debugEntry{ev: e, buddy: m.list.buddyOf(e.Text)}, w))
 	}
 	return padLines(strings.Join(lines, "\n"), w, h)
 }

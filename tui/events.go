@@ -9,6 +9,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 
 // MaxEventsPerRead bounds the events one read hands to Update: enough to
@@ -70,13 +71,17 @@ func (m *Model) handleEvent(ev account.Event) {
 		m.self.RegErr = ""
 		if ev.Err != nil {
 			m.self.RegErr = ev.Err.Error()
-			m.setStatus(statusError, "Registration failed: "+m.self.RegErr)
+			m.logDetail(account.LogError, "registration: "+m.self.RegErr)
+			m.setStatusCause(statusError, failure("Not signed in", ev.Err), causeRegistration)
+		} else if ev.State == ua.Registered {
+			m.clearCause(causeRegistration)
 		}
 	case account.BuddiesEvent:
 		if ev.Err != nil {
 			// The list could not be (re)loaded: keep what is shown.
 			m.list.loadErr = clean(ev.Err.Error())
-			m.setStatus(statusError, m.list.loadErr)
+			m.logDetail(account.LogError, "buddy list: "+m.list.loadErr)
+			m.setStatus(statusError, failure("Could not load your buddy list", ev.Err))
 			return
 		}
 		m.list.loaded, m.list.loadErr = true, ""
@@ -125,7 +130,10 @@ func (m *Model) handleEvent(ev account.Event) {
 		m.self.PubState, m.self.PubErr = ev.State, ""
 		if ev.Err != nil {
 			m.self.PubErr = ev.Err.Error()
-			m.setStatus(statusError, "Publication failed: "+m.self.PubErr)
+			m.logDetail(account.LogError, "publication: "+m.self.PubErr)
+			m.setStatusCause(statusError, failure("Your status is not published", ev.Err), causePublication)
+		} else {
+			m.clearCause(causePublication)
 		}
 	case account.SelfEvent:
 		m.self.known = true
@@ -144,19 +152,27 @@ func (m *Model) handleEvent(ev account.Event) {
 		}
 		if len(m.pending) > before && !watching {
 			p := m.pending[len(m.pending)-1]
-			m.setStatus(statusInfo, clean(p.URI)+" wants to see your presence (w to answer)")
+			m.setStatus(statusInfo, clean(p.URI)+" asks to see your presence (w)")
 		}
 	case account.LogEvent:
 		m.debug.push(ev)
 	case account.DoneEvent:
+		r, ok := m.requests[ev.ID]
 		delete(m.requests, ev.ID)
-		text := ev.Detail
-		if text == "" {
-			text = ev.Kind.String() + ": done"
+		if ev.Detail != "" {
+			m.logDetail(account.LogInfo, ev.Kind.String()+": "+ev.Detail)
 		}
-		m.setStatus(statusOK, "✓ "+text)
+		if !ok {
+			r.done = "✓ Done"
+		}
+		m.setStatus(statusOK, r.done)
 	case account.ErrorEvent:
+		r, ok := m.requests[ev.ID]
 		delete(m.requests, ev.ID)
-		m.setStatus(statusError, "✗ "+ev.Kind.String()+": "+clean(ev.Err.Error()))
+		m.logDetail(account.LogError, ev.Kind.String()+": "+clean(ev.Err.Error()))
+		if !ok {
+			r.failed = "Request failed"
+		}
+		m.setStatus(statusError, failure(r.failed, ev.Err))
 	}
 }

@@ -186,3 +186,29 @@ func TestGoldenPlainNoColor120x40(t *testing.T) {
 		}
 	}
 }
+
+// At 60x20 the list keeps the screen: the detail pane stays hidden even
+// when asked for (tab), so seven buddies remain instead of two.
+func TestGoldenSmallDetailRefused60x20(t *testing.T) {
+	m := runProgram(t, 60, 20, Options{}, "tab")
+	requireGolden(t, m, 60, 20)
+	if m.layout().detailW != 0 {
+		t.Errorf("detail pane shown at 60x20: %+v", m.layout())
+	}
+	if n := m.list.rowsOnScreen(m.layout().listRows); n < 6 {
+		t.Errorf("%d buddies on screen at 60x20, want at least 6", n)
+	}
+}
+
+// The help at 60 columns drops its right-hand columns: add, remove and
+// quit come first, so they are the ones kept; the log file is named.
+func TestGoldenHelp60x20(t *testing.T) {
+	m := runProgram(t, 60, 20, Options{LogPath: "/home/mia/.cache/sipbuddy/sipbuddy.log"}, "?")
+	requireGolden(t, m, 60, 20)
+	screen := ansi.Strip(m.View().Content)
+	for _, want := range []string{"add buddy", "remove buddy", "quit", "status", "sipbuddy.log"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("help at 60x20 lacks %q:\n%s", want, screen)
+		}
+	}
+}

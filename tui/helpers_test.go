@@ -98,6 +98,10 @@ func scenario() []account.Event {
 // and no focused input.
 func drive(t testing.TB, m Model, msgs ...tea.Msg) Model {
 	t.Helper()
+	// A synchronous driver cannot wait for timers: the status bar's
+	// expiry is sent by the tests that check it.
+	m.c.after = func(time.Duration, tea.Msg) tea.Cmd { return nil }
+	m.c.now = func() time.Time { return testTime }
 	queue := append([]tea.Msg(nil), msgs...)
 	for steps := 0; len(queue) > 0; steps++ {
 		if steps > 100000 {

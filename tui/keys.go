@@ -71,16 +71,19 @@ func DefaultKeyMap() *KeyMap {
 
 // ShortHelp is the one-line help of the buddy list (help.KeyMap).
 func (k *KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Filter, k.SetStatus, k.EditNote, k.AddBuddy, k.Watchers, k.Help, k.Quit}
+	// Essential keys first: a narrow terminal cuts the line from the right.
+	return []key.Binding{k.Quit, k.Help, k.AddBuddy, k.SetStatus, k.EditNote, k.Filter, k.Watchers}
 }
 
 // FullHelp is the help shown by "?" (help.KeyMap).
 func (k *KeyMap) FullHelp() [][]key.Binding {
+	// The help drops the columns that do not fit from the right, so the
+	// essential ones (add, remove, quit) come first.
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Filter, k.ClearFilter, k.ToggleDetail, k.CycleArt, k.ToggleDebug},
+		{k.AddBuddy, k.RemoveBuddy, k.Quit, k.Help},
 		{k.SetStatus, k.EditNote, k.SetIcon, k.Watchers},
-		{k.AddBuddy, k.RemoveBuddy, k.Help, k.Quit},
+		{k.Filter, k.ClearFilter, k.ToggleDetail, k.ToggleDebug, k.CycleArt},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 	}
 }
 

@@ -34,7 +34,7 @@ type buddy struct {
 
 	name      string // what is shown: list name, else presence name, else user part
 	lowerName string // sort key
-	lower     string // lower-case name + " " + URI, for the filter
+	lower     string // lower-case name, URI, status, activities and note, for the filter
 }
 
 // refresh recomputes the derived fields after a change.
@@ -51,7 +51,13 @@ func (b *buddy) refresh() {
 		b.name = userPart(b.URI)
 	}
 	b.lowerName = strings.ToLower(b.name)
-	b.lower = b.lowerName + " " + strings.ToLower(b.URI)
+	// The filter finds what the row shows: "meeting" finds the buddies
+	// "In a meeting", "dentist" the one whose note says so.
+	parts := []string{b.lowerName, b.URI, StatusLabel(b.Avail)}
+	if b.HasState {
+		parts = append(parts, b.State.Note, strings.Join(b.State.Activities, " "))
+	}
+	b.lower = strings.ToLower(clean(strings.Join(parts, " ")))
 }
 
 // userPart returns "alice" for "sip:alice@example.test".
@@ -76,7 +82,8 @@ func less(a, b *buddy) int {
 }
 
 // matches reports whether every word of the filter occurs in the buddy's
-// name or URI, case-insensitively.
+// name, URI, status or note, case-insensitively (words ANDed, as Blink's
+// search does).
 func (b *buddy) matches(words []string) bool {
 	for _, w := range words {
 		if !strings.Contains(b.lower, w) {
@@ -111,7 +118,7 @@ type buddyList struct {
 func newBuddyList(c *common, rowHeight int) buddyList {
 	ti := textinput.New()
 	ti.Prompt = "/ "
-	ti.Placeholder = "type to filter by name or URI"
+	ti.Placeholder = "name, address, status or note"
 	ti.CharLimit = maxFilterChars
 	st := ti.Styles()
 	st.Focused.Prompt = c.styles.FilterPrompt
@@ -240,19 +247,6 @@ func (l *buddyList) move(delta, h int) {
 	l.clamp(h)
 }
 
-// scroll moves the view (mouse wheel) without leaving the cursor off screen.
-func (l *buddyList) scroll(delta, h int) {
-	n := l.rowsOnScreen(h)
-	l.offset = max(0, min(l.offset+delta, len(l.visible)-n))
-	if l.cursor < l.offset {
-		l.cursor = l.offset
-	}
-	if l.cursor >= l.offset+n {
-		l.cursor = l.offset + n - 1
-	}
-	l.clamp(0)
-}
-
 // updateFilter feeds a key to the focused filter input.
 func (l buddyList) updateFilter(msg tea.Msg) (buddyList, tea.Cmd) {
 	before := l.filter.Value()
@@ -276,6 +270,11 @@ func (l *buddyList) clearFilter() {
 // showFilterLine reports whether the filter line takes a line of the list.
 func (l *buddyList) showFilterLine() bool {
 	return l.filtering || l.filter.Value() != ""
+}
+
+// filtered reports whether a filter hides part of the list.
+func (l *buddyList) filtered() bool {
+	return strings.TrimSpace(l.filter.Value()) != ""
 }
 
 // onlineCount counts buddies that are not offline or unknown.
@@ -382,8 +381,13 @@ func (l *buddyList) view(w, h int, iconArt func(b *buddy, cols, rows int) string
 		status := s.Status(b.Avail).Render(StatusSymbol(b.Avail)) + " " + StatusLabel(b.Avail)
 		mark := fit(s.RowMark.Render(subscriptionMark(b.Sub)), markW)
 		note := ""
-		if b.HasState {
+		noteStyle := s.RowNote
+		switch {
+		case b.HasState:
 			note = clean(b.State.Note)
+		case b.Sub == ua.Terminated && b.SubReason != "":
+			// The ✗ alone says nothing: say why, in words.
+			note, noteStyle = clean(subscriptionWords(b.SubReason)), s.RowMark
 		}
 		for r := 0; r < l.rowHeight; r++ {
 			if lines > 0 {
@@ -401,7 +405,7 @@ func (l *buddyList) view(w, h int, iconArt func(b *buddy, cols, rows int) string
 			case 1:
 				sb.WriteString(fit(s.RowURI.Render(fitPlain(clean(b.URI), lay.nameW)), lay.nameW))
 				sb.WriteString(gap)
-				sb.WriteString(fit(s.RowNote.Render(fitPlain(note, lay.restW)), lay.restW))
+				sb.WriteString(fit(noteStyle.Render(fitPlain(note, lay.restW)), lay.restW))
 				sb.WriteString(strings.Repeat(" ", markW))
 			default:
 				sb.WriteString(strings.Repeat(" ", lay.nameW+colGap+lay.restW+markW))

@@ -249,13 +249,6 @@ func TestScrollKeepsCursorVisible(t *testing.T) {
 	if !strings.Contains(plain(m), "sip:u30@x.test") {
 		t.Error("the selected buddy is not on screen")
 	}
-	m = drive(t, m, tea.MouseWheelMsg{Button: tea.MouseWheelDown}, tea.MouseWheelMsg{Button: tea.MouseWheelDown})
-	if m.list.offset != 30-rows+3 {
-		t.Errorf("wheel: offset %d, want %d", m.list.offset, 30-rows+3)
-	}
-	if m.list.cursor < m.list.offset || m.list.cursor >= m.list.offset+rows {
-		t.Errorf("wheel left the cursor %d off screen (offset %d)", m.list.cursor, m.list.offset)
-	}
 	m = drive(t, m, keyMsg("G"))
 	if m.list.cursor != 49 {
 		t.Errorf("G: cursor %d", m.list.cursor)
@@ -277,7 +270,7 @@ func TestArtModeCycles(t *testing.T) {
 func TestRequestsWithoutBackendSayNotConnected(t *testing.T) {
 	m := listWith(t, scenario()...)
 	m = drive(t, m, keyMsg("s"), keyMsg("3"))
-	if m.dialogs.open() || !strings.Contains(m.statusText, "Not connected") {
+	if m.dialogs.open() || !strings.Contains(m.statusText, "not connected") {
 		t.Errorf("dialog %T, status %q", m.dialogs.top(), m.statusText)
 	}
 }

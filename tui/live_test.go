@@ -16,7 +16,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/assets"
-	"github.com/sipbuddy/sipbuddy/internal/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 
@@ -146,7 +146,7 @@ func TestLiveAgainstTheDemoWorld(t *testing.T) {
 
 	// My status: s, then "3" = Busy.
 	l.keys("s", "3")
-	l.until("status published", func(m *Model) bool { return m.statusKind == statusOK && strings.Contains(m.statusText, "busy") })
+	l.until("status published", func(m *Model) bool { return m.statusKind == statusOK && strings.Contains(m.statusText, "Status: Busy") })
 	if !strings.Contains(plain(l.m), "◉ Busy") {
 		t.Errorf("header does not show Busy:\n%s", plain(l.m))
 	}
@@ -171,7 +171,7 @@ func TestLiveAgainstTheDemoWorld(t *testing.T) {
 	l.keys("enter")
 	l.until("icon published", func(m *Model) bool {
 		return !m.dialogs.open() && m.statusKind == statusOK && m.self.IconHash != "" &&
-			strings.Contains(m.statusText, "icon published")
+			strings.Contains(m.statusText, "Icon set")
 	})
 
 	// Add a buddy, then remove it.

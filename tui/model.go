@@ -13,7 +13,9 @@ package tui
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -53,6 +55,12 @@ type Options struct {
 	// DebugLines is the capacity of the debug pane. Default
 	// DefaultDebugLines.
 	DebugLines int
+	// LastFolderFile is where the icon picker remembers the folder of the
+	// last icon chosen (ignored with ConfinePictures); empty: not kept.
+	LastFolderFile string
+	// LogPath is the log file, shown in the help and the debug pane so a
+	// person knows where the whole story is; empty: not shown.
+	LogPath string
 	// Styles and KeyMap override the defaults.
 	Styles *Styles
 	KeyMap *KeyMap
@@ -67,7 +75,14 @@ const (
 	WideWidth = 100
 	// TallHeight is the terminal height from which the detail pane is
 	// shown below the list without being asked for.
-	TallHeight     = 30
+	TallHeight = 30
+	// CompactHeight and CompactWidth are the sizes below which the detail
+	// pane is never shown, even when asked for with tab: the list is what
+	// the screen is for. Under 24 rows (the classic terminal height) the
+	// pane's 10 lines would leave the list two or three buddies; under 50
+	// columns its fields wrap into nothing readable.
+	CompactHeight  = 24
+	CompactWidth   = 50
 	detailIconCols = 16
 	detailIconRows = 8
 )
@@ -124,10 +139,13 @@ type Model struct {
 	showDbg  bool
 	debug    *ring
 
-	statusText string
-	statusKind statusKind
-	requests   map[account.RequestID]string
-	closed     bool
+	statusText  string
+	statusKind  statusKind
+	statusCause statusCause
+	statusSeq   int // bumped by every new message
+	statusArmed int // the message whose expiry timer runs
+	requests    map[account.RequestID]pendingRequest
+	closed      bool
 }
 
 // New returns the model for one program. b may be nil: the UI then shows
@@ -149,7 +167,7 @@ func New(b *account.Account, o Options) Model {
 	if o.KeyMap == nil {
 		o.KeyMap = DefaultKeyMap()
 	}
-	c := &common{styles: o.Styles, keys: o.KeyMap, mode: initialMode(o), steadyCursor: o.SteadyCursor}
+	c := &common{styles: o.Styles, keys: o.KeyMap, mode: initialMode(o), steadyCursor: o.SteadyCursor, after: tick, now: time.Now}
 	h := help.New()
 	h.Styles = o.Styles.Help
 	m := Model{
@@ -160,7 +178,7 @@ func New(b *account.Account, o Options) Model {
 		arts:     newArtStore(),
 		help:     h,
 		debug:    newRing(o.DebugLines),
-		requests: map[account.RequestID]string{},
+		requests: map[account.RequestID]pendingRequest{},
 	}
 	if b != nil {
 		m.self.AOR = b.AOR()
@@ -211,45 +229,55 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.list.resortIfDirty()
 	case accountClosedMsg:
 		m.closed = true
-		m.setStatus(statusError, "Disconnected: the account has stopped.")
+		m.setStatusCause(statusError, "Disconnected: the account has stopped.", causeRegistration)
 	case artMsg:
 		m.arts.add(msg)
 	case previewMsg:
 		if _, ok := m.dialogs.top().(iconPicker); ok {
 			cmds = append(cmds, m.dialogs.update(msg))
 		}
+	case statusExpiredMsg:
+		m.expireStatus(msg)
 	case closeDialogMsg:
 		m.dialogs.pop()
 	case submitStatusMsg:
 		m.dialogs.pop()
-		m.requestStatus(msg.choice.Open, msg.choice.Activity, m.self.Note, "Setting status to "+msg.choice.Label+"…")
+		l := msg.choice.Label
+		m.requestStatus(msg.choice.Open, msg.choice.Activity, m.self.Note, pendingRequest{
+			pending: "Setting your status to " + l + "…", done: "✓ Status: " + l, failed: "Could not set your status to " + l})
 	case submitNoteMsg:
 		m.dialogs.pop()
 		c := statusChoices[selfChoice(m.self.Open || !m.self.known, m.self.Activities)]
-		m.requestStatus(c.Open, c.Activity, msg.note, "Setting note…")
+		r := pendingRequest{pending: "Setting your note…", done: "✓ Note set", failed: "Could not set your note"}
+		if msg.note == "" {
+			r = pendingRequest{pending: "Clearing your note…", done: "✓ Note cleared", failed: "Could not clear your note"}
+		}
+		m.requestStatus(c.Open, c.Activity, msg.note, r)
 	case submitAddMsg:
 		m.dialogs.pop()
-		m.request("Adding "+msg.uri+"…", func() account.RequestID { return m.b.AddBuddy(msg.uri, msg.name) })
+		who := clean(msg.uri)
+		m.request(pendingRequest{"Adding " + who + "…", "✓ Added " + who, "Could not add " + who},
+			func() account.RequestID { return m.b.AddBuddy(msg.uri, msg.name) })
 	case submitRemoveMsg:
 		m.dialogs.pop()
-		m.request("Removing "+msg.uri+"…", func() account.RequestID { return m.b.RemoveBuddy(msg.uri) })
+		who := clean(msg.uri)
+		m.request(pendingRequest{"Removing " + who + "…", "✓ Removed " + who, "Could not remove " + who},
+			func() account.RequestID { return m.b.RemoveBuddy(msg.uri) })
 	case submitIconMsg:
 		m.dialogs.pop()
-		m.request("Uploading my icon…", func() account.RequestID { return m.b.SetIcon(msg.path) })
-	case watcherMsg:
-		if msg.accept {
-			m.request("Allowing "+msg.uri+"…", func() account.RequestID { return m.b.AcceptWatcher(msg.uri) })
-		} else {
-			m.request("Blocking "+msg.uri+"…", func() account.RequestID { return m.b.BlockWatcher(msg.uri) })
+		m.request(pendingRequest{"Uploading your icon…", "✓ Icon set", "Could not set your icon"},
+			func() account.RequestID { return m.b.SetIcon(msg.path) })
+		if !m.opts.ConfinePictures {
+			cmds = append(cmds, saveLastFolder(m.opts.LastFolderFile, filepath.Dir(msg.path)))
 		}
-	case tea.MouseWheelMsg:
-		if !m.dialogs.open() {
-			switch msg.Mouse().Button {
-			case tea.MouseWheelUp:
-				m.list.scroll(-1, m.layout().listRows)
-			case tea.MouseWheelDown:
-				m.list.scroll(1, m.layout().listRows)
-			}
+	case watcherMsg:
+		who := clean(msg.uri)
+		if msg.accept {
+			m.request(pendingRequest{"Allowing " + who + "…", "✓ " + who + " may see your presence", "Could not allow " + who},
+				func() account.RequestID { return m.b.AcceptWatcher(msg.uri) })
+		} else {
+			m.request(pendingRequest{"Blocking " + who + "…", "✓ " + who + " blocked", "Could not block " + who},
+				func() account.RequestID { return m.b.BlockWatcher(msg.uri) })
 		}
 	case tea.KeyPressMsg:
 		var cmd tea.Cmd
@@ -265,7 +293,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			cmds = append(cmds, cmd)
 		}
 	}
-	cmds = append(cmds, m.ensureArt())
+	cmds = append(cmds, m.ensureArt(), m.armStatusTimer())
 	return m, tea.Batch(cmds...)
 }
 
@@ -339,6 +367,8 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.showHelp = !m.showHelp
 		m.help.ShowAll = m.showHelp
 		m.list.clamp(m.layout().listRows)
+	case key.Matches(k, keys.Confirm) && m.showDbg:
+		m.dialogs.push(newDebugBrowser(m.c, m.debug.last(m.debug.n), &m.list, m.opts.LogPath))
 	case key.Matches(k, keys.SetStatus):
 		m.dialogs.push(statusMenu{common: m.c, cursor: selfChoice(m.self.Open || !m.self.known, m.self.Activities)})
 	case key.Matches(k, keys.EditNote):
@@ -347,7 +377,11 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		return m, cmd
 	case key.Matches(k, keys.SetIcon):
 		m.pickGen += 1000 // previews of an earlier picker are ignored
-		d, cmd := newIconPicker(m.c, m.opts.PicturesDir, m.opts.ConfinePictures, m.pickGen)
+		dir := m.opts.PicturesDir
+		if last := readLastFolder(m.opts.LastFolderFile); last != "" && !m.opts.ConfinePictures {
+			dir = last
+		}
+		d, cmd := newIconPicker(m.c, dir, m.opts.ConfinePictures, m.pickGen)
 		m.dialogs.push(d)
 		return m, cmd
 	case key.Matches(k, keys.AddBuddy):
@@ -365,22 +399,35 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 }
 
 // request sends a request to the account and shows that it is under way.
-func (m *Model) request(pending string, do func() account.RequestID) {
+func (m *Model) request(r pendingRequest, do func() account.RequestID) {
 	if m.b == nil || m.closed {
-		m.setStatus(statusError, "Not connected.")
+		m.setStatus(statusError, "✗ "+r.failed+": not connected")
 		return
 	}
 	id := do()
-	m.requests[id] = pending
-	m.setStatus(statusInfo, pending)
+	m.requests[id] = r
+	m.setStatusCause(statusInfo, r.pending, causePending)
 }
 
-func (m *Model) requestStatus(open bool, activity, note, pending string) {
-	m.request(pending, func() account.RequestID { return m.b.SetStatus(open, activity, note) })
+func (m *Model) requestStatus(open bool, activity, note string, r pendingRequest) {
+	m.request(r, func() account.RequestID { return m.b.SetStatus(open, activity, note) })
 }
 
+// setStatus shows a message that expires (StatusMessageTTL).
 func (m *Model) setStatus(k statusKind, text string) {
-	m.statusKind, m.statusText = k, text
+	m.setStatusCause(k, text, causeNone)
+}
+
+// setStatusCause shows a message that stays while its cause holds.
+func (m *Model) setStatusCause(k statusKind, text string, c statusCause) {
+	m.statusKind, m.statusText, m.statusCause = k, text, c
+	m.statusSeq++
+	// The debug log keeps every message whole: the bar may be too narrow.
+	kind := account.LogInfo
+	if k == statusError {
+		kind = account.LogError
+	}
+	m.logDetail(kind, "status: "+text)
 }
 
 // ensureArt asks for the art that is about to be shown and is missing:
@@ -420,6 +467,9 @@ func (m *Model) iconArt(hash, label string, cols, rows int) string {
 
 // detailVisible says whether the detail pane is shown.
 func (m *Model) detailVisible() bool {
+	if m.c.height < CompactHeight || m.c.width < CompactWidth {
+		return false
+	}
 	switch m.detail {
 	case detailOn:
 		return true
@@ -446,7 +496,7 @@ func (m *Model) layout() screenLayout {
 	var l screenLayout
 	l.helpH = 1
 	if m.showHelp {
-		l.helpH = len(strings.Split(m.help.FullHelpView(m.c.keys.FullHelp()), "\n"))
+		l.helpH = len(strings.Split(m.fullHelpView(), "\n"))
 	}
 	l.bodyH = max(0, h-headerHeight-statusHeight-l.helpH)
 	if m.showDbg {

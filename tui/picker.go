@@ -47,6 +47,7 @@ type iconPicker struct {
 	info       string
 	previewErr string
 	loading    bool
+	note       string // why the picker is not where it was asked to be
 }
 
 // newIconPicker opens the picker in dir. With confine, it never leaves dir:
@@ -63,12 +64,80 @@ func newIconPicker(c *common, dir string, confine bool, gen int) (iconPicker, te
 			root, dir = r, r
 		}
 	}
+	var note string
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		// A missing pictures folder is a first run, not an error: say so
+		// and start somewhere that exists.
+		note = fmt.Sprintf("%s does not exist; showing %s", filepath.Base(dir), fallbackDir(root))
+		dir = fallbackDir(root)
+	}
 	fp.CurrentDirectory = dir
+	fp.Styles.EmptyDirectory = c.styles.Empty.PaddingLeft(1).SetString(emptyFolderText(confine))
 	fp.AllowedTypes = ImageExtensions
 	fp.ShowPermissions = false
 	fp.AutoHeight = false
 	fp.SetHeight(pickerHeight(c.height))
-	return iconPicker{common: c, fp: fp, root: root, gen: gen}, fp.Init()
+	return iconPicker{common: c, fp: fp, root: root, gen: gen, note: note}, fp.Init()
+}
+
+// fallbackDir is where the picker starts when its folder is missing: the
+// home directory, or the current one (never outside a confined root).
+func fallbackDir(root string) string {
+	if root != "" {
+		return root
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return h
+	}
+	return "."
+}
+
+// emptyFolderText is the empty state of a folder without pictures.
+func emptyFolderText(confine bool) string {
+	t := "No pictures in this folder (" + strings.Join(ImageExtensions, " ") + ")."
+	if !confine {
+		t += " ← goes up."
+	}
+	return t
+}
+
+// LastFolderFile names the file, in the user's config directory, that
+// remembers the folder of the last icon chosen. It is one per person, not
+// per account: it is where their pictures are, whichever account uses them.
+const LastFolderFile = "icon-folder"
+
+// readLastFolder returns the remembered folder if it still exists, or "".
+func readLastFolder(file string) string {
+	if file == "" {
+		return ""
+	}
+	data, err := os.ReadFile(file)
+	if err != nil || len(data) > 4096 {
+		return ""
+	}
+	dir := strings.TrimSpace(string(data))
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return ""
+	}
+	return dir
+}
+
+// saveLastFolder remembers dir, off the update loop; a failure only loses
+// the convenience, so it is logged to the debug pane, not shown.
+func saveLastFolder(file, dir string) tea.Cmd {
+	if file == "" {
+		return nil
+	}
+	return func() tea.Msg {
+		err := os.MkdirAll(filepath.Dir(file), 0o700)
+		if err == nil {
+			err = os.WriteFile(file, []byte(dir+"\n"), 0o600)
+		}
+		if err != nil {
+			return account.LogEvent{Kind: account.LogWarn, Text: fmt.Sprintf("remembering the icon folder: %v", err)}
+		}
+		return nil
+	}
 }
 
 // realPath is the absolute path of p with every symbolic link resolved.
@@ -261,12 +330,16 @@ func (d iconPicker) view() string {
 		right = d.styles.Hint.Render("loading…")
 	case d.preview != "":
 		right = d.preview + "\n" + d.styles.Hint.Render(fitPlain(d.info, previewCols))
+	case d.previewErr != "" && d.hover != "":
+		right = art.Placeholder(previewCols, previewRows, "✗", d.mode) + "\n" + d.styles.StatusError.Render(fitPlain("cannot be used", previewCols))
 	default:
 		right = art.Placeholder(previewCols, previewRows, "?", d.mode) + "\n" + d.styles.Hint.Render(fitPlain("no file", previewCols))
 	}
 	body := lipgloss.JoinHorizontal(lipgloss.Top, left, "   ", right)
 	if d.previewErr != "" {
 		body += "\n\n" + d.styles.StatusError.Width(w).Render(d.previewErr)
+	} else if d.note != "" {
+		body += "\n\n" + d.styles.Hint.Width(w).Render(d.note)
 	}
 	help := "enter select • ↑/↓ move • ← back • esc cancel"
 	if d.path != "" && d.preview != "" {

@@ -59,7 +59,7 @@ func TestIconPickerPreviewsAndRejectsBadFiles(t *testing.T) {
 		t.Fatalf("good file: preview %d bytes, info %q, error %q", len(pickerOf(&m).preview), pickerOf(&m).info, pickerOf(&m).previewErr)
 	}
 	m = drive(t, m, keyMsg("enter"))
-	if m.dialogs.open() || !strings.Contains(m.statusText, "Not connected") {
+	if m.dialogs.open() || !strings.Contains(m.statusText, "not connected") {
 		t.Errorf("confirm: dialog %T, status %q", m.dialogs.top(), m.statusText)
 	}
 	if m.self.IconHash == "" {

@@ -17,7 +17,10 @@ import (
 func (m Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
-	v.MouseMode = tea.MouseModeCellMotion
+	// Mouse reporting stays off: with it on, the terminal's own selection
+	// (copying a URI or a note, the most common thing a mouse does here)
+	// needs a modifier most people do not know, and every action has a key.
+	v.MouseMode = tea.MouseModeNone
 	v.WindowTitle = "sipbuddy"
 	if m.self.AOR != "" {
 		v.WindowTitle = "sipbuddy — " + clean(m.self.AOR)
@@ -59,11 +62,20 @@ func (m *Model) render() string {
 	}
 	parts = append(parts, m.statusView(w))
 	if m.showHelp {
-		parts = append(parts, m.help.FullHelpView(m.c.keys.FullHelp()))
+		parts = append(parts, m.fullHelpView())
 	} else {
 		parts = append(parts, fit(m.help.ShortHelpView(m.c.keys.ShortHelp()), w))
 	}
 	return padLines(strings.Join(parts, "\n"), w, h)
+}
+
+// fullHelpView is the help "?" shows: the keys, then where the log is.
+func (m *Model) fullHelpView() string {
+	v := m.help.FullHelpView(m.c.keys.FullHelp())
+	if m.opts.LogPath != "" {
+		v += "\n" + m.c.styles.Hint.Render(fitPlain("Log file: "+m.opts.LogPath, m.c.width))
+	}
+	return v
 }
 
 // headerView shows my icon, name, status, note, registration and the
@@ -224,7 +236,7 @@ func iconURL(b *buddy) string {
 func subscriptionText(b *buddy) string {
 	t := SubscriptionLabel(b.Sub)
 	if b.SubReason != "" {
-		t += ": " + clean(b.SubReason)
+		t += ": " + clean(subscriptionWords(b.SubReason))
 	}
 	if b.Sub == ua.Retrying && b.RetryIn > 0 {
 		t += fmt.Sprintf(" (retry in %s)", b.RetryIn.Round(1e9))
@@ -246,7 +258,11 @@ func subscriptionStyle(s *Styles, b *buddy) lipgloss.Style {
 // left, counts and the icon mode on the right.
 func (m *Model) statusView(w int) string {
 	s := m.c.styles
-	right := s.StatusInfo.Render(fmt.Sprintf("%d/%d online · %s", m.list.onlineCount(), len(m.list.sorted), modeLabel(m.c.mode)))
+	count := fmt.Sprintf("%d/%d online", m.list.onlineCount(), len(m.list.sorted))
+	if m.list.filtered() {
+		count = fmt.Sprintf("%d of %d shown", len(m.list.visible), len(m.list.sorted))
+	}
+	right := s.StatusInfo.Render(count + " · " + modeLabel(m.c.mode))
 	style := s.StatusInfo
 	switch m.statusKind {
 	case statusOK:
@@ -256,7 +272,13 @@ func (m *Model) statusView(w int) string {
 	}
 	rw := ansi.StringWidth(right)
 	lw := max(0, w-rw-1)
-	return fit(style.Render(fitPlain(" "+m.statusText, lw)), lw) + fit(" "+right, w-lw)
+	text := " " + m.statusText
+	if ansi.StringWidth(text) > lw {
+		// Cut, but say where the whole message is.
+		const more = " (D: all)"
+		text = fitPlain(text, max(1, lw-ansi.StringWidth(more))) + more
+	}
+	return fit(style.Render(fitPlain(text, lw)), lw) + fit(" "+right, w-lw)
 }
 
 // dialogView renders the open dialog's modal, or "".

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sipbuddy/sipbuddy/account"
-	"github.com/sipbuddy/sipbuddy/internal/config"
+	"github.com/sipbuddy/sipbuddy/internal/app/config"
 	"github.com/sipbuddy/sipbuddy/tui"
 	"github.com/sipbuddy/sipbuddy/tui/art"
 )
@@ -105,7 +106,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer closeLog()
 
 	bo.Logger = logger
-	err = runTUI(ctx, bo, tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures})
+	err = runTUI(ctx, bo, tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures, LogPath: path, LastFolderFile: lastFolderFile()})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)
 		return 1
@@ -134,4 +135,14 @@ func runTUI(ctx context.Context, bo account.Options, to tui.Options, opts ...tea
 		return nil // SIGINT/SIGTERM: a normal way to leave
 	}
 	return err
+}
+
+// lastFolderFile is where the icon picker remembers its folder: the user
+// config directory (one per person, whichever account), or "" without one.
+func lastFolderFile() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "sipbuddy", tui.LastFolderFile)
 }

@@ -13,8 +13,8 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/assets"
-	"github.com/sipbuddy/sipbuddy/internal/demo"
-	"github.com/sipbuddy/sipbuddy/internal/sshserver"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
 	"github.com/sipbuddy/sipbuddy/tui/art"
@@ -128,7 +128,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		},
 		XCAPRoot: acct.XCAPRoot,
 		CacheDir: cacheDir,
-	}, tui.Options{ArtMode: *render, PicturesDir: *pictures})
+	}, tui.Options{ArtMode: *render, PicturesDir: *pictures, LogPath: path})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)
 		return 1

@@ -63,5 +63,5 @@ func XCAPRootFromTXT(strs []string) (string, bool) {
 		u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", false
 	}
-	return s, true
+	return u.String(), true // the scheme lower-cased ("HTTPS://x" is https)
 }
