@@ -29,36 +29,3 @@ func ownInput(sess ssh.Session) []tea.ProgramOption {
 	syscall.CloseOnExec(fd)
 	return []tea.ProgramOption{tea.WithInput(os.NewFile(uintptr(fd), pty.Slave.Name()))}
 }
-
-// lastWordsTo returns where lastWords writes after the program ended: a
-// descriptor of the session's PTY of its own (the SSH library closes its
-// *os.File of the PTY when the program ends, so that one may not be
-// used), or nil without a real PTY.
-func lastWordsTo(sess ssh.Session) *os.File {
-	pty, _, ok := sess.Pty()
-	if !ok || sess.EmulatedPty() || pty.Slave == nil {
-		return nil
-	}
-	fd, err := syscall.Dup(int(pty.Slave.Fd()))
-	if err != nil {
-		return nil
-	}
-	syscall.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), pty.Slave.Name())
-}
-
-// lastWords writes s to the visitor after the program ended, through the
-// PTY the program wrote to (out, from lastWordsTo): the SSH library copies
-// the PTY to the channel on a goroutine of its own, and a second writer on
-// the channel races it. drainPTY then waits until that copier has read it
-// all, so the session does not close on it. Without a PTY, s goes to the
-// session directly. out is closed.
-func lastWords(sess ssh.Session, out *os.File, s string) {
-	if out == nil {
-		_, _ = sess.Write([]byte(s))
-		return
-	}
-	defer out.Close()
-	_, _ = out.WriteString(s)
-	drainPTY(out)
-}

@@ -20,11 +20,6 @@ import (
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
 
-// terminalReset gives the visitor's terminal back: mouse reports, focus
-// events and bracketed paste off, keyboard enhancements popped, the
-// cursor shown, the alternate screen left.
-const terminalReset = "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1004l\x1b[?2004l\x1b[<u\x1b[?25h\x1b[?1049l"
-
 // idleCheckEvery is how often a session looks at its last keystroke.
 const idleCheckEvery = 10 * time.Second
 
@@ -177,7 +172,6 @@ func (s *Server) runSession(sess ssh.Session) {
 		return msg
 	}))
 	p := tea.NewProgram(model, opts...)
-	words := lastWordsTo(sess)
 
 	var idled atomic.Bool
 	watchDone := make(chan struct{})
@@ -214,11 +208,9 @@ func (s *Server) runSession(sess ssh.Session) {
 	case s.ctx.Err() != nil:
 		goodbye = "\r\nsipbuddy: the server is shutting down.\r\n"
 	}
-	// The program's own restore can be cut short when the session ends
-	// (the channel closes before its last frame is flushed), which left
-	// the visitor's terminal on the alternate screen with the cursor
-	// hidden. Say it once more, last, whatever the program managed.
-	lastWords(sess, words, terminalReset+goodbye)
+	if goodbye != "" {
+		_, _ = sess.Write([]byte(goodbye))
+	}
 	_ = sess.Exit(0)
 }
 
