@@ -214,7 +214,10 @@ func writeParam(b *strings.Builder, name, value string) {
 	b.WriteByte('"')
 	for i := 0; i < len(value); i++ {
 		c := value[i]
-		if c == '"' || c == '\\' {
+		// A quote, a backslash and the controls a quoted string may not
+		// hold bare (RFC 3261 §25.1 qdtext) go as quoted-pairs, so what
+		// was read is written back readable.
+		if c == '"' || c == '\\' || c < 0x20 && c != '\t' || c == 0x7f {
 			b.WriteByte('\\')
 		}
 		b.WriteByte(c)
