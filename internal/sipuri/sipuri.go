@@ -288,7 +288,13 @@ func (u *URI) addParam(p string) error {
 	if err != nil {
 		return fmt.Errorf("parameter %q: %w", name, err)
 	}
-	u.Params = append(u.Params, Param{Name: strings.ToLower(n), Value: v, HasValue: hasValue})
+	n = strings.ToLower(n)
+	if _, dup := u.Param(n); dup {
+		// Which of the two counts would be a guess, and comparison (§19.1.4)
+		// is by name: a URI names each parameter once.
+		return fmt.Errorf("parameter %q appears twice", n)
+	}
+	u.Params = append(u.Params, Param{Name: n, Value: v, HasValue: hasValue})
 	return nil
 }
 

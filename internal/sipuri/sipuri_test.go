@@ -2,6 +2,7 @@ package sipuri
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -158,7 +159,8 @@ func TestParseErrors(t *testing.T) {
 		{"sip://bob@example.test", "no // after the scheme"},
 		{"sip:bob@example.test\r\n", "not allowed"},
 		{"sip:" + strings.Repeat("a", MaxLength) + "@x.test", "longer than 2048 bytes"},
-		{"sip:x.test" + strings.Repeat(";p", MaxParts+1), "more than 64 parameters and headers"},
+		{"sip:x.test" + manyParams(MaxParts+1), "more than 64 parameters and headers"},
+		{"sip:x.test;lr;transport=tcp;LR", `parameter "lr" appears twice`},
 	} {
 		_, err := Parse(c.in)
 		if err == nil {
@@ -172,7 +174,7 @@ func TestParseErrors(t *testing.T) {
 			t.Errorf("Parse(%q) error %q does not start with \"not a SIP address: \"", c.in, err)
 		}
 	}
-	if _, err := Parse("sip:x.test" + strings.Repeat(";p", MaxParts)); err != nil {
+	if _, err := Parse("sip:x.test" + manyParams(MaxParts)); err != nil {
 		t.Errorf("%d parameters are allowed: %v", MaxParts, err)
 	}
 }
@@ -200,4 +202,13 @@ func mustParse(t *testing.T, s string) URI {
 		t.Fatalf("Parse(%q): %v", s, err)
 	}
 	return u
+}
+
+// manyParams is n distinct parameters, ";p0;p1;...".
+func manyParams(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, ";p%d", i)
+	}
+	return b.String()
 }

@@ -63,5 +63,6 @@ func XCAPRootFromTXT(strs []string) (string, bool) {
 		u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", false
 	}
-	return u.String(), true // the scheme lower-cased ("HTTPS://x" is https)
+	// The scheme lower-cased ("HTTPS://x" is https), the rest as written.
+	return strings.ToLower(s[:len(u.Scheme)]) + s[len(u.Scheme):], true
 }
