@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 )
@@ -65,6 +66,11 @@ func ParseURI(escapedPath, defaultDomain string) (URI, error) {
 		d, err := url.PathUnescape(s)
 		if err != nil {
 			return u, fmt.Errorf("%w: segment %q: %v", ErrBadURI, s, err)
+		}
+		if !utf8.ValidString(d) {
+			// RFC 3986 §2.5: the characters of a path are UTF-8; a name
+			// that is not could never be written back as it came.
+			return u, fmt.Errorf("%w: segment %q is not UTF-8", ErrBadURI, s)
 		}
 		segs[i] = d
 	}
@@ -129,7 +135,8 @@ func decodesTo(seg, want string) bool {
 // is taken from defaultDomain, as OpenXCAP does. An XUI of another scheme
 // (tel:...) is kept as written, its scheme lower-cased.
 func CanonicalXUI(xui, defaultDomain string) (string, error) {
-	if xui == "" || strings.ContainsAny(xui, "/\x00") {
+	if xui == "" || strings.ContainsAny(xui, "/\x00") || !utf8.ValidString(xui) {
+		// Not UTF-8: no user identifier can be written back as it came.
 		return "", fmt.Errorf("%w: bad XUI %q", ErrBadURI, xui)
 	}
 	if i := strings.IndexByte(xui, ':'); i >= 0 {
