@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipbuddy/sipbuddy/account"
-	"github.com/sipbuddy/sipbuddy/internal/app/demo"
-	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
 
@@ -18,32 +15,10 @@ import (
 // told it is already there. Before internal/sipuri, the two spellings made
 // two buddies and two subscriptions.
 func TestOneBuddyHoweverSpelled(t *testing.T) {
+	w, b := startDemoAccount(t, 1)
+	buddy := w.Buddies()[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	w, err := demo.Start(ctx, demo.Options{Seed: 3, Buddies: 1, MinChange: time.Hour, MaxChange: 2 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(context.Background())
-	buddy := w.Buddies()[0]
-	acc, err := w.AddUser(ctx, "tester", "Tess Ter")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := account.New(account.Options{
-		Options:  ua.Options{AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password, Proxy: acc.Proxy},
-		XCAPRoot: acc.XCAPRoot, CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cctx, cc := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cc()
-		b.Close(cctx)
-	}()
 	l := newLoop(t, New(b, Options{Environ: []string{}, SteadyCursor: true}), 120, 40)
 	l.until("the buddy listed", func(m *Model) bool { return len(m.list.sorted) == 1 && m.list.sorted[0].HasState })
 

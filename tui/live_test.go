@@ -94,31 +94,7 @@ func (l *loop) keys(ks ...string) {
 // does what a user does: looks at the list, sets a status, a note, an icon,
 // adds and removes a buddy.
 func TestLiveAgainstTheDemoWorld(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	w, err := demo.Start(ctx, demo.Options{Seed: 3, Buddies: 3, MinChange: time.Hour, MaxChange: 2 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(context.Background())
-	acc, err := w.AddUser(ctx, "tester", "Tess Ter")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := account.New(account.Options{
-		Options:  ua.Options{AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password, Proxy: acc.Proxy},
-		XCAPRoot: acc.XCAPRoot, CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cctx, cc := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cc()
-		b.Close(cctx)
-	}()
+	w, b := startDemoAccount(t, 3)
 
 	pics := t.TempDir()
 	if err := os.WriteFile(filepath.Join(pics, "me.png"), assets.DemoUserIcon(), 0o600); err != nil {
@@ -189,4 +165,37 @@ func TestLiveAgainstTheDemoWorld(t *testing.T) {
 	l.until("zed removed", func(m *Model) bool {
 		return m.list.get("sip:zed@example.test", false) == nil && m.statusKind == statusOK
 	})
+}
+
+// startDemoAccount runs the demo world with n simulated buddies (changing
+// only hourly) and a started account "tester" in it, both stopped when the
+// test ends.
+func startDemoAccount(t *testing.T, n int) (*demo.World, *account.Account) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w, err := demo.Start(ctx, demo.Options{Seed: 3, Buddies: n, MinChange: time.Hour, MaxChange: 2 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close(context.Background()) })
+	acc, err := w.AddUser(ctx, "tester", "Tess Ter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := account.New(account.Options{
+		Options:  ua.Options{AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password, Proxy: acc.Proxy},
+		XCAPRoot: acc.XCAPRoot, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cc := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cc()
+		b.Close(cctx)
+	})
+	return w, b
 }
