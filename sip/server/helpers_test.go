@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -317,6 +318,9 @@ func (u *testUA) doAs(req *sip.Request, user, password string) *sip.Response {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTime)
 	defer cancel()
 	res, err := u.cli.Do(ctx, req)
+	if err == nil && res == nil {
+		err = errors.New("transaction ended without a response")
+	}
 	if err != nil {
 		u.t.Fatalf("%s %s: %v", req.Method, req.Recipient.String(), err)
 	}
@@ -335,6 +339,9 @@ func (u *testUA) noAuth(req *sip.Request) *sip.Response {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTime)
 	defer cancel()
 	res, err := u.cli.Do(ctx, req)
+	if err == nil && res == nil {
+		err = errors.New("transaction ended without a response")
+	}
 	if err != nil {
 		u.t.Fatalf("%s: %v", req.Method, err)
 	}

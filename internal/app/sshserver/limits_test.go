@@ -59,13 +59,17 @@ func TestIdleConnectionsDoNotLockOutLogins(t *testing.T) {
 	v := connect(t, e.addr, "olga")
 	v.waitFor(0, "sip:olga@example.test", false)
 	// From one source at most MaxPreAuthPerSource wait for their
-	// handshake; the rest are closed to make room. The bound allows a
-	// second window's worth of stragglers whose handshake goroutine had
-	// not registered yet when olga's turn came (seen under CI load: 37 of
-	// 48); what matters is that the silent ones are shed and olga got in.
+	// handshake; the others are closed to make room, and olga got in
+	// (connect above fails otherwise). The tracker's count is the bound
+	// itself; how many sockets the client has seen close by the deadline
+	// varies with the machine's load (37-41 of 48 seen), so it is logged.
+	if pre, in := e.srv.PreAuthCounts(); pre > sshserver.MaxPreAuthPerSource || in != 1 {
+		t.Errorf("after olga's login %d connections wait for their handshake (at most %d) and %d are logged in (want 1)",
+			pre, sshserver.MaxPreAuthPerSource, in)
+	}
 	got := closedByServer(conns, time.Now().Add(30*time.Second))
-	if want := idle - 2*sshserver.MaxPreAuthPerSource; got < want {
-		t.Errorf("%d of %d idle connections closed, want at least %d", got, idle, want)
+	if got == 0 {
+		t.Errorf("none of %d idle connections was closed", idle)
 	}
 	t.Logf("%d of %d idle connections closed", got, idle)
 	v.keys("q")
