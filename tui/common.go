@@ -19,6 +19,7 @@ type common struct {
 	keys          *KeyMap
 	mode          art.Mode
 	steadyCursor  bool // text inputs do not blink
+	connLost      bool // the server is unreachable: buddies' states are stale
 }
 
 // styleInput applies the shared cursor setting to a text input.

@@ -53,6 +53,10 @@ type Options struct {
 	// DebugLines is the capacity of the debug pane. Default
 	// DefaultDebugLines.
 	DebugLines int
+	// PasswordCommand, if set, is run again when the server refuses the
+	// password (the configured password_command); else a masked prompt
+	// asks for it. It runs off the loop.
+	PasswordCommand func() (string, error)
 	// Styles and KeyMap override the defaults.
 	Styles *Styles
 	KeyMap *KeyMap
@@ -112,6 +116,7 @@ type Model struct {
 	list     buddyList
 	arts     *artStore
 	self     selfState
+	conn     connState
 	watchers []account.Watcher
 	pending  []account.Watcher
 
@@ -200,15 +205,28 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.list.clamp(m.layout().listRows)
 	case eventsMsg:
 		for _, ev := range msg.evs {
-			m.handleEvent(ev)
+			cmds = append(cmds, m.handleEvent(ev))
 		}
 		m.list.resortIfDirty()
 		m.arts.add(msg.art)
 		cmds = append(cmds, m.readEvents())
 	case account.Event:
 		// Events sent straight to the program (p.Send) are handled too.
-		m.handleEvent(msg)
+		cmds = append(cmds, m.handleEvent(msg))
 		m.list.resortIfDirty()
+	case connTickMsg:
+		cmds = append(cmds, m.tick(msg))
+	case submitPasswordMsg:
+		m.dialogs.pop()
+		m.usePassword(msg.password)
+	case passwordCommandMsg:
+		if msg.err != nil || msg.password == "" {
+			// The command could not help: ask the person.
+			m.opts.PasswordCommand = nil
+			cmds = append(cmds, m.askPassword())
+		} else {
+			m.usePassword(msg.password)
+		}
 	case accountClosedMsg:
 		m.closed = true
 		m.setStatus(statusError, "Disconnected: the account has stopped.")
@@ -358,6 +376,10 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		if b := m.list.selected(); b != nil {
 			m.dialogs.push(removeConfirm{common: m.c, uri: b.URI, name: b.name})
 		}
+	case key.Matches(k, keys.Retry):
+		m.retryNow()
+	case key.Matches(k, keys.Password):
+		return m, m.askPassword()
 	case key.Matches(k, keys.Watchers):
 		m.dialogs.push(watchersModal{common: m.c}.withPending(m.pending))
 	}
