@@ -17,7 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sipbuddy/sipbuddy/assets"
-	"github.com/sipbuddy/sipbuddy/internal/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"

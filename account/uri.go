@@ -29,6 +29,13 @@ func NormalizeURI(s string) (string, error) {
 	if len(s) > MaxURIBytes {
 		return "", fmt.Errorf("%w: longer than %d characters", ErrInvalidURI, MaxURIBytes)
 	}
+	rest := s
+	if i := strings.IndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[:i], "@") {
+		rest = rest[i+1:]
+	}
+	if user, host, ok := strings.Cut(rest, "@"); !ok || user == "" || host == "" {
+		return "", fmt.Errorf("%w: %q needs a user and a domain (bob@example.test)", ErrInvalidURI, rest)
+	}
 	key, err := sipuri.AORKey(s)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrInvalidURI, err)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/account"
-	"github.com/sipbuddy/sipbuddy/internal/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )

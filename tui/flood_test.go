@@ -16,7 +16,7 @@ import (
 	sipgo "github.com/emiago/sipgo/sip"
 
 	"github.com/sipbuddy/sipbuddy/account"
-	"github.com/sipbuddy/sipbuddy/internal/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"

@@ -16,7 +16,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/assets"
-	"github.com/sipbuddy/sipbuddy/internal/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 

@@ -276,6 +276,9 @@ func parseEntry(ex entryXML, base *url.URL) (DirEntry, error) {
 	} else if u.Scheme != "http" && u.Scheme != "https" {
 		// "sip:alice@.../index" is not a URL; treat the whole as a path.
 		e.URI = strings.TrimRight(base.String(), "/") + "/" + strings.TrimLeft(uri, "/")
+		if _, err := url.Parse(e.URI); err != nil {
+			return DirEntry{}, fmt.Errorf("%w: xcap-directory entry uri %q is not a path under the XCAP root: %v", ErrInvalidDocument, uri, err)
+		}
 	}
 	if ex.LastModified != "" {
 		if t, err := time.Parse(time.RFC3339, strings.TrimSpace(ex.LastModified)); err == nil {

@@ -12,7 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sipbuddy/sipbuddy/account"
-	"github.com/sipbuddy/sipbuddy/internal/config"
+	"github.com/sipbuddy/sipbuddy/internal/app/config"
 	"github.com/sipbuddy/sipbuddy/tui"
 	"github.com/sipbuddy/sipbuddy/tui/art"
 )

@@ -13,8 +13,8 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/assets"
-	"github.com/sipbuddy/sipbuddy/internal/demo"
-	"github.com/sipbuddy/sipbuddy/internal/sshserver"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
 	"github.com/sipbuddy/sipbuddy/tui/art"

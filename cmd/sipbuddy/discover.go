@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/account"
-	"github.com/sipbuddy/sipbuddy/internal/config"
+	"github.com/sipbuddy/sipbuddy/internal/app/config"
 	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/sip/locate"
 	"github.com/sipbuddy/sipbuddy/sip/ua"

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/sipbuddy/sipbuddy/internal/stack"
+	"github.com/sipbuddy/sipbuddy/internal/app/stack"
 	"github.com/sipbuddy/sipbuddy/xcap/store/pgstore"
 )
 

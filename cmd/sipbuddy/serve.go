@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/sipbuddy/sipbuddy/internal/sshserver"
-	"github.com/sipbuddy/sipbuddy/internal/stack"
+	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
+	"github.com/sipbuddy/sipbuddy/internal/app/stack"
 	sipserver "github.com/sipbuddy/sipbuddy/sip/server"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/account"
-	"github.com/sipbuddy/sipbuddy/internal/config"
+	"github.com/sipbuddy/sipbuddy/internal/app/config"
 	"github.com/sipbuddy/sipbuddy/sip/locate/dnstest"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 )

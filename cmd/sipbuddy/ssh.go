@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/sipbuddy/sipbuddy/internal/sshserver"
+	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
 )
 
 // runSSH serves buddy lists over SSH until ctx ends, after saying on stdout

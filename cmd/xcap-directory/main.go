@@ -20,7 +20,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/sipbuddy/sipbuddy/internal/config"
+	"github.com/sipbuddy/sipbuddy/internal/app/config"
 	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/xcap"
 )

@@ -127,9 +127,9 @@ start_kam() { # name addr sip http
 	local n="$1" a="$2" p="$3" h="$4" st="$STATE/$1"
 	mkdir -p "$st/run"
 	local kam=(kamailio -f "$HERE/kamailio.cfg" -DD -E -Y "$st/run" -w "$st" -m 64 -M 16 --debug=1 -a no
-		-A WITH_POSTGRES -A WITH_SIPBUDDY_USERS -A WITH_CLUSTER -A WITH_PRESRULES -A WITH_XCAP_PUBLIC_READ
+		-A WITH_POSTGRES -A WITH_SIPBUDDY_USERS -A WITH_CLUSTER -A WITH_INLINE_NOTIFY -A WITH_PRESRULES -A WITH_XCAP_PUBLIC_READ
 		-A "LISTENADDR=$a" -A "DBURL=\"$KDB\"" -A "PRESDBURL=\"$KDB\"" -A "SIPDOMAIN=\"$DOMAIN\""
-		-A "SERVERADDR=\"sip:$a:$p\"" -A "SIPPORT=$p" -A "HTTPPORT=$h" -A "CTLSOCK=\"unix:$st/run/kamailio_ctl\"")
+		-A "SERVERADDR=\"sip:$DOMAIN\"" -A "SIPPORT=$p" -A "HTTPPORT=$h" -A "CTLSOCK=\"unix:$st/run/kamailio_ctl\"")
 	"${kam[@]}" -c >"$st/check.log" 2>&1 || { tail -20 "$st/check.log" >&2; return 1; }
 	setsid "${kam[@]}" </dev/null >"$st/kamailio.log" 2>&1 &
 	KAM_GROUPS+=($!); eval "PID_$n=$!"

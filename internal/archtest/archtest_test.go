@@ -35,11 +35,11 @@ var noUITrees = []string{"sip", "xcap", "account"}
 // of lower ones, never of a higher one (production code; a test may reach
 // up for a fixture, as tui's tests run the demo world).
 const (
-	layerLib      = iota // shared libraries: internal/digest, internal/sipuri, assets, ...
+	layerLib      = iota // shared libraries: internal/* outside internal/app, assets
 	layerProtocol        // sip/..., xcap/...
 	layerAccount         // account/...
 	layerUI              // tui/...
-	layerApp             // the app's top: internal/config, internal/demo, internal/sshserver, ...
+	layerApp             // the app's top: internal/app/... (config, demo, sshserver, stack)
 	layerCmd             // cmd/... and generators
 )
 
@@ -56,10 +56,7 @@ var layerRules = map[string]int{
 	"xcap":                  layerProtocol,
 	"account":               layerAccount,
 	"tui":                   layerUI,
-	"internal/config":       layerApp,
-	"internal/demo":         layerApp,
-	"internal/sshserver":    layerApp,
-	"internal/stack":        layerApp, // starts the servers: store, SIP, XCAP
+	"internal/app":          layerApp, // config, demo, sshserver, stack: the app's own room
 	"internal/kamailiotest": layerApp, // interop tests across the whole stack
 	"cmd":                   layerCmd,
 	"assets/gen":            layerCmd, // go generate tool

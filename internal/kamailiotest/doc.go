@@ -15,6 +15,13 @@
 //	SIPBUDDY_KAMAILIO_RULES_SIP=127.0.0.1:5372 SIPBUDDY_KAMAILIO_RULES_XCAP=http://127.0.0.1:8372/xcap-root \
 //	go test ./internal/kamailiotest
 //
+// TestClusterClients, TestClusterSRVFailover and TestClusterRecipe start
+// their own cluster instead
+// (docs/scaling.md): PostgreSQL, two Kamailio presence nodes on it
+// (deploy/cluster/kamailio.cfg) and two sipbuddy XCAP nodes on 127.0.0.1 and
+// 127.0.0.2; they need Kamailio's db_postgres module
+// (kamailio-postgres-modules) and PostgreSQL (postgresql).
+//
 // The accounts are the harness's alice/alicepw, bob/bobpw and carol/carolpw
 // in example.test. Each instance should serve only these tests while they
 // run: other clients publishing as alice would be merged into her presence.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
+	"github.com/sipbuddy/sipbuddy/sip/locate"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
@@ -29,11 +30,19 @@ const waitTimeout = 20 * time.Second
 type instance struct {
 	SIP  string // "127.0.0.1:5370"
 	XCAP string // "http://127.0.0.1:8370/xcap-root"
+	// Resolver, when set, replaces SIP: the client finds its servers in
+	// DNS (RFC 3263) and fails over among them.
+	Resolver *locate.Resolver
 }
 
 // Proxy is the outbound proxy URI a sipbuddy account uses. TCP: the
 // transport where Kamailio needs ";transport=tcp" in our Contact.
-func (in instance) Proxy() string { return "sip:" + in.SIP + ";transport=tcp" }
+func (in instance) Proxy() string {
+	if in.Resolver != nil {
+		return ""
+	}
+	return "sip:" + in.SIP + ";transport=tcp"
+}
 
 // kamailio returns the instance named by the two variables, skipping the
 // test (failing in CI) when they are not set.
@@ -108,6 +117,7 @@ func login(t *testing.T, in instance, user string, expires time.Duration) *sessi
 			AOR:              aor(user),
 			Password:         user + "pw",
 			Proxy:            in.Proxy(),
+			Resolver:         in.Resolver,
 			RegisterExpires:  expires,
 			PublishExpires:   expires,
 			SubscribeExpires: expires,

@@ -12,7 +12,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/sipbuddy/sipbuddy/internal/sshserver"
+	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
 )
 
 func newKey(t *testing.T) (gossh.Signer, gossh.PublicKey) {

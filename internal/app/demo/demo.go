@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/assets"
-	"github.com/sipbuddy/sipbuddy/internal/stack"
+	"github.com/sipbuddy/sipbuddy/internal/app/stack"
 	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"

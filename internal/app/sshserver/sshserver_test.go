@@ -26,8 +26,8 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/sipbuddy/sipbuddy/account"
-	"github.com/sipbuddy/sipbuddy/internal/demo"
-	"github.com/sipbuddy/sipbuddy/internal/sshserver"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
 )
 
 // waitTimeout bounds every wait for something to appear on a screen.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -178,6 +177,7 @@ func (s *Server) runSession(sess ssh.Session) {
 		return msg
 	}))
 	p := tea.NewProgram(model, opts...)
+	words := lastWordsTo(sess)
 
 	var idled atomic.Bool
 	watchDone := make(chan struct{})
@@ -207,17 +207,18 @@ func (s *Server) runSession(sess ssh.Session) {
 	// window changes into WindowSizeMsg and quits when the session ends.
 	bm.MiddlewareWithProgramHandler(func(ssh.Session) *tea.Program { return p })(func(ssh.Session) {})(sess)
 	log.Info("ssh session ended", "after", time.Since(started).Round(time.Second), "idle", idled.Load())
+	goodbye := ""
 	switch {
 	case idled.Load():
-		fmt.Fprintf(sess, "\r\nsipbuddy: no key pressed for %s, session ended.\r\n", s.opts.IdleTimeout)
+		goodbye = fmt.Sprintf("\r\nsipbuddy: no key pressed for %s, session ended.\r\n", s.opts.IdleTimeout)
 	case s.ctx.Err() != nil:
-		fmt.Fprint(sess, "\r\nsipbuddy: the server is shutting down.\r\n")
+		goodbye = "\r\nsipbuddy: the server is shutting down.\r\n"
 	}
 	// The program's own restore can be cut short when the session ends
 	// (the channel closes before its last frame is flushed), which left
 	// the visitor's terminal on the alternate screen with the cursor
 	// hidden. Say it once more, last, whatever the program managed.
-	_, _ = io.WriteString(sess, terminalReset)
+	lastWords(sess, words, terminalReset+goodbye)
 	_ = sess.Exit(0)
 }
 
