@@ -113,6 +113,8 @@ type Account struct {
 
 	icons *iconFetcher
 	cache *iconCache
+	// myIcon says whether loadMyIcon has its answer (myIconSettled).
+	myIcon atomic.Int32
 
 	mu         sync.Mutex
 	started    bool
@@ -256,6 +258,7 @@ func (a *Account) Start(ctx context.Context) error {
 	if err := a.ua.Start(ctx); err != nil {
 		return fmt.Errorf("account: %w", err)
 	}
+	a.myIcon.Store(myIconLoading)
 	a.wg.Add(2)
 	go func() {
 		defer a.wg.Done()
@@ -318,6 +321,9 @@ func (a *Account) sink(ev ua.Event) {
 	switch ev := ev.(type) {
 	case ua.RegistrationEvent:
 		a.q.push(AccountEvent{AOR: a.AOR(), DisplayName: a.o.DisplayName, State: ev.State, Expires: ev.Expires, RetryIn: ev.RetryIn, Err: ev.Err})
+		if ev.State == ua.Registered {
+			a.reloadMyIconIfUnsettled()
+		}
 	case ua.PublicationEvent:
 		a.q.push(PublicationEvent{State: ev.State, Expires: ev.Expires, RetryIn: ev.RetryIn, Err: ev.Err})
 		a.answerPublication(ev.State, ev.Err)

@@ -22,6 +22,7 @@ type common struct {
 	keys          *KeyMap
 	mode          art.Mode
 	steadyCursor  bool // text inputs do not blink
+	connLost      bool // the server is unreachable: buddies' states are stale
 	// after delivers msg after d (tea.Tick); a synchronous test driver
 	// replaces it, since it cannot wait.
 	after func(d time.Duration, msg tea.Msg) tea.Cmd

@@ -64,32 +64,34 @@ func (m *Model) readEvents() tea.Cmd {
 
 // handleEvent applies one account event to the model. A change of order
 // in the list is left to resortIfDirty, once per batch of events.
-func (m *Model) handleEvent(ev account.Event) {
+func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 	switch ev := ev.(type) {
 	case account.AccountEvent:
 		m.self.AOR, m.self.Name, m.self.Reg = ev.AOR, ev.DisplayName, ev.State
 		m.self.RegErr = ""
 		if ev.Err != nil {
+			// The header says it in words; the detail is in the debug view.
 			m.self.RegErr = ev.Err.Error()
 			m.logDetail(account.LogError, "registration: "+m.self.RegErr)
 			m.setStatusCause(statusError, failure("Not signed in", ev.Err), causeRegistration)
 		} else if ev.State == ua.Registered {
 			m.clearCause(causeRegistration)
 		}
+		return m.applyRegistration(ev)
 	case account.BuddiesEvent:
 		if ev.Err != nil {
 			// The list could not be (re)loaded: keep what is shown.
 			m.list.loadErr = clean(ev.Err.Error())
 			m.logDetail(account.LogError, "buddy list: "+m.list.loadErr)
 			m.setStatus(statusError, failure("Could not load your buddy list", ev.Err))
-			return
+			return nil
 		}
 		m.list.loaded, m.list.loadErr = true, ""
 		m.list.setBuddies(ev.Buddies)
 	case account.PresenceEvent:
 		b := m.list.get(ev.URI, false)
 		if b == nil {
-			return
+			return nil
 		}
 		if ev.State.IconURL != b.State.IconURL || !b.HasState {
 			b.IconErr = ""
@@ -106,7 +108,7 @@ func (m *Model) handleEvent(ev account.Event) {
 	case account.SubscriptionEvent:
 		b := m.list.get(ev.URI, false)
 		if b == nil {
-			return
+			return nil
 		}
 		b.Sub, b.SubReason, b.RetryIn = ev.State, ev.Reason, ev.RetryIn
 		if b.SubReason == "" && ev.Err != nil {
@@ -175,4 +177,5 @@ func (m *Model) handleEvent(ev account.Event) {
 		}
 		m.setStatus(statusError, failure(r.failed, ev.Err))
 	}
+	return nil
 }

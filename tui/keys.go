@@ -21,6 +21,8 @@ type KeyMap struct {
 	AddBuddy    key.Binding
 	RemoveBuddy key.Binding
 	Watchers    key.Binding
+	Retry       key.Binding
+	Password    key.Binding
 
 	ToggleDetail key.Binding
 	CycleArt     key.Binding
@@ -54,6 +56,8 @@ func DefaultKeyMap() *KeyMap {
 		AddBuddy:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add buddy")),
 		RemoveBuddy: key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "remove buddy")),
 		Watchers:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "watchers")),
+		Retry:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry now")),
+		Password:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "password")),
 
 		ToggleDetail: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "details")),
 		CycleArt:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "icon mode")),

@@ -281,7 +281,7 @@ func (l *buddyList) filtered() bool {
 func (l *buddyList) onlineCount() int {
 	n := 0
 	for _, b := range l.sorted {
-		if b.Avail != pidf.Offline && b.Avail != pidf.Unknown {
+		if b.Avail != pidf.Offline && b.Avail != pidf.Unknown && !l.stale(b) {
 			n++
 		}
 	}
@@ -378,7 +378,7 @@ func (l *buddyList) view(w, h int, iconArt func(b *buddy, cols, rows int) string
 		if sel {
 			nameStyle = s.RowNameSelected
 		}
-		status := s.Status(b.Avail).Render(StatusSymbol(b.Avail)) + " " + StatusLabel(b.Avail)
+		status := l.statusCell(b)
 		mark := fit(s.RowMark.Render(subscriptionMark(b.Sub)), markW)
 		note := ""
 		noteStyle := s.RowNote

@@ -61,6 +61,10 @@ type Options struct {
 	// LogPath is the log file, shown in the help and the debug pane so a
 	// person knows where the whole story is; empty: not shown.
 	LogPath string
+	// PasswordCommand, if set, is run again when the server refuses the
+	// password (the configured password_command); else a masked prompt
+	// asks for it. It runs off the loop.
+	PasswordCommand func() (string, error)
 	// Styles and KeyMap override the defaults.
 	Styles *Styles
 	KeyMap *KeyMap
@@ -127,6 +131,7 @@ type Model struct {
 	list     buddyList
 	arts     *artStore
 	self     selfState
+	conn     connState
 	watchers []account.Watcher
 	pending  []account.Watcher
 
@@ -218,15 +223,28 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.list.clamp(m.layout().listRows)
 	case eventsMsg:
 		for _, ev := range msg.evs {
-			m.handleEvent(ev)
+			cmds = append(cmds, m.handleEvent(ev))
 		}
 		m.list.resortIfDirty()
 		m.arts.add(msg.art)
 		cmds = append(cmds, m.readEvents())
 	case account.Event:
 		// Events sent straight to the program (p.Send) are handled too.
-		m.handleEvent(msg)
+		cmds = append(cmds, m.handleEvent(msg))
 		m.list.resortIfDirty()
+	case connTickMsg:
+		cmds = append(cmds, m.tick(msg))
+	case submitPasswordMsg:
+		m.dialogs.pop()
+		m.usePassword(msg.password)
+	case passwordCommandMsg:
+		if msg.err != nil || msg.password == "" {
+			// The command could not help: ask the person.
+			m.opts.PasswordCommand = nil
+			cmds = append(cmds, m.askPassword())
+		} else {
+			m.usePassword(msg.password)
+		}
 	case accountClosedMsg:
 		m.closed = true
 		m.setStatusCause(statusError, "Disconnected: the account has stopped.", causeRegistration)
@@ -392,6 +410,10 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		if b := m.list.selected(); b != nil {
 			m.dialogs.push(removeConfirm{common: m.c, uri: b.URI, name: b.name})
 		}
+	case key.Matches(k, keys.Retry):
+		m.retryNow()
+	case key.Matches(k, keys.Password):
+		return m, m.askPassword()
 	case key.Matches(k, keys.Watchers):
 		m.dialogs.push(watchersModal{common: m.c}.withPending(m.pending))
 	}

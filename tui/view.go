@@ -103,12 +103,12 @@ func (m *Model) headerView(w int) string {
 	}
 	left1 += s.HeaderFaint.Render(aor)
 
-	reg := RegistrationLabel(m.self.Reg)
+	reg, bad := m.connectionLabel()
 	regStyle := s.HeaderFaint
-	switch m.self.Reg {
-	case ua.Registered:
+	switch {
+	case m.self.Reg == ua.Registered:
 		regStyle = s.Status(pidf.Available)
-	case ua.RegistrationFailed:
+	case bad:
 		regStyle = s.StatusError
 	}
 	right1 := regStyle.Render(reg)

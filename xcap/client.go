@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/icholy/digest"
@@ -69,6 +70,8 @@ type Client struct {
 	http     *http.Client // with Digest credentials
 	public   *http.Client // the same transport without credentials
 	icons    iconLayout
+	// password is what Digest answers with; SetPassword replaces it.
+	password atomic.Pointer[string]
 }
 
 // NewClient checks the options and builds a client.
@@ -99,6 +102,7 @@ func NewClient(o ClientOptions) (*Client, error) {
 		base = &http.Client{Timeout: DefaultTimeout, Transport: tr}
 	}
 	c := &Client{root: root, xui: o.XUI, username: username, public: base, http: base}
+	c.password.Store(&o.Password)
 	if o.Password != "" {
 		inner := base.Transport
 		if inner == nil {
@@ -114,6 +118,7 @@ func NewClient(o ClientOptions) (*Client, error) {
 					// Not our realm: send nothing, the caller sees the 401.
 					return nil, nil
 				}
+				opt.Password = *c.password.Load()
 				return digest.Digest(chal, opt)
 			},
 		}
@@ -121,6 +126,10 @@ func NewClient(o ClientOptions) (*Client, error) {
 	}
 	return c, nil
 }
+
+// SetPassword replaces the password requests are answered with (after the
+// person typed it again). A client built without a password sends none.
+func (c *Client) SetPassword(password string) { c.password.Store(&password) }
 
 // CloseIdleConnections closes the kept-alive connections of the client's
 // HTTP transport (its own when ClientOptions.HTTP was nil), so that a

@@ -106,7 +106,13 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer closeLog()
 
 	bo.Logger = logger
-	err = runTUI(ctx, bo, tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures, LogPath: path, LastFolderFile: lastFolderFile()})
+	opts := tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures, LogPath: path, LastFolderFile: lastFolderFile()}
+	if acct.PasswordCommand != "" && acct.Password == "" && os.Getenv(config.EnvPassword) == "" {
+		// A refused password reruns password_command (a key ring may have
+		// a newer one) before a prompt asks the person.
+		opts.PasswordCommand = func() (string, error) { return acct.ResolvePassword(ctx) }
+	}
+	err = runTUI(ctx, bo, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)
 		return 1

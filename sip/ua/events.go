@@ -53,7 +53,8 @@ type RegistrationEvent struct {
 	State RegistrationState
 	// Expires is the lifetime the registrar granted (Registered only).
 	Expires time.Duration
-	// RetryIn is the wait before the next attempt (Failed only).
+	// RetryIn is the wait before the next attempt (Failed only); 0 after
+	// an authentication failure, which waits for SetPassword or RetryNow.
 	RetryIn time.Duration
 	// Err says why (Failed only); a *ResponseError for a SIP failure.
 	Err error

@@ -28,6 +28,9 @@ type registration struct {
 	// healthy is true while registered; a lost connection only matters
 	// then (during a back-off the next attempt is already scheduled).
 	healthy atomic.Bool
+	// retryNow asks the loop to reset its back-off on the next wake-up
+	// (RetryNow, SetPassword).
+	retryNow atomic.Bool
 
 	mu         sync.Mutex
 	cseq       uint32
@@ -44,6 +47,7 @@ type registration struct {
 	registered bool
 	granted    time.Duration
 	bo         backoff.Backoff
+	unreached  bool // the last attempt got no response: probe the server while waiting
 }
 
 func newRegistration(u *UA) *registration {
@@ -105,7 +109,7 @@ func (r *registration) run() {
 	var wait time.Duration
 	u.emit(RegistrationEvent{State: Registering})
 	for {
-		if !sleep(wait, r.wake, r.stop) {
+		if !r.wait(wait) {
 			return
 		}
 		wait = r.attempt(u.runCtx)
@@ -144,13 +148,19 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 			retryAfter = re.RetryAfter
 		}
 		d := r.bo.Next(retryAfter)
+		r.unreached = errors.Is(err, ErrTransport)
+		if errors.Is(err, ErrAuthFailed) {
+			// The password is wrong: retrying would only lock the
+			// account. Wait for SetPassword or RetryNow.
+			d = -1
+		}
 		r.registered = false
 		r.healthy.Store(false)
 		r.mu.Lock()
 		r.recovering = true
 		r.mu.Unlock()
 		u.log.Warn("REGISTER failed", "error", err, "retry_in", d)
-		u.emit(RegistrationEvent{State: RegistrationFailed, Err: err, RetryIn: d})
+		u.emit(RegistrationEvent{State: RegistrationFailed, Err: err, RetryIn: max(d, 0)})
 		return d
 	}
 	u.setFlowTimer(res)
@@ -166,6 +176,7 @@ func (r *registration) attempt(ctx context.Context) time.Duration {
 		return d
 	}
 	r.bo.Reset()
+	r.unreached = false
 	if !r.registered || granted != r.granted {
 		u.emit(RegistrationEvent{State: Registered, Expires: granted})
 	}

@@ -54,7 +54,7 @@ const maxAuthRounds = 2
 func (u *UA) send(ctx context.Context, build func() *sip.Request) (*sip.Response, error) {
 	req := build()
 	u.prepare(req)
-	u.auth.authorize(req, u.opts.Username, u.opts.Password)
+	u.auth.authorize(req, u.opts.Username, u.currentPassword())
 	res, err := u.roundTrip(ctx, req)
 	for round := 0; err == nil && round <= maxAuthRounds; round++ {
 		if res.StatusCode != 401 && res.StatusCode != 407 {
@@ -78,7 +78,7 @@ func (u *UA) send(ctx context.Context, build func() *sip.Request) (*sip.Response
 		u.auth.store(req.Method, hdr, chal)
 		req = build()
 		u.prepare(req)
-		u.auth.authorize(req, u.opts.Username, u.opts.Password)
+		u.auth.authorize(req, u.opts.Username, u.currentPassword())
 		res, err = u.roundTrip(ctx, req)
 	}
 	if err != nil {

@@ -189,9 +189,12 @@ type UA struct {
 	evClosed bool
 	dropped  int
 
-	auth  authCache
-	ka    keepAlive
-	sends atomic.Int64 // requests sent, for the flow watcher
+	auth authCache
+	// credMu guards password: SetPassword replaces it while requests go.
+	credMu   sync.Mutex
+	password string
+	ka       keepAlive
+	sends    atomic.Int64 // requests sent, for the flow watcher
 
 	mu      sync.Mutex
 	state   uaState
@@ -332,6 +335,7 @@ func New(o Options) (*UA, error) {
 		o.UnsubscribeLinger = DefaultUnsubscribeLinger
 	}
 	u.opts = o
+	u.password = o.Password
 	u.log = o.Logger.With("aor", u.aor.String())
 	u.events = make(chan Event, o.EventBuffer)
 	u.stopping = make(chan struct{})
