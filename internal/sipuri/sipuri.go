@@ -77,6 +77,11 @@ func Parse(s string) (URI, error) {
 	if err := u.parseRest(rest); err != nil {
 		return URI{}, fmt.Errorf("%w: %q: %w", ErrNotSIP, s, err)
 	}
+	// Escaping can triple a byte, so a long URI's normal form may pass the
+	// bound its text met; what we accept must also be what we can write.
+	if len(s) > MaxLength/3 && len(u.String()) > MaxLength {
+		return URI{}, fmt.Errorf("%w: longer than %d bytes once written out", ErrNotSIP, MaxLength)
+	}
 	return u, nil
 }
 
