@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	sipgo "github.com/emiago/sipgo/sip"
-	"go.uber.org/goleak"
-
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/app/demo"
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
@@ -26,11 +22,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
-func TestMain(m *testing.M) {
-	// sipgo logs connection bookkeeping through its process-wide logger.
-	sipgo.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { testtool.Main(m) }
 
 // waitTimeout bounds every wait for an event; it is generous because the
 // race detector and other engineers' builds share two cores.

@@ -4,25 +4,17 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	sipgo "github.com/emiago/sipgo/sip"
-	"go.uber.org/goleak"
-
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
 
-func TestMain(m *testing.M) {
-	// sipgo logs connection bookkeeping through its process-wide logger.
-	sipgo.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { testtool.Main(m) }
 
 // TestWorld logs in to a running demo as a user would: the buddy list
 // holds the simulated buddies, their presence arrives with an icon URL that

@@ -9,7 +9,6 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
-	sipgo "github.com/emiago/sipgo/sip"
 	"github.com/pkg/sftp"
 	"go.uber.org/goleak"
 	gossh "golang.org/x/crypto/ssh"
@@ -28,6 +26,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/app/demo"
 	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 )
 
 // waitTimeout bounds every wait for something to appear on a screen.
@@ -274,11 +273,7 @@ func scpUpload(t *testing.T, addr, user, name string, data []byte) (string, erro
 	return stderr.String(), err
 }
 
-func TestMain(m *testing.M) {
-	// sipgo logs through a process-wide logger: keep test output clean.
-	sipgo.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testtool.MainNoLeakCheck(m) }
 
 func TestTwoVisitorsSeeEachOther(t *testing.T) {
 	verifyNoLeaks(t)
