@@ -11,6 +11,8 @@ package header
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -223,6 +225,14 @@ func writeParam(b *strings.Builder, name, value string) {
 		b.WriteByte(c)
 	}
 	b.WriteByte('"')
+}
+
+// writeParams appends every parameter of params with writeParam, sorted
+// by name so that String() is canonical whatever the map's order.
+func writeParams(b *strings.Builder, params map[string]string) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		writeParam(b, k, params[k])
+	}
 }
 
 func checkLen(s string) error {
