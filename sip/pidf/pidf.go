@@ -359,19 +359,13 @@ func parseTuple(t *node, pns string) tuple {
 		case c.Is(pns, "contact"):
 			tp.contact = c.TextContent()
 		case c.Is(pns, "note"):
-			if tp.note == "" {
-				tp.note = c.TextContent()
-			}
+			keepFirst(&tp.note, c)
 		case c.Is(pns, "timestamp"):
 			tp.timestamp = parseTime(c.TextContent())
 		case c.Is(NSCIPID, "icon"):
-			if tp.icon == "" {
-				tp.icon = c.TextContent()
-			}
+			keepFirst(&tp.icon, c)
 		case c.Is(NSCIPID, "display-name"):
-			if tp.display == "" {
-				tp.display = c.TextContent()
-			}
+			keepFirst(&tp.display, c)
 		case c.Is(NSRPID, "activities"):
 			if !tp.hasActs {
 				tp.activities, tp.hasActs = parseActivities(c), true
@@ -393,26 +387,26 @@ func parsePerson(p *node) person {
 				}
 			}
 		case c.Is(NSDM, "note"):
-			if pr.note == "" {
-				pr.note = c.TextContent()
-			}
+			keepFirst(&pr.note, c)
 		case c.Is(NSCIPID, "icon"):
-			if pr.icon == "" {
-				pr.icon = c.TextContent()
-			}
+			keepFirst(&pr.icon, c)
 		case c.Is(NSRPID, "status-icon"):
-			if pr.statusIcon == "" {
-				pr.statusIcon = c.TextContent()
-			}
+			keepFirst(&pr.statusIcon, c)
 		case c.Is(NSCIPID, "display-name"):
-			if pr.display == "" {
-				pr.display = c.TextContent()
-			}
+			keepFirst(&pr.display, c)
 		case c.Is(NSDM, "timestamp"):
 			pr.timestamp = parseTime(c.TextContent())
 		}
 	})
 	return pr
+}
+
+// keepFirst sets *dst to c's text unless an earlier element already gave
+// it one: of repeated note, icon or display-name elements the first counts.
+func keepFirst(dst *string, c *node) {
+	if *dst == "" {
+		*dst = c.TextContent()
+	}
 }
 
 func parseBasic(s string) Basic {
