@@ -55,20 +55,12 @@ func AppendRLMI(b []byte, l *List) []byte {
 	b = append(b, `" fullState="`...)
 	b = strconv.AppendBool(b, l.FullState)
 	b = append(b, `">`+"\n"...)
-	if l.Name != "" {
-		b = append(b, "  <name>"...)
-		b = xmltree.AppendText(b, l.Name)
-		b = append(b, "</name>\n"...)
-	}
+	b = appendName(b, "  ", l.Name)
 	for _, r := range l.Resources {
 		b = append(b, `  <resource uri="`...)
 		b = xmltree.AppendAttrValue(b, r.URI)
 		b = append(b, `">`+"\n"...)
-		if r.Name != "" {
-			b = append(b, "    <name>"...)
-			b = xmltree.AppendText(b, r.Name)
-			b = append(b, "</name>\n"...)
-		}
+		b = appendName(b, "    ", r.Name)
 		for _, in := range r.Instances {
 			b = append(b, `    <instance id="`...)
 			b = xmltree.AppendAttrValue(b, in.ID)
@@ -87,4 +79,16 @@ func AppendRLMI(b []byte, l *List) []byte {
 		b = append(b, "  </resource>\n"...)
 	}
 	return append(b, "</list>\n"...)
+}
+
+// appendName appends a <name> element at indent, or nothing when name is
+// empty: RLMI's list and resources carry one name each, and both are
+// optional.
+func appendName(b []byte, indent, name string) []byte {
+	if name == "" {
+		return b
+	}
+	b = append(b, indent+"<name>"...)
+	b = xmltree.AppendText(b, name)
+	return append(b, "</name>\n"...)
 }
