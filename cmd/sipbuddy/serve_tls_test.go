@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
 	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
@@ -66,18 +67,7 @@ func TestServeTLS(t *testing.T) {
 	if _, err := xc.Put(ctx, xcap.AUIDResourceLists, "index", []byte(`<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"/>`), "application/resource-lists+xml", xcap.Condition{}); err != nil {
 		t.Fatalf("PUT over HTTPS: %v", err)
 	}
-	u, err := ua.New(ua.Options{AOR: "sip:alice@example.test", Password: "alicepw", Proxy: proxy, TLS: trust})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cctx, cc := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cc()
-		_ = u.Close(cctx)
-	}()
-	if err := u.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	u := apptest.StartUA(t, ctx, ua.Options{AOR: "sip:alice@example.test", Password: "alicepw", Proxy: proxy, TLS: trust})
 	u.SetPresence(ua.Presence{Open: true, Note: "over TLS"})
 	registered, published := false, false
 	for !registered || !published {

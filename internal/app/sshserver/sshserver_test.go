@@ -25,6 +25,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/app/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo/demotest"
 	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
 )
@@ -47,17 +48,7 @@ func startEnv(t *testing.T, adjust func(*sshserver.Options)) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	world, err := demo.Start(ctx, demo.Options{Buddies: 1, Seed: 7, MinChange: time.Hour, MaxChange: time.Hour, DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := world.Close(ctx); err != nil {
-			t.Errorf("world close: %v", err)
-		}
-	})
+	world := demotest.Start(t, ctx, demo.Options{Buddies: 1, Seed: 7, MinChange: time.Hour, MaxChange: time.Hour, DataDir: t.TempDir()})
 	visitors := demo.NewVisitors(world)
 	data := t.TempDir()
 	o := sshserver.Options{
