@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,18 +24,8 @@ func TestServeTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--domain", "example.test", "--xcap", "127.0.0.1:0", "--sip", "127.0.0.1:0",
+	_, sc := runServe(t, bin, "--domain", "example.test", "--xcap", "127.0.0.1:0", "--sip", "127.0.0.1:0",
 		"--data", t.TempDir(), "--user", "alice:alicepw", "--tls-cert", files.Cert, "--tls-key", files.Key)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(out)
 	var root, proxy string
 	for sc.Scan() && (root == "" || proxy == "") {
 		line := sc.Text()
