@@ -1,6 +1,8 @@
 package xmltree
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -247,6 +249,17 @@ func appendDecl(b []byte, prefix, uri string) []byte {
 	b = append(b, `="`...)
 	b = appendEscaped(b, uri, true)
 	return append(b, '"')
+}
+
+// AppendDecls appends a namespace declaration (` xmlns:p="uri"`, or
+// ` xmlns="uri"` for the prefix "") for each of bindings (prefix → URI),
+// in prefix order so the output is the same on every call: for code that
+// writes a start tag by hand and must carry the bindings in scope.
+func AppendDecls(b []byte, bindings map[string]string) []byte {
+	for _, p := range slices.Sorted(maps.Keys(bindings)) {
+		b = appendDecl(b, p, bindings[p])
+	}
+	return b
 }
 
 // AppendAttrValue appends s escaped for an attribute value in double

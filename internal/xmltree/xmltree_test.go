@@ -315,3 +315,14 @@ func TestTextRunIsOneNode(t *testing.T) {
 		t.Errorf("children %+v", k)
 	}
 }
+
+func TestAppendDecls(t *testing.T) {
+	got := string(AppendDecls([]byte("<e"), map[string]string{"rl": "urn:x", "": "urn:d", "a": `q"&<`}))
+	want := `<e xmlns="urn:d" xmlns:a="q&quot;&amp;&lt;" xmlns:rl="urn:x"`
+	if got != want {
+		t.Errorf("AppendDecls = %s, want %s", got, want)
+	}
+	if got := string(AppendDecls(nil, nil)); got != "" {
+		t.Errorf("AppendDecls of no bindings = %q, want nothing", got)
+	}
+}

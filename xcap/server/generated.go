@@ -127,22 +127,7 @@ func escapeSegment(s string) string { return percent.Encode(s, "-._~!$&'()*+,;=:
 func namespaceBindings(e *xmltree.Node) []byte {
 	all := e.Scope()
 	delete(all, "xml") // bound by definition, never declared
-	prefixes := make([]string, 0, len(all))
-	for p := range all {
-		prefixes = append(prefixes, p)
-	}
-	sort.Strings(prefixes)
-	var b bytes.Buffer
-	b.WriteString("<" + e.Local)
-	for _, p := range prefixes {
-		if p == "" {
-			b.WriteString(` xmlns="`)
-		} else {
-			b.WriteString(` xmlns:` + p + `="`)
-		}
-		b.Write(xmltree.AppendAttrValue(nil, all[p]))
-		b.WriteByte('"')
-	}
-	b.WriteString("/>")
-	return b.Bytes()
+	b := append([]byte("<"), e.Local...)
+	b = xmltree.AppendDecls(b, all)
+	return append(b, "/>"...)
 }
