@@ -326,3 +326,24 @@ func TestAppendDecls(t *testing.T) {
 		t.Errorf("AppendDecls of no bindings = %q, want nothing", got)
 	}
 }
+
+// TestInsertBeforeNilAppends: with no element to go before, InsertBefore
+// appends, laid out as Append lays out, so callers need no second branch.
+func TestInsertBeforeNilAppends(t *testing.T) {
+	for _, ref := range []func(list *Node) *Node{
+		func(*Node) *Node { return nil },
+		func(list *Node) *Node { return &Node{Kind: Element, Local: "stranger"} },
+	} {
+		a, err := Parse([]byte(sample), DefaultLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := Parse([]byte(sample), DefaultLimits)
+		la, lb := a.Root.Child(nsRL, "list"), b.Root.Child(nsRL, "list")
+		la.InsertBefore(NewElement(la, nsRL, "entry", ""), ref(la))
+		lb.Append(NewElement(lb, nsRL, "entry", ""))
+		if got, want := string(a.Bytes()), string(b.Bytes()); got != want {
+			t.Errorf("InsertBefore without a sibling wrote\n%s\nAppend writes\n%s", got, want)
+		}
+	}
+}

@@ -264,11 +264,7 @@ func insertEntry(l, e *xmltree.Node) {
 			after = c
 		}
 	}
-	if next := nextElement(l, after); next != nil {
-		l.InsertBefore(e, next)
-	} else {
-		l.Append(e)
-	}
+	l.InsertBefore(e, nextElement(l, after))
 }
 
 // insertListChild puts a new top-level list after the last <list> of the
@@ -280,11 +276,7 @@ func (d *Document) insertListChild(root, l *xmltree.Node) {
 			last = c
 		}
 	}
-	if next := nextElement(root, last); next != nil {
-		root.InsertBefore(l, next)
-		return
-	}
-	root.Append(l)
+	root.InsertBefore(l, nextElement(root, last))
 }
 
 // nextElement returns the element child of parent following after (the
