@@ -229,22 +229,23 @@ func (p *scriptedPeer) notifyCSeq(d *notifierDialog, cseq uint32, state, ctype s
 // nextSubscribe waits for the next SUBSCRIBE the peer received.
 func (p *scriptedPeer) nextSubscribe(t *testing.T) *sip.Request {
 	t.Helper()
-	select {
-	case r := <-p.subscribes:
-		return r
-	case <-time.After(waitTimeout):
-		t.Fatalf("peer: no SUBSCRIBE within %s", waitTimeout)
-		return nil
-	}
+	return nextRequest(t, p.subscribes, "SUBSCRIBE")
 }
 
+// nextPublish waits for the next PUBLISH the peer received.
 func (p *scriptedPeer) nextPublish(t *testing.T) *sip.Request {
 	t.Helper()
+	return nextRequest(t, p.publishes, "PUBLISH")
+}
+
+// nextRequest waits for the next request (of method) on seen.
+func nextRequest(t *testing.T, seen <-chan *sip.Request, method string) *sip.Request {
+	t.Helper()
 	select {
-	case r := <-p.publishes:
+	case r := <-seen:
 		return r
 	case <-time.After(waitTimeout):
-		t.Fatalf("peer: no PUBLISH within %s", waitTimeout)
+		t.Fatalf("peer: no %s within %s", method, waitTimeout)
 		return nil
 	}
 }

@@ -58,6 +58,19 @@ func subscriptionEvent(uri string, st SubscriptionState, reason string) func(Eve
 
 const carol = "sip:carol@example.test"
 
+// carolDialog gives u an established subscription to carol's pkg, in a
+// dialog with Call-ID call-1 and local tag bobtag, without the network:
+// for tests and benchmarks that feed u NOTIFYs directly.
+func carolDialog(u *UA, pkg string) *subscription {
+	var target sip.Uri
+	_ = sip.ParseUri(carol, &target)
+	s := newSubscription(u, carol, target, pkg)
+	d := &dialog{callID: "call-1", localTag: "bobtag", ended: make(chan struct{})}
+	s.d = d
+	u.addDialog(d.key(), s)
+	return s
+}
+
 // A NOTIFY that overtakes the 200 creates the dialog; the 200 that follows
 // joins it. Then the dialog rules: duplicates, CSeq going backwards,
 // unknown dialogs, forks, empty bodies, and the unsubscribe on Close.
@@ -312,12 +325,8 @@ func TestHandleNotifyMatching(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer u.Close(t.Context())
-	var target sip.Uri
-	_ = sip.ParseUri(carol, &target)
-	s := newSubscription(u, carol, target, "presence")
-	d := &dialog{callID: "call-1", localTag: "bobtag", ended: make(chan struct{})}
-	s.d = d
-	u.addDialog(d.key(), s)
+	s := carolDialog(u, "presence")
+	d := s.d
 
 	notify := func(callID, toTag, fromTag string, cseq int, state, body string) *sip.Response {
 		raw := "NOTIFY sip:bob@127.0.0.1:5099;transport=tcp SIP/2.0\r\n" +
