@@ -262,6 +262,25 @@ func AppendDecls(b []byte, bindings map[string]string) []byte {
 	return b
 }
 
+// AppendAttr appends the attribute ` name="value"` (value escaped), for
+// code that writes start tags by hand.
+func AppendAttr(b []byte, name, value string) []byte {
+	b = append(b, ' ')
+	b = append(b, name...)
+	b = append(b, `="`...)
+	b = appendEscaped(b, value, true)
+	return append(b, '"')
+}
+
+// AppendAttrIfSet is AppendAttr for an optional attribute: an empty value
+// writes nothing.
+func AppendAttrIfSet(b []byte, name, value string) []byte {
+	if value == "" {
+		return b
+	}
+	return AppendAttr(b, name, value)
+}
+
 // AppendAttrValue appends s escaped for an attribute value in double
 // quotes (the quotes are not written), for code that writes XML by hand.
 func AppendAttrValue(b []byte, s string) []byte { return appendEscaped(b, s, true) }

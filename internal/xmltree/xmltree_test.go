@@ -347,3 +347,13 @@ func TestInsertBeforeNilAppends(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendAttr(t *testing.T) {
+	b := AppendAttr([]byte("<e"), "uri", `sip:a@x;p="1"&<`)
+	b = AppendAttrIfSet(b, "reason", "")
+	b = AppendAttrIfSet(b, "cid", "c\t1")
+	want := `<e uri="sip:a@x;p=&quot;1&quot;&amp;&lt;" cid="c&#x9;1"`
+	if string(b) != want {
+		t.Errorf("got %s, want %s", b, want)
+	}
+}
