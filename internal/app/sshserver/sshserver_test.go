@@ -240,12 +240,13 @@ func solidPNG(t *testing.T, c color.RGBA) []byte {
 }
 
 // scpUpload sends data as name with the classic scp protocol (scp -t), as
-// `scp -O` does, and returns what the server wrote on stderr.
-func scpUpload(t *testing.T, addr, user, name string, data []byte) (string, error) {
+// `scp -O` does, logging in as user with auth (none: the demo's open
+// door), and returns what the server wrote on stderr.
+func scpUpload(t *testing.T, addr, user, name string, data []byte, auth ...gossh.AuthMethod) (string, error) {
 	t.Helper()
-	client, err := gossh.Dial("tcp", addr, clientConfig(user))
+	client, err := gossh.Dial("tcp", addr, clientConfig(user, auth...))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: dial: %v", user, err)
 	}
 	defer client.Close()
 	sess, err := client.NewSession()
