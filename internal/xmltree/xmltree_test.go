@@ -357,3 +357,17 @@ func TestAppendAttr(t *testing.T) {
 		t.Errorf("got %s, want %s", b, want)
 	}
 }
+
+func TestKeepFirstText(t *testing.T) {
+	doc, err := Parse([]byte(`<r><n/><n>first</n><n>second</n></r>`), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for _, n := range doc.Root.Elements() {
+		KeepFirstText(&got, n)
+	}
+	if got != "first" {
+		t.Errorf("got %q, want the first element with text", got)
+	}
+}

@@ -250,9 +250,7 @@ func derive(root *node, pns string) State {
 		case c.Is(NSDM, "person"):
 			persons = append(persons, parsePerson(c))
 		case c.Is(pns, "note"):
-			if topNote == "" {
-				topNote = c.TextContent()
-			}
+			xmltree.KeepFirstText(&topNote, c)
 		}
 	})
 
@@ -359,13 +357,13 @@ func parseTuple(t *node, pns string) tuple {
 		case c.Is(pns, "contact"):
 			tp.contact = c.TextContent()
 		case c.Is(pns, "note"):
-			keepFirst(&tp.note, c)
+			xmltree.KeepFirstText(&tp.note, c)
 		case c.Is(pns, "timestamp"):
 			tp.timestamp = parseTime(c.TextContent())
 		case c.Is(NSCIPID, "icon"):
-			keepFirst(&tp.icon, c)
+			xmltree.KeepFirstText(&tp.icon, c)
 		case c.Is(NSCIPID, "display-name"):
-			keepFirst(&tp.display, c)
+			xmltree.KeepFirstText(&tp.display, c)
 		case c.Is(NSRPID, "activities"):
 			if !tp.hasActs {
 				tp.activities, tp.hasActs = parseActivities(c), true
@@ -387,26 +385,18 @@ func parsePerson(p *node) person {
 				}
 			}
 		case c.Is(NSDM, "note"):
-			keepFirst(&pr.note, c)
+			xmltree.KeepFirstText(&pr.note, c)
 		case c.Is(NSCIPID, "icon"):
-			keepFirst(&pr.icon, c)
+			xmltree.KeepFirstText(&pr.icon, c)
 		case c.Is(NSRPID, "status-icon"):
-			keepFirst(&pr.statusIcon, c)
+			xmltree.KeepFirstText(&pr.statusIcon, c)
 		case c.Is(NSCIPID, "display-name"):
-			keepFirst(&pr.display, c)
+			xmltree.KeepFirstText(&pr.display, c)
 		case c.Is(NSDM, "timestamp"):
 			pr.timestamp = parseTime(c.TextContent())
 		}
 	})
 	return pr
-}
-
-// keepFirst sets *dst to c's text unless an earlier element already gave
-// it one: of repeated note, icon or display-name elements the first counts.
-func keepFirst(dst *string, c *node) {
-	if *dst == "" {
-		*dst = c.TextContent()
-	}
 }
 
 func parseBasic(s string) Basic {
