@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"io"
 	"net"
 	"os"
@@ -232,11 +231,7 @@ func solidPNG(t *testing.T, c color.RGBA) []byte {
 			img.Set(x, y, c)
 		}
 	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return testtool.EncodePNG(t, img)
 }
 
 // scpUpload sends data as name with the classic scp protocol (scp -t), as
