@@ -27,6 +27,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/internal/app/demo/demotest"
 	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
+	"github.com/sipbuddy/sipbuddy/internal/testtool/testmain"
 )
 
 // waitTimeout bounds every wait for something to appear on a screen.
@@ -260,7 +261,7 @@ func scpUpload(t *testing.T, addr, user, name string, data []byte, auth ...gossh
 	return stderr.String(), err
 }
 
-func TestMain(m *testing.M) { testtool.MainNoLeakCheck(m) }
+func TestMain(m *testing.M) { testmain.RunNoLeakCheck(m) }
 
 func TestTwoVisitorsSeeEachOther(t *testing.T) {
 	verifyNoLeaks(t)
