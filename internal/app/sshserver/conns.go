@@ -172,12 +172,25 @@ func (t *connTracker) counts() (preAuth, loggedIn int) {
 	return len(t.preAuth), t.loggedIn
 }
 
-// trackConn is the ssh.ConnCallback: every connection is tracked from
-// accept.
-func (s *Server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
+// admitConn tracks c from accept. The accept loop calls it before the
+// connection's goroutine starts, so connections are admitted in the order
+// they arrived: a client that connected last is the newest however the
+// goroutines are scheduled, and older silent connections go before it.
+func (s *Server) admitConn(c net.Conn) *trackedConn {
 	tc, evicted := s.conns.admit(c)
 	if evicted > 0 {
 		s.logger.Warn("ssh: closed connections that had not logged in, to make room", "closed", evicted, "remote", tc.source)
+	}
+	return tc
+}
+
+// trackConn is the ssh.ConnCallback: it files the connection admitted at
+// accept in the session context (and admits one that did not come
+// through the accept loop).
+func (s *Server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
+	tc, ok := c.(*trackedConn)
+	if !ok {
+		tc = s.admitConn(c)
 	}
 	ctx.SetValue(preAuthKey{}, tc)
 	return tc

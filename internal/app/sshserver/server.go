@@ -363,10 +363,11 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		delay = 0
+		tc := s.admitConn(c)
 		s.connWG.Add(1)
 		go func() {
 			defer s.connWG.Done()
-			s.ssh.HandleConn(c)
+			s.ssh.HandleConn(tc)
 		}()
 	}
 }
