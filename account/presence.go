@@ -83,6 +83,9 @@ func (a *Account) SetStatus(open bool, activity, note string) RequestID {
 	a.mu.Lock()
 	same := a.self.Open == open && slices.Equal(a.self.Activities, acts) && a.self.Note == note
 	a.self.Open, a.self.Activities, a.self.Note = open, acts, note
+	if !same {
+		a.saveStateLocked()
+	}
 	if same {
 		a.mu.Unlock()
 		a.q.push(DoneEvent{ID: id, Kind: SetStatusRequest, Detail: "status unchanged: " + statusSummary(open, activity, note)})
