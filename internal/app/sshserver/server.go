@@ -59,6 +59,10 @@ const (
 	// SessionCloseTimeout bounds the goodbye (unpublish, unsubscribe,
 	// unregister) when a session ends.
 	SessionCloseTimeout = 5 * time.Second
+	// ptyDrainTimeout bounds the wait for the program's last output to
+	// leave the PTY when a session ends; drainPoll is how often it looks.
+	ptyDrainTimeout = 2 * time.Second
+	drainPoll       = 5 * time.Millisecond
 	// MaxUserBytes bounds an SSH user name.
 	MaxUserBytes = 32
 )

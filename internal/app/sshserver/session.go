@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
 	bm "charm.land/wish/v2/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
@@ -201,6 +203,12 @@ func (s *Server) runSession(sess ssh.Session) {
 	// window changes into WindowSizeMsg and quits when the session ends.
 	bm.MiddlewareWithProgramHandler(func(ssh.Session) *tea.Program { return p })(func(ssh.Session) {})(sess)
 	log.Info("ssh session ended", "after", time.Since(started).Round(time.Second), "idle", idled.Load())
+	// Hand the terminal back as it was before the connection closes. The
+	// program restores it through the PTY; once the copier has taken that,
+	// the same reset is written on the session itself, in order, for a
+	// program that was killed before it could (idle, shutdown).
+	drainPTY(sess, ptyDrainTimeout)
+	_, _ = io.WriteString(sess, terminalReset)
 	goodbye := ""
 	switch {
 	case idled.Load():
@@ -242,3 +250,11 @@ func (s *Server) addToList(ctx context.Context, acct Account, others map[string]
 	})
 	return err
 }
+
+// terminalReset turns off every mode the buddy list turns on: the
+// alternate screen, the hidden cursor, mouse reporting, bracketed paste,
+// focus events and the keyboard enhancements.
+const terminalReset = ansi.ResetModeAltScreenSaveCursor + ansi.ShowCursor +
+	ansi.ResetModeMouseNormal + ansi.ResetModeMouseButtonEvent + ansi.ResetModeMouseAnyEvent +
+	ansi.ResetModeMouseExtSgr + ansi.ResetModeBracketedPaste + ansi.ResetModeFocusEvent +
+	ansi.ResetModifyOtherKeys + ansi.DisableKittyKeyboard
