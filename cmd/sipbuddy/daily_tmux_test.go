@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/account"
+	"github.com/sipbuddy/sipbuddy/assets"
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 )
 
 // screenWait bounds every wait for the screen in the daily-use test; a
@@ -74,7 +76,12 @@ func aliceRow(screen string) string {
 	return ""
 }
 
-var servePorts = regexp.MustCompile(`127\.0\.0\.1:(\d+)`)
+var (
+	servePorts = regexp.MustCompile(`127\.0\.0\.1:(\d+)`)
+	// placeholderHeader is the header of someone without an icon: the
+	// initial in the icon's place.
+	placeholderHeader = regexp.MustCompile(`^ [A-Z]   sip:`)
+)
 
 // TestDailyUseInTmux is the regression test of issue 10 as a person meets
 // it: two people on `sipbuddy serve`, each in a tmux terminal, one of them
@@ -105,13 +112,25 @@ func TestDailyUseInTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Item 4: a picture uploaded with xcap-icon is my icon when I start:
+	// art where the placeholder's initial would be.
+	if err := os.WriteFile(filepath.Join(pictures, "me.png"), assets.DemoUserIcon(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	xcapIcon := testtool.Build(t, "github.com/sipbuddy/sipbuddy/cmd/xcap-icon")[0]
+	if out, err := exec.Command(xcapIcon, "--xcap-root", root, "--account", "sip:alice@example.test", "--password", "alicepw",
+		"-f", filepath.Join(pictures, "me.png"), "PUT").CombinedOutput(); err != nil {
+		t.Fatalf("xcap-icon PUT: %v\n%s", err, out)
+	}
+
 	alice := startClient(t, bin, aliceDir, "alice", "alicepw", root, proxy, 120, 40, "--pictures", pictures)
-	alice.waitFor("alice registered", screenWait, func(s string) bool { return strings.Contains(header(s), "Registered") })
+	alice.waitFor("alice registered with her uploaded icon", screenWait, func(s string) bool {
+		return strings.Contains(header(s), "Registered") && !placeholderHeader.MatchString(s)
+	})
 
 	// Item 15: mouse reporting is off, so the terminal's own selection works.
-	out, err := exec.Command(alice.tmux, "-L", alice.socket, "display-message", "-p", "#{mouse_any_flag}").Output()
-	if err != nil || strings.TrimSpace(string(out)) != "0" {
-		t.Errorf("mouse reporting flag %q (%v), want 0", out, err)
+	if mouse := alice.format("#{mouse_any_flag}"); mouse != "0" {
+		t.Errorf("mouse reporting flag %q, want 0", mouse)
 	}
 
 	// Item 12: the picker says why a file cannot be used before enter.
@@ -142,6 +161,9 @@ func TestDailyUseInTmux(t *testing.T) {
 	// Bob at 60x20 adds alice and sees her as she set herself.
 	bob := startClient(t, bin, bobDir, "bob", "bobpw", root, proxy, 60, 20)
 	bob.waitFor("bob registered", screenWait, func(s string) bool { return strings.Contains(header(s), "Registered") })
+	if s := bob.capture(false); !placeholderHeader.MatchString(s) {
+		t.Errorf("bob has no icon, yet his header does not show the placeholder (the icon check proves nothing):\n%s", header(s))
+	}
 	bob.keys("a")
 	bob.waitFor("the add form", screenWait, func(s string) bool { return strings.Contains(s, "Add a buddy") })
 	bob.keys("-l", "sip:alice@example.test")
@@ -299,4 +321,52 @@ proxy = "sip:127.0.0.1:9;transport=tcp"
 		flat := strings.ReplaceAll(sc, "\n", "")
 		return strings.Contains(flat, "no answer within 1s and was stopped") && strings.Contains(flat, "exit=1")
 	})
+}
+
+// TestSSHQuitHandsTheTerminalBackInTmux is item 6: over SSH, q ends the
+// session with the terminal as it was (alternate screen off), not frozen
+// on the list.
+func TestSSHQuitHandsTheTerminalBackInTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds sipbuddy")
+	}
+	ssh := testtool.Path(t, "ssh", "openssh-client")
+	bin := buildSipbuddy(t)
+	_, _, sc := startServe(t, bin, t.TempDir(), "--user", "alice:alicepw", "--ssh", "127.0.0.1:0")
+	var addr string
+	for addr == "" && sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "SSH: "); ok {
+			addr = a
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	host, port, ok := strings.Cut(addr, ":")
+	if !ok {
+		t.Fatalf("serve --ssh printed %q", addr)
+	}
+	dir := t.TempDir()
+	s := startTmux(t, 100, 30, []string{"TERM=xterm-256color"}, fmt.Sprintf(
+		"HOME=%s %s -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no -p %s alice@%s; echo ssh-exit=$?; sleep 60",
+		dir, ssh, port, host))
+	s.waitFor("the password prompt", screenWait, func(sc string) bool { return strings.Contains(strings.ToLower(sc), "password for alice:") })
+	s.keys("-l", "alicepw")
+	s.keys("Enter")
+	s.waitFor("the buddy list over SSH", screenWait, func(sc string) bool { return strings.Contains(sc, "sip:alice@example.test") })
+	if alt := s.format("#{alternate_on}"); alt != "1" {
+		t.Fatalf("the list is not on the alternate screen (%q): the check below proves nothing", alt)
+	}
+	s.keys("q")
+	screen := s.waitFor("the session closed", screenWait, func(sc string) bool { return strings.Contains(sc, "ssh-exit=0") })
+	if alt := s.format("#{alternate_on}"); alt != "0" {
+		t.Errorf("after q the terminal is still on the alternate screen; screen:\n%s", screen)
+	}
+	if cur := s.format("#{cursor_flag}"); cur != "1" {
+		t.Errorf("after q the cursor is hidden (cursor_flag %q)", cur)
+	}
+	if strings.Contains(screen, "No buddies yet") {
+		t.Errorf("the list is still drawn after the session ended:\n%s", screen)
+	}
 }
