@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/icholy/digest"
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/assets"
@@ -140,6 +143,13 @@ func TestDailyUseInTmux(t *testing.T) {
 	})
 	alice.keys("Escape")
 	alice.waitFor("the picker closed", screenWait, func(s string) bool { return !strings.Contains(s, "Choose my icon") })
+
+	// Item 14: the debug pane says where the whole log is.
+	alice.keys("D")
+	alice.waitFor("the debug pane with the log's path", screenWait, func(s string) bool {
+		return strings.Contains(strings.ReplaceAll(s, "\n", ""), filepath.Join(aliceDir, "sipbuddy.log"))
+	})
+	alice.keys("D")
 
 	// Away with a note, and half-block icons chosen with m.
 	alice.keys("s")
@@ -369,4 +379,41 @@ func TestSSHQuitHandsTheTerminalBackInTmux(t *testing.T) {
 	if strings.Contains(screen, "No buddies yet") {
 		t.Errorf("the list is still drawn after the session ended:\n%s", screen)
 	}
+}
+
+// TestUsersAddAtTheTerminalInTmux is item 13: `serve users add` asks for
+// the password at the terminal, twice, without echoing it (never on the
+// command line), and the server then accepts it; --version says the build.
+func TestUsersAddAtTheTerminalInTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds sipbuddy")
+	}
+	bin := buildSipbuddy(t)
+	data := t.TempDir()
+	s := startTmux(t, 100, 30, []string{"TERM=xterm-256color"}, fmt.Sprintf(
+		"%s serve users add carol --data %s; echo add-exit=$?; %s serve users list --data %s; %s --version; sleep 60", bin, data, bin, data, bin))
+	s.waitFor("the password prompt", screenWait, func(sc string) bool { return strings.Contains(sc, "New password for carol:") })
+	s.keys("-l", "carol-secret")
+	s.keys("Enter")
+	s.waitFor("the second prompt", screenWait, func(sc string) bool { return strings.Contains(sc, "Again:") })
+	s.keys("-l", "carol-secret")
+	s.keys("Enter")
+	screen := s.waitFor("carol added and listed, the version", screenWait, func(sc string) bool {
+		return strings.Contains(sc, "User carol added.") && strings.Contains(sc, "add-exit=0") &&
+			regexp.MustCompile(`(?m)^carol$`).MatchString(sc) && regexp.MustCompile(`(?m)^sipbuddy .*go1\.`).MatchString(sc)
+	})
+	if strings.Contains(screen, "carol-secret") {
+		t.Errorf("the password was echoed:\n%s", screen)
+	}
+	srv, root, sc := startServe(t, bin, data)
+	c := &http.Client{Transport: &digest.Transport{Username: "carol", Password: "carol-secret"}}
+	resp, err := c.Get(root + "/resource-lists/users/sip:carol@example.test/index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("carol with the typed password: %s, want 404 (signed in, no list yet)", resp.Status)
+	}
+	stopServe(t, srv, sc)
 }
