@@ -55,9 +55,12 @@ func (a *Account) findMyIcon() bool {
 	switch {
 	case errors.Is(err, errNoStoredIcon):
 		return true
-	case err != nil:
+	case err != nil && unanswered(err):
 		a.log.Info("my icon not loaded", "error", err)
 		return false
+	case err != nil:
+		a.log.Warn("my stored icon cannot be used", "error", err)
+		return true
 	}
 	img, _, err := icon.Decode(data, icon.DefaultLimits)
 	if err != nil {
@@ -141,6 +144,17 @@ func (a *Account) legacyIcon(ctx context.Context) (string, []byte, error) {
 		return "", nil, errNoStoredIcon
 	}
 	return url, data, err
+}
+
+// unanswered reports whether err means the server could not be asked
+// (down, overloaded, or my password refused until a new one is given):
+// worth asking again once the account registers, unlike a document that
+// is there but unusable.
+func unanswered(err error) bool {
+	var te *xcap.TransportError
+	code := xcap.StatusCodeOf(err)
+	return errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		code >= 500 || code == 401 || code == 403
 }
 
 // notStored reports whether an XCAP answer says "nothing there" (or "not

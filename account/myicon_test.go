@@ -219,3 +219,43 @@ func TestMyIconAtStartIsThePresContentOneElseTheNewestLegacy(t *testing.T) {
 		t.Fatal("two uploads had one URL")
 	}
 }
+
+// The newest legacy icon is chosen by modification time, then by URI;
+// pres-content documents are not legacy ones.
+func TestNewestLegacyIcon(t *testing.T) {
+	at := func(s int) time.Time { return time.Date(2026, 12, 3, 18, 0, s, 0, time.UTC) }
+	legacy := "http://127.0.0.1:1/xcap-root/oma_status-icon/users/sip:alice@example.test/"
+	pres := "http://127.0.0.1:1/xcap-root/org.openmobilealliance.pres-content/users/sip:alice@example.test/oma_status-icon/"
+	if got := newestLegacyIcon([]xcap.DirEntry{{URI: pres + "index", LastModified: at(9)}}); got != nil {
+		t.Errorf("a pres-content document taken for a legacy one: %+v", got)
+	}
+	entries := []xcap.DirEntry{
+		{URI: legacy + "b.png", LastModified: at(5)},
+		{URI: pres + "index", LastModified: at(9)},
+		{URI: legacy + "a.png", LastModified: at(5)},
+		{URI: legacy + "old.png", LastModified: at(1)},
+	}
+	if got := newestLegacyIcon(entries); got == nil || got.URI != legacy+"b.png" {
+		t.Errorf("newest %+v, want b.png (newest, last by URI of the tie)", got)
+	}
+}
+
+// Only a server that could not be asked makes the account ask again after
+// the next registration; a document that is there but unusable settles it.
+func TestUnanswered(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&xcap.TransportError{Method: "GET", URL: "http://127.0.0.1:1/", Err: context.DeadlineExceeded}, true},
+		{context.DeadlineExceeded, true},
+		{&xcap.Error{StatusCode: 503}, true},
+		{&xcap.Error{StatusCode: 401}, true},
+		{&xcap.Error{StatusCode: 409}, false},
+		{icon.ErrNotImage, false},
+	} {
+		if got := unanswered(c.err); got != c.want {
+			t.Errorf("unanswered(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}

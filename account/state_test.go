@@ -228,6 +228,13 @@ func TestStateFileBound(t *testing.T) {
 	if _, _, err := LoadState(path); !errors.Is(err, ErrDamagedState) {
 		t.Errorf("LoadState of a file over the bound: %v", err)
 	}
+	long := worst
+	long.RenderMode += "m"
+	if data, err := encodeState(long); err == nil {
+		if _, err := ParseState(data); !errors.Is(err, ErrDamagedState) || !strings.Contains(err.Error(), "render mode longer") {
+			t.Errorf("a render mode over %d bytes: %v", MaxRenderModeBytes, err)
+		}
+	}
 	if _, ok, err := LoadState(filepath.Join(t.TempDir(), "none.json")); ok || err != nil {
 		t.Errorf("a missing file: ok %v, %v", ok, err)
 	}
