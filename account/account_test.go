@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,11 +11,10 @@ import (
 	"testing"
 	"time"
 
-	sipgo "github.com/emiago/sipgo/sip"
-	"go.uber.org/goleak"
-
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/app/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo/demotest"
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
@@ -26,11 +23,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
-func TestMain(m *testing.M) {
-	// sipgo logs connection bookkeeping through its process-wide logger.
-	sipgo.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { testtool.Main(m) }
 
 // waitTimeout bounds every wait for an event; it is generous because the
 // race detector and other engineers' builds share two cores.
@@ -108,18 +101,7 @@ func startWorld(t *testing.T, buddies int) *demo.World {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	// Buddies change rarely: the test looks at their first publication.
-	w, err := demo.Start(ctx, demo.Options{Seed: 11, Buddies: buddies, MinChange: time.Hour, MaxChange: 2 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		if err := w.Close(ctx); err != nil {
-			t.Errorf("world close: %v", err)
-		}
-	})
-	return w
+	return demotest.Start(t, ctx, demo.Options{Seed: 11, Buddies: buddies, MinChange: time.Hour, MaxChange: 2 * time.Hour})
 }
 
 func login(t *testing.T, w *demo.World, user, cacheDir string) (*Account, *recorder) {

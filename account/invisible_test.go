@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
@@ -78,18 +79,7 @@ func TestInvisibleShowsWatchersNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var wire notifyLog
-	watcher, err := ua.New(ua.Options{AOR: acc.AOR, Password: acc.Password, Proxy: acc.Proxy, Trace: wire.trace})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := watcher.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cctx, cc := context.WithTimeout(context.Background(), waitTimeout)
-		defer cc()
-		_ = watcher.Close(cctx)
-	}()
+	watcher := apptest.StartUA(t, ctx, ua.Options{AOR: acc.AOR, Password: acc.Password, Proxy: acc.Proxy, Trace: wire.trace})
 	waitPresence := func(what string, ok func(pidf.State) bool) {
 		t.Helper()
 		deadline := time.After(waitTimeout)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -19,23 +18,7 @@ import (
 // returns the process, its XCAP root and the rest of its output.
 func startXCAPNode(t *testing.T, bin, dsn, addr string, extra ...string) (*exec.Cmd, string, *bufio.Scanner) {
 	t.Helper()
-	args := append([]string{"serve", "--domain", "example.test", "--xcap", addr, "--sip", "off", "--store", dsn, "--data", t.TempDir()}, extra...)
-	cmd := exec.Command(bin, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	sc := bufio.NewScanner(out)
+	cmd, sc := runServe(t, bin, append([]string{"--domain", "example.test", "--xcap", addr, "--sip", "off", "--store", dsn, "--data", t.TempDir()}, extra...)...)
 	if !sc.Scan() {
 		t.Fatalf("no output from sipbuddy serve: %v", sc.Err())
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 
@@ -37,25 +38,13 @@ func startServeSIP(t *testing.T, bin, data, xcapAddr, sipAddr string, extra ...s
 
 func newTestUA(t *testing.T, aor, password, proxyAddr string) *ua.UA {
 	t.Helper()
-	u, err := ua.New(ua.Options{
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return apptest.StartUA(t, ctx, ua.Options{
 		AOR: aor, Password: password, Proxy: "sip:" + proxyAddr + ";transport=tcp",
 		RetryMin: 100 * time.Millisecond, RetryMax: 500 * time.Millisecond,
 		FlowCheckInterval: 100 * time.Millisecond,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := u.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cc := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cc()
-		_ = u.Close(cctx)
-	})
-	return u
 }
 
 // waitPresence reads u's events until a PresenceEvent for uri satisfies ok.

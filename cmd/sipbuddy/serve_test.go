@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/icholy/digest"
+
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
 )
 
@@ -26,8 +27,24 @@ func buildSipbuddy(t *testing.T) string {
 // process, the printed XCAP root and the rest of stdout.
 func startServe(t *testing.T, bin, data string, extra ...string) (*exec.Cmd, string, *bufio.Scanner) {
 	t.Helper()
-	args := append([]string{"serve", "--domain", "example.test", "--xcap", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--data", data}, extra...)
-	cmd := exec.Command(bin, args...)
+	cmd, sc := runServe(t, bin, append([]string{"--domain", "example.test", "--xcap", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--data", data}, extra...)...)
+	if !sc.Scan() {
+		t.Fatalf("no output from sipbuddy serve: %v", sc.Err())
+	}
+	line := sc.Text()
+	root, ok := strings.CutPrefix(line, "XCAP root: ")
+	if !ok || !strings.HasPrefix(root, "http://127.0.0.1:") || !strings.HasSuffix(root, "/xcap-root") || strings.HasSuffix(root, ":0/xcap-root") {
+		t.Fatalf("first line %q, want the XCAP root with the bound port", line)
+	}
+	return cmd, root, sc
+}
+
+// runServe starts `sipbuddy serve` with args (its stderr passed through)
+// and returns the process and a scanner over its stdout; the process is
+// killed when the test ends unless the test already waited for it.
+func runServe(t *testing.T, bin string, args ...string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -43,15 +60,7 @@ func startServe(t *testing.T, bin, data string, extra ...string) (*exec.Cmd, str
 		}
 	})
 	sc := bufio.NewScanner(out)
-	if !sc.Scan() {
-		t.Fatalf("no output from sipbuddy serve: %v", sc.Err())
-	}
-	line := sc.Text()
-	root, ok := strings.CutPrefix(line, "XCAP root: ")
-	if !ok || !strings.HasPrefix(root, "http://127.0.0.1:") || !strings.HasSuffix(root, "/xcap-root") || strings.HasSuffix(root, ":0/xcap-root") {
-		t.Fatalf("first line %q, want the XCAP root with the bound port", line)
-	}
-	return cmd, root, sc
+	return cmd, sc
 }
 
 func stopServe(t *testing.T, cmd *exec.Cmd, sc *bufio.Scanner) string {

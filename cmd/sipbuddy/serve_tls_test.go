@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
 	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
@@ -26,18 +24,8 @@ func TestServeTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--domain", "example.test", "--xcap", "127.0.0.1:0", "--sip", "127.0.0.1:0",
+	_, sc := runServe(t, bin, "--domain", "example.test", "--xcap", "127.0.0.1:0", "--sip", "127.0.0.1:0",
 		"--data", t.TempDir(), "--user", "alice:alicepw", "--tls-cert", files.Cert, "--tls-key", files.Key)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(out)
 	var root, proxy string
 	for sc.Scan() && (root == "" || proxy == "") {
 		line := sc.Text()
@@ -66,18 +54,7 @@ func TestServeTLS(t *testing.T) {
 	if _, err := xc.Put(ctx, xcap.AUIDResourceLists, "index", []byte(`<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"/>`), "application/resource-lists+xml", xcap.Condition{}); err != nil {
 		t.Fatalf("PUT over HTTPS: %v", err)
 	}
-	u, err := ua.New(ua.Options{AOR: "sip:alice@example.test", Password: "alicepw", Proxy: proxy, TLS: trust})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cctx, cc := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cc()
-		_ = u.Close(cctx)
-	}()
-	if err := u.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	u := apptest.StartUA(t, ctx, ua.Options{AOR: "sip:alice@example.test", Password: "alicepw", Proxy: proxy, TLS: trust})
 	u.SetPresence(ua.Presence{Open: true, Note: "over TLS"})
 	registered, published := false, false
 	for !registered || !published {

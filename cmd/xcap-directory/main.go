@@ -21,8 +21,6 @@ import (
 	"os/signal"
 
 	"github.com/sipbuddy/sipbuddy/internal/app/config"
-	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
-	"github.com/sipbuddy/sipbuddy/xcap"
 )
 
 func main() {
@@ -33,18 +31,12 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("xcap-directory", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var fl config.Flags
-	fl.Register(fs)
+	fs := fl.NewToolFlagSet("xcap-directory", "xcap-directory [options]",
+		"Lists the documents the XCAP server stores for the given SIP account.", stderr)
 	var showXML bool
 	fs.BoolVar(&showXML, "s", false, "also print the full XML document")
 	fs.BoolVar(&showXML, "show-xml", false, "same as -s")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: xcap-directory [options]")
-		fmt.Fprintln(stderr, "Lists the documents the XCAP server stores for the given SIP account.")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -63,14 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func list(ctx context.Context, fl config.Flags, showXML bool, stdout io.Writer) error {
-	acc, err := config.Resolve(ctx, fl)
-	if err != nil {
-		return err
-	}
-	if err := acc.RequireXCAP(); err != nil {
-		return err
-	}
-	c, err := xcap.NewClient(xcap.ClientOptions{Root: acc.XCAPRoot, XUI: acc.Account, Username: acc.AuthUsername(), Password: acc.Password, TLS: tlsconf.Options{CAFile: acc.CAFile}})
+	c, acc, err := config.XCAPClient(ctx, fl)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,6 @@ import (
 	"strings"
 
 	"github.com/sipbuddy/sipbuddy/internal/app/config"
-	"github.com/sipbuddy/sipbuddy/internal/tlsconf"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
@@ -49,18 +48,12 @@ func (f failure) Error() string { return f.msg }
 func fail(format string, args ...any) error { return failure{fmt.Sprintf(format, args...)} }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("xcap-icon", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var fl config.Flags
-	fl.Register(fs)
+	fs := fl.NewToolFlagSet("xcap-icon", "xcap-icon [options] GET|PUT|DELETE",
+		"Downloads or uploads the specified icon file on the XCAP server for the given SIP account.", stderr)
 	var filename string
 	fs.StringVar(&filename, "f", "", "PUT: the image `file` to upload; GET: the icon name to download; DELETE: the icon name to delete")
 	fs.StringVar(&filename, "filename", "", "same as -f")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: xcap-icon [options] GET|PUT|DELETE")
-		fmt.Fprintln(stderr, "Downloads or uploads the specified icon file on the XCAP server for the given SIP account.")
-		fs.PrintDefaults()
-	}
 	// Options may come before or after the operation.
 	var ops []string
 	for {
@@ -88,17 +81,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func newClient(ctx context.Context, fl config.Flags) (*xcap.Client, error) {
-	acc, err := config.Resolve(ctx, fl)
-	if err != nil {
-		return nil, err
-	}
-	if err := acc.RequireXCAP(); err != nil {
-		return nil, err
-	}
-	return xcap.NewClient(xcap.ClientOptions{Root: acc.XCAPRoot, XUI: acc.Account, Username: acc.AuthUsername(), Password: acc.Password, TLS: tlsconf.Options{CAFile: acc.CAFile}})
-}
-
 func do(ctx context.Context, op, filename string, fl config.Flags, stdout io.Writer) error {
 	// Argument errors first, before any configuration or network access.
 	var image []byte
@@ -116,7 +98,7 @@ func do(ctx context.Context, op, filename string, fl config.Flags, stdout io.Wri
 			return fail("You need to specify the filename to delete.")
 		}
 	}
-	c, err := newClient(ctx, fl)
+	c, _, err := config.XCAPClient(ctx, fl)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/sipbuddy/sipbuddy/internal/percent"
 )
 
 // Character classes of RFC 3261 §25.
@@ -29,8 +31,6 @@ func userChars(c byte) bool     { return unreserved(c) || strings.IndexByte(user
 func passwordChars(c byte) bool { return unreserved(c) || strings.IndexByte(passwordExtra, c) >= 0 }
 func paramChars(c byte) bool    { return unreserved(c) || strings.IndexByte(paramExtra, c) >= 0 }
 func headerChars(c byte) bool   { return unreserved(c) || strings.IndexByte(headerExtra, c) >= 0 }
-
-const hexDigits = "0123456789ABCDEF"
 
 func unhex(c byte) (byte, bool) {
 	switch {
@@ -66,17 +66,13 @@ func normalize(s string, allowed charClass) (string, error) {
 			if allowed(d) && strings.IndexByte(reserved, d) < 0 {
 				b.WriteByte(d)
 			} else {
-				b.WriteByte('%')
-				b.WriteByte(hexDigits[d>>4])
-				b.WriteByte(hexDigits[d&15])
+				percent.Escape(&b, d)
 			}
 			i += 2
 		case allowed(c):
 			b.WriteByte(c)
 		case c >= 0x80:
-			b.WriteByte('%')
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&15])
+			percent.Escape(&b, c)
 		case c == ' ':
 			return "", errors.New("a space is not allowed (write it as %20)")
 		case c < ' ' || c == 0x7f:

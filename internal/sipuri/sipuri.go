@@ -277,21 +277,39 @@ func checkDomain(h string) (string, error) {
 	return h, nil
 }
 
-func (u *URI) addParam(p string) error {
+// checkParts refuses one more parameter or header past MaxParts.
+func (u *URI) checkParts() error {
 	if len(u.Params)+len(u.Headers) >= MaxParts {
 		return fmt.Errorf("more than %d parameters and headers", MaxParts)
+	}
+	return nil
+}
+
+// normalizePair normalizes the name and value of one parameter or header
+// (what) with the characters it may hold unescaped.
+func normalizePair(what, name, value string, chars charClass) (string, string, error) {
+	n, err := normalize(name, chars)
+	if err != nil {
+		return "", "", fmt.Errorf("%s %q: %w", what, name, err)
+	}
+	v, err := normalize(value, chars)
+	if err != nil {
+		return "", "", fmt.Errorf("%s %q: %w", what, name, err)
+	}
+	return n, v, nil
+}
+
+func (u *URI) addParam(p string) error {
+	if err := u.checkParts(); err != nil {
+		return err
 	}
 	name, value, hasValue := strings.Cut(p, "=")
 	if name == "" {
 		return fmt.Errorf("empty parameter name in %q", ";"+p)
 	}
-	n, err := normalize(name, paramChars)
+	n, v, err := normalizePair("parameter", name, value, paramChars)
 	if err != nil {
-		return fmt.Errorf("parameter %q: %w", name, err)
-	}
-	v, err := normalize(value, paramChars)
-	if err != nil {
-		return fmt.Errorf("parameter %q: %w", name, err)
+		return err
 	}
 	n = strings.ToLower(n)
 	if _, dup := u.Param(n); dup {
@@ -304,20 +322,16 @@ func (u *URI) addParam(p string) error {
 }
 
 func (u *URI) addHeader(h string) error {
-	if len(u.Params)+len(u.Headers) >= MaxParts {
-		return fmt.Errorf("more than %d parameters and headers", MaxParts)
+	if err := u.checkParts(); err != nil {
+		return err
 	}
 	name, value, ok := strings.Cut(h, "=")
 	if !ok || name == "" {
 		return fmt.Errorf("header %q is not name=value", h)
 	}
-	n, err := normalize(name, headerChars)
+	n, v, err := normalizePair("header", name, value, headerChars)
 	if err != nil {
-		return fmt.Errorf("header %q: %w", name, err)
-	}
-	v, err := normalize(value, headerChars)
-	if err != nil {
-		return fmt.Errorf("header %q: %w", name, err)
+		return err
 	}
 	u.Headers = append(u.Headers, Header{Name: n, Value: v})
 	return nil

@@ -82,9 +82,10 @@ func (n *Node) AppendInline(c *Node) {
 	n.Children = append(n.Children, c)
 }
 
-// InsertBefore inserts c as a child of n just before its child ref (which
-// must be a child of n; otherwise c is appended), with the indentation of
-// its siblings.
+// InsertBefore inserts c as a child of n just before its child ref, with
+// the indentation of its siblings. When ref is nil or not a child of n, c
+// is appended: "before the first X, or last when there is none" is one
+// call.
 func (n *Node) InsertBefore(c, ref *Node) {
 	i := n.Index(ref)
 	if i < 0 {

@@ -148,30 +148,15 @@ func (ps *parser) run() error {
 			ps.binds = ps.binds[:ps.marks[len(ps.marks)-1]]
 			ps.marks = ps.marks[:len(ps.marks)-1]
 		case xml.Comment:
-			if !ValidText(string(t)) {
-				return ps.malformed("a comment holds bytes that are not UTF-8 XML characters")
-			}
-			n := ps.newNode()
-			n.Kind, n.Text = Comment, string(t)
-			if err := ps.add(n); err != nil {
+			if err := ps.addMarkup(Comment, "", string(t), "a comment"); err != nil {
 				return err
 			}
 		case xml.ProcInst:
-			if !ValidText(string(t.Inst)) {
-				return ps.malformed("a processing instruction holds bytes that are not UTF-8 XML characters")
-			}
-			n := ps.newNode()
-			n.Kind, n.Local, n.Text = ProcInst, t.Target, string(t.Inst)
-			if err := ps.add(n); err != nil {
+			if err := ps.addMarkup(ProcInst, t.Target, string(t.Inst), "a processing instruction"); err != nil {
 				return err
 			}
 		case xml.Directive:
-			if !ValidText(string(t)) {
-				return ps.malformed("a directive holds bytes that are not UTF-8 XML characters")
-			}
-			n := ps.newNode()
-			n.Kind, n.Text = Directive, string(t)
-			if err := ps.add(n); err != nil {
+			if err := ps.addMarkup(Directive, "", string(t), "a directive"); err != nil {
 				return err
 			}
 		}
@@ -198,6 +183,17 @@ func (ps *parser) flushText() error {
 }
 
 // add places n under the open element, or around the root.
+// addMarkup adds a comment, processing instruction (target) or directive
+// node; its text must be UTF-8 XML characters, or the error names what.
+func (ps *parser) addMarkup(kind Kind, target, text, what string) error {
+	if !ValidText(text) {
+		return ps.malformed("%s holds bytes that are not UTF-8 XML characters", what)
+	}
+	n := ps.newNode()
+	n.Kind, n.Local, n.Text = kind, target, text
+	return ps.add(n)
+}
+
 func (ps *parser) add(n *Node) error {
 	ps.nodes++
 	if ps.nodes > ps.lim.MaxNodes {

@@ -1,6 +1,8 @@
 package xmltree
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -247,6 +249,36 @@ func appendDecl(b []byte, prefix, uri string) []byte {
 	b = append(b, `="`...)
 	b = appendEscaped(b, uri, true)
 	return append(b, '"')
+}
+
+// AppendDecls appends a namespace declaration (` xmlns:p="uri"`, or
+// ` xmlns="uri"` for the prefix "") for each of bindings (prefix → URI),
+// in prefix order so the output is the same on every call: for code that
+// writes a start tag by hand and must carry the bindings in scope.
+func AppendDecls(b []byte, bindings map[string]string) []byte {
+	for _, p := range slices.Sorted(maps.Keys(bindings)) {
+		b = appendDecl(b, p, bindings[p])
+	}
+	return b
+}
+
+// AppendAttr appends the attribute ` name="value"` (value escaped), for
+// code that writes start tags by hand.
+func AppendAttr(b []byte, name, value string) []byte {
+	b = append(b, ' ')
+	b = append(b, name...)
+	b = append(b, `="`...)
+	b = appendEscaped(b, value, true)
+	return append(b, '"')
+}
+
+// AppendAttrIfSet is AppendAttr for an optional attribute: an empty value
+// writes nothing.
+func AppendAttrIfSet(b []byte, name, value string) []byte {
+	if value == "" {
+		return b
+	}
+	return AppendAttr(b, name, value)
 }
 
 // AppendAttrValue appends s escaped for an attribute value in double

@@ -157,6 +157,15 @@ func (n *Node) Child(space, local string) *Node {
 	return nil
 }
 
+// KeepFirstText sets *dst to n's text content unless an earlier element
+// already gave it one: where a document repeats an element that should
+// appear once (a note, a name, an icon), the first with text counts.
+func KeepFirstText(dst *string, n *Node) {
+	if *dst == "" {
+		*dst = n.TextContent()
+	}
+}
+
 // Attr returns the value of the unprefixed attribute local.
 func (n *Node) Attr(local string) (string, bool) {
 	for _, a := range n.Attrs {

@@ -315,3 +315,59 @@ func TestTextRunIsOneNode(t *testing.T) {
 		t.Errorf("children %+v", k)
 	}
 }
+
+func TestAppendDecls(t *testing.T) {
+	got := string(AppendDecls([]byte("<e"), map[string]string{"rl": "urn:x", "": "urn:d", "a": `q"&<`}))
+	want := `<e xmlns="urn:d" xmlns:a="q&quot;&amp;&lt;" xmlns:rl="urn:x"`
+	if got != want {
+		t.Errorf("AppendDecls = %s, want %s", got, want)
+	}
+	if got := string(AppendDecls(nil, nil)); got != "" {
+		t.Errorf("AppendDecls of no bindings = %q, want nothing", got)
+	}
+}
+
+// TestInsertBeforeNilAppends: with no element to go before, InsertBefore
+// appends, laid out as Append lays out, so callers need no second branch.
+func TestInsertBeforeNilAppends(t *testing.T) {
+	for _, ref := range []func(list *Node) *Node{
+		func(*Node) *Node { return nil },
+		func(list *Node) *Node { return &Node{Kind: Element, Local: "stranger"} },
+	} {
+		a, err := Parse([]byte(sample), DefaultLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := Parse([]byte(sample), DefaultLimits)
+		la, lb := a.Root.Child(nsRL, "list"), b.Root.Child(nsRL, "list")
+		la.InsertBefore(NewElement(la, nsRL, "entry", ""), ref(la))
+		lb.Append(NewElement(lb, nsRL, "entry", ""))
+		if got, want := string(a.Bytes()), string(b.Bytes()); got != want {
+			t.Errorf("InsertBefore without a sibling wrote\n%s\nAppend writes\n%s", got, want)
+		}
+	}
+}
+
+func TestAppendAttr(t *testing.T) {
+	b := AppendAttr([]byte("<e"), "uri", `sip:a@x;p="1"&<`)
+	b = AppendAttrIfSet(b, "reason", "")
+	b = AppendAttrIfSet(b, "cid", "c\t1")
+	want := `<e uri="sip:a@x;p=&quot;1&quot;&amp;&lt;" cid="c&#x9;1"`
+	if string(b) != want {
+		t.Errorf("got %s, want %s", b, want)
+	}
+}
+
+func TestKeepFirstText(t *testing.T) {
+	doc, err := Parse([]byte(`<r><n/><n>first</n><n>second</n></r>`), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for _, n := range doc.Root.Elements() {
+		KeepFirstText(&got, n)
+	}
+	if got != "first" {
+		t.Errorf("got %q, want the first element with text", got)
+	}
+}

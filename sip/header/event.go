@@ -1,7 +1,6 @@
 package header
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -77,14 +76,7 @@ func (e Event) String() string {
 	if e.ID != "" {
 		writeParam(&b, "id", e.ID)
 	}
-	names := make([]string, 0, len(e.Params))
-	for k := range e.Params {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		writeParam(&b, k, e.Params[k])
-	}
+	writeParams(&b, e.Params)
 	return b.String()
 }
 

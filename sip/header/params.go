@@ -11,6 +11,8 @@ package header
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -43,12 +45,16 @@ func isTokenChar(c byte) bool {
 	return false
 }
 
-func isToken(s string) bool {
+func isToken(s string) bool { return nonEmptyOf(s, isTokenChar) }
+
+// nonEmptyOf reports whether s is not empty and every byte of it is in
+// the class: a token, or a bare parameter value.
+func nonEmptyOf(s string, class func(byte) bool) bool {
 	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
+		if !class(s[i]) {
 			return false
 		}
 	}
@@ -61,17 +67,7 @@ func isBareValueChar(c byte) bool {
 	return isTokenChar(c) || c == ':' || c == '[' || c == ']'
 }
 
-func isBareValue(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isBareValueChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
+func isBareValue(s string) bool { return nonEmptyOf(s, isBareValueChar) }
 
 func isLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
@@ -223,6 +219,14 @@ func writeParam(b *strings.Builder, name, value string) {
 		b.WriteByte(c)
 	}
 	b.WriteByte('"')
+}
+
+// writeParams appends every parameter of params with writeParam, sorted
+// by name so that String() is canonical whatever the map's order.
+func writeParams(b *strings.Builder, params map[string]string) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		writeParam(b, k, params[k])
+	}
 }
 
 func checkLen(s string) error {

@@ -1,7 +1,6 @@
 package header
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -128,14 +127,7 @@ func (s SubscriptionState) String() string {
 		b.WriteString(";retry-after=")
 		b.WriteString(strconv.Itoa(s.RetryAfter))
 	}
-	names := make([]string, 0, len(s.Params))
-	for k := range s.Params {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		writeParam(&b, k, s.Params[k])
-	}
+	writeParams(&b, s.Params)
 	return b.String()
 }
 

@@ -250,9 +250,7 @@ func derive(root *node, pns string) State {
 		case c.Is(NSDM, "person"):
 			persons = append(persons, parsePerson(c))
 		case c.Is(pns, "note"):
-			if topNote == "" {
-				topNote = c.TextContent()
-			}
+			xmltree.KeepFirstText(&topNote, c)
 		}
 	})
 
@@ -359,19 +357,13 @@ func parseTuple(t *node, pns string) tuple {
 		case c.Is(pns, "contact"):
 			tp.contact = c.TextContent()
 		case c.Is(pns, "note"):
-			if tp.note == "" {
-				tp.note = c.TextContent()
-			}
+			xmltree.KeepFirstText(&tp.note, c)
 		case c.Is(pns, "timestamp"):
 			tp.timestamp = parseTime(c.TextContent())
 		case c.Is(NSCIPID, "icon"):
-			if tp.icon == "" {
-				tp.icon = c.TextContent()
-			}
+			xmltree.KeepFirstText(&tp.icon, c)
 		case c.Is(NSCIPID, "display-name"):
-			if tp.display == "" {
-				tp.display = c.TextContent()
-			}
+			xmltree.KeepFirstText(&tp.display, c)
 		case c.Is(NSRPID, "activities"):
 			if !tp.hasActs {
 				tp.activities, tp.hasActs = parseActivities(c), true
@@ -393,21 +385,13 @@ func parsePerson(p *node) person {
 				}
 			}
 		case c.Is(NSDM, "note"):
-			if pr.note == "" {
-				pr.note = c.TextContent()
-			}
+			xmltree.KeepFirstText(&pr.note, c)
 		case c.Is(NSCIPID, "icon"):
-			if pr.icon == "" {
-				pr.icon = c.TextContent()
-			}
+			xmltree.KeepFirstText(&pr.icon, c)
 		case c.Is(NSRPID, "status-icon"):
-			if pr.statusIcon == "" {
-				pr.statusIcon = c.TextContent()
-			}
+			xmltree.KeepFirstText(&pr.statusIcon, c)
 		case c.Is(NSCIPID, "display-name"):
-			if pr.display == "" {
-				pr.display = c.TextContent()
-			}
+			xmltree.KeepFirstText(&pr.display, c)
 		case c.Is(NSDM, "timestamp"):
 			pr.timestamp = parseTime(c.TextContent())
 		}

@@ -48,43 +48,40 @@ func Encode(b []byte, l *List, boundary, rootCID string) []byte {
 
 // AppendRLMI appends the RLMI document of l to b.
 func AppendRLMI(b []byte, l *List) []byte {
-	b = append(b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<list xmlns="`+NS+`" uri="`...)
-	b = xmltree.AppendAttrValue(b, l.URI)
-	b = append(b, `" version="`...)
+	b = append(b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<list xmlns="`+NS+`"`...)
+	b = xmltree.AppendAttr(b, "uri", l.URI)
+	b = append(b, ` version="`...)
 	b = strconv.AppendUint(b, uint64(l.Version), 10)
 	b = append(b, `" fullState="`...)
 	b = strconv.AppendBool(b, l.FullState)
 	b = append(b, `">`+"\n"...)
-	if l.Name != "" {
-		b = append(b, "  <name>"...)
-		b = xmltree.AppendText(b, l.Name)
-		b = append(b, "</name>\n"...)
-	}
+	b = appendName(b, "  ", l.Name)
 	for _, r := range l.Resources {
-		b = append(b, `  <resource uri="`...)
-		b = xmltree.AppendAttrValue(b, r.URI)
-		b = append(b, `">`+"\n"...)
-		if r.Name != "" {
-			b = append(b, "    <name>"...)
-			b = xmltree.AppendText(b, r.Name)
-			b = append(b, "</name>\n"...)
-		}
+		b = append(b, "  <resource"...)
+		b = xmltree.AppendAttr(b, "uri", r.URI)
+		b = append(b, ">\n"...)
+		b = appendName(b, "    ", r.Name)
 		for _, in := range r.Instances {
-			b = append(b, `    <instance id="`...)
-			b = xmltree.AppendAttrValue(b, in.ID)
-			b = append(b, `" state="`...)
-			b = xmltree.AppendAttrValue(b, in.State)
-			if in.Reason != "" {
-				b = append(b, `" reason="`...)
-				b = xmltree.AppendAttrValue(b, in.Reason)
-			}
-			if in.CID != "" {
-				b = append(b, `" cid="`...)
-				b = xmltree.AppendAttrValue(b, in.CID)
-			}
-			b = append(b, `"/>`+"\n"...)
+			b = append(b, "    <instance"...)
+			b = xmltree.AppendAttr(b, "id", in.ID)
+			b = xmltree.AppendAttr(b, "state", in.State)
+			b = xmltree.AppendAttrIfSet(b, "reason", in.Reason)
+			b = xmltree.AppendAttrIfSet(b, "cid", in.CID)
+			b = append(b, "/>\n"...)
 		}
 		b = append(b, "  </resource>\n"...)
 	}
 	return append(b, "</list>\n"...)
+}
+
+// appendName appends a <name> element at indent, or nothing when name is
+// empty: RLMI's list and resources carry one name each, and both are
+// optional.
+func appendName(b []byte, indent, name string) []byte {
+	if name == "" {
+		return b
+	}
+	b = append(b, indent+"<name>"...)
+	b = xmltree.AppendText(b, name)
+	return append(b, "</name>\n"...)
 }

@@ -149,9 +149,7 @@ func parseRLMI(data []byte) (*List, error) {
 		}
 		switch c.Local {
 		case "name":
-			if l.Name == "" {
-				l.Name = c.TextContent()
-			}
+			xmltree.KeepFirstText(&l.Name, c)
 		case "resource":
 			if len(l.Resources) >= MaxResources {
 				perr = xmltree.TooLarge("number of resources in a list", int64(len(l.Resources)+1), MaxResources)
@@ -184,9 +182,7 @@ func parseResource(c *xmltree.Node) (Resource, error) {
 		}
 		switch e.Local {
 		case "name":
-			if r.Name == "" {
-				r.Name = e.TextContent()
-			}
+			xmltree.KeepFirstText(&r.Name, e)
 		case "instance":
 			if len(r.Instances) >= MaxInstances {
 				err = xmltree.TooLarge("number of instances of a resource", int64(len(r.Instances)+1), MaxInstances)

@@ -19,12 +19,7 @@ func BenchmarkHandleNotify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var target sip.Uri
-	_ = sip.ParseUri(carol, &target)
-	s := newSubscription(u, carol, target, "presence")
-	d := &dialog{callID: "call-1", localTag: "bobtag", ended: make(chan struct{})}
-	s.d = d
-	u.addDialog(d.key(), s)
+	carolDialog(u, "presence")
 	body := pidfDoc(carol, "open", "benchmarking")
 	raw := "NOTIFY sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1\r\nFrom: <sip:carol@example.test>;tag=n1\r\n" +
 		"To: <sip:bob@example.test>;tag=bobtag\r\nCall-ID: call-1\r\nCSeq: 1 NOTIFY\r\nContact: <sip:127.0.0.1:5060>\r\nEvent: presence\r\n" +

@@ -64,15 +64,9 @@ func TestKamailioPresence(t *testing.T) {
 // synthesizes a closed document when the last publication goes).
 func TestKamailioCloseShowsClosed(t *testing.T) {
 	proxy := kamailioProxy(t)
-	opts := func(aor, pw string) Options {
+	alice, bob := aliceSeenByBob(t, func(aor, pw string) Options {
 		return Options{AOR: aor, Password: pw, Proxy: "sip:" + proxy + ";transport=tcp", RegisterExpires: 60e9, PublishExpires: 60e9, SubscribeExpires: 60e9}
-	}
-	alice := startUA(t, "alice", opts("sip:alice@example.test", "alicepw"))
-	bob := startUA(t, "bob", opts("sip:bob@example.test", "bobpw"))
-	alice.SetPresence(Presence{Open: true, Note: "here"})
-	alice.waitFor(t, "published", isPublished)
-	bob.Subscribe("sip:alice@example.test")
-	bob.waitFor(t, "alice here", presenceOf("sip:alice@example.test", func(p PresenceEvent) bool { return p.State.Note == "here" }))
+	}, "here")
 	if err := alice.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +100,20 @@ func harnessEnv(t *testing.T, state string) []string {
 	return env
 }
 
+// aliceSeenByBob starts alice and bob with opts (given each one's AOR and
+// password), has alice publish note and bob subscribe to her, and returns
+// once bob sees the note.
+func aliceSeenByBob(t *testing.T, opts func(aor, pw string) Options, note string) (alice, bob *testUA) {
+	t.Helper()
+	alice = startUA(t, "alice", opts("sip:alice@example.test", "alicepw"))
+	bob = startUA(t, "bob", opts("sip:bob@example.test", "bobpw"))
+	alice.SetPresence(Presence{Open: true, Note: note})
+	alice.waitFor(t, "published", isPublished)
+	bob.Subscribe("sip:alice@example.test")
+	bob.waitFor(t, "alice: "+note, presenceOf("sip:alice@example.test", func(p PresenceEvent) bool { return p.State.Note == note }))
+	return alice, bob
+}
+
 // Kamailio is restarted under the UAs; they recover by themselves.
 func TestKamailioRestart(t *testing.T) {
 	proxy := kamailioProxy(t)
@@ -122,16 +130,10 @@ func TestKamailioRestart(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", script, err, out)
 		}
 	}
-	opts := func(aor, pw string) Options {
+	alice, bob := aliceSeenByBob(t, func(aor, pw string) Options {
 		return Options{AOR: aor, Password: pw, Proxy: "sip:" + proxy + ";transport=tcp",
 			RegisterExpires: 60e9, PublishExpires: 60e9, SubscribeExpires: 60e9, FlowCheckInterval: 100e6}
-	}
-	alice := startUA(t, "alice", opts("sip:alice@example.test", "alicepw"))
-	bob := startUA(t, "bob", opts("sip:bob@example.test", "bobpw"))
-	alice.SetPresence(Presence{Open: true, Note: "before"})
-	alice.waitFor(t, "published", isPublished)
-	bob.Subscribe("sip:alice@example.test")
-	bob.waitFor(t, "before", presenceOf("sip:alice@example.test", func(p PresenceEvent) bool { return p.State.Note == "before" }))
+	}, "before")
 
 	run("stop.sh")
 	run("start.sh")

@@ -3,7 +3,6 @@ package ua
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -12,14 +11,11 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"go.uber.org/goleak"
+
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 )
 
-func TestMain(m *testing.M) {
-	// sipgo's process-wide logger: set once, here, never per test.
-	sip.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { testtool.Main(m) }
 
 // waitTimeout bounds every wait for an event; it is a safety net against a
 // hung test, not a speed assertion.

@@ -59,28 +59,8 @@ func newScriptedPeerAt(t *testing.T, addr string) *scriptedPeer {
 		res.AppendHeader(sip.NewHeader("Expires", headerValue(req, "Expires")))
 		_ = tx.Respond(res)
 	})
-	p.srv.OnSubscribe(func(req *sip.Request, tx sip.ServerTransaction) {
-		p.subscribes <- req
-		p.mu.Lock()
-		h := p.onSubscribe
-		p.mu.Unlock()
-		if h == nil {
-			_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Not Scripted", nil))
-			return
-		}
-		h(p, req, tx)
-	})
-	p.srv.OnPublish(func(req *sip.Request, tx sip.ServerTransaction) {
-		p.publishes <- req
-		p.mu.Lock()
-		h := p.onPublish
-		p.mu.Unlock()
-		if h == nil {
-			_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Not Scripted", nil))
-			return
-		}
-		h(p, req, tx)
-	})
+	p.srv.OnSubscribe(p.scripted(p.subscribes, &p.onSubscribe))
+	p.srv.OnPublish(p.scripted(p.publishes, &p.onPublish))
 	p.srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil))
 	})
@@ -94,6 +74,24 @@ func newScriptedPeerAt(t *testing.T, addr string) *scriptedPeer {
 	go func() { defer p.wg.Done(); _ = p.srv.ServeTCP(p.ln) }()
 	t.Cleanup(p.close)
 	return p
+}
+
+// scripted returns a handler that records each request on seen and
+// hands it to the script *h, read under p.mu when the request arrives so
+// that a test may change the script while the peer runs; with no script
+// the request is answered 500.
+func (p *scriptedPeer) scripted(seen chan<- *sip.Request, h *func(*scriptedPeer, *sip.Request, sip.ServerTransaction)) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		seen <- req
+		p.mu.Lock()
+		script := *h
+		p.mu.Unlock()
+		if script == nil {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Not Scripted", nil))
+			return
+		}
+		script(p, req, tx)
+	}
 }
 
 // close stops the peer the way a dying server process does: every
@@ -231,22 +229,23 @@ func (p *scriptedPeer) notifyCSeq(d *notifierDialog, cseq uint32, state, ctype s
 // nextSubscribe waits for the next SUBSCRIBE the peer received.
 func (p *scriptedPeer) nextSubscribe(t *testing.T) *sip.Request {
 	t.Helper()
-	select {
-	case r := <-p.subscribes:
-		return r
-	case <-time.After(waitTimeout):
-		t.Fatalf("peer: no SUBSCRIBE within %s", waitTimeout)
-		return nil
-	}
+	return nextRequest(t, p.subscribes, "SUBSCRIBE")
 }
 
+// nextPublish waits for the next PUBLISH the peer received.
 func (p *scriptedPeer) nextPublish(t *testing.T) *sip.Request {
 	t.Helper()
+	return nextRequest(t, p.publishes, "PUBLISH")
+}
+
+// nextRequest waits for the next request (of method) on seen.
+func nextRequest(t *testing.T, seen <-chan *sip.Request, method string) *sip.Request {
+	t.Helper()
 	select {
-	case r := <-p.publishes:
+	case r := <-seen:
 		return r
 	case <-time.After(waitTimeout):
-		t.Fatalf("peer: no PUBLISH within %s", waitTimeout)
+		t.Fatalf("peer: no %s within %s", method, waitTimeout)
 		return nil
 	}
 }

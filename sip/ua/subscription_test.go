@@ -58,6 +58,19 @@ func subscriptionEvent(uri string, st SubscriptionState, reason string) func(Eve
 
 const carol = "sip:carol@example.test"
 
+// carolDialog gives u an established subscription to carol's pkg, in a
+// dialog with Call-ID call-1 and local tag bobtag, without the network:
+// for tests and benchmarks that feed u NOTIFYs directly.
+func carolDialog(u *UA, pkg string) *subscription {
+	var target sip.Uri
+	_ = sip.ParseUri(carol, &target)
+	s := newSubscription(u, carol, target, pkg)
+	d := &dialog{callID: "call-1", localTag: "bobtag", ended: make(chan struct{})}
+	s.d = d
+	u.addDialog(d.key(), s)
+	return s
+}
+
 // A NOTIFY that overtakes the 200 creates the dialog; the 200 that follows
 // joins it. Then the dialog rules: duplicates, CSeq going backwards,
 // unknown dialogs, forks, empty bodies, and the unsubscribe on Close.
@@ -312,12 +325,8 @@ func TestHandleNotifyMatching(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer u.Close(t.Context())
-	var target sip.Uri
-	_ = sip.ParseUri(carol, &target)
-	s := newSubscription(u, carol, target, "presence")
-	d := &dialog{callID: "call-1", localTag: "bobtag", ended: make(chan struct{})}
-	s.d = d
-	u.addDialog(d.key(), s)
+	s := carolDialog(u, "presence")
+	d := s.d
 
 	notify := func(callID, toTag, fromTag string, cseq int, state, body string) *sip.Response {
 		raw := "NOTIFY sip:bob@127.0.0.1:5099;transport=tcp SIP/2.0\r\n" +
@@ -341,15 +350,17 @@ func TestHandleNotifyMatching(t *testing.T) {
 		return u.handleNotify(m.(*sip.Request))
 	}
 
-	if res := notify("call-1", "othertag", "n1", 1, "active", ""); res.StatusCode != 481 {
-		t.Errorf("wrong local tag: %d, want 481", res.StatusCode)
+	// expect sends one crafted NOTIFY and checks the status code of the
+	// answer.
+	expect := func(what string, want int, callID, toTag, fromTag string, cseq int, state, body string) {
+		t.Helper()
+		if res := notify(callID, toTag, fromTag, cseq, state, body); res.StatusCode != want {
+			t.Errorf("%s: %d, want %d", what, res.StatusCode, want)
+		}
 	}
-	if res := notify("call-2", "bobtag", "n1", 1, "active", ""); res.StatusCode != 481 {
-		t.Errorf("wrong Call-ID: %d, want 481", res.StatusCode)
-	}
-	if res := notify("call-1", "bobtag", "n1", 2, "bogus;;", ""); res.StatusCode != 400 {
-		t.Errorf("bad Subscription-State: %d, want 400", res.StatusCode)
-	}
+	expect("wrong local tag", 481, "call-1", "othertag", "n1", 1, "active", "")
+	expect("wrong Call-ID", 481, "call-2", "bobtag", "n1", 1, "active", "")
+	expect("bad Subscription-State", 400, "call-1", "bobtag", "n1", 2, "bogus;;", "")
 	body := string(pidfDoc(carol, "open", "crafted"))
 	if res := notify("call-1", "bobtag", "n1", 2, "active;expires=300", body); res.StatusCode != 200 {
 		t.Fatalf("NOTIFY before the 200: %d, want 200", res.StatusCode)
@@ -360,18 +371,10 @@ func TestHandleNotifyMatching(t *testing.T) {
 		t.Errorf("dialog from the early NOTIFY: %+v (route set %v)", d, d.routeSet)
 	}
 	s.mu.Unlock()
-	if res := notify("call-1", "bobtag", "n2", 3, "active", ""); res.StatusCode != 481 {
-		t.Errorf("other notifier tag after the dialog exists: %d, want 481", res.StatusCode)
-	}
-	if res := notify("call-1", "bobtag", "n1", 1, "active", ""); res.StatusCode != 500 {
-		t.Errorf("older CSeq: %d, want 500", res.StatusCode)
-	}
-	if res := notify("call-1", "bobtag", "n1", 3, "terminated;reason=noresource", ""); res.StatusCode != 200 {
-		t.Errorf("terminated: %d, want 200", res.StatusCode)
-	}
-	if res := notify("call-1", "bobtag", "n1", 4, "active", ""); res.StatusCode != 481 {
-		t.Errorf("NOTIFY after termination: %d, want 481", res.StatusCode)
-	}
+	expect("other notifier tag after the dialog exists", 481, "call-1", "bobtag", "n2", 3, "active", "")
+	expect("older CSeq", 500, "call-1", "bobtag", "n1", 1, "active", "")
+	expect("terminated", 200, "call-1", "bobtag", "n1", 3, "terminated;reason=noresource", "")
+	expect("NOTIFY after termination", 481, "call-1", "bobtag", "n1", 4, "active", "")
 	var sawPresence, sawTerminated bool
 	for len(u.events) > 0 {
 		switch ev := (<-u.events).(type) {

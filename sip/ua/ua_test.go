@@ -137,13 +137,8 @@ func FuzzHandleNotify(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var target sip.Uri
-		_ = sip.ParseUri(carol, &target)
 		for _, pkg := range []string{"presence", "presence.winfo"} {
-			s := newSubscription(u, carol, target, pkg)
-			d := &dialog{callID: "call-1", localTag: "bobtag", ended: make(chan struct{})}
-			s.d = d
-			u.addDialog(d.key(), s)
+			carolDialog(u, pkg)
 			res := u.handleNotify(req)
 			if res == nil || res.StatusCode < 200 || res.StatusCode > 699 {
 				t.Fatalf("response %v", res)

@@ -127,18 +127,10 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 		cond := targetRule.Child(NSCommonPolicy, "conditions")
 		if cond == nil {
 			cond = xmltree.NewElement(targetRule, NSCommonPolicy, "conditions", "cp")
-			if first := targetRule.FirstElement(); first != nil {
-				targetRule.InsertBefore(cond, first)
-			} else {
-				targetRule.Append(cond)
-			}
+			targetRule.InsertBefore(cond, targetRule.FirstElement())
 		}
 		ident = xmltree.NewElement(cond, NSCommonPolicy, "identity", "cp")
-		if first := cond.FirstElement(); first != nil {
-			cond.InsertBefore(ident, first)
-		} else {
-			cond.Append(ident)
-		}
+		cond.InsertBefore(ident, cond.FirstElement())
 	}
 	listed := false
 	for _, one := range ident.Elements() {
@@ -152,18 +144,7 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 		one := xmltree.NewElement(ident, NSCommonPolicy, "one", "cp")
 		one.SetAttr("id", uri)
 		// <one> elements come before <many> in the schema.
-		var firstMany *xmltree.Node
-		for _, c := range ident.Elements() {
-			if c.Is(NSCommonPolicy, "many") {
-				firstMany = c
-				break
-			}
-		}
-		if firstMany != nil {
-			ident.InsertBefore(one, firstMany)
-		} else {
-			ident.Append(one)
-		}
+		ident.InsertBefore(one, ident.Child(NSCommonPolicy, "many"))
 	}
 
 	out, err := finish(dom)
@@ -212,18 +193,7 @@ func identityOf(rule *xmltree.Node) *xmltree.Node {
 func newOwnRule(root *xmltree.Node, id string, h Handling) *xmltree.Node {
 	rule := xmltree.NewElement(root, NSCommonPolicy, "rule", "cp")
 	rule.SetAttr("id", id)
-	var firstRule *xmltree.Node
-	for _, c := range root.Elements() {
-		if c.Is(NSCommonPolicy, "rule") {
-			firstRule = c
-			break
-		}
-	}
-	if firstRule != nil {
-		root.InsertBefore(rule, firstRule)
-	} else {
-		root.Append(rule)
-	}
+	root.InsertBefore(rule, root.Child(NSCommonPolicy, "rule"))
 	rule.AddElement(NSCommonPolicy, "conditions", "cp").AddElement(NSCommonPolicy, "identity", "cp")
 	rule.AddElement(NSCommonPolicy, "actions", "cp")
 	if h == Allow {
@@ -243,20 +213,12 @@ func setSubHandling(rule *xmltree.Node, h Handling) {
 	act := rule.Child(NSCommonPolicy, "actions")
 	if act == nil {
 		act = xmltree.NewElement(rule, NSCommonPolicy, "actions", "cp")
-		if tr := rule.Child(NSCommonPolicy, "transformations"); tr != nil {
-			rule.InsertBefore(act, tr)
-		} else {
-			rule.Append(act)
-		}
+		rule.InsertBefore(act, rule.Child(NSCommonPolicy, "transformations"))
 	}
 	sh := act.Child(NSPresRules, "sub-handling")
 	if sh == nil {
 		sh = xmltree.NewElement(act, NSPresRules, "sub-handling", "pr")
-		if first := act.FirstElement(); first != nil {
-			act.InsertBefore(sh, first)
-		} else {
-			act.Append(sh)
-		}
+		act.InsertBefore(sh, act.FirstElement())
 	}
 	sh.SetText(h.String())
 }

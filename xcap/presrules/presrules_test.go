@@ -4,15 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
-	"github.com/sipbuddy/sipbuddy/xcap/server"
-	"github.com/sipbuddy/sipbuddy/xcap/store"
+	"github.com/sipbuddy/sipbuddy/xcap/server/xcaptest"
 )
 
 // composedDoc is protocols.md §5.1's example: allow Bob and Carol,
@@ -337,22 +335,8 @@ func TestSetWatcherErrors(t *testing.T) {
 // client for alice.
 func aliceClient(t *testing.T) *xcap.Client {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "xcap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.SetPassword("alice", "secret"); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	hs, err := server.Listen(ctx, "127.0.0.1:0", server.Options{Domain: "example.test", Store: st})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); <-hs.Done() })
-	c, err := xcap.NewClient(xcap.ClientOptions{Root: hs.Root(), XUI: "sip:alice@example.test", Password: "secret"})
+	root, _ := xcaptest.Start(t, map[string]string{"alice": "secret"})
+	c, err := xcap.NewClient(xcap.ClientOptions{Root: root, XUI: "sip:alice@example.test", Password: "secret"})
 	if err != nil {
 		t.Fatal(err)
 	}

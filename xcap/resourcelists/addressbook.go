@@ -207,11 +207,7 @@ func setABText(n *xmltree.Node, local, text string) {
 	c := n.Child(NSAddressbook, local)
 	if c == nil {
 		c = xmltree.NewElement(n, NSAddressbook, local, "addressbook")
-		if first := n.FirstElement(); first != nil {
-			n.InsertBefore(c, first)
-		} else {
-			n.Append(c)
-		}
+		n.InsertBefore(c, n.FirstElement())
 	}
 	c.SetText(text)
 }

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/sipbuddy/sipbuddy/internal/percent"
 	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
@@ -263,11 +264,7 @@ func insertEntry(l, e *xmltree.Node) {
 			after = c
 		}
 	}
-	if next := nextElement(l, after); next != nil {
-		l.InsertBefore(e, next)
-	} else {
-		l.Append(e)
-	}
+	l.InsertBefore(e, nextElement(l, after))
 }
 
 // insertListChild puts a new top-level list after the last <list> of the
@@ -279,11 +276,7 @@ func (d *Document) insertListChild(root, l *xmltree.Node) {
 			last = c
 		}
 	}
-	if next := nextElement(root, last); next != nil {
-		root.InsertBefore(l, next)
-		return
-	}
-	root.Append(l)
+	root.InsertBefore(l, nextElement(root, last))
 }
 
 // nextElement returns the element child of parent following after (the
@@ -391,18 +384,4 @@ func DecodeAnyURI(s string) string {
 // DecodeAnyURI). The schema python-sipsimple validates every document
 // against rejects an xs:anyURI with characters such as [ and ", which
 // XCAP node selectors in anchors have, so anchors must be written so.
-func EncodeAnyURI(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.-/", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
+func EncodeAnyURI(s string) string { return percent.Encode(s, "_.-/") }

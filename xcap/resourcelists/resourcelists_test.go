@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -12,8 +11,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
-	"github.com/sipbuddy/sipbuddy/xcap/server"
-	"github.com/sipbuddy/sipbuddy/xcap/store"
+	"github.com/sipbuddy/sipbuddy/xcap/server/xcaptest"
 )
 
 // blinkDoc has other clients' lists (python-sipsimple's reserved ones),
@@ -222,26 +220,9 @@ func TestNew(t *testing.T) {
 // client for alice and one for a second device of alice.
 func xcapEnv(t *testing.T) (*xcap.Client, *xcap.Client) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "xcap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.SetPassword("alice", "secret"); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	hs, err := server.Listen(ctx, "127.0.0.1:0", server.Options{Domain: "example.test", Store: st})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-hs.Done()
-	})
+	root, _ := xcaptest.Start(t, map[string]string{"alice": "secret"})
 	mk := func() *xcap.Client {
-		c, err := xcap.NewClient(xcap.ClientOptions{Root: hs.Root(), XUI: "sip:alice@example.test", Password: "secret"})
+		c, err := xcap.NewClient(xcap.ClientOptions{Root: root, XUI: "sip:alice@example.test", Password: "secret"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,37 +1,18 @@
 package server
 
 import (
-	"bytes"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
-)
 
-// benchIcon returns a noisy PNG of about 20 KB (noise does not compress).
-func benchIcon(b *testing.B) []byte {
-	img := image.NewNRGBA(image.Rect(0, 0, 72, 72))
-	r := rand.New(rand.NewPCG(1, 2))
-	for y := 0; y < 72; y++ {
-		for x := 0; x < 72; x++ {
-			img.Set(x, y, color.NRGBA{uint8(r.Uint32()), uint8(r.Uint32()), uint8(r.Uint32()), 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		b.Fatal(err)
-	}
-	return buf.Bytes()
-}
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
+)
 
 func benchEnv(b *testing.B) (*env, []byte) {
 	e := newEnvTB(b)
-	img := benchIcon(b)
+	img := testtool.NoisyPNG(b)
 	for _, p := range []string{aliceIcon, legacyIcon} {
 		doc := iconDoc("image/png", img)
 		if r := e.do(e.alice, "PUT", p, doc, "Content-Type", ctIcon); r.code != 201 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/percent"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
@@ -118,22 +119,7 @@ func documentURL(root string, k store.Key) string {
 
 // escapeSegment percent-encodes what cannot appear raw in a path segment,
 // keeping ':' and '@' (legal in segments) so XUIs stay readable.
-func escapeSegment(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
+func escapeSegment(s string) string { return percent.Encode(s, "-._~!$&'()*+,;=:@") }
 
 // namespaceBindings renders the namespace bindings in scope at e
 // (RFC 4825 §8.4.3: application/xcap-ns+xml), as attributes of an empty
@@ -141,22 +127,7 @@ func escapeSegment(s string) string {
 func namespaceBindings(e *xmltree.Node) []byte {
 	all := e.Scope()
 	delete(all, "xml") // bound by definition, never declared
-	prefixes := make([]string, 0, len(all))
-	for p := range all {
-		prefixes = append(prefixes, p)
-	}
-	sort.Strings(prefixes)
-	var b bytes.Buffer
-	b.WriteString("<" + e.Local)
-	for _, p := range prefixes {
-		if p == "" {
-			b.WriteString(` xmlns="`)
-		} else {
-			b.WriteString(` xmlns:` + p + `="`)
-		}
-		b.Write(xmltree.AppendAttrValue(nil, all[p]))
-		b.WriteByte('"')
-	}
-	b.WriteString("/>")
-	return b.Bytes()
+	b := append([]byte("<"), e.Local...)
+	b = xmltree.AppendDecls(b, all)
+	return append(b, "/>"...)
 }

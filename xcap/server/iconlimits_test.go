@@ -60,9 +60,16 @@ func deepPNG(t *testing.T) []byte {
 	return b.Bytes()
 }
 
-// putConcurrently PUTs docs[i] as alice to paths[i], all at once, each on
-// its own connection, and returns the answers.
-func (e *env) putConcurrently(paths []string, docs [][]byte) []resp {
+// concurrentIconPUTs is how many icon PUTs the concurrency tests send at
+// once: more than MaxConcurrentIconValidations, so that some must wait.
+const concurrentIconPUTs = 16
+
+// putIconConcurrently PUTs image (PNG) as alice's pres-content icon to n
+// different paths (iconPaths), all at once, each on its own connection,
+// and returns the answers.
+func (e *env) putIconConcurrently(n int, image []byte) []resp {
+	paths := iconPaths(n)
+	doc := iconDoc("image/png", image)
 	out := make([]resp, len(paths))
 	errs := make([]error, len(paths))
 	var wg sync.WaitGroup
@@ -71,7 +78,7 @@ func (e *env) putConcurrently(paths []string, docs [][]byte) []resp {
 		wg.Go(func() {
 			c := &http.Client{Transport: &digest.Transport{Username: "alice", Password: "secret", Transport: &http.Transport{}}}
 			<-start
-			req, err := http.NewRequest("PUT", e.root+paths[i], bytes.NewReader(docs[i]))
+			req, err := http.NewRequest("PUT", e.root+paths[i], bytes.NewReader(doc))
 			if err != nil {
 				errs[i] = err
 				return
@@ -112,12 +119,7 @@ func TestIconPUTRefusesLargeDecodeFromHeader(t *testing.T) {
 	if len(data) > 60<<10 {
 		t.Fatalf("the probe's PNG is %d bytes, want about 44 KB", len(data))
 	}
-	const n = 16
-	docs := make([][]byte, n)
-	for i := range docs {
-		docs[i] = iconDoc("image/png", data)
-	}
-	for i, r := range e.putConcurrently(iconPaths(n), docs) {
+	for i, r := range e.putIconConcurrently(concurrentIconPUTs, data) {
 		if r.code != http.StatusConflict {
 			t.Fatalf("PUT %d of a 2048x2048 16-bit PNG: status %d, want 409; body %q", i, r.code, r.body)
 		}
@@ -137,12 +139,7 @@ func TestIconPUTsWaitForAValidationSlot(t *testing.T) {
 	// Icons that pass and take a while to decode (the largest, 2048x2048,
 	// decodes too slowly under -race for a test).
 	img := pngImage(t, 512, 512)
-	const n = 16
-	docs := make([][]byte, n)
-	for i := range docs {
-		docs[i] = iconDoc("image/png", img)
-	}
-	for i, r := range e.putConcurrently(iconPaths(n), docs) {
+	for i, r := range e.putIconConcurrently(concurrentIconPUTs, img) {
 		if r.code != http.StatusCreated {
 			t.Fatalf("PUT %d of a 512x512 PNG: status %d, want 201 (callers wait for a slot); body %q", i, r.code, r.body)
 		}

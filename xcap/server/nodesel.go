@@ -81,39 +81,27 @@ func ParseNodeSelector(s string) (NodeSelector, error) {
 	return ns, nil
 }
 
-// splitSteps splits at "/" outside brackets and quoted strings.
+// splitSteps splits at "/" outside predicates (and so outside the quoted
+// strings they hold).
 func splitSteps(s string) ([]string, error) {
 	var parts []string
-	depth, quote, start := 0, byte(0), 0
+	start := 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
+		switch s[i] {
+		case '"', '\'':
+			return nil, fmt.Errorf("%w: quote outside a predicate", ErrBadNodeSelector)
+		case ']':
+			return nil, fmt.Errorf("%w: unbalanced ]", ErrBadNodeSelector)
+		case '[':
+			end, err := predicateEnd(s[i:])
+			if err != nil {
+				return nil, err
 			}
-		case c == '"' || c == '\'':
-			if depth == 0 {
-				return nil, fmt.Errorf("%w: quote outside a predicate", ErrBadNodeSelector)
-			}
-			quote = c
-		case c == '[':
-			if depth > 0 {
-				return nil, fmt.Errorf("%w: nested [", ErrBadNodeSelector)
-			}
-			depth++
-		case c == ']':
-			if depth == 0 {
-				return nil, fmt.Errorf("%w: unbalanced ]", ErrBadNodeSelector)
-			}
-			depth--
-		case c == '/' && depth == 0:
+			i += end
+		case '/':
 			parts = append(parts, s[start:i])
 			start = i + 1
 		}
-	}
-	if quote != 0 || depth != 0 {
-		return nil, fmt.Errorf("%w: unterminated predicate", ErrBadNodeSelector)
 	}
 	parts = append(parts, s[start:])
 	for _, p := range parts {
@@ -135,9 +123,9 @@ func parseStep(p string) (Step, error) {
 			if rest[0] != '[' {
 				return st, fmt.Errorf("%w: junk after predicate in %q", ErrBadNodeSelector, p)
 			}
-			end := predicateEnd(rest)
-			if end < 0 {
-				return st, fmt.Errorf("%w: unterminated predicate in %q", ErrBadNodeSelector, p)
+			end, err := predicateEnd(rest)
+			if err != nil {
+				return st, fmt.Errorf("%w in %q", err, p)
 			}
 			preds = append(preds, rest[1:end])
 			rest = rest[end+1:]
@@ -176,8 +164,10 @@ func parseStep(p string) (Step, error) {
 }
 
 // predicateEnd returns the index of the "]" closing the predicate that
-// starts at s[0] == '[', skipping quoted strings.
-func predicateEnd(s string) int {
+// starts at s[0] == '[', skipping quoted strings. Node selectors have no
+// nested predicates, so a "[" outside quotes is an error, as is a
+// predicate that never closes.
+func predicateEnd(s string) (int, error) {
 	quote := byte(0)
 	for i := 1; i < len(s); i++ {
 		c := s[i]
@@ -188,11 +178,13 @@ func predicateEnd(s string) int {
 			}
 		case c == '"' || c == '\'':
 			quote = c
+		case c == '[':
+			return -1, fmt.Errorf("%w: nested [", ErrBadNodeSelector)
 		case c == ']':
-			return i
+			return i, nil
 		}
 	}
-	return -1
+	return -1, fmt.Errorf("%w: unterminated predicate", ErrBadNodeSelector)
 }
 
 func parsePosition(p string, st *Step) error {

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -120,24 +119,8 @@ func elementBytes(doc []byte, e *xmltree.Node) []byte {
 	if nameEnd < 0 {
 		return bytes.Clone(raw)
 	}
-	prefixes := make([]string, 0, len(inherited))
-	for p := range inherited {
-		prefixes = append(prefixes, p)
-	}
-	sort.Strings(prefixes)
-	var b bytes.Buffer
-	b.Write(raw[:nameEnd])
-	for _, p := range prefixes {
-		if p == "" {
-			b.WriteString(` xmlns="`)
-		} else {
-			b.WriteString(` xmlns:` + p + `="`)
-		}
-		b.Write(xmltree.AppendAttrValue(nil, inherited[p]))
-		b.WriteByte('"')
-	}
-	b.Write(raw[nameEnd:])
-	return b.Bytes()
+	b := xmltree.AppendDecls(bytes.Clone(raw[:nameEnd]), inherited)
+	return append(b, raw[nameEnd:]...)
 }
 
 // xcapErrorBody renders an RFC 4825 §11 error document.

@@ -167,24 +167,18 @@ func Parse(data []byte) (*Diff, error) {
 // NOTIFY. Patches are not written: each changed document is announced with
 // its ETags, and body-not-changed when BodyNotChanged.
 func (d *Diff) Append(b []byte) []byte {
-	b = append(b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<xcap-diff xmlns="`+NS+`" xcap-root="`...)
-	b = xmltree.AppendAttrValue(b, d.XCAPRoot)
-	b = append(b, "\">\n"...)
+	b = append(b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<xcap-diff xmlns="`+NS+`"`...)
+	b = xmltree.AppendAttr(b, "xcap-root", d.XCAPRoot)
+	b = append(b, ">\n"...)
 	for _, c := range d.Documents {
-		b = append(b, `  <document sel="`...)
-		b = xmltree.AppendAttrValue(b, c.Sel)
-		if c.PreviousETag != "" {
-			b = append(b, `" previous-etag="`...)
-			b = xmltree.AppendAttrValue(b, c.PreviousETag)
-		}
-		if c.NewETag != "" {
-			b = append(b, `" new-etag="`...)
-			b = xmltree.AppendAttrValue(b, c.NewETag)
-		}
+		b = append(b, "  <document"...)
+		b = xmltree.AppendAttr(b, "sel", c.Sel)
+		b = xmltree.AppendAttrIfSet(b, "previous-etag", c.PreviousETag)
+		b = xmltree.AppendAttrIfSet(b, "new-etag", c.NewETag)
 		if c.BodyNotChanged {
-			b = append(b, "\">\n    <body-not-changed/>\n  </document>\n"...)
+			b = append(b, ">\n    <body-not-changed/>\n  </document>\n"...)
 		} else {
-			b = append(b, "\"/>\n"...)
+			b = append(b, "/>\n"...)
 		}
 	}
 	for _, list := range []struct {
@@ -192,13 +186,13 @@ func (d *Diff) Append(b []byte) []byte {
 		nodes []NodeChange
 	}{{"element", d.Elements}, {"attribute", d.Attributes}} {
 		for _, c := range list.nodes {
-			b = append(b, "  <"+list.tag+` sel="`...)
-			b = xmltree.AppendAttrValue(b, c.Sel)
+			b = append(b, "  <"+list.tag...)
+			b = xmltree.AppendAttr(b, "sel", c.Sel)
 			if !c.Exists {
-				b = append(b, `" exists="0"/>`+"\n"...)
+				b = append(b, ` exists="0"/>`+"\n"...)
 				continue
 			}
-			b = append(b, `" exists="1">`...)
+			b = append(b, ` exists="1">`...)
 			b = xmltree.AppendText(b, c.Value)
 			b = append(b, "</"+list.tag+">\n"...)
 		}

@@ -1,28 +1,23 @@
-package demo
+package demo_test
 
 import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	sipgo "github.com/emiago/sipgo/sip"
-	"go.uber.org/goleak"
-
+	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo/demotest"
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
 
-func TestMain(m *testing.M) {
-	// sipgo logs connection bookkeeping through its process-wide logger.
-	sipgo.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { testtool.Main(m) }
 
 // TestWorld logs in to a running demo as a user would: the buddy list
 // holds the simulated buddies, their presence arrives with an icon URL that
@@ -31,17 +26,7 @@ func TestWorld(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	w, err := Start(ctx, Options{Seed: 7, Buddies: 3, MinChange: 200 * time.Millisecond, MaxChange: 400 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cctx, cc := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cc()
-		if err := w.Close(cctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	}()
+	w := demotest.Start(t, ctx, demo.Options{Seed: 7, Buddies: 3, MinChange: 200 * time.Millisecond, MaxChange: 400 * time.Millisecond})
 	visitor := resourcelists.Entry{URI: "sip:guest@" + w.Domain(), DisplayName: "Guest"}
 	acct, err := w.AddUser(ctx, "you", "You", visitor)
 	if err != nil {
@@ -89,18 +74,7 @@ func TestWorld(t *testing.T) {
 		t.Errorf("after a second AddUser the list has %d entries, want %d", n, len(want))
 	}
 
-	me, err := ua.New(ua.Options{AOR: acct.AOR, Password: acct.Password, Proxy: acct.Proxy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cctx, cc := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cc()
-		_ = me.Close(cctx)
-	}()
-	if err := me.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	me := apptest.StartUA(t, ctx, ua.Options{AOR: acct.AOR, Password: acct.Password, Proxy: acct.Proxy})
 	first := w.Buddies()[0]
 	me.Subscribe(first)
 
@@ -136,39 +110,5 @@ func TestWorld(t *testing.T) {
 				notes = append(notes, key)
 			}
 		}
-	}
-}
-
-// TestSeedIsReproducible: the same seed gives every buddy the same sequence
-// of moods.
-func TestSeedIsReproducible(t *testing.T) {
-	seq := func(seed uint64) []string {
-		w := &World{opts: Options{Seed: seed}}
-		s := &simulated{w: w}
-		var out []string
-		for i := range 3 {
-			s.rng = newRand(seed, i)
-			for range 5 {
-				m := pickMood(s.rng)
-				out = append(out, m.notes[s.rng.IntN(len(m.notes))])
-			}
-		}
-		return out
-	}
-	a, b, c := seq(42), seq(42), seq(43)
-	if len(a) != len(b) {
-		t.Fatal("length differs")
-	}
-	same := true
-	for i := range a {
-		if a[i] != b[i] {
-			t.Fatalf("seed 42 gave %q then %q at step %d", a[i], b[i], i)
-		}
-		if a[i] != c[i] {
-			same = false
-		}
-	}
-	if same {
-		t.Error("seeds 42 and 43 gave the same sequence")
 	}
 }

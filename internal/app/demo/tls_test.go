@@ -1,4 +1,4 @@
-package demo
+package demo_test
 
 import (
 	"context"
@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo/demotest"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 )
@@ -16,17 +19,7 @@ import (
 func TestWorldTLS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	w, err := Start(ctx, Options{Seed: 7, Buddies: 2, TLS: true, MinChange: 200 * time.Millisecond, MaxChange: 400 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cctx, cc := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cc()
-		if err := w.Close(cctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	}()
+	w := demotest.Start(t, ctx, demo.Options{Seed: 7, Buddies: 2, TLS: true, MinChange: 200 * time.Millisecond, MaxChange: 400 * time.Millisecond})
 	acct, err := w.AddUser(ctx, "you", "You")
 	if err != nil {
 		t.Fatal(err)
@@ -34,18 +27,7 @@ func TestWorldTLS(t *testing.T) {
 	if !strings.HasSuffix(acct.Proxy, ";transport=tls") || !strings.HasPrefix(acct.XCAPRoot, "https://") || acct.TLS.CAFile == "" {
 		t.Fatalf("account %+v: want a TLS proxy, an HTTPS root and the CA", acct)
 	}
-	me, err := ua.New(ua.Options{AOR: acct.AOR, Password: acct.Password, Proxy: acct.Proxy, TLS: acct.TLS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cctx, cc := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cc()
-		_ = me.Close(cctx)
-	}()
-	if err := me.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	me := apptest.StartUA(t, ctx, ua.Options{AOR: acct.AOR, Password: acct.Password, Proxy: acct.Proxy, TLS: acct.TLS})
 	first := w.Buddies()[0]
 	me.Subscribe(first)
 	xc, err := xcap.NewClient(xcap.ClientOptions{Root: acct.XCAPRoot, XUI: acct.AOR, Password: acct.Password, TLS: acct.TLS})

@@ -157,22 +157,9 @@ func TestSandboxOnlyForExistingUsers(t *testing.T) {
 	if !e.srv.HasKeys() {
 		t.Fatal("authorized_keys not loaded beside the password")
 	}
-	client, err := gossh.Dial("tcp", e.addr, clientConfig("mallory", gossh.PublicKeys(signer)))
-	if err != nil {
-		t.Fatalf("key login as mallory: %v", err)
-	}
-	defer client.Close()
-	sess, err := client.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	var stderr strings.Builder
-	sess.Stderr = &stderr
-	sess.Stdin = strings.NewReader("C0644 3 a.png\nabc\x00")
-	_ = sess.Run("scp -t .")
-	if !strings.Contains(stderr.String(), `no SIP user "mallory"`) {
-		t.Errorf("scp as a user the server does not know: %q", stderr.String())
+	stderr, _ := scpUpload(t, e.addr, "mallory", "a.png", []byte("abc"), gossh.PublicKeys(signer))
+	if !strings.Contains(stderr, `no SIP user "mallory"`) {
+		t.Errorf("scp as a user the server does not know: %q", stderr)
 	}
 	if _, err := os.Stat(filepath.Join(e.data, "pictures", "mallory")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a sandbox was made for mallory: %v", err)

@@ -9,7 +9,6 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,14 +19,15 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
-	sipgo "github.com/emiago/sipgo/sip"
 	"github.com/pkg/sftp"
 	"go.uber.org/goleak"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/app/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo/demotest"
 	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 )
 
 // waitTimeout bounds every wait for something to appear on a screen.
@@ -48,17 +48,7 @@ func startEnv(t *testing.T, adjust func(*sshserver.Options)) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	world, err := demo.Start(ctx, demo.Options{Buddies: 1, Seed: 7, MinChange: time.Hour, MaxChange: time.Hour, DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := world.Close(ctx); err != nil {
-			t.Errorf("world close: %v", err)
-		}
-	})
+	world := demotest.Start(t, ctx, demo.Options{Buddies: 1, Seed: 7, MinChange: time.Hour, MaxChange: time.Hour, DataDir: t.TempDir()})
 	visitors := demo.NewVisitors(world)
 	data := t.TempDir()
 	o := sshserver.Options{
@@ -250,12 +240,13 @@ func solidPNG(t *testing.T, c color.RGBA) []byte {
 }
 
 // scpUpload sends data as name with the classic scp protocol (scp -t), as
-// `scp -O` does, and returns what the server wrote on stderr.
-func scpUpload(t *testing.T, addr, user, name string, data []byte) (string, error) {
+// `scp -O` does, logging in as user with auth (none: the demo's open
+// door), and returns what the server wrote on stderr.
+func scpUpload(t *testing.T, addr, user, name string, data []byte, auth ...gossh.AuthMethod) (string, error) {
 	t.Helper()
-	client, err := gossh.Dial("tcp", addr, clientConfig(user))
+	client, err := gossh.Dial("tcp", addr, clientConfig(user, auth...))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: dial: %v", user, err)
 	}
 	defer client.Close()
 	sess, err := client.NewSession()
@@ -274,11 +265,7 @@ func scpUpload(t *testing.T, addr, user, name string, data []byte) (string, erro
 	return stderr.String(), err
 }
 
-func TestMain(m *testing.M) {
-	// sipgo logs through a process-wide logger: keep test output clean.
-	sipgo.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testtool.MainNoLeakCheck(m) }
 
 func TestTwoVisitorsSeeEachOther(t *testing.T) {
 	verifyNoLeaks(t)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/icholy/digest"
 
+	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	sipserver "github.com/sipbuddy/sipbuddy/sip/server"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
@@ -159,19 +160,7 @@ func TestPresRulesReachOtherNodes(t *testing.T) {
 	defer cancel()
 
 	start := func(aor, pw string) *ua.UA {
-		u, err := ua.New(ua.Options{AOR: aor, Password: pw, Proxy: sipNode.Proxy()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := u.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cctx, cc := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cc()
-			_ = u.Close(cctx)
-		})
-		return u
+		return apptest.StartUA(t, ctx, ua.Options{AOR: aor, Password: pw, Proxy: sipNode.Proxy()})
 	}
 	alice := start("sip:alice@example.test", "secret-a")
 	bob := start("sip:bob@example.test", "secret-b")

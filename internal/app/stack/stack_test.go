@@ -2,8 +2,6 @@ package stack
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -11,18 +9,13 @@ import (
 	"testing"
 	"time"
 
-	sipgo "github.com/emiago/sipgo/sip"
-	"go.uber.org/goleak"
-
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
 
-func TestMain(m *testing.M) {
-	sipgo.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { testtool.Main(m) }
 
 func startStack(t *testing.T, o Options) *Stack {
 	t.Helper()

@@ -1,38 +1,19 @@
 package pgstore_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync/atomic"
 	"testing"
 
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/xcap/server"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 	"github.com/sipbuddy/sipbuddy/xcap/store/storetest"
 )
-
-// noisyPNG returns a PNG of about 20 KB (noise does not compress), as
-// xcap/server's icon benchmarks use.
-func noisyPNG(b *testing.B) []byte {
-	img := image.NewNRGBA(image.Rect(0, 0, 72, 72))
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := range 72 * 72 {
-		img.Set(i%72, i/72, color.NRGBA{uint8(r.Uint32()), uint8(r.Uint32()), uint8(r.Uint32()), 255})
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		b.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // BenchmarkIconGETTwoNodes measures anonymous GETs of one legacy icon
 // through one XCAP node on bbolt, one on PostgreSQL, and two (127.0.0.1,
@@ -68,7 +49,7 @@ func BenchmarkIconGETTwoNodes(b *testing.B) {
 			}
 			doc := []byte(`<?xml version="1.0" encoding="UTF-8"?>
 <content xmlns="urn:oma:xml:prs:pres-content"><mime-type>image/png</mime-type><encoding>base64</encoding><data>` +
-				base64.StdEncoding.EncodeToString(noisyPNG(b)) + `</data></content>`)
+				base64.StdEncoding.EncodeToString(testtool.NoisyPNG(b)) + `</data></content>`)
 			if _, _, err := st.Put(store.Key{AUID: "oma_status-icon", User: "sip:alice@example.test", Path: "index"}, doc, store.Condition{}); err != nil {
 				b.Fatal(err)
 			}
