@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
 	"github.com/sipbuddy/sipbuddy/internal/app/demo"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
@@ -46,18 +47,7 @@ func watch(t *testing.T, w *demo.World, aor string) (*notifyLog, func(what strin
 		t.Fatal(err)
 	}
 	wire := &notifyLog{}
-	watcher, err := ua.New(ua.Options{AOR: acc.AOR, Password: acc.Password, Proxy: acc.Proxy, Trace: wire.trace})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := watcher.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cc := context.WithTimeout(context.Background(), waitTimeout)
-		defer cc()
-		_ = watcher.Close(cctx)
-	})
+	watcher := apptest.StartUA(t, ctx, ua.Options{AOR: acc.AOR, Password: acc.Password, Proxy: acc.Proxy, Trace: wire.trace})
 	watcher.Subscribe(aor)
 	return wire, func(what string, ok func(pidf.State) bool) {
 		t.Helper()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/app/demo"
+	"github.com/sipbuddy/sipbuddy/internal/app/demo/demotest"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 )
 
@@ -21,11 +22,7 @@ func TestUploadedIconBecomesMyIconAtStart(t *testing.T) {
 	iconBin, _ := tools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	w, err := demo.Start(ctx, demo.Options{Seed: 3, Buddies: 1, MinChange: time.Hour, MaxChange: 2 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(context.Background())
+	w := demotest.Start(t, ctx, demo.Options{Seed: 3, Buddies: 1, MinChange: time.Hour, MaxChange: 2 * time.Hour})
 	acc, err := w.AddUser(ctx, "alice", "Alice")
 	if err != nil {
 		t.Fatal(err)
