@@ -14,7 +14,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/app/demo"
 	"github.com/sipbuddy/sipbuddy/internal/app/demo/demotest"
-	"github.com/sipbuddy/sipbuddy/internal/testtool"
+	"github.com/sipbuddy/sipbuddy/internal/testtool/testmain"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
@@ -23,7 +23,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 )
 
-func TestMain(m *testing.M) { testtool.Main(m) }
+func TestMain(m *testing.M) { testmain.Run(m) }
 
 // waitTimeout bounds every wait for an event; it is generous because the
 // race detector and other engineers' builds share two cores.

@@ -9,8 +9,6 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/sipbuddy/sipbuddy/internal/digest"
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
@@ -97,20 +96,12 @@ func jpegBytes(t testing.TB, w, h int) []byte {
 			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 90, 255})
 		}
 	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return testtool.EncodeJPEG(t, img)
 }
 
 func pngBytes(t testing.TB, w, h int) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, w, h))); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return testtool.EncodePNG(t, image.NewNRGBA(image.Rect(0, 0, w, h)))
 }
 
 func TestDigestPutResendsBody(t *testing.T) {

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/sipbuddy/sipbuddy/internal/testtool"
+	"github.com/sipbuddy/sipbuddy/internal/testtool/testmain"
 )
 
-func TestMain(m *testing.M) { testtool.MainNoLeakCheck(m) }
+func TestMain(m *testing.M) { testmain.RunNoLeakCheck(m) }

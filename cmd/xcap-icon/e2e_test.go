@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -86,20 +85,12 @@ func photoJPEG(t *testing.T, w, h int) []byte {
 			img.Set(x, y, color.RGBA{uint8(x / 4), uint8(y / 3), 200, 255})
 		}
 	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return testtool.EncodeJPEG(t, img)
 }
 
 // bombPNG is a valid 1x1 PNG whose header claims 30000x30000 pixels.
 func bombPNG(t *testing.T) []byte {
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
-		t.Fatal(err)
-	}
-	data := b.Bytes()
+	data := testtool.EncodePNG(t, image.NewGray(image.Rect(0, 0, 1, 1)))
 	binary.BigEndian.PutUint32(data[16:], 30000)
 	binary.BigEndian.PutUint32(data[20:], 30000)
 	binary.BigEndian.PutUint32(data[29:], crc32.ChecksumIEEE(data[12:29]))

@@ -64,13 +64,21 @@ type clusterNode struct {
 	done chan struct{}
 }
 
+// exited reports whether the node's process has ended.
+func (n *clusterNode) exited() bool {
+	select {
+	case <-n.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // kill ends the node at once (SIGKILL to its process group): what a
 // crashed machine looks like to the others.
 func (n *clusterNode) kill() {
-	select {
-	case <-n.done:
+	if n.exited() {
 		return
-	default:
 	}
 	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
 	<-n.done
@@ -78,10 +86,8 @@ func (n *clusterNode) kill() {
 
 // stop ends the node politely, then by force.
 func (n *clusterNode) stop() {
-	select {
-	case <-n.done:
+	if n.exited() {
 		return
-	default:
 	}
 	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGTERM)
 	select {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"math/rand/v2"
 	"testing"
@@ -25,9 +26,26 @@ func NoisyPNG(tb testing.TB) []byte {
 			img.Set(x, y, color.NRGBA{uint8(r.Uint32()), uint8(r.Uint32()), uint8(r.Uint32()), 255})
 		}
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		tb.Fatal(err)
+	return EncodePNG(tb, img)
+}
+
+// EncodePNG returns img as a PNG file, failing the test if it cannot.
+func EncodePNG(tb testing.TB, img image.Image) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		tb.Fatalf("encode PNG: %v", err)
 	}
-	return buf.Bytes()
+	return b.Bytes()
+}
+
+// EncodeJPEG returns img as a JPEG file of the default quality, failing
+// the test if it cannot.
+func EncodeJPEG(tb testing.TB, img image.Image) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		tb.Fatalf("encode JPEG: %v", err)
+	}
+	return b.Bytes()
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"testing"
 	"time"
@@ -53,16 +52,12 @@ func TestKamailioTLS(t *testing.T) {
 		img.Pix[i] = byte(i)
 	}
 	img.Set(0, 0, color.RGBA{255, 0, 0, 255})
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
 	ax, err := xcap.NewClient(xcap.ClientOptions{Root: root, XUI: "sip:alice@example.test", Password: "alicepw", TLS: trust})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ax.CloseIdleConnections)
-	up, err := ax.UploadIcon(t.Context(), buf.Bytes(), xcap.BlinkIconName)
+	up, err := ax.UploadIcon(t.Context(), testtool.EncodePNG(t, img), xcap.BlinkIconName)
 	if err != nil {
 		t.Fatalf("icon upload over HTTPS: %v", err)
 	}

@@ -12,10 +12,10 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/sipbuddy/sipbuddy/internal/testtool"
+	"github.com/sipbuddy/sipbuddy/internal/testtool/testmain"
 )
 
-func TestMain(m *testing.M) { testtool.Main(m) }
+func TestMain(m *testing.M) { testmain.Run(m) }
 
 // waitTimeout bounds every wait for an event; it is a safety net against a
 // hung test, not a speed assertion.

@@ -8,11 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
 func TestContentRoundTrip(t *testing.T) {
-	data := encodePNG(t, gradient(64, 64))
+	data := testtool.EncodePNG(t, gradient(64, 64))
 	c := &Content{MIMEType: "image/png", Description: "me & <my> cat", Data: data}
 	doc := c.Marshal()
 	if !bytes.Contains(doc, []byte(`<content xmlns="urn:oma:xml:prs:pres-content">`)) ||
@@ -40,7 +41,7 @@ func TestContentRoundTrip(t *testing.T) {
 }
 
 func TestParseContentLegacyAndPython(t *testing.T) {
-	data := encodeJPEG(t, gradient(16, 16))
+	data := testtool.EncodeJPEG(t, gradient(16, 16))
 	enc := base64.StdEncoding.EncodeToString(data)
 	// Python's encodestring: 76 columns, "\n" line ends, plus CRLF and tabs
 	// from other writers; no mime-type and no encoding (the 2010 xcap-icon).

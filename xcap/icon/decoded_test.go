@@ -6,10 +6,10 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"image/jpeg"
 	"runtime"
 	"testing"
 
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
@@ -74,21 +74,21 @@ func TestCheckDecodedBytesFromHeader(t *testing.T) {
 	const w, h = 64, 32
 	px := int64(w * h)
 	cmyk := image.NewCMYK(image.Rect(0, 0, w, h))
-	ycc := encodeJPEG(t, gradient(w, h))
+	ycc := testtool.EncodeJPEG(t, gradient(w, h))
 	for _, c := range []struct {
 		name string
 		data []byte
 		want int64
 	}{
-		{"png gray 8-bit", encodePNG(t, gray(w, h, false)), px},
-		{"png gray 16-bit", encodePNG(t, gray(w, h, true)), 2 * px},
-		{"png paletted", encodePNG(t, paletted(w, h)), px},
-		{"png RGBA 8-bit", encodePNG(t, gradient(w, h)), 4 * px},
-		{"png RGB 16-bit", encodePNG(t, deep16(w, h)), 8 * px},
+		{"png gray 8-bit", testtool.EncodePNG(t, gray(w, h, false)), px},
+		{"png gray 16-bit", testtool.EncodePNG(t, gray(w, h, true)), 2 * px},
+		{"png paletted", testtool.EncodePNG(t, paletted(w, h)), px},
+		{"png RGBA 8-bit", testtool.EncodePNG(t, gradient(w, h)), 4 * px},
+		{"png RGB 16-bit", testtool.EncodePNG(t, deep16(w, h)), 8 * px},
 		{"png interlaced header, 16-bit", pngHeader(w, h, 16, pngRGBA, 1), 8 * px * 3 / 2},
-		{"jpeg gray", encodeJPEG(t, gray(w, h, false)), px},
+		{"jpeg gray", testtool.EncodeJPEG(t, gray(w, h, false)), px},
 		{"jpeg YCbCr", ycc, 3 * px},
-		{"jpeg CMYK", encodeJPEG(t, cmyk), 3 * px}, // Go writes CMYK as YCbCr
+		{"jpeg CMYK", testtool.EncodeJPEG(t, cmyk), 3 * px}, // Go writes CMYK as YCbCr
 		{"jpeg progressive YCbCr", progressive(t, ycc), 15 * px},
 		{"gif", encodeGIF(t, paletted(w, h)), px},
 		{"webp", webpSolid(w, h, color.NRGBA{1, 2, 3, 255}), 4 * px},
@@ -112,12 +112,12 @@ func TestDecodeStaysWithinDecodedBytes(t *testing.T) {
 		name string
 		data []byte
 	}{
-		{"png gray 8-bit", encodePNG(t, gray(w, h, false))},
-		{"png gray 16-bit", encodePNG(t, gray(w, h, true))},
-		{"png RGBA 8-bit", encodePNG(t, gradient(w, h))},
-		{"png RGB 16-bit", encodePNG(t, deep16(w, h))},
-		{"jpeg YCbCr", encodeJPEG(t, gradient(w, h))},
-		{"jpeg gray", encodeJPEG(t, gray(w, h, false))},
+		{"png gray 8-bit", testtool.EncodePNG(t, gray(w, h, false))},
+		{"png gray 16-bit", testtool.EncodePNG(t, gray(w, h, true))},
+		{"png RGBA 8-bit", testtool.EncodePNG(t, gradient(w, h))},
+		{"png RGB 16-bit", testtool.EncodePNG(t, deep16(w, h))},
+		{"jpeg YCbCr", testtool.EncodeJPEG(t, gradient(w, h))},
+		{"jpeg gray", testtool.EncodeJPEG(t, gray(w, h, false))},
 		{"gif", encodeGIF(t, paletted(w, h))},
 	} {
 		cfg, err := Check(c.data, DefaultLimits)
@@ -187,11 +187,7 @@ func TestDamagedHeadersAssumeTheWorst(t *testing.T) {
 			t.Errorf("% x: %d bytes per pixel, want the worst case %d", data, n, maxJPEGBytesPerPixel)
 		}
 	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, gray(8, 8, false), nil); err != nil {
-		t.Fatal(err)
-	}
-	if c, prog, ok := jpegFrame(b.Bytes()); !ok || c != 1 || prog {
+	if c, prog, ok := jpegFrame(testtool.EncodeJPEG(t, gray(8, 8, false))); !ok || c != 1 || prog {
 		t.Errorf("gray baseline: %d components, progressive %v, ok %v", c, prog, ok)
 	}
 }

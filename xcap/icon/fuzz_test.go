@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"testing"
 
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
@@ -40,8 +41,8 @@ func FuzzParseContent(f *testing.F) {
 func fuzzImageSeeds(f *testing.F) {
 	img := gradient(6, 4)
 	var pngBuf, jpgBuf bytes.Buffer
-	pngBuf.Write(encodePNG(f, img))
-	jpgBuf.Write(encodeJPEG(f, img))
+	pngBuf.Write(testtool.EncodePNG(f, img))
+	jpgBuf.Write(testtool.EncodeJPEG(f, img))
 	f.Add(pngBuf.Bytes())
 	f.Add(jpgBuf.Bytes())
 	f.Add(animatedGIF(f, 3, 2))

@@ -8,11 +8,10 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"strings"
 	"testing"
 
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
@@ -26,24 +25,6 @@ func gradient(w, h int) *image.NRGBA {
 		}
 	}
 	return img
-}
-
-func encodePNG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-func encodeJPEG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // animatedGIF has a red first frame and a blue second frame.
@@ -130,8 +111,8 @@ func TestSniffAndMIME(t *testing.T) {
 		data []byte
 		want Format
 	}{
-		{encodePNG(t, img), PNG},
-		{encodeJPEG(t, img), JPEG},
+		{testtool.EncodePNG(t, img), PNG},
+		{testtool.EncodeJPEG(t, img), JPEG},
 		{animatedGIF(t, 4, 3), GIF},
 		{webpSolid(4, 3, color.NRGBA{1, 2, 3, 255}), WebP},
 	}
@@ -160,7 +141,7 @@ func TestSniffAndMIME(t *testing.T) {
 
 func TestCheckReadsHeaders(t *testing.T) {
 	img := gradient(40, 30)
-	for _, data := range [][]byte{encodePNG(t, img), encodeJPEG(t, img), animatedGIF(t, 40, 30), webpSolid(40, 30, color.NRGBA{9, 9, 9, 255})} {
+	for _, data := range [][]byte{testtool.EncodePNG(t, img), testtool.EncodeJPEG(t, img), animatedGIF(t, 40, 30), webpSolid(40, 30, color.NRGBA{9, 9, 9, 255})} {
 		c, err := Check(data, DefaultLimits)
 		if err != nil {
 			t.Fatal(err)
@@ -206,7 +187,7 @@ func TestCheckRejectsBombWithoutDecoding(t *testing.T) {
 }
 
 func TestCheckByteLimit(t *testing.T) {
-	data := encodePNG(t, gradient(64, 64))
+	data := testtool.EncodePNG(t, gradient(64, 64))
 	_, err := Check(data, Limits{MaxBytes: 100})
 	var le *xmltree.LimitError
 	if !errors.As(err, &le) || le.What != WhatBytes || le.Actual != int64(len(data)) || le.Limit != 100 {
@@ -235,7 +216,7 @@ func TestCheckNotImage(t *testing.T) {
 		t.Errorf("svg: %v", err)
 	}
 	// Truncated pixel data: the header passes, Decode reports a damaged image.
-	full := encodePNG(t, gradient(64, 64))
+	full := testtool.EncodePNG(t, gradient(64, 64))
 	if _, _, err := Decode(full[:len(full)-40], DefaultLimits); !errors.Is(err, ErrNotImage) {
 		t.Errorf("truncated png: %v", err)
 	}
@@ -313,7 +294,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 // decode of a 1024x768 JPEG, centre-crop to 256x256 with Catmull-Rom,
 // re-encode.
 func BenchmarkPrepareUpload(b *testing.B) {
-	data := encodeJPEG(b, gradient(1024, 768))
+	data := testtool.EncodeJPEG(b, gradient(1024, 768))
 	b.ReportAllocs()
 	for b.Loop() {
 		img, f, err := Decode(data, UploadLimits)

@@ -10,7 +10,6 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
-	"image/png"
 	"io"
 	"net/http"
 	"os"
@@ -20,6 +19,8 @@ import (
 	"time"
 
 	"github.com/icholy/digest"
+
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/xcap/store"
 	"github.com/sipbuddy/sipbuddy/xcap/store/storetest"
 )
@@ -185,11 +186,7 @@ func pngImage(t testing.TB, w, h int) []byte {
 			img.Set(x, y, color.NRGBA{uint8(x * 7), uint8(y * 13), uint8((x ^ y) * 31), 255})
 		}
 	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return testtool.EncodePNG(t, img)
 }
 
 // pngHeaderOnly returns a PNG signature and IHDR chunk claiming w×h pixels,

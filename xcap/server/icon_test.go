@@ -5,10 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"image"
-	"image/jpeg"
 	"strings"
 	"testing"
 
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
@@ -62,17 +62,14 @@ func TestLegacyIconGETReturnsImage(t *testing.T) {
 	e.want(e.do(e.anon, "GET", legacyIcon, nil, "If-None-Match", r.etag()), 304, "legacy revalidation")
 
 	// JPEG with the jpg subtype the old server insisted on.
-	var jb bytes.Buffer
 	src, _, err := image.Decode(bytes.NewReader(pngImage(t, 100, 100)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := jpeg.Encode(&jb, src, nil); err != nil {
-		t.Fatal(err)
-	}
+	jb := testtool.EncodeJPEG(t, src)
 	p := "/oma_status-icon/users/sip:alice@example.test/photo.jpg"
-	e.want(e.do(e.alice, "PUT", p, iconDoc("image/jpg", jb.Bytes()), "Content-Type", ctIcon), 201, "legacy JPEG")
-	if g := e.do(e.anon, "GET", p, nil); g.header.Get("Content-Type") != "image/jpeg" || !bytes.Equal(g.body, jb.Bytes()) {
+	e.want(e.do(e.alice, "PUT", p, iconDoc("image/jpg", jb), "Content-Type", ctIcon), 201, "legacy JPEG")
+	if g := e.do(e.anon, "GET", p, nil); g.header.Get("Content-Type") != "image/jpeg" || !bytes.Equal(g.body, jb) {
 		t.Fatalf("legacy JPEG GET: %q", g.header.Get("Content-Type"))
 	}
 	e.want(e.do(e.alice, "PUT", "/oma_status-icon/users/sip:alice@example.test/a/b", doc, "Content-Type", ctIcon), 201,

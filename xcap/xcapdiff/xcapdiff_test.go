@@ -10,15 +10,22 @@ import (
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 )
 
-func TestParseRFC5874(t *testing.T) {
-	data, err := os.ReadFile("testdata/rfc5874.xml")
+// parseTestdata parses testdata/name, failing the test if it cannot.
+func parseTestdata(t *testing.T, name string) *Diff {
+	t.Helper()
+	data, err := os.ReadFile("testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d, err := Parse(data)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", name, err)
 	}
+	return d
+}
+
+func TestParseRFC5874(t *testing.T) {
+	d := parseTestdata(t, "rfc5874.xml")
 	if d.XCAPRoot != "http://xcap.example.com/root/" || len(d.Documents) != 3 || len(d.Elements) != 1 || len(d.Attributes) != 1 {
 		t.Fatalf("%+v", d)
 	}
@@ -40,14 +47,7 @@ func TestParseRFC5874(t *testing.T) {
 // Kamailio's own notifier (the shared peer's cfg) writes one line, default
 // namespace.
 func TestParseKamailio(t *testing.T) {
-	data, err := os.ReadFile("testdata/kamailio.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := parseTestdata(t, "kamailio.xml")
 	if len(d.Documents) != 1 || d.Documents[0].NewETag != "sr-1796191422-9856-2" || d.Documents[0].PreviousETag != "sr-1796191422-9856-1" {
 		t.Errorf("%+v", d.Documents)
 	}

@@ -10,14 +10,14 @@ import (
 	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
 	"github.com/sipbuddy/sipbuddy/internal/app/demo"
 	"github.com/sipbuddy/sipbuddy/internal/app/demo/demotest"
-	"github.com/sipbuddy/sipbuddy/internal/testtool"
+	"github.com/sipbuddy/sipbuddy/internal/testtool/testmain"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
 
-func TestMain(m *testing.M) { testtool.Main(m) }
+func TestMain(m *testing.M) { testmain.Run(m) }
 
 // TestWorld logs in to a running demo as a user would: the buddy list
 // holds the simulated buddies, their presence arrives with an icon URL that

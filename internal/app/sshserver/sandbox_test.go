@@ -1,15 +1,14 @@
 package sshserver
 
 import (
-	"bytes"
 	"errors"
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/sipbuddy/sipbuddy/assets"
+	"github.com/sipbuddy/sipbuddy/internal/testtool"
 )
 
 func galleryBytes() int64 {
@@ -22,11 +21,7 @@ func galleryBytes() int64 {
 
 func testPNG(t *testing.T, side int) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, side, side))); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return testtool.EncodePNG(t, image.NewGray(image.Rect(0, 0, side, side)))
 }
 
 func receive(t *testing.T, sb *sandbox, name string, data []byte) error {

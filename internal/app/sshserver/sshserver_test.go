@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"io"
 	"net"
 	"os"
@@ -28,6 +27,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/internal/app/demo/demotest"
 	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
 	"github.com/sipbuddy/sipbuddy/internal/testtool"
+	"github.com/sipbuddy/sipbuddy/internal/testtool/testmain"
 )
 
 // waitTimeout bounds every wait for something to appear on a screen.
@@ -232,11 +232,7 @@ func solidPNG(t *testing.T, c color.RGBA) []byte {
 			img.Set(x, y, c)
 		}
 	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return testtool.EncodePNG(t, img)
 }
 
 // scpUpload sends data as name with the classic scp protocol (scp -t), as
@@ -265,7 +261,7 @@ func scpUpload(t *testing.T, addr, user, name string, data []byte, auth ...gossh
 	return stderr.String(), err
 }
 
-func TestMain(m *testing.M) { testtool.MainNoLeakCheck(m) }
+func TestMain(m *testing.M) { testmain.RunNoLeakCheck(m) }
 
 func TestTwoVisitorsSeeEachOther(t *testing.T) {
 	verifyNoLeaks(t)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"image"
 	"image/color"
-	"image/png"
 	"io"
 	"net/http"
 	"testing"
@@ -30,11 +29,7 @@ func pngOf(t *testing.T, c color.Color) []byte {
 	for i := range 32 * 32 {
 		img.Set(i%32, i/32, c)
 	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return testtool.EncodePNG(t, img)
 }
 
 func getBody(t *testing.T, url string) (int, string, []byte) {

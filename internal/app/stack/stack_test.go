@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipbuddy/sipbuddy/internal/testtool"
+	"github.com/sipbuddy/sipbuddy/internal/testtool/testmain"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 )
 
-func TestMain(m *testing.M) { testtool.Main(m) }
+func TestMain(m *testing.M) { testmain.Run(m) }
 
 func startStack(t *testing.T, o Options) *Stack {
 	t.Helper()

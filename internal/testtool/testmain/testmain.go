@@ -1,4 +1,7 @@
-package testtool
+// Package testmain is the one TestMain of the packages whose tests run
+// SIP user agents or servers in-process. It is apart from testtool so
+// that tests with no SIP in them (xcap's) do not depend on sipgo.
+package testmain
 
 import (
 	"log/slog"
@@ -15,18 +18,18 @@ import (
 // it is set once from TestMain, never per test.
 func QuietSIP() { sipgo.SetDefaultLogger(slog.New(slog.DiscardHandler)) }
 
-// Main runs a package's tests with QuietSIP and fails the run if any
+// Run runs a package's tests with QuietSIP and fails the run if any
 // goroutine outlives them (goleak), so that a test which leaves a user
 // agent, server or timer running is caught where it is written.
-func Main(m *testing.M, opts ...goleak.Option) {
+func Run(m *testing.M, opts ...goleak.Option) {
 	QuietSIP()
 	goleak.VerifyTestMain(m, opts...)
 }
 
-// MainNoLeakCheck runs a package's tests with QuietSIP only, for packages
+// RunNoLeakCheck runs a package's tests with QuietSIP only, for packages
 // whose tests check goroutine leaks test by test instead (or drive
 // subprocesses, where a process-wide check says nothing).
-func MainNoLeakCheck(m *testing.M) {
+func RunNoLeakCheck(m *testing.M) {
 	QuietSIP()
 	os.Exit(m.Run())
 }
