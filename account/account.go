@@ -88,10 +88,16 @@ type Options struct {
 
 	// Closed, Activity and Note are my presence at Start (default: open,
 	// no activity, no note). Closed is Invisible: Note and Activity are
-	// kept but not published.
+	// kept but not published. A state restored from StateFile wins.
 	Closed   bool
 	Activity string
 	Note     string
+
+	// StateFile keeps my status, note and the front end's render mode
+	// between runs (StateFile(dataDir, aor) names it): read by New, which
+	// starts with what it says, and replaced after every change. Empty:
+	// nothing is kept.
+	StateFile string
 }
 
 // Account is one account's network side. Build it with New, Start it,
@@ -120,6 +126,8 @@ type Account struct {
 	started    bool
 	closed     bool
 	self       ua.Presence // my presence as I set it (the real note while invisible)
+	saved      SavedState  // what the state file last said or will say
+	state      *stateSaver // nil without Options.StateFile
 	published  ua.Presence // what was last handed to the UA to publish
 	pendingPub []pendingRequest
 }
@@ -207,6 +215,7 @@ func New(o Options) (*Account, error) {
 	if o.Activity != "" {
 		a.self.Activities = []string{o.Activity}
 	}
+	a.restoreState()
 	a.cache = newIconCache(o.CacheDir, o.CacheMaxBytes, a.log)
 	a.icons = newIconFetcher(a)
 	return a, nil
@@ -293,6 +302,7 @@ func (a *Account) Close(ctx context.Context) error {
 	err := a.ua.Close(ctx)
 	a.wg.Wait()
 	a.icons.wait()
+	a.state.wait()
 	a.xc.CloseIdleConnections()
 	a.q.close()
 	return err

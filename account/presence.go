@@ -11,7 +11,6 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
-	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
@@ -83,6 +82,9 @@ func (a *Account) SetStatus(open bool, activity, note string) RequestID {
 	a.mu.Lock()
 	same := a.self.Open == open && slices.Equal(a.self.Activities, acts) && a.self.Note == note
 	a.self.Open, a.self.Activities, a.self.Note = open, acts, note
+	if !same {
+		a.saveStateLocked()
+	}
 	if same {
 		a.mu.Unlock()
 		a.q.push(DoneEvent{ID: id, Kind: SetStatusRequest, Detail: "status unchanged: " + statusSummary(open, activity, note)})
@@ -204,84 +206,4 @@ func (a *Account) SetIcon(path string) RequestID {
 		a.pushSelf()
 		return "", nil // answered by the PUBLISH outcome
 	})
-}
-
-// loadMyIcon finds the icon I stored in an earlier session and publishes
-// it, so watchers see it without a new upload. When the server cannot be
-// asked (it is down at start) it is tried again after the next successful
-// registration (reloadMyIconIfUnsettled).
-func (a *Account) loadMyIcon() {
-	if a.findMyIcon() {
-		a.myIcon.Store(myIconSettled)
-	} else {
-		a.myIcon.Store(myIconUnsettled)
-	}
-}
-
-// findMyIcon does loadMyIcon's work and reports whether the question is
-// settled (found, absent, or unusable) rather than unanswered.
-func (a *Account) findMyIcon() bool {
-	name := a.o.IconName
-	if name == "random" {
-		return true
-	}
-	ctx, cancel := context.WithTimeout(a.ctx, a.o.RequestTimeout)
-	defer cancel()
-	auid, path, err := a.xc.IconLocation(ctx, name)
-	if err != nil {
-		a.log.Info("my icon: no XCAP icon location", "error", err)
-		return false
-	}
-	url := a.xc.DocumentURL(auid, path)
-	data, _, err := a.xc.FetchIcon(ctx, url, "")
-	if err != nil {
-		if !xcap.IsNotFound(err) {
-			a.log.Info("my icon not loaded", "error", err)
-			return false
-		}
-		return true
-	}
-	img, _, err := icon.Decode(data, icon.DefaultLimits)
-	if err != nil {
-		a.log.Warn("my stored icon does not decode", "error", err)
-		return true
-	}
-	hash := icon.ContentHash(data)
-	a.cache.store(url, "", hash, data)
-	a.mu.Lock()
-	if a.self.IconURL != "" || a.closed {
-		// A new icon was set meanwhile.
-		a.mu.Unlock()
-		return true
-	}
-	a.self.IconURL, a.self.IconSHA1 = url, hash
-	if wire := wirePresence(a.self, a.published); !samePresence(wire, a.published) {
-		a.published = wire
-		a.ua.SetPresence(wire)
-	}
-	a.mu.Unlock()
-	a.q.push(IconEvent{URI: a.AOR(), URL: url, Hash: hash, Thumb: Thumbnail(img)})
-	a.pushSelf()
-	return true
-}
-
-// States of Account.myIcon.
-const (
-	myIconUnsettled int32 = iota // not asked yet, or the server did not answer
-	myIconLoading
-	myIconSettled
-)
-
-// reloadMyIconIfUnsettled asks for my stored icon again when the last
-// attempt got no answer (called on every successful registration: the
-// server is back).
-func (a *Account) reloadMyIconIfUnsettled() {
-	if a.ctx.Err() != nil || !a.myIcon.CompareAndSwap(myIconUnsettled, myIconLoading) {
-		return
-	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		a.loadMyIcon()
-	}()
 }

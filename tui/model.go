@@ -378,6 +378,9 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(k, keys.CycleArt):
 		m.c.mode = nextArtMode(m.c.mode)
 		m.setStatus(statusInfo, "Icons: "+modeLabel(m.c.mode))
+		if m.b != nil {
+			m.b.SaveRenderMode(m.c.mode.String())
+		}
 	case key.Matches(k, keys.ToggleDebug):
 		m.showDbg = !m.showDbg
 		m.list.clamp(m.layout().listRows)

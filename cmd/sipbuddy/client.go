@@ -98,6 +98,16 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	if *render == "" {
+		// The art chosen with m last time beats the configured default;
+		// --render beats both. A damaged file is said by the account.
+		if saved, ok, _ := account.LoadState(bo.StateFile); ok && saved.RenderMode != "" {
+			if _, err := art.ParseMode(saved.RenderMode); err == nil {
+				acct.RenderMode = saved.RenderMode
+			}
+		}
+	}
+
 	logger, closeLog, path, err := openLog(*logPath, "sipbuddy.log", *verbose, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)

@@ -49,6 +49,15 @@ func (s *tmuxSession) capture(escapes bool) string {
 	return string(out)
 }
 
+// format returns a tmux format of the pane ("#{alternate_on}").
+func (s *tmuxSession) format(f string) string {
+	out, err := exec.Command(s.tmux, "-L", s.socket, "display-message", "-p", f).Output()
+	if err != nil {
+		s.t.Fatalf("tmux display-message %s: %v", f, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 func (s *tmuxSession) keys(k ...string) {
 	args := append([]string{"-L", s.socket, "send-keys"}, k...)
 	if out, err := exec.Command(s.tmux, args...).CombinedOutput(); err != nil {

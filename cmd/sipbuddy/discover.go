@@ -31,7 +31,7 @@ type netFlags struct {
 func (n *netFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.dns, "dns", os.Getenv(envDNS), "DNS server `ADDR` (host:port) for locating the SIP servers and the XCAP root; default: /etc/resolv.conf ($"+envDNS+")")
 	fs.StringVar(&n.caFile, "ca", "", "PEM `FILE` of the CAs trusted for SIP over TLS and XCAP over HTTPS instead of the system's (config: ca_file)")
-	fs.StringVar(&n.dataDir, "data", os.Getenv(envData), "`DIR` keeping this device's identity per account (RFC 5626 instance id); default $XDG_DATA_HOME/sipbuddy ($"+envData+")")
+	fs.StringVar(&n.dataDir, "data", os.Getenv(envData), "`DIR` keeping per account this device's identity (RFC 5626 instance id) and my last status, note and icon art; default $XDG_DATA_HOME/sipbuddy ($"+envData+")")
 	fs.BoolVar(&n.insecure, "insecure-skip-verify-tls", false, "DANGEROUS, test servers only: accept any TLS certificate for any name")
 }
 
@@ -57,6 +57,8 @@ func (n *netFlags) accountOptions(ctx context.Context, acct *config.Account) (ac
 		if id, err := ua.LoadInstanceID(dir, acct.Account); err == nil {
 			bo.InstanceID = id
 		}
+		// My status, note and icon art come back as I left them.
+		bo.StateFile = account.StateFile(dir, acct.Account)
 	}
 	if bo.Proxy != "" && bo.XCAPRoot != "" {
 		return bo, nil

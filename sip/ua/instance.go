@@ -25,7 +25,7 @@ const maxInstanceFileBytes = 256
 // second device of the same account (another data directory) has its own.
 func LoadInstanceID(dataDir, aor string) (string, error) {
 	dir := filepath.Join(dataDir, InstanceDirName)
-	path := filepath.Join(dir, instanceFileName(aor))
+	path := filepath.Join(dir, AORFileName(aor))
 	if fi, err := os.Stat(path); err == nil && fi.Size() <= maxInstanceFileBytes {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -68,8 +68,10 @@ func parseInstanceID(s string) (string, error) {
 	return "urn:uuid:" + id.String(), nil
 }
 
-// instanceFileName is a file name for aor that is safe on every system.
-func instanceFileName(aor string) string {
+// AORFileName is a file name for aor that is safe on every system, so
+// that what is kept per account in a data directory (the instance id here,
+// the account's saved status) is found again under the same name.
+func AORFileName(aor string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(aor) {
 		switch {

@@ -27,7 +27,7 @@ func TestLoadInstanceID(t *testing.T) {
 	if other == a1 || bob == a1 || other == "" || bob == "" {
 		t.Fatalf("ids not per device and account: %q %q %q", a1, other, bob)
 	}
-	path := filepath.Join(laptop, InstanceDirName, instanceFileName(aliceAOR))
+	path := filepath.Join(laptop, InstanceDirName, AORFileName(aliceAOR))
 	if err := os.WriteFile(path, []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
