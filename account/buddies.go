@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/sipbuddy/sipbuddy/internal/backoff"
@@ -38,7 +37,7 @@ func (a *Account) AddBuddy(uri, displayName string) RequestID {
 		if err != nil {
 			return "", err
 		}
-		a.setBuddies(doc.Entries())
+		a.setBuddies(doc)
 		a.ua.Subscribe(u)
 		name := displayName
 		if name == "" {
@@ -61,20 +60,16 @@ func (a *Account) RemoveBuddy(uri string) RequestID {
 		if err != nil {
 			return "", err
 		}
-		a.setBuddies(doc.Entries())
+		a.setBuddies(doc)
 		a.ua.Unsubscribe(uri)
 		a.icons.forget(uri)
 		return uri + " removed", nil
 	})
 }
 
-// setBuddies reports the buddy list.
-func (a *Account) setBuddies(entries []resourcelists.Entry) {
-	list := make([]Buddy, 0, len(entries))
-	for _, e := range entries {
-		list = append(list, Buddy{URI: e.URI, DisplayName: e.DisplayName, List: e.List})
-	}
-	a.q.push(BuddiesEvent{Buddies: slices.Clip(list)})
+// setBuddies reports the buddy list of doc (nil: no document yet).
+func (a *Account) setBuddies(doc *resourcelists.Document) {
+	a.q.push(buddiesEvent(doc))
 }
 
 // loadBuddies loads the buddy list and subscribes to every buddy, retrying
@@ -83,11 +78,11 @@ func (a *Account) loadBuddies() {
 	bo := backoff.Backoff{Min: DefaultListRetryMin, Max: DefaultListRetryMax}
 	for {
 		ctx, cancel := context.WithTimeout(a.ctx, a.o.RequestTimeout)
-		entries, err := a.fetchBuddies(ctx)
+		doc, err := a.fetchBuddies(ctx)
 		cancel()
 		if err == nil {
-			a.setBuddies(entries)
-			for _, e := range entries {
+			a.setBuddies(doc)
+			for _, e := range doc.Entries() {
 				a.ua.Subscribe(e.URI)
 			}
 			return
@@ -106,17 +101,13 @@ func (a *Account) loadBuddies() {
 	}
 }
 
-func (a *Account) fetchBuddies(ctx context.Context) ([]resourcelists.Entry, error) {
+func (a *Account) fetchBuddies(ctx context.Context) (*resourcelists.Document, error) {
 	doc, err := a.xc.Get(ctx, resourcelists.AUID, resourcelists.DocumentPath, "")
 	if xcap.IsNotFound(err) {
-		return nil, nil
+		return resourcelists.New(), nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	d, err := resourcelists.Parse(doc.Body)
-	if err != nil {
-		return nil, err
-	}
-	return d.Entries(), nil
+	return resourcelists.Parse(doc.Body)
 }

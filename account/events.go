@@ -36,6 +36,9 @@ type Buddy struct {
 	URI         string
 	DisplayName string
 	List        string // the list's name ("buddies" for the ones sipbuddy writes)
+	// Groups are the Names of the groups that hold the buddy, in document
+	// order (a buddy can be in several).
+	Groups []string
 }
 
 // BuddiesEvent carries the whole buddy list, after it was loaded and after
@@ -43,7 +46,10 @@ type Buddy struct {
 // loaded; the account keeps trying. Key: one.
 type BuddiesEvent struct {
 	Buddies []Buddy
-	Err     error
+	// Groups are the groups of the document in document order (see
+	// resourcelists.Document.Groups), empty ones included.
+	Groups []Group
+	Err    error
 }
 
 // PresenceEvent reports a buddy's new presence state (from a NOTIFY). Key:

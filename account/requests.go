@@ -36,6 +36,11 @@ const (
 	RemoveBuddyRequest
 	AcceptWatcherRequest
 	BlockWatcherRequest
+	AddGroupRequest
+	RenameGroupRequest
+	DeleteGroupRequest
+	MoveBuddyRequest
+	RenameBuddyRequest
 )
 
 // String returns a short human name of the request ("set status", ...).
@@ -53,6 +58,16 @@ func (k RequestKind) String() string {
 		return "accept watcher"
 	case BlockWatcherRequest:
 		return "block watcher"
+	case AddGroupRequest:
+		return "add group"
+	case RenameGroupRequest:
+		return "rename group"
+	case DeleteGroupRequest:
+		return "delete group"
+	case MoveBuddyRequest:
+		return "move buddy"
+	case RenameBuddyRequest:
+		return "rename buddy"
 	}
 	return fmt.Sprintf("request(%d)", int(k))
 }
