@@ -13,6 +13,10 @@ import (
 // MaxGroupNameBytes bounds the name of a group.
 const MaxGroupNameBytes = 128
 
+// DefaultGroup is the Name of the group AddBuddy adds to, and where the
+// buddies of a deleted group go.
+const DefaultGroup = resourcelists.BuddiesList
+
 // ErrInvalidGroup is the answer to a group request whose name cannot name
 // a group (empty, too long, one of the lists Blink keeps for itself).
 var ErrInvalidGroup = errors.New("invalid group name")

@@ -87,6 +87,7 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 			return nil
 		}
 		m.list.loaded, m.list.loadErr = true, ""
+		m.list.setGroups(ev.Groups)
 		m.list.setBuddies(ev.Buddies)
 	case account.PresenceEvent:
 		b := m.list.get(ev.URI, false)
@@ -102,8 +103,10 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 		if ev.State.IconURL == "" && ev.State.Basic != pidf.BasicClosed {
 			b.IconHash = ""
 		}
+		had, was := b.HasState, b.Avail
 		b.State, b.HasState, b.Updated = ev.State, true, ev.At
 		b.refresh()
+		m.noticePresence(b, had, was)
 		m.list.dirty = true
 	case account.SubscriptionEvent:
 		b := m.list.get(ev.URI, false)

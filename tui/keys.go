@@ -24,6 +24,12 @@ type KeyMap struct {
 	Retry       key.Binding
 	Password    key.Binding
 
+	Fold        key.Binding
+	Unfold      key.Binding
+	NewGroup    key.Binding
+	Rename      key.Binding
+	MoveToGroup key.Binding
+
 	ToggleDetail key.Binding
 	CycleArt     key.Binding
 	ToggleDebug  key.Binding
@@ -59,6 +65,12 @@ func DefaultKeyMap() *KeyMap {
 		Retry:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry now")),
 		Password:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "password")),
 
+		Fold:        key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "fold group")),
+		Unfold:      key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "unfold")),
+		NewGroup:    key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "new group")),
+		Rename:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "rename")),
+		MoveToGroup: key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "move to group")),
+
 		ToggleDetail: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "details")),
 		CycleArt:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "icon mode")),
 		ToggleDebug:  key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "debug log")),
@@ -87,6 +99,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 		{k.AddBuddy, k.RemoveBuddy, k.Quit, k.Help},
 		{k.SetStatus, k.EditNote, k.SetIcon, k.Watchers},
 		{k.Filter, k.ClearFilter, k.ToggleDetail, k.ToggleDebug, k.CycleArt},
+		{k.NewGroup, k.Rename, k.MoveToGroup, k.Fold, k.Unfold},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 	}
 }

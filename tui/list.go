@@ -18,6 +18,7 @@ type buddy struct {
 	URI      string
 	ListName string // display name from the buddy list document
 	List     string
+	Groups   []string // the groups that hold it (account.Buddy.Groups)
 
 	State    pidf.State
 	HasState bool
@@ -31,6 +32,8 @@ type buddy struct {
 	IconHash string // hash of the icon on screen ("" = placeholder)
 	IconURL  string
 	IconErr  string
+
+	changedAt time.Time // when its availability last changed (highlight)
 
 	name      string // what is shown: list name, else presence name, else user part
 	lowerName string // sort key
@@ -100,9 +103,10 @@ type buddyList struct {
 	byURI   map[string]*buddy
 	sorted  []*buddy // every buddy, in display order
 	visible []*buddy // the ones that match the filter
-	cursor  int      // index in visible
-	offset  int      // first visible row on screen
-	dirty   bool     // a presence changed: resort before the next frame
+	groupView
+	cursor int  // index in rows
+	offset int  // first row on screen
+	dirty  bool // a presence changed: resort before the next frame
 
 	filter    textinput.Model
 	filtering bool // the filter input has the focus
@@ -140,10 +144,8 @@ const maxFilterChars = 128
 
 // selected returns the buddy under the cursor, or nil.
 func (l *buddyList) selected() *buddy {
-	if l.cursor < 0 || l.cursor >= len(l.visible) {
-		return nil
-	}
-	return l.visible[l.cursor]
+	r, _ := l.selectedRow()
+	return r.b
 }
 
 // get returns the buddy with uri, creating it when create is set.
@@ -166,7 +168,7 @@ func (l *buddyList) setBuddies(entries []account.Buddy) {
 	keep := make(map[string]*buddy, len(entries))
 	for _, e := range entries {
 		b := l.get(e.URI, true)
-		b.ListName, b.List = e.DisplayName, e.List
+		b.ListName, b.List, b.Groups = e.DisplayName, e.List, e.Groups
 		b.refresh()
 		keep[e.URI] = b
 	}
@@ -184,10 +186,7 @@ func (l *buddyList) resortIfDirty() {
 
 func (l *buddyList) resort() {
 	l.dirty = false
-	var cur string
-	if b := l.selected(); b != nil {
-		cur = b.URI
-	}
+	at := l.anchor()
 	l.sorted = l.sorted[:0]
 	for _, b := range l.byURI {
 		l.sorted = append(l.sorted, b)
@@ -200,12 +199,8 @@ func (l *buddyList) resort() {
 			l.visible = append(l.visible, b)
 		}
 	}
-	l.cursor = 0
-	if cur != "" {
-		if i := slices.IndexFunc(l.visible, func(b *buddy) bool { return b.URI == cur }); i >= 0 {
-			l.cursor = i
-		}
-	}
+	l.buildRows()
+	l.restore(at)
 	l.clamp(0)
 }
 
@@ -215,30 +210,22 @@ func (l *buddyList) rowsOnScreen(h int) int {
 }
 
 // clamp keeps the cursor in range and on screen for a list area of h lines
-// (h == 0: keep the last known page size).
+// (h == 0: the last known height).
 func (l *buddyList) clamp(h int) {
-	if l.cursor >= len(l.visible) {
-		l.cursor = len(l.visible) - 1
+	if l.cursor >= len(l.rows) {
+		l.cursor = len(l.rows) - 1
 	}
 	if l.cursor < 0 {
 		l.cursor = 0
 	}
 	if h <= 0 {
+		h = l.lastH
+	}
+	if h <= 0 {
 		return
 	}
-	n := l.rowsOnScreen(h)
-	if l.cursor < l.offset {
-		l.offset = l.cursor
-	}
-	if l.cursor >= l.offset+n {
-		l.offset = l.cursor - n + 1
-	}
-	if l.offset > len(l.visible)-n {
-		l.offset = max(0, len(l.visible)-n)
-	}
-	if l.offset < 0 {
-		l.offset = 0
-	}
+	l.lastH = h
+	l.scroll(h)
 }
 
 // move moves the cursor by delta rows.
@@ -338,7 +325,7 @@ func (l *buddyList) view(w, h int, iconArt func(b *buddy, cols, rows int) string
 		sb.WriteString(fit(l.filter.View(), w))
 		lines++
 	}
-	if len(l.visible) == 0 {
+	if len(l.rows) == 0 {
 		msg := "No buddies yet. Press a to add one."
 		switch {
 		case len(l.sorted) > 0:
@@ -360,11 +347,20 @@ func (l *buddyList) view(w, h int, iconArt func(b *buddy, cols, rows int) string
 	}
 	lay := l.layout(w)
 	s := l.styles
-	end := min(len(l.visible), l.offset+l.rowsOnScreen(h-lines))
 	pad := strings.Repeat(" ", iconGap)
 	gap := strings.Repeat(" ", colGap)
-	for i := l.offset; i < end && lines+l.rowHeight <= h; i++ {
-		b := l.visible[i]
+	for i := l.offset; i < len(l.rows) && lines+l.rowLines(i) <= h; i++ {
+		b := l.rows[i].b
+		if b == nil {
+			if g, ok := l.group(l.rows[i].group); ok {
+				if lines > 0 {
+					sb.WriteByte('\n')
+				}
+				sb.WriteString(l.headerRow(g, w, i == l.cursor))
+				lines++
+			}
+			continue
+		}
 		sel := i == l.cursor
 		icon := strings.Split(iconArt(b, lay.iconCols, l.rowHeight), "\n")
 		for len(icon) < l.rowHeight {
@@ -379,6 +375,9 @@ func (l *buddyList) view(w, h int, iconArt func(b *buddy, cols, rows int) string
 			nameStyle = s.RowNameSelected
 		}
 		status := l.statusCell(b)
+		if l.highlighted(b) {
+			status = l.styles.RowChanged.Render(StatusSymbol(b.Avail) + " " + StatusLabel(b.Avail))
+		}
 		mark := fit(s.RowMark.Render(subscriptionMark(b.Sub)), markW)
 		note := ""
 		noteStyle := s.RowNote

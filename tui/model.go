@@ -65,6 +65,10 @@ type Options struct {
 	// password (the configured password_command); else a masked prompt
 	// asks for it. It runs off the loop.
 	PasswordCommand func() (string, error)
+	// Notify is how a buddy's change of status is signalled beyond the
+	// highlight and the status bar: NotifyOff (default), NotifyBell,
+	// NotifyOSC9 or NotifyOSC777.
+	Notify string
 	// Styles and KeyMap override the defaults.
 	Styles *Styles
 	KeyMap *KeyMap
@@ -151,6 +155,7 @@ type Model struct {
 	statusArmed int // the message whose expiry timer runs
 	requests    map[account.RequestID]pendingRequest
 	closed      bool
+	notices     noticeBatch
 }
 
 // New returns the model for one program. b may be nil: the UI then shows
@@ -226,12 +231,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			cmds = append(cmds, m.handleEvent(ev))
 		}
 		m.list.resortIfDirty()
+		cmds = append(cmds, m.flushNotices())
 		m.arts.add(msg.art)
 		cmds = append(cmds, m.readEvents())
 	case account.Event:
 		// Events sent straight to the program (p.Send) are handled too.
 		cmds = append(cmds, m.handleEvent(msg))
 		m.list.resortIfDirty()
+		cmds = append(cmds, m.flushNotices())
 	case connTickMsg:
 		cmds = append(cmds, m.tick(msg))
 	case submitPasswordMsg:
@@ -281,6 +288,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		who := clean(msg.uri)
 		m.request(pendingRequest{"Removing " + who + "…", "✓ Removed " + who, "Could not remove " + who},
 			func() account.RequestID { return m.b.RemoveBuddy(msg.uri) })
+	case groupEditMsg:
+		m.dialogs.pop()
+		m.groupEdit(msg)
 	case submitIconMsg:
 		m.dialogs.pop()
 		m.request(pendingRequest{"Uploading your icon…", "✓ Icon set", "Could not set your icon"},
@@ -346,6 +356,9 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.list, cmd = m.list.updateFilter(k)
 		return m, cmd
 	}
+	if cmd, ok := m.groupKey(k); ok {
+		return m, cmd
+	}
 	switch {
 	case key.Matches(k, keys.Quit):
 		return m, tea.Quit
@@ -358,9 +371,9 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(k, keys.PageDown):
 		m.list.move(m.list.rowsOnScreen(rows), rows)
 	case key.Matches(k, keys.Top):
-		m.list.move(-len(m.list.visible), rows)
+		m.list.move(-len(m.list.rows), rows)
 	case key.Matches(k, keys.Bottom):
-		m.list.move(len(m.list.visible), rows)
+		m.list.move(len(m.list.rows), rows)
 	case key.Matches(k, keys.Filter):
 		m.list.filtering = true
 		return m, m.list.filter.Focus()
@@ -464,8 +477,7 @@ func (m *Model) ensureArt() tea.Cmd {
 	lay := m.layout()
 	cols, rows := 2*m.opts.IconRows, m.opts.IconRows
 	var keys []artKey
-	end := min(len(m.list.visible), m.list.offset+m.list.rowsOnScreen(lay.listRows))
-	for _, b := range m.list.visible[m.list.offset:end] {
+	for _, b := range m.list.onScreen(lay.listRows) {
 		if b.IconHash != "" {
 			keys = append(keys, artKey{b.IconHash, cols, rows, m.c.mode})
 		}

@@ -25,7 +25,12 @@ type Styles struct {
 	RowNote         lipgloss.Style
 	RowCursor       lipgloss.Style
 	RowMark         lipgloss.Style
+	RowChanged      lipgloss.Style // a status that just changed
 	Empty           lipgloss.Style
+
+	GroupHeader         lipgloss.Style
+	GroupHeaderSelected lipgloss.Style
+	GroupCount          lipgloss.Style
 
 	FilterPrompt lipgloss.Style
 	FilterText   lipgloss.Style
@@ -90,7 +95,12 @@ func DefaultStyles() *Styles {
 	s.RowNote = lipgloss.NewStyle().Foreground(colorSubtle).Italic(true)
 	s.RowCursor = lipgloss.NewStyle().Foreground(colorAccent)
 	s.RowMark = lipgloss.NewStyle().Foreground(colorAway)
+	s.RowChanged = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("#FFFFFF")).Background(colorAccent)
 	s.Empty = lipgloss.NewStyle().Foreground(colorSubtle).Italic(true)
+
+	s.GroupHeader = lipgloss.NewStyle().Bold(true).Foreground(colorSubtle)
+	s.GroupHeaderSelected = lipgloss.NewStyle().Bold(true).Foreground(colorText)
+	s.GroupCount = lipgloss.NewStyle().Foreground(colorFaint)
 
 	s.FilterPrompt = lipgloss.NewStyle().Foreground(colorAccent).Bold(true)
 	s.FilterText = lipgloss.NewStyle().Foreground(colorText)
