@@ -169,8 +169,9 @@ func TestLiveAgainstTheDemoWorld(t *testing.T) {
 
 // startDemoAccount runs the demo world with n simulated buddies (changing
 // only hourly) and a started account "tester" in it, both stopped when the
-// test ends.
-func startDemoAccount(t *testing.T, n int) (*demo.World, *account.Account) {
+// test ends. prepare, if given, runs before the account starts (to store
+// documents for it).
+func startDemoAccount(t *testing.T, n int, prepare ...func(w *demo.World, acc demo.Account)) (*demo.World, *account.Account) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -182,6 +183,9 @@ func startDemoAccount(t *testing.T, n int) (*demo.World, *account.Account) {
 	acc, err := w.AddUser(ctx, "tester", "Tess Ter")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range prepare {
+		p(w, acc)
 	}
 	b, err := account.New(account.Options{
 		Options:  ua.Options{AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password, Proxy: acc.Proxy},
