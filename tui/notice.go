@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +24,7 @@ const (
 
 // Notify modes (Options.Notify, the config's notify setting).
 const (
-	NotifyOff    = ""       // the default: highlight and status bar only
+	NotifyOff    = "off"    // the default ("" too): highlight and status bar only
 	NotifyBell   = "bell"   // BEL: the terminal beeps or flashes, tmux marks the window
 	NotifyOSC9   = "osc9"   // OSC 9: a desktop notification (iTerm2, kitty, WezTerm, foot, ...)
 	NotifyOSC777 = "osc777" // OSC 777 notify: a desktop notification (rxvt-unicode, VTE, foot, ...)
@@ -31,6 +32,18 @@ const (
 
 // NotifyModes are the accepted values of Options.Notify.
 var NotifyModes = []string{NotifyOff, NotifyBell, NotifyOSC9, NotifyOSC777}
+
+// ParseNotify checks a notify setting ("" is NotifyOff).
+func ParseNotify(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return NotifyOff, nil
+	}
+	if !slices.Contains(NotifyModes, s) {
+		return "", fmt.Errorf("notify %q: want %s", s, strings.Join(NotifyModes, ", "))
+	}
+	return s, nil
+}
 
 // noticeBatch collects the status changes of one batch of events, so
 // that a burst says one line and rings once.

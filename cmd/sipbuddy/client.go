@@ -60,6 +60,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	net.register(fs)
 	render := fs.String("render", os.Getenv(envRender), "icon art: symbols (default), halfblock, ascii or plain ($"+envRender+"; NO_COLOR picks plain)")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
+	notify := fs.String("notify", "", "on a buddy's status change, besides the highlight: off (default), bell, osc9 or osc777 (desktop notification); overrides the account's notify")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy.log in the user cache dir)")
 	verbose := fs.Bool("v", false, "log at DEBUG level (every SIP message), not INFO")
 	prepareUsage(fs, args, stdout, usage, clientEnv)
@@ -92,6 +93,12 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		acct.RenderMode = *render
 	}
+	if *notify != "" {
+		if acct.Notify, err = tui.ParseNotify(*notify); err != nil {
+			fmt.Fprintf(stderr, "sipbuddy: --notify: %v\n", err)
+			return 2
+		}
+	}
 	bo, err := net.accountOptions(ctx, acct)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
@@ -116,7 +123,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer closeLog()
 
 	bo.Logger = logger
-	opts := tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures, LogPath: path, LastFolderFile: lastFolderFile()}
+	opts := tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures, LogPath: path, LastFolderFile: lastFolderFile(), Notify: acct.Notify}
 	if acct.PasswordCommand != "" && acct.Password == "" && os.Getenv(config.EnvPassword) == "" {
 		// A refused password reruns password_command (a key ring may have
 		// a newer one) before a prompt asks the person.

@@ -12,6 +12,7 @@
 //	xcap_root = "http://127.0.0.1:8080/xcap-root"
 //	transport = "tcp"                          # tcp (default) or udp
 //	render_mode = "symbols"                    # symbols (default), halfblock, ascii or plain
+//	notify = "off"                             # on a buddy's status change: off (default), bell, osc9 or osc777
 //	display_name = "Alice"
 //	username = "alice"                         # authentication user; default the user part
 //	enabled = true
@@ -62,6 +63,15 @@ const (
 	RenderPlain     = "plain"
 )
 
+// Notify settings: what the terminal is sent when a buddy's status
+// changes (tui.Options.Notify by name).
+const (
+	NotifyOff    = "off"
+	NotifyBell   = "bell"
+	NotifyOSC9   = "osc9"
+	NotifyOSC777 = "osc777"
+)
+
 // Account is one [[account]] entry.
 type Account struct {
 	Name            string `toml:"name"`
@@ -76,6 +86,7 @@ type Account struct {
 	Transport       string `toml:"transport"`   // "tcp" (default), "udp" or "tls"
 	CAFile          string `toml:"ca_file"`     // PEM CAs trusted for TLS instead of the system's
 	RenderMode      string `toml:"render_mode"` // "symbols" (default), "halfblock", "ascii", "plain"
+	Notify          string `toml:"notify"`      // "off" (default), "bell", "osc9", "osc777"
 	Enabled         *bool  `toml:"enabled"`     // default true
 }
 
@@ -180,7 +191,7 @@ func Parse(path string, data []byte) (*File, error) {
 		for i, k := range und {
 			keys[i] = k.String()
 		}
-		return nil, fmt.Errorf("%s: unknown setting %s (known account settings: name, account, display_name, username, password, password_command, password_timeout, proxy, xcap_root, transport, render_mode, enabled)", path, strings.Join(keys, ", "))
+		return nil, fmt.Errorf("%s: unknown setting %s (known account settings: name, account, display_name, username, password, password_command, password_timeout, proxy, xcap_root, transport, render_mode, notify, enabled)", path, strings.Join(keys, ", "))
 	}
 	file.Path = path
 	for i := range file.Accounts {
@@ -223,6 +234,12 @@ func (a *Account) Validate() error {
 		a.RenderMode = strings.ToLower(a.RenderMode)
 	default:
 		return fmt.Errorf("%s: render_mode %q: want %s, %s, %s or %s", a.label(), a.RenderMode, RenderSymbols, RenderHalfBlock, RenderASCII, RenderPlain)
+	}
+	switch strings.ToLower(a.Notify) {
+	case "", NotifyOff, NotifyBell, NotifyOSC9, NotifyOSC777:
+		a.Notify = strings.ToLower(a.Notify)
+	default:
+		return fmt.Errorf("%s: notify %q: want %s, %s, %s or %s", a.label(), a.Notify, NotifyOff, NotifyBell, NotifyOSC9, NotifyOSC777)
 	}
 	if a.XCAPRoot != "" {
 		if u, err := url.Parse(a.XCAPRoot); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -19,6 +19,7 @@ xcap_root = "http://127.0.0.1:8080/xcap-root"
 proxy = "sip:127.0.0.1:5060;transport=tcp"
 transport = "TCP"
 render_mode = "ASCII"
+notify = "Bell"
 
 [[account]]
 name = "home"
@@ -45,7 +46,7 @@ func TestLoadAndSelect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Accounts) != 3 || f.Accounts[0].Transport != "tcp" || f.Accounts[0].RenderMode != RenderASCII {
+	if len(f.Accounts) != 3 || f.Accounts[0].Transport != "tcp" || f.Accounts[0].RenderMode != RenderASCII || f.Accounts[0].Notify != NotifyBell {
 		t.Fatalf("%+v", f.Accounts)
 	}
 	cases := []struct{ name, want, err string }{
@@ -166,5 +167,19 @@ func TestDefaultPath(t *testing.T) {
 	t.Setenv(EnvConfig, "/elsewhere.toml")
 	if p, _ := DefaultPath(); p != "/elsewhere.toml" {
 		t.Errorf("override %q", p)
+	}
+}
+
+// TestNotifySetting: notify takes the four names, any case, and nothing
+// else.
+func TestNotifySetting(t *testing.T) {
+	for _, v := range []string{"off", "bell", "OSC9", "osc777"} {
+		if _, err := Parse("c.toml", []byte("[[account]]\naccount = \"sip:a@example.test\"\nnotify = \""+v+"\"\n")); err != nil {
+			t.Errorf("notify %q: %v", v, err)
+		}
+	}
+	_, err := Parse("c.toml", []byte("[[account]]\naccount = \"sip:a@example.test\"\nnotify = \"beep\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `notify "beep": want off, bell, osc9 or osc777`) {
+		t.Errorf("notify beep: %v", err)
 	}
 }
