@@ -16,11 +16,29 @@ import (
 // (the size stored on XCAP servers), at w x h, with every command run.
 func bigList(tb testing.TB, n, w, h int) Model {
 	tb.Helper()
+	return bigGroupedList(tb, n, w, h, 0)
+}
+
+// bigGroupedList is bigList in g groups (none: the flat list); every
+// tenth buddy is in two groups.
+func bigGroupedList(tb testing.TB, n, w, h, g int) Model {
+	tb.Helper()
 	var buddies []account.Buddy
-	for i := range n {
-		buddies = append(buddies, account.Buddy{URI: fmt.Sprintf("sip:user%04d@example.test", i), DisplayName: fmt.Sprintf("User %04d", i)})
+	var groups []account.Group
+	for i := range g {
+		groups = append(groups, account.Group{Name: fmt.Sprintf("group%02d", i), DisplayName: fmt.Sprintf("Group %02d", i)})
 	}
-	msgs := []tea.Msg{tea.WindowSizeMsg{Width: w, Height: h}, account.BuddiesEvent{Buddies: buddies}}
+	for i := range n {
+		b := account.Buddy{URI: fmt.Sprintf("sip:user%04d@example.test", i), DisplayName: fmt.Sprintf("User %04d", i)}
+		if g > 0 {
+			b.Groups = []string{groups[i%g].Name}
+			if i%10 == 0 {
+				b.Groups = append(b.Groups, groups[(i+1)%g].Name)
+			}
+		}
+		buddies = append(buddies, b)
+	}
+	msgs := []tea.Msg{tea.WindowSizeMsg{Width: w, Height: h}, account.BuddiesEvent{Buddies: buddies, Groups: groups}}
 	acts := [][]string{nil, {"away"}, {"busy"}, {"on-the-phone"}, {"meeting"}}
 	for i, b := range buddies {
 		basic := pidf.BasicOpen
@@ -63,6 +81,22 @@ func BenchmarkView1000Narrow(b *testing.B) {
 // 1,000-buddy list (re-sort and re-filter included).
 func BenchmarkPresenceUpdate1000(b *testing.B) {
 	m := bigList(b, 1000, 120, 40)
+	i := 0
+	for b.Loop() {
+		i++
+		ev := account.PresenceEvent{URI: fmt.Sprintf("sip:user%04d@example.test", i%1000), State: pidf.State{Basic: pidf.BasicOpen, Activities: []string{"away"}[:i%2]}}
+		nm, _ := m.Update(ev)
+		m = nm.(Model)
+	}
+}
+
+// BenchmarkPresenceUpdate1000Groups is BenchmarkPresenceUpdate1000 with
+// the buddies in 20 groups, a tenth of them in two, scrolled to the middle.
+func BenchmarkPresenceUpdate1000Groups(b *testing.B) {
+	m := bigGroupedList(b, 1000, 120, 40, 20)
+	for range 500 {
+		m = drive(b, m, keyMsg("down"))
+	}
 	i := 0
 	for b.Loop() {
 		i++

@@ -64,19 +64,27 @@ func (l *buddyList) grouped() bool {
 	return true
 }
 
-// groupsOf returns the groups b is shown under: its groups the list knows,
-// else the default group.
-func (l *buddyList) groupsOf(b *buddy) []string {
-	var out []string
+// groupIndexes appends to dst the indexes in l.groups of the groups b is
+// shown under: its groups the list knows, else the default group (added
+// to l.groups when the document has none, for buddies whose groups are
+// gone). byName indexes l.groups.
+func (l *buddyList) groupIndexes(dst []int, b *buddy, byName map[string]int) []int {
+	dst = dst[:0]
 	for _, g := range b.Groups {
-		if l.groupIndex(g) >= 0 {
-			out = append(out, g)
+		if i, ok := byName[g]; ok && !slices.Contains(dst, i) {
+			dst = append(dst, i)
 		}
 	}
-	if len(out) == 0 {
-		out = append(out, account.DefaultGroup)
+	if len(dst) == 0 {
+		i, ok := byName[account.DefaultGroup]
+		if !ok {
+			i = len(l.groups)
+			l.groups = append(l.groups, groupInfo{Name: account.DefaultGroup, label: account.DefaultGroup})
+			byName[account.DefaultGroup] = i
+		}
+		dst = append(dst, i)
 	}
-	return out
+	return dst
 }
 
 func (l *buddyList) groupIndex(name string) int {
@@ -96,37 +104,32 @@ func (l *buddyList) buildRows() {
 		}
 		return
 	}
+	byName := make(map[string]int, len(l.groups))
 	for i := range l.groups {
 		l.groups[i].online, l.groups[i].total = 0, 0
+		byName[l.groups[i].Name] = i
 	}
-	members := map[string][]*buddy{}
-	count := func(b *buddy, visible bool) {
-		for _, g := range l.groupsOf(b) {
-			i := l.groupIndex(g)
-			if i < 0 {
-				// The default group holds buddies whose groups are gone.
-				l.groups = append(l.groups, groupInfo{Name: g, label: g})
-				i = len(l.groups) - 1
-			}
-			if visible {
-				members[g] = append(members[g], b)
-				continue
-			}
+	var idx []int
+	for _, b := range l.sorted {
+		online := b.Avail != pidf.Offline && b.Avail != pidf.Unknown && !l.stale(b)
+		idx = l.groupIndexes(idx, b, byName)
+		for _, i := range idx {
 			l.groups[i].total++
-			if b.Avail != pidf.Offline && b.Avail != pidf.Unknown && !l.stale(b) {
+			if online {
 				l.groups[i].online++
 			}
 		}
 	}
-	for _, b := range l.sorted {
-		count(b, false)
-	}
+	members := make([][]*buddy, len(l.groups))
 	for _, b := range l.visible {
-		count(b, true)
+		idx = l.groupIndexes(idx, b, byName)
+		for _, i := range idx {
+			members[i] = append(members[i], b)
+		}
 	}
 	filtering := l.filtered()
-	for _, g := range l.groups {
-		ms := members[g.Name]
+	for i, g := range l.groups {
+		ms := members[i]
 		if filtering && len(ms) == 0 {
 			continue
 		}
@@ -171,11 +174,22 @@ func (l *buddyList) tailFits(i, h int) bool {
 // scroll keeps the cursor's row whole on a screen of h lines, and leaves
 // no blank lines at the bottom that rows above could fill.
 func (l *buddyList) scroll(h int) {
+	if len(l.rows) == 0 {
+		l.offset = 0
+		return
+	}
 	if l.cursor < l.offset {
 		l.offset = l.cursor
 	}
-	for l.offset < l.cursor && l.linesBetween(l.offset, l.cursor+1) > h {
-		l.offset++
+	// The highest first row from which the cursor's row still ends on
+	// screen, found walking up from the cursor: O(h), not O(rows).
+	top, lines := l.cursor, l.rowLines(l.cursor)
+	for top > 0 && lines+l.rowLines(top-1) <= h {
+		top--
+		lines += l.rowLines(top)
+	}
+	if l.offset < top {
+		l.offset = top
 	}
 	for l.offset > 0 && l.tailFits(l.offset-1, h) {
 		l.offset--
