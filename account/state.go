@@ -21,9 +21,13 @@ import (
 const StateDirName = "state"
 
 // MaxStateFileBytes bounds a state file. The largest state it must hold is
-// a note of MaxNoteBytes in which JSON escapes every byte as \u00XX (6
-// bytes each), plus the other fields.
-const MaxStateFileBytes = 8 << 10
+// a note of MaxNoteBytes and MaxFoldedGroups group names of
+// MaxGroupNameBytes in which JSON escapes every byte as \u00XX (6 bytes
+// each), plus the other fields.
+const MaxStateFileBytes = 64 << 10
+
+// MaxFoldedGroups bounds the folded groups kept; more are not kept.
+const MaxFoldedGroups = 64
 
 // MaxRenderModeBytes bounds the render mode kept for the front end (the
 // names are words like "halfblock").
@@ -31,12 +35,14 @@ const MaxRenderModeBytes = 32
 
 // SavedState is what an account remembers between runs: my status and note
 // as I set them (Open false is Invisible; the note is the real one kept for
-// my return), and the icon render mode the front end last chose.
+// my return), the icon render mode the front end last chose, and the
+// groups it shows folded (by Group.Name).
 type SavedState struct {
-	Open       bool   `json:"open"`
-	Activity   string `json:"activity,omitempty"`
-	Note       string `json:"note,omitempty"`
-	RenderMode string `json:"render_mode,omitempty"`
+	Open       bool     `json:"open"`
+	Activity   string   `json:"activity,omitempty"`
+	Note       string   `json:"note,omitempty"`
+	RenderMode string   `json:"render_mode,omitempty"`
+	Folded     []string `json:"folded,omitempty"`
 }
 
 // StateFile is where the state of the account aor is kept in dataDir: one
@@ -99,6 +105,14 @@ func ParseState(data []byte) (SavedState, error) {
 	}
 	if len(s.RenderMode) > MaxRenderModeBytes {
 		return SavedState{}, fmt.Errorf("%w: render mode longer than %d bytes", ErrDamagedState, MaxRenderModeBytes)
+	}
+	if len(s.Folded) > MaxFoldedGroups {
+		return SavedState{}, fmt.Errorf("%w: more than %d folded groups", ErrDamagedState, MaxFoldedGroups)
+	}
+	for _, g := range s.Folded {
+		if g == "" || len(g) > MaxGroupNameBytes {
+			return SavedState{}, fmt.Errorf("%w: a folded group's name is empty or longer than %d bytes", ErrDamagedState, MaxGroupNameBytes)
+		}
 	}
 	return s, nil
 }
@@ -245,5 +259,33 @@ func (a *Account) SaveRenderMode(mode string) {
 		return
 	}
 	a.saved.RenderMode = mode
+	a.saveStateLocked()
+}
+
+// SavedFolded returns the groups the front end showed folded in an earlier
+// run (SaveFolded), or nil.
+func (a *Account) SavedFolded() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.saved.Folded)
+}
+
+// SaveFolded keeps the names of the groups the front end shows folded in
+// the state file for the next start: the first MaxFoldedGroups names of
+// at most MaxGroupNameBytes (longer ones are not kept). Without
+// Options.StateFile it does nothing.
+func (a *Account) SaveFolded(groups []string) {
+	var keep []string
+	for _, g := range groups {
+		if g != "" && len(g) <= MaxGroupNameBytes && len(keep) < MaxFoldedGroups {
+			keep = append(keep, g)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed || slices.Equal(keep, a.saved.Folded) {
+		return
+	}
+	a.saved.Folded = keep
 	a.saveStateLocked()
 }

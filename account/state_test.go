@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +86,7 @@ func TestStatusAndNoteSurviveARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.SaveRenderMode("ascii")
+	b.SaveFolded([]string{"Work", strings.Repeat("x", MaxGroupNameBytes+1), "Friends"})
 	closeBackend(t, b, r)
 
 	b, r = startWithState(t, acc, stateFile)
@@ -92,6 +96,9 @@ func TestStatusAndNoteSurviveARestart(t *testing.T) {
 	})
 	if got := b.SavedRenderMode(); got != "ascii" {
 		t.Errorf("saved render mode %q, want ascii", got)
+	}
+	if got := b.SavedFolded(); !slices.Equal(got, []string{"Work", "Friends"}) {
+		t.Errorf("saved folded groups %q, want Work and Friends", got)
 	}
 	wire, waitPresence := watch(t, w, b.AOR())
 	waitPresence("Away, back at ten", func(s pidf.State) bool {
@@ -200,11 +207,14 @@ func TestDamagedStateFileStartsFresh(t *testing.T) {
 // bound; one byte more than the bound is refused.
 func TestStateFileBound(t *testing.T) {
 	worst := SavedState{Open: false, Activity: "permanent-absence", Note: strings.Repeat("<", MaxNoteBytes), RenderMode: strings.Repeat("m", MaxRenderModeBytes)}
+	for i := range MaxFoldedGroups {
+		worst.Folded = append(worst.Folded, fmt.Sprintf("%03d", i)+strings.Repeat("<", MaxGroupNameBytes-3))
+	}
 	data, err := encodeState(worst)
 	if err != nil {
 		t.Fatalf("the largest state does not fit: %v", err)
 	}
-	if s, err := ParseState(data); err != nil || s != worst {
+	if s, err := ParseState(data); err != nil || !reflect.DeepEqual(s, worst) {
 		t.Fatalf("round trip: %+v %v", s, err)
 	}
 	big := append(data[:len(data)-1:len(data)-1], []byte(strings.Repeat(" ", MaxStateFileBytes-len(data)+2))...)
@@ -225,6 +235,19 @@ func TestStateFileBound(t *testing.T) {
 			t.Errorf("a render mode over %d bytes: %v", MaxRenderModeBytes, err)
 		}
 	}
+	for what, folded := range map[string][]string{
+		"more than":   append(slices.Clone(worst.Folded), "x"),
+		"longer than": {strings.Repeat("g", MaxGroupNameBytes+1)},
+		"empty":       {""},
+	} {
+		data, err := json.Marshal(SavedState{Open: true, Folded: folded})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseState(data); !errors.Is(err, ErrDamagedState) || !strings.Contains(err.Error(), what) {
+			t.Errorf("folded groups %s: %v", what, err)
+		}
+	}
 	if _, ok, err := LoadState(filepath.Join(t.TempDir(), "none.json")); ok || err != nil {
 		t.Errorf("a missing file: ok %v, %v", ok, err)
 	}
@@ -237,6 +260,7 @@ func FuzzParseState(f *testing.F) {
 	f.Add([]byte(`{"open":false,"note":"At the dentist"}`))
 	f.Add([]byte(`{"open":true} {"open":false}`))
 	f.Add([]byte(`{"note":"\u0007"}`))
+	f.Add([]byte(`{"open":true,"folded":["Friends","Work"]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := ParseState(data)
 		if err != nil {
@@ -250,7 +274,7 @@ func FuzzParseState(f *testing.F) {
 			t.Fatalf("a parsed state does not encode: %v", err)
 		}
 		again, err := ParseState(out)
-		if err != nil || again != s {
+		if err != nil || !reflect.DeepEqual(again, s) {
 			t.Fatalf("round trip %+v -> %s -> %+v %v", s, out, again, err)
 		}
 		var anyJSON map[string]any

@@ -84,11 +84,11 @@ func (m *Model) groupKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	header := onRow && row.b == nil
 	switch {
 	case key.Matches(k, keys.Confirm) && header && !m.showDbg:
-		l.setFolded(row.group, !l.folded[row.group])
+		m.fold(row.group, !l.folded[row.group])
 	case key.Matches(k, keys.Fold) && onRow && l.grouped():
-		l.setFolded(row.group, true)
+		m.fold(row.group, true)
 	case key.Matches(k, keys.Unfold) && header:
-		l.setFolded(row.group, false)
+		m.fold(row.group, false)
 	case key.Matches(k, keys.NewGroup):
 		return m.openNameEditor(nameEditor{title: "New group", label: "Group name", placeholder: "Friends",
 			limit: MaxGroupNameChars, edit: groupEditMsg{kind: addGroupEdit}}, ""), true
@@ -111,6 +111,15 @@ func (m *Model) groupKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	}
 	m.list.clamp(m.layout().listRows)
 	return nil, true
+}
+
+// fold folds or unfolds a group and keeps the folded groups for the next
+// start.
+func (m *Model) fold(group string, fold bool) {
+	m.list.setFolded(group, fold)
+	if m.b != nil {
+		m.b.SaveFolded(m.list.foldedGroups())
+	}
 }
 
 // openNameEditor opens e with value typed in.

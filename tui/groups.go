@@ -301,6 +301,16 @@ func (l *buddyList) setFolded(name string, fold bool) {
 	l.resort()
 }
 
+// restoreFolded folds the groups named (kept from an earlier run).
+func (l *buddyList) restoreFolded(names []string) {
+	for _, n := range names {
+		if l.folded == nil {
+			l.folded = map[string]bool{}
+		}
+		l.folded[n] = true
+	}
+}
+
 // foldedGroups returns the names of the folded groups, sorted.
 func (l *buddyList) foldedGroups() []string {
 	var out []string

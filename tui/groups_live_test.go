@@ -59,6 +59,15 @@ func TestLiveBlinkGroups(t *testing.T) {
 		t.Errorf("the new name is not on screen:\n%s", plain(l.m))
 	}
 
+	// Fold Work (now empty): the account keeps it for the next start.
+	l.keys("g", "down", "down", "down", "enter")
+	if r, _ := l.m.list.selectedRow(); r.b != nil || r.group != "Work" || !l.m.list.folded["Work"] {
+		t.Errorf("Work not folded; cursor on %+v", r)
+	}
+	if got := b.SavedFolded(); len(got) != 1 || got[0] != "Work" {
+		t.Errorf("folded groups kept: %q", got)
+	}
+
 	doc, err := w.Store().Get(key)
 	if err != nil {
 		t.Fatal(err)

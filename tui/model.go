@@ -192,6 +192,7 @@ func New(b *account.Account, o Options) Model {
 	}
 	if b != nil {
 		m.self.AOR = b.AOR()
+		m.list.restoreFolded(b.SavedFolded())
 	}
 	return m
 }

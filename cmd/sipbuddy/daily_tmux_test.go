@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"syscall"
@@ -224,7 +225,7 @@ func TestDailyUseInTmux(t *testing.T) {
 		return strings.Contains(row, "Away") && strings.Contains(row, "back at ten")
 	})
 	if s, ok, err := account.LoadState(account.StateFile(filepath.Join(aliceDir, "data"), "sip:alice@example.test")); !ok || err != nil ||
-		s != (account.SavedState{Open: true, Activity: "away", Note: "back at ten", RenderMode: "halfblock"}) {
+		!reflect.DeepEqual(s, account.SavedState{Open: true, Activity: "away", Note: "back at ten", RenderMode: "halfblock"}) {
 		t.Errorf("alice's saved state %+v (%v, %v)", s, ok, err)
 	}
 
