@@ -23,6 +23,11 @@ const (
 // AddBuddy adds uri to the list "buddies" of my buddy list document (an
 // ETag-conditional update) and subscribes to its presence.
 func (a *Account) AddBuddy(uri, displayName string) RequestID {
+	return a.AddBuddyTo(uri, displayName, DefaultGroup)
+}
+
+// AddBuddyTo is AddBuddy into the group called group (see addToGroup).
+func (a *Account) AddBuddyTo(uri, displayName, group string) RequestID {
 	return a.run(AddBuddyRequest, func(ctx context.Context, _ RequestID) (string, error) {
 		u, err := NormalizeURI(uri)
 		if err != nil {
@@ -32,7 +37,7 @@ func (a *Account) AddBuddy(uri, displayName string) RequestID {
 			return "", fmt.Errorf("display name longer than %d bytes", MaxDisplayNameBytes)
 		}
 		doc, err := resourcelists.Update(ctx, a.xc, func(d *resourcelists.Document) error {
-			return d.Add(resourcelists.BuddiesList, u, displayName)
+			return addToGroup(d, group, u, displayName)
 		})
 		if err != nil {
 			return "", err

@@ -83,6 +83,18 @@ func checkGroupName(name string) (string, error) {
 	return name, nil
 }
 
+// addToGroup adds uri to the group called group ("" is DefaultGroup),
+// as resourcelists.Document.AddToGroup does; Blink's lists are no groups.
+func addToGroup(d *resourcelists.Document, group, uri, displayName string) error {
+	if group == "" {
+		group = DefaultGroup
+	}
+	if resourcelists.IsReserved(group) {
+		return fmt.Errorf("%w: %q is a list Blink keeps for itself", ErrInvalidGroup, group)
+	}
+	return d.AddToGroup(group, uri, displayName)
+}
+
 // editList applies fn to my buddy list document with the one ETag
 // read-modify-write (resourcelists.Update), reports the new list, and
 // ends the subscriptions to buddies the edit took out of the list.

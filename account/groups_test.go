@@ -125,22 +125,25 @@ func TestBlinkDocumentThroughAccount(t *testing.T) {
 		}
 	}
 	answer("add group", b.AddGroup("Family"))
+	answer("add to a group that is a list", b.AddBuddyTo("sip:erin@example.test", "Erin", "Family"))
+	answer("add to a group only Blink's addressbook has", b.AddBuddyTo("sip:frank@example.test", "Frank", "Friends"))
 	answer("move", b.MoveBuddy("sip:carol@example.test", "Family"))
 	answer("rename buddy", b.RenameBuddy("sip:bob@example.test", "Robert"))
 	answer("rename group", b.RenameGroup("Work", "Office"))
 	// A group sipbuddy adds is a list of the document: lists come before
 	// the groups only the addressbook has. Such a group is known by its
-	// addressbook name, so the renamed one is "Office" now.
+	// addressbook name, so the renamed one is "Office" now. Frank is a
+	// contact of Blink's Friends, as Blink would have added him.
 	waitList("the edits", []string{
-		"Family: Carol <sip:carol@example.test>",
-		"Friends: Robert <sip:bob@example.test>",
+		"Family: Erin <sip:erin@example.test>, Carol <sip:carol@example.test>",
+		"Friends: Robert <sip:bob@example.test>, Frank <sip:frank@example.test>",
 		"Office: ",
 		"buddies: Dave <sip:dave@example.test>",
 	})
 	answer("delete group", b.DeleteGroup("Office", false))
 	waitList("the group deleted", []string{
-		"Family: Carol <sip:carol@example.test>",
-		"Friends: Robert <sip:bob@example.test>",
+		"Family: Erin <sip:erin@example.test>, Carol <sip:carol@example.test>",
+		"Friends: Robert <sip:bob@example.test>, Frank <sip:frank@example.test>",
 		"buddies: Dave <sip:dave@example.test>",
 	})
 
@@ -157,16 +160,25 @@ func TestBlinkDocumentThroughAccount(t *testing.T) {
 			t.Errorf("Blink's %s changed:\n got %s\nwant %s", path, gotForeign[path], want)
 		}
 	}
+	// Blink's RLS list gains the buddies added (Blink subscribes to
+	// them); the rest of its lists are as they were.
+	d, err := resourcelists.Parse(stored.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rls, _ := d.ListURIs(resourcelists.PresenceRLSList)
+	for _, uri := range []string{"sip:bob@example.test", "sip:carol@example.test", "tel:+15550100", "sip:erin@example.test", "sip:frank@example.test"} {
+		if !slices.Contains(rls, uri) {
+			t.Errorf("%s not in %s: %v", uri, resourcelists.PresenceRLSList, rls)
+		}
+	}
+	delete(wantReserved, resourcelists.PresenceRLSList)
 	for name, want := range wantReserved {
 		if gotReserved[name] != want {
 			t.Errorf("list %s changed:\n got %s\nwant %s", name, gotReserved[name], want)
 		}
 	}
 	// What Blink reads: its addressbook has the new names and groups.
-	d, err := resourcelists.Parse(stored.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ab, ok := d.Addressbook()
 	if !ok {
 		t.Fatal("the addressbook is gone")
@@ -175,7 +187,7 @@ func TestBlinkDocumentThroughAccount(t *testing.T) {
 	for _, c := range ab.Contacts {
 		names[c.BuddyURI()] = c.Name
 	}
-	if names["sip:bob@example.test"] != "Robert" || names["sip:carol@example.test"] != "Carol" {
+	if names["sip:bob@example.test"] != "Robert" || names["sip:carol@example.test"] != "Carol" || names["sip:frank@example.test"] != "Frank" {
 		t.Errorf("addressbook names %v", names)
 	}
 	var groups []string
@@ -196,6 +208,9 @@ func TestBlinkDocumentThroughAccount(t *testing.T) {
 		{"an empty name", b.RenameGroup("Friends", "  "), ErrInvalidGroup},
 		{"an unknown group", b.MoveBuddy("sip:bob@example.test", "Nowhere"), resourcelists.ErrNotFound},
 		{"an unknown buddy", b.RenameBuddy("sip:nobody@example.test", "X"), resourcelists.ErrNotFound},
+		{"adding to an unknown group", b.AddBuddyTo("sip:zed@example.test", "", "Nowhere"), resourcelists.ErrNotFound},
+		{"adding to a reserved list", b.AddBuddyTo("sip:zed@example.test", "", resourcelists.OMAGrantedContacts), ErrInvalidGroup},
+		{"adding twice", b.AddBuddyTo("sip:frank@example.test", "", "Friends"), resourcelists.ErrExists},
 	} {
 		if _, err := r.answer(t, c.id); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.what, err, c.want)

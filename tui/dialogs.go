@@ -18,7 +18,7 @@ type (
 	closeDialogMsg  struct{}
 	submitStatusMsg struct{ choice statusChoice }
 	submitNoteMsg   struct{ note string }
-	submitAddMsg    struct{ uri, name string }
+	submitAddMsg    struct{ uri, name, group string }
 	submitRemoveMsg struct{ uri, name string }
 	submitIconMsg   struct{ path string }
 	watcherMsg      struct {
@@ -205,12 +205,14 @@ func (d noteEditor) view() string {
 	return modalBox(d.common, "Edit my note", body, hint(d.common, d.keys.Confirm, d.keys.Cancel), w)
 }
 
-// addBuddyForm asks for a SIP URI and a display name.
+// addBuddyForm asks for a SIP URI and a display name; the buddy goes to
+// group (the one under the cursor; "" is the default group).
 type addBuddyForm struct {
 	*common
-	uri, name textinput.Model
-	focus     int
-	err       string
+	uri, name         textinput.Model
+	focus             int
+	err               string
+	group, groupLabel string
 }
 
 func newAddBuddyForm(c *common, noPaste bool) (addBuddyForm, tea.Cmd) {
@@ -239,7 +241,7 @@ func (d addBuddyForm) update(msg tea.Msg) (dialog, tea.Cmd) {
 				d.err = err.Error()
 				return d, nil
 			}
-			return d, send(submitAddMsg{uri: uri, name: clean(d.name.Value())})
+			return d, send(submitAddMsg{uri: uri, name: clean(d.name.Value()), group: d.group})
 		}
 	}
 	var cmd tea.Cmd
@@ -267,6 +269,9 @@ func (d addBuddyForm) view() string {
 	w := modalWidth(d.width, 50)
 	body := d.styles.InputLabel.Render("SIP URI") + "\n" + d.uri.View() + "\n\n" +
 		d.styles.InputLabel.Render("Display name (optional)") + "\n" + d.name.View()
+	if d.group != "" {
+		body += "\n\n" + d.styles.InputLabel.Render(fitPlain("Group: "+d.groupLabel, w))
+	}
 	if d.err != "" {
 		body += "\n\n" + d.styles.StatusError.Render(fitPlain(d.err, w))
 	}

@@ -272,6 +272,16 @@ func (l *buddyList) selectedRow() (listRow, bool) {
 	return l.rows[l.cursor], true
 }
 
+// cursorGroup returns the group of the row under the cursor and its
+// label, "" when the list shows no groups.
+func (l *buddyList) cursorGroup() (name, label string) {
+	r, ok := l.selectedRow()
+	if !ok || !l.grouped() || r.group == "" {
+		return "", ""
+	}
+	return r.group, l.groupLabel(r.group)
+}
+
 // group returns the group called name, or false.
 func (l *buddyList) group(name string) (groupInfo, bool) {
 	if i := l.groupIndex(name); i >= 0 {

@@ -59,8 +59,24 @@ func TestLiveBlinkGroups(t *testing.T) {
 		t.Errorf("the new name is not on screen:\n%s", plain(l.m))
 	}
 
+	// Add Zoe with the cursor in Friends: she is a contact of Blink's
+	// Friends group.
+	l.keys("g", "a")
+	for _, r := range "zoe@example.test" {
+		l.keys(string(r))
+	}
+	l.keys("tab", "Z", "o", "e", "enter")
+	l.until("Zoe in Friends", func(m *Model) bool {
+		for _, r := range m.list.rows {
+			if r.b != nil && r.b.name == "Zoe" && r.group == "Friends" {
+				return true
+			}
+		}
+		return false
+	})
+
 	// Fold Work (now empty): the account keeps it for the next start.
-	l.keys("g", "down", "down", "down", "enter")
+	l.keys("G", "up", "up", "enter") // Work, buddies, Dave are the last rows
 	if r, _ := l.m.list.selectedRow(); r.b != nil || r.group != "Work" || !l.m.list.folded["Work"] {
 		t.Errorf("Work not folded; cursor on %+v", r)
 	}
@@ -81,7 +97,7 @@ func TestLiveBlinkGroups(t *testing.T) {
 	}
 	ab, _ := d.Addressbook()
 	for _, g := range ab.Groups {
-		if g.Name == "Friends" && len(g.Contacts) != 2 {
+		if g.Name == "Friends" && len(g.Contacts) != 3 {
 			t.Errorf("Blink's Friends group has %v", g.Contacts)
 		}
 	}

@@ -208,6 +208,20 @@ func TestGroupsMoveAndRename(t *testing.T) {
 	}
 	m = drive(t, m, closeDialogMsg{})
 
+	// a adds to the group under the cursor, and says which.
+	m = press(t, m, "g", "down", "down", "down", "down", "a") // Bob in Work
+	if !strings.Contains(plain(m), "Group: Work") {
+		t.Errorf("add form does not say the group:\n%s", plain(m))
+	}
+	got = dialogIntent(t, &m, "z", "@", "x", ".", "t", "e", "s", "t", "tab", "Z", "enter")
+	if want := (submitAddMsg{uri: "sip:z@x.test", name: "Z", group: "Work"}); got != want {
+		t.Errorf("add asks %+v, want %+v", got, want)
+	}
+	m = drive(t, m, got)
+	if !strings.Contains(m.statusText, "Could not add sip:z@x.test to Work") {
+		t.Errorf("status %q", m.statusText)
+	}
+
 	// x on a header asks what becomes of the group's buddies.
 	m = press(t, m, "g", "x")
 	if !strings.Contains(plain(m), "Delete the group Friends? Its 2 buddies") {

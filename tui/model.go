@@ -282,8 +282,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case submitAddMsg:
 		m.dialogs.pop()
 		who := clean(msg.uri)
+		if msg.group != "" {
+			who += " to " + m.list.groupLabel(msg.group)
+		}
 		m.request(pendingRequest{"Adding " + who + "…", "✓ Added " + who, "Could not add " + who},
-			func() account.RequestID { return m.b.AddBuddy(msg.uri, msg.name) })
+			func() account.RequestID { return m.b.AddBuddyTo(msg.uri, msg.name, msg.group) })
 	case submitRemoveMsg:
 		m.dialogs.pop()
 		who := clean(msg.uri)
@@ -421,6 +424,7 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		return m, cmd
 	case key.Matches(k, keys.AddBuddy):
 		d, cmd := newAddBuddyForm(m.c, m.opts.NoPaste)
+		d.group, d.groupLabel = m.list.cursorGroup()
 		m.dialogs.push(d)
 		return m, cmd
 	case key.Matches(k, keys.RemoveBuddy):

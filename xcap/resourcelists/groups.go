@@ -193,6 +193,38 @@ func (d *Document) DeleteGroup(name string, drop bool) error {
 	return nil
 }
 
+// AddToGroup adds a buddy to the group called group: to its list as Add
+// does, or, for a group only python-sipsimple's addressbook has, as a
+// contact of that addressbook group (a buddy the document has already is
+// moved there, as MoveEntry moves it). The default group (BuddiesList)
+// is made when the document has none; another group that does not exist
+// is ErrNotFound.
+func (d *Document) AddToGroup(group, uri, displayName string) error {
+	g, ok := d.group(group)
+	if !ok || g.list != nil {
+		name := group
+		if ok {
+			name, _ = g.list.Attr("name")
+		} else if group != BuddiesList {
+			return fmt.Errorf("%w: group %q", ErrNotFound, group)
+		}
+		return d.Add(name, uri, displayName)
+	}
+	uri, displayName = strings.TrimSpace(uri), strings.TrimSpace(displayName)
+	if err := checkURI(uri); err != nil {
+		return err
+	}
+	if err := checkText(displayName); err != nil {
+		return err
+	}
+	for _, e := range g.Entries {
+		if uriKey(e.URI) == uriKey(uri) {
+			return fmt.Errorf("%w: %s in group %q", ErrExists, uri, group)
+		}
+	}
+	return d.place(Entry{URI: uri, DisplayName: displayName}, group, nil)
+}
+
 // MoveEntry moves the buddy with that URI into the group called group:
 // out of every other group (its entry element, with whatever other
 // clients wrote in it, is moved, not rewritten), and, in the addressbook,

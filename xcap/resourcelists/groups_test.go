@@ -3,6 +3,7 @@ package resourcelists
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -200,4 +201,48 @@ func hasURI(g Group, uri string) bool {
 		}
 	}
 	return false
+}
+
+// TestAddToGroup adds buddies to a group that is a list, to one only
+// Blink's addressbook has (a contact in its group, subscribed through
+// Blink's RLS list), and to the default group of a document without one;
+// the document stays readable by python-sipsimple.
+func TestAddToGroup(t *testing.T) {
+	d := mustParse(t, blinkIndex(t))
+	if err := d.AddGroup("Family"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ group, uri, name string }{
+		{"Family", "sip:erin@example.test", "Erin"},
+		{"Friends", "sip:frank@example.test", "Frank"},
+		{BuddiesList, "sip:gina@example.test", "Gina"},
+	} {
+		if err := d.AddToGroup(c.group, c.uri, c.name); err != nil {
+			t.Fatalf("AddToGroup(%s, %s): %v", c.group, c.uri, err)
+		}
+		g, ok := d.group(c.group)
+		if !ok || !slices.ContainsFunc(g.Entries, func(e Entry) bool { return e.URI == c.uri && e.DisplayName == c.name }) {
+			t.Errorf("%s not in %s: %+v", c.uri, c.group, g.Entries)
+		}
+	}
+	if g, _ := d.group("Friends"); g.AddressbookID == "" || len(g.Entries) != 2 {
+		t.Errorf("Blink's Friends: %+v", g)
+	}
+	if rls, _ := d.ListURIs(PresenceRLSList); !slices.Contains(rls, "sip:frank@example.test") {
+		t.Errorf("frank not subscribed through Blink's RLS list: %v", rls)
+	}
+	if err := d.AddToGroup("Friends", "SIP:Frank@example.test", ""); !errors.Is(err, ErrExists) {
+		t.Errorf("adding frank twice: %v", err)
+	}
+	if err := d.AddToGroup("Nowhere", "sip:zed@example.test", ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown group: %v", err)
+	}
+	if err := d.AddToGroup("Friends", "no uri", ""); !errors.Is(err, ErrInvalid) {
+		t.Errorf("bad URI: %v", err)
+	}
+	out, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBlinkReadable(t, out)
 }
