@@ -387,3 +387,34 @@ func TestNotifySetting(t *testing.T) {
 		t.Errorf("hostile text: %q", got)
 	}
 }
+
+// TestNoticesKeepTheUsersMessages: a status change does not hide the
+// outcome of the user's own request; once it has expired, changes are
+// said again, each replacing the one before.
+func TestNoticesKeepTheUsersMessages(t *testing.T) {
+	m := groupedModel(t, 80, 24, Options{})
+	change := func(uri string, acts ...string) {
+		t.Helper()
+		m = drive(t, m, account.PresenceEvent{URI: uri, At: testTime, State: pidf.State{Basic: pidf.BasicOpen, Activities: acts}})
+	}
+	m.setStatus(statusOK, "✓ Group Fam added")
+	change("sip:alice@example.test", "away")
+	if m.statusText != "✓ Group Fam added" {
+		t.Errorf("a notice replaced the request's outcome: %q", m.statusText)
+	}
+	m = drive(t, m, statusExpiredMsg{seq: m.statusSeq})
+	change("sip:bob@example.test")
+	if m.statusText != "Bob Builder is now Available" {
+		t.Errorf("status bar %q after the outcome expired", m.statusText)
+	}
+	change("sip:carol@example.test", "busy")
+	if m.statusText != "Carol Danvers is now Busy" {
+		t.Errorf("status bar %q: the newer notice should replace the older", m.statusText)
+	}
+	// A note alone is no change of status.
+	m = drive(t, m, statusExpiredMsg{seq: m.statusSeq})
+	m = drive(t, m, account.PresenceEvent{URI: "sip:carol@example.test", At: testTime, State: pidf.State{Basic: pidf.BasicOpen, Activities: []string{"busy"}, Note: "deadline"}})
+	if m.statusText != "" {
+		t.Errorf("a new note was noticed: %q", m.statusText)
+	}
+}

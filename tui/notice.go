@@ -51,6 +51,7 @@ type noticeBatch struct {
 	n        int
 	last     *buddy
 	lastRing time.Time
+	seq      int // the status-bar message the last notice showed
 }
 
 // highlightExpiredMsg asks for a frame once a highlight is over (the
@@ -76,8 +77,8 @@ func (l *buddyList) highlighted(b *buddy) bool {
 }
 
 // flushNotices says what the batch's changes were: a status-bar line
-// (unless the bar shows something that matters more: a request under
-// way, an error), the bell or notification the user chose, and a frame
+// (unless the bar shows something else: a request under way, its
+// outcome, an error, until it expires), the bell or notification the user chose, and a frame
 // when the highlight ends.
 func (m *Model) flushNotices() tea.Cmd {
 	nb := &m.notices
@@ -93,8 +94,11 @@ func (m *Model) flushNotices() tea.Cmd {
 	case n > 2:
 		text += fmt.Sprintf(" (and %d more changes)", n-1)
 	}
-	if m.statusCause == causeNone && (m.statusKind != statusError || m.statusText == "") {
+	// A notice replaces only an empty bar or an older notice: the outcome
+	// of the user's own request, an error, a request under way stay.
+	if m.statusText == "" || (m.statusSeq == nb.seq && m.statusCause == causeNone) {
 		m.setStatus(statusInfo, text)
+		nb.seq = m.statusSeq
 	}
 	cmds := []tea.Cmd{m.c.after(HighlightFor, highlightExpiredMsg{})}
 	now := m.c.now()
