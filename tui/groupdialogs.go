@@ -298,3 +298,22 @@ func buddies(n int) string {
 	}
 	return fmt.Sprintf("%d buddies", n)
 }
+
+// groupDetail is the detail pane of a group's header: its name, how many
+// of its buddies are online, and what can be done with it.
+func (m *Model) groupDetail(g groupInfo, w int) string {
+	s, k := m.c.styles, m.c.keys
+	state := "unfolded"
+	if m.list.folded[g.Name] {
+		state = "folded"
+	}
+	lines := []string{
+		s.DetailTitle.Render(fitPlain(g.label, w)),
+		s.DetailValue.Render(fitPlain(fmt.Sprintf("%s, %d online", buddies(g.total), g.online), w)),
+		s.DetailLabel.Render(fitPlain(state, w)),
+		"",
+		s.Hint.Render(fitPlain(k.Confirm.Help().Key+" fold or unfold • "+k.Rename.Help().Key+" rename", w)),
+		s.Hint.Render(fitPlain(k.RemoveBuddy.Help().Key+" delete • "+k.AddBuddy.Help().Key+" add a buddy here", w)),
+	}
+	return strings.Join(lines, "\n")
+}

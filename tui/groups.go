@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
@@ -280,6 +281,30 @@ func (l *buddyList) cursorGroup() (name, label string) {
 		return "", ""
 	}
 	return r.group, l.groupLabel(r.group)
+}
+
+// headerGroup returns the group whose header is under the cursor.
+func (l *buddyList) headerGroup() (groupInfo, bool) {
+	r, ok := l.selectedRow()
+	if !ok || r.b != nil {
+		return groupInfo{}, false
+	}
+	return l.group(r.group)
+}
+
+// groupsText names the groups b is in, for the detail pane ("" when the
+// list shows no groups).
+func (l *buddyList) groupsText(b *buddy) string {
+	if !l.grouped() {
+		return ""
+	}
+	var names []string
+	for _, g := range b.Groups {
+		if i := l.groupIndex(g); i >= 0 {
+			names = append(names, l.groups[i].label)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // group returns the group called name, or false.

@@ -1,12 +1,14 @@
 package tui
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
@@ -417,4 +419,48 @@ func TestNoticesKeepTheUsersMessages(t *testing.T) {
 	if m.statusText != "" {
 		t.Errorf("a new note was noticed: %q", m.statusText)
 	}
+}
+
+// TestGroupDetail: with the cursor on a header, the detail pane is about
+// the group; on a buddy, it names the buddy's groups.
+func TestGroupDetail(t *testing.T) {
+	m := groupedModel(t, 120, 40, Options{})
+	screen := plain(m)
+	for _, s := range []string{"3 buddies, 3 online", "unfolded", "enter fold or unfold • e rename"} {
+		if !strings.Contains(screen, s) {
+			t.Errorf("group detail lacks %q:\n%s", s, screen)
+		}
+	}
+	m = press(t, m, "down", "down", "down") // Dave, in Friends and Work
+	if !regexp.MustCompile(`Groups +Friends, Work`).MatchString(plain(m)) {
+		t.Errorf("buddy detail does not name both groups:\n%s", plain(m))
+	}
+}
+
+// TestGoldenGroupsProgram runs the grouped list in a real Bubble Tea
+// program (teatest): enter folds Friends, down goes to Work's header, e
+// opens the rename dialog with the group's name in it.
+func TestGoldenGroupsProgram(t *testing.T) {
+	tm := teatest.NewTestModel(t, New(nil, Options{Environ: []string{}, ArtMode: "plain", SteadyCursor: true}),
+		teatest.WithInitialTermSize(80, 24))
+	tm.Send(groupedList())
+	for _, uri := range []string{"sip:alice@example.test", "sip:carol@example.test"} {
+		tm.Send(account.PresenceEvent{URI: uri, At: testTime, State: pidf.State{Basic: pidf.BasicOpen}})
+	}
+	waitOut := func(what string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(out []byte) bool { return strings.Contains(string(out), what) },
+			teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	}
+	waitOut("Work (1/3)")
+	tm.Send(keyMsg("enter"))
+	waitOut("▸") // the renderer writes only the changed cells
+	tm.Send(keyMsg("down"))
+	tm.Send(keyMsg("e"))
+	waitOut("Rename group")
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	m := settle(t, tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model))
+	requireGolden(t, m, 80, 24)
 }

@@ -155,6 +155,9 @@ func (m *Model) detailView(w, h int, right bool) string {
 	b := m.list.selected()
 	if b == nil {
 		body := s.Empty.Render(fitPlain("Select a buddy to see the details.", innerW))
+		if g, ok := m.list.headerGroup(); ok {
+			body = m.groupDetail(g, innerW)
+		}
 		return s.Detail.Width(w).Height(h).Render(padLines(body, innerW, max(0, h-2)))
 	}
 	iconCols, iconRows := detailIconSize(w, h, right)
@@ -186,6 +189,7 @@ func (m *Model) detailView(w, h int, right bool) string {
 	}
 	st := b.State
 	field("URI", clean(b.URI), s.DetailValue, 2)
+	field("Groups", m.list.groupsText(b), s.DetailValue, 2)
 	field("Status", StatusLabel(b.Avail)+basicSuffix(b), s.DetailValue, 1)
 	field("Activities", clean(strings.Join(st.Activities, ", ")), s.DetailValue, 2)
 	field("Note", clean(st.Note), s.DetailValue, 3)
