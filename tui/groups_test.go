@@ -385,8 +385,20 @@ func TestNotifySetting(t *testing.T) {
 			t.Errorf("%q: sent %q, want %q", c.mode, raw, want)
 		}
 	}
-	if got := notifySequence(NotifyOSC777, "a;b\x1b]0;evil\x07"); strings.Count(got, "\x1b") != 2 || strings.Contains(got, "\a") || strings.Count(got, ";") != 3 {
+	if got := notifySequence(NotifyOSC777, "a;b\x1b]0;evil\x07", false); strings.Count(got, "\x1b") != 2 || strings.Contains(got, "\a") || strings.Count(got, ";") != 3 {
 		t.Errorf("hostile text: %q", got)
+	}
+	// Inside tmux the notification goes through its passthrough; BEL
+	// stays tmux's own.
+	m := groupedModel(t, 80, 24, Options{Notify: NotifyOSC9, Environ: []string{"TMUX=/tmp/tmux-0/default,1,0"}})
+	if got := notifySequence(NotifyOSC9, "hi", true); got != "\x1bPtmux;\x1b\x1b]9;hi\x1b\x1b\\\x1b\\" {
+		t.Errorf("through tmux: %q", got)
+	}
+	if got := notifySequence(NotifyBell, "hi", true); got != "\a" {
+		t.Errorf("bell through tmux: %q", got)
+	}
+	if v, ok := environLookup(m.opts.Environ)("TMUX"); !ok || v == "" {
+		t.Error("TMUX not found in the environment")
 	}
 }
 

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/tui/termcaps"
 )
 
 // How a buddy's change of status is noticed: its row's status is
@@ -102,7 +104,8 @@ func (m *Model) flushNotices() tea.Cmd {
 	}
 	cmds := []tea.Cmd{m.c.after(HighlightFor, highlightExpiredMsg{})}
 	now := m.c.now()
-	if seq := notifySequence(m.opts.Notify, text); seq != "" && now.Sub(nb.lastRing) >= NotifyMinInterval {
+	tmux := termcaps.HintsFromEnv(environLookup(m.opts.Environ)).Tmux
+	if seq := notifySequence(m.opts.Notify, text, tmux); seq != "" && now.Sub(nb.lastRing) >= NotifyMinInterval {
 		nb.lastRing = now
 		cmds = append(cmds, tea.Raw(seq))
 	}
@@ -112,17 +115,38 @@ func (m *Model) flushNotices() tea.Cmd {
 // notifySequence is what the terminal is sent for mode: BEL, or an OSC 9
 // or OSC 777 notification saying text ("" for NotifyOff or an unknown
 // mode). The text is made safe (no controls, so it cannot end the
-// sequence early) and bounded.
-func notifySequence(mode, text string) string {
+// sequence early) and bounded. Inside tmux (which keeps BEL for itself:
+// monitor-bell) the notifications go through tmux's passthrough, which
+// needs "set -g allow-passthrough on".
+func notifySequence(mode, text string, tmux bool) string {
 	text = fitPlain(clean(text), MaxNotifyChars)
+	var seq string
 	switch mode {
 	case NotifyBell:
 		return "\a"
 	case NotifyOSC9:
-		return "\x1b]9;" + text + "\x1b\\"
+		seq = "\x1b]9;" + text + "\x1b\\"
 	case NotifyOSC777:
 		// Fields are ;-separated: the title and body must not hold one.
-		return "\x1b]777;notify;sipbuddy;" + strings.ReplaceAll(text, ";", ",") + "\x1b\\"
+		seq = "\x1b]777;notify;sipbuddy;" + strings.ReplaceAll(text, ";", ",") + "\x1b\\"
+	default:
+		return ""
 	}
-	return ""
+	if tmux {
+		return ansi.TmuxPassthrough(seq)
+	}
+	return seq
+}
+
+// environLookup looks a variable up in an environment list
+// (Options.Environ), as os.LookupEnv does in the process's.
+func environLookup(env []string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		for i := len(env) - 1; i >= 0; i-- {
+			if v, ok := strings.CutPrefix(env[i], name+"="); ok {
+				return v, true
+			}
+		}
+		return "", false
+	}
 }
