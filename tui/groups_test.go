@@ -476,3 +476,14 @@ func TestGoldenGroupsProgram(t *testing.T) {
 	m := settle(t, tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model))
 	requireGolden(t, m, 80, 24)
 }
+
+func TestParseNotify(t *testing.T) {
+	for in, want := range map[string]string{"": NotifyOff, "OSC9": NotifyOSC9, " bell ": NotifyBell, "osc777": NotifyOSC777} {
+		if got, err := ParseNotify(in); err != nil || got != want {
+			t.Errorf("ParseNotify(%q) = %q, %v", in, got, err)
+		}
+	}
+	if _, err := ParseNotify("beep"); err == nil || err.Error() != `"beep" is not one of off, bell, osc9, osc777` {
+		t.Errorf("beep: %v", err)
+	}
+}

@@ -42,7 +42,7 @@ func ParseNotify(s string) (string, error) {
 		return NotifyOff, nil
 	}
 	if !slices.Contains(NotifyModes, s) {
-		return "", fmt.Errorf("notify %q: want %s", s, strings.Join(NotifyModes, ", "))
+		return "", fmt.Errorf("%q is not one of %s", s, strings.Join(NotifyModes, ", "))
 	}
 	return s, nil
 }

@@ -42,6 +42,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	buddies := fs.Int("buddies", 0, "run only the first `N` simulated buddies (0: all)")
 	render := fs.String("render", os.Getenv(envRender), "icon art: symbols (default), halfblock, ascii or plain (NO_COLOR picks plain)")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
+	notify := fs.String("notify", "", "on a buddy's status change, besides the highlight: off (default), bell, osc9 or osc777 (desktop notification)")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy-demo.log in the user cache dir)")
 	verbose := fs.Bool("v", false, "log at DEBUG level (every SIP message of every simulated buddy), not INFO")
 	sshAddr := fs.String("ssh", "", "serve the buddy list over SSH on `ADDR` (127.0.0.1:2222) instead of this terminal")
@@ -61,6 +62,11 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *useTLS && *sshAddr != "" {
 		fmt.Fprintln(stderr, "Error: --tls and --ssh together are not supported yet (the SSH sessions do not know the throw-away CA)")
+		return 2
+	}
+	notifyMode, err := tui.ParseNotify(*notify)
+	if err != nil {
+		fmt.Fprintf(stderr, "sipbuddy demo: --notify: %v\n", err)
 		return 2
 	}
 	if *render != "" {
@@ -128,7 +134,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		},
 		XCAPRoot: acct.XCAPRoot,
 		CacheDir: cacheDir,
-	}, tui.Options{ArtMode: *render, PicturesDir: *pictures, LogPath: path})
+	}, tui.Options{ArtMode: *render, PicturesDir: *pictures, LogPath: path, Notify: notifyMode})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)
 		return 1
