@@ -487,3 +487,64 @@ func TestParseNotify(t *testing.T) {
 		t.Errorf("beep: %v", err)
 	}
 }
+
+// FuzzGroupedList drives a grouped list with a script of keys, presence
+// changes, list changes and resizes: the frame always has the terminal's
+// height, the cursor is on a row, and the selected row is drawn on
+// screen whenever the list area can hold it.
+func FuzzGroupedList(f *testing.F) {
+	f.Add([]byte("jjjjGkkgl\x00h\x01jj\x02"), uint8(80), uint8(24))
+	f.Add([]byte("G\x00\x00\x00\x00kkkkkk\x03\x01"), uint8(40), uint8(12))
+	f.Add([]byte("\x02\x02jjj\x03hhhlll\x00G"), uint8(120), uint8(9))
+	f.Fuzz(func(t *testing.T, script []byte, w, h uint8) {
+		if len(script) > 64 {
+			script = script[:64]
+		}
+		width, height := int(w%160)+20, int(h%40)+8
+		m := groupedModel(t, width, height, Options{})
+		uris := []string{"sip:alice@example.test", "sip:bob@example.test", "sip:carol@example.test", "sip:dave@example.test", "sip:erin@example.test", "sip:frank@example.test"}
+		acts := [][]string{nil, {"away"}, {"busy"}, {"meeting"}}
+		for i, c := range script {
+			var msg tea.Msg
+			switch c {
+			case 0: // a presence change
+				uri := uris[i%len(uris)]
+				basic := pidf.BasicOpen
+				if i%5 == 0 {
+					basic = pidf.BasicClosed
+				}
+				msg = account.PresenceEvent{URI: uri, At: testTime, State: pidf.State{Basic: basic, Activities: acts[(i/2)%len(acts)]}}
+			case 1: // the list changes: someone moves, someone leaves
+				ev := groupedList()
+				ev.Buddies[i%len(ev.Buddies)].Groups = []string{ev.Groups[i%len(ev.Groups)].Name}
+				ev.Buddies = slices.Delete(ev.Buddies, (i+1)%len(ev.Buddies), (i+1)%len(ev.Buddies)+1)
+				msg = ev
+			case 2: // a resize
+				width, height = 20+int(c)*int(i)%140, 8+i%30
+				msg = tea.WindowSizeMsg{Width: width, Height: height}
+			case 3: // the groups go: a flat list
+				msg = account.BuddiesEvent{Buddies: groupedList().Buddies}
+			default:
+				k := map[byte]string{'j': "down", 'k': "up", 'g': "g", 'G': "G", 'h': "h", 'l': "l", '\n': "enter"}[c]
+				if k == "" {
+					continue
+				}
+				msg = keyMsg(k)
+			}
+			m = drive(t, m, msg)
+			lines := strings.Split(plain(m), "\n")
+			if len(lines) != height {
+				t.Fatalf("step %d: %d lines, want %d", i, len(lines), height)
+			}
+			if len(m.list.rows) == 0 {
+				continue
+			}
+			if m.list.cursor < 0 || m.list.cursor >= len(m.list.rows) || m.list.offset < 0 || m.list.offset > m.list.cursor {
+				t.Fatalf("step %d: cursor %d offset %d of %d rows", i, m.list.cursor, m.list.offset, len(m.list.rows))
+			}
+			if rows := m.layout().listRows; m.list.linesBetween(m.list.offset, m.list.cursor+1) > rows && m.list.rowLines(m.list.cursor) <= rows {
+				t.Fatalf("step %d: the selected row ends below the list area (%d lines)", i, rows)
+			}
+		}
+	})
+}
