@@ -198,11 +198,11 @@ func (l *buddyList) scroll(h int) {
 }
 
 // anchor is where the cursor was before a re-sort: the row's group and
-// buddy, and its line on screen.
+// buddy, its index and its line on screen.
 type anchor struct {
-	group, uri string
-	line       int
-	ok         bool
+	group, uri  string
+	index, line int
+	ok          bool
 }
 
 func (l *buddyList) anchor() anchor {
@@ -210,7 +210,7 @@ func (l *buddyList) anchor() anchor {
 		return anchor{}
 	}
 	r := l.rows[l.cursor]
-	a := anchor{group: r.group, ok: true, line: l.linesBetween(l.offset, l.cursor)}
+	a := anchor{group: r.group, ok: true, index: l.cursor, line: l.linesBetween(l.offset, l.cursor)}
 	if r.b != nil {
 		a.uri = r.b.URI
 	}
@@ -218,9 +218,11 @@ func (l *buddyList) anchor() anchor {
 }
 
 // restore puts the cursor back on the row of a (the same buddy in the
-// same group, else the same buddy anywhere, else the group's header) and
-// scrolls so that row stays on the same line of the screen: the list
-// moves around the selected buddy, not under it.
+// same group, else the same buddy anywhere, else the row now where it
+// was if it is a buddy of that group (the next one after one removed),
+// else the group's header, else the row now where it was (a group
+// renamed)) and scrolls so that row stays on the same line of the screen:
+// the list moves around the selected buddy, not under it.
 func (l *buddyList) restore(a anchor) {
 	l.cursor = 0
 	if !a.ok {
@@ -238,8 +240,14 @@ func (l *buddyList) restore(a anchor) {
 			}
 		}
 	}
+	if found < 0 && a.index < len(l.rows) && l.rows[a.index].group == a.group && l.rows[a.index].b != nil {
+		found = a.index // the buddy left: the next one in its group
+	}
 	if found < 0 {
 		found = slices.IndexFunc(l.rows, func(r listRow) bool { return r.b == nil && r.group == a.group })
+	}
+	if found < 0 && len(l.rows) > 0 {
+		found = min(a.index, len(l.rows)-1)
 	}
 	if found < 0 {
 		return

@@ -548,3 +548,30 @@ func FuzzGroupedList(f *testing.F) {
 		}
 	})
 }
+
+// TestCursorAfterListChanges: when the selected buddy leaves the list the
+// cursor stays where it was (on the next buddy), and a group renamed
+// under a new Name (an addressbook group) keeps the cursor on its header.
+func TestCursorAfterListChanges(t *testing.T) {
+	m := groupedModel(t, 80, 24, Options{})
+	m = press(t, m, "down", "down") // Bob in Friends
+	ev := groupedList()
+	ev.Buddies = slices.Delete(ev.Buddies, 1, 2) // Bob removed
+	m = drive(t, m, ev)
+	if sel := m.list.selected(); sel == nil || sel.URI != "sip:dave@example.test" {
+		t.Errorf("after Bob left the cursor is on %v, want Dave (the next row)", sel)
+	}
+	m = press(t, m, "down") // Work's header
+	ev.Groups[1] = account.Group{Name: "Office", DisplayName: "Office"}
+	for i := range ev.Buddies {
+		for j, g := range ev.Buddies[i].Groups {
+			if g == "Work" {
+				ev.Buddies[i].Groups[j] = "Office"
+			}
+		}
+	}
+	m = drive(t, m, ev)
+	if r, _ := m.list.selectedRow(); r.b != nil || r.group != "Office" {
+		t.Errorf("after the rename the cursor is on %+v, want Office's header", r)
+	}
+}
