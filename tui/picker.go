@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"charm.land/bubbles/v2/filepicker"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -38,7 +37,8 @@ type previewMsg struct {
 // iconPicker browses for an image, previews it and confirms.
 type iconPicker struct {
 	*common
-	fp         filepicker.Model
+	files      fileList
+	empty      string // the empty state of a folder without pictures
 	root       string // when set, the picker never leaves this directory
 	hover      string // the highlighted file whose preview is shown
 	gen        int    // preview generation: late previews of older picks are dropped
@@ -54,7 +54,6 @@ type iconPicker struct {
 // over SSH the files are the server's, and a visitor must see only their
 // own pictures.
 func newIconPicker(c *common, dir string, confine bool, gen int) (iconPicker, tea.Cmd) {
-	fp := filepicker.New()
 	if dir == "" {
 		dir = "."
 	}
@@ -71,13 +70,8 @@ func newIconPicker(c *common, dir string, confine bool, gen int) (iconPicker, te
 		note = fmt.Sprintf("%s does not exist; showing %s", filepath.Base(dir), fallbackDir(root))
 		dir = fallbackDir(root)
 	}
-	fp.CurrentDirectory = dir
-	fp.Styles.EmptyDirectory = c.styles.Empty.PaddingLeft(1).SetString(emptyFolderText(confine))
-	fp.AllowedTypes = ImageExtensions
-	fp.ShowPermissions = false
-	fp.AutoHeight = false
-	fp.SetHeight(pickerHeight(c.height))
-	return iconPicker{common: c, fp: fp, root: root, gen: gen, note: note}, fp.Init()
+	files, cmd := newFileList(dir, pickerHeight(c.height))
+	return iconPicker{common: c, files: files, empty: emptyFolderText(confine), root: root, gen: gen, note: note}, cmd
 }
 
 // fallbackDir is where the picker starts when its folder is missing: the
@@ -163,18 +157,19 @@ func inside(root, path string) bool {
 // confined, so a visitor learns nothing of the server's file system.
 func (d iconPicker) shownDir() string {
 	if d.root == "" {
-		return d.fp.CurrentDirectory
+		return d.files.Dir()
 	}
-	rel, err := filepath.Rel(d.root, d.fp.CurrentDirectory)
+	rel, err := filepath.Rel(d.root, d.files.Dir())
 	if err != nil || rel == "." {
 		return "pictures/"
 	}
 	return "pictures/" + rel + "/"
 }
 
-// pickerHeight is the number of file rows for a terminal of h lines.
+// pickerHeight is the number of file rows for a terminal of h lines: the
+// rest holds the header, the dialog's frame, a two-line error and the help.
 func pickerHeight(h int) int {
-	return max(3, min(16, h-12))
+	return max(3, min(16, h-16))
 }
 
 // loadPreview reads and decodes path with the upload limits and renders its
@@ -209,7 +204,7 @@ func isImageName(name string) bool {
 // previewHovered starts the preview of the highlighted file when the
 // highlight moved, so the art is there before the user picks.
 func (d iconPicker) previewHovered() (iconPicker, tea.Cmd) {
-	h := d.fp.HighlightedPath()
+	h := d.files.Highlighted()
 	if d.path != "" || h == d.hover {
 		return d, nil
 	}
@@ -241,7 +236,7 @@ func (d iconPicker) update(msg tea.Msg) (dialog, tea.Cmd) { return d.updatePicke
 func (d iconPicker) updatePicker(msg tea.Msg) (iconPicker, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		d.fp.SetHeight(pickerHeight(msg.Height))
+		d.files.SetHeight(pickerHeight(msg.Height))
 		return d, nil
 	case previewMsg:
 		if msg.gen != d.gen {
@@ -286,19 +281,17 @@ func (d iconPicker) updatePicker(msg tea.Msg) (iconPicker, tea.Cmd) {
 			d.path, d.preview, d.info, d.previewErr, d.hover = "", "", "", "", ""
 		}
 	}
-	if d.root != "" {
-		if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, d.fp.KeyMap.Back) && filepath.Clean(d.fp.CurrentDirectory) == d.root {
-			return d, nil // already at the top of the pictures folder
-		}
-	}
+	atRoot := d.root != "" && filepath.Clean(d.files.Dir()) == d.root
 	var cmd tea.Cmd
-	d.fp, cmd = d.fp.Update(msg)
-	if d.root != "" && !inside(d.root, d.fp.CurrentDirectory) {
+	var chose fileChoice
+	var path string
+	d.files, cmd, chose, path = d.files.update(msg, atRoot)
+	if d.root != "" && !inside(d.root, d.files.Dir()) {
 		// A link led out of the pictures folder: back to its top.
-		d.fp.CurrentDirectory = d.root
-		return d, d.fp.Init()
+		return d, d.files.SetDir(d.root)
 	}
-	if ok, path := d.fp.DidSelectFile(msg); ok {
+	switch chose {
+	case choseFile:
 		if d.root != "" && !inside(d.root, path) {
 			d.path = ""
 			d.previewErr = fmt.Sprintf("%s is outside your pictures folder", filepath.Base(path))
@@ -307,8 +300,7 @@ func (d iconPicker) updatePicker(msg tea.Msg) (iconPicker, tea.Cmd) {
 		d.gen++
 		d.loading, d.path, d.previewErr = true, path, ""
 		return d, tea.Batch(cmd, loadPreview(d.gen, path, true, d.mode))
-	}
-	if ok, path := d.fp.DidSelectDisabledFile(msg); ok {
+	case choseOther:
 		d.path = ""
 		d.previewErr = fmt.Sprintf("%s is not an image (%s)", filepath.Base(path), strings.Join(ImageExtensions, " "))
 		return d, cmd
@@ -321,7 +313,7 @@ func (d iconPicker) view() string {
 	w := modalWidth(d.width, 74)
 	listW := max(20, w-previewCols-3)
 	dir := d.styles.InputLabel.Render(fitPlain(clean(d.shownDir()), listW))
-	files := padLines(strings.TrimRight(d.fp.View(), "\n"), listW, d.fp.Height())
+	files := padLines(d.files.view(d.common, d.empty, listW), listW, d.files.Height())
 	left := dir + "\n" + files
 
 	var right string
@@ -341,7 +333,10 @@ func (d iconPicker) view() string {
 	} else if d.note != "" {
 		body += "\n\n" + d.styles.Hint.Width(w).Render(d.note)
 	}
-	help := "enter select • ↑/↓ move • ← back • esc cancel"
+	help := "enter select • ↑/↓ move • ← back • a all files • esc cancel"
+	if d.files.showAll {
+		help = "enter select • ↑/↓ move • ← back • a pictures only • esc cancel"
+	}
 	if d.path != "" && d.preview != "" {
 		help = "enter set as my icon • esc pick another"
 	}

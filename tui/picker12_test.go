@@ -55,3 +55,43 @@ func TestIconPickerEmptyAndMissingFolder(t *testing.T) {
 		t.Errorf("empty folder:\n%s", sc)
 	}
 }
+
+// A folder with files but no pictures says how many are hidden and how to
+// see them; into a sub-folder and back puts the cursor on that folder.
+func TestIconPickerFoldersAndHiddenFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"notes.txt", "todo.md"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("text"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sub := range []string{"a-holidays", "b-work"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := openPicker(t, dir)
+	if sc := plain(m); !strings.Contains(sc, "a-holidays/") || !strings.Contains(sc, "b-work/") || strings.Contains(sc, "notes.txt") {
+		t.Fatalf("folders first, text files hidden:\n%s", sc)
+	}
+	m = drive(t, m, keyMsg("down"), keyMsg("enter"))
+	if got := pickerOf(&m).files.Dir(); got != filepath.Join(dir, "b-work") {
+		t.Fatalf("enter on b-work/ opened %s", got)
+	}
+	if sc := plain(m); !strings.Contains(sc, "No pictures in this folder") {
+		t.Errorf("empty sub-folder:\n%s", sc)
+	}
+	m = drive(t, m, keyMsg("backspace"))
+	if got := pickerOf(&m).files.Highlighted(); got != filepath.Join(dir, "b-work") {
+		t.Errorf("back: cursor on %q, want the folder we came from", got)
+	}
+
+	only := t.TempDir()
+	if err := os.WriteFile(filepath.Join(only, "notes.txt"), []byte("text"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m = openPicker(t, only)
+	if sc := plain(m); !strings.Contains(sc, "1 other file hidden: a shows all") {
+		t.Errorf("a folder with only a text file:\n%s", sc)
+	}
+}

@@ -29,14 +29,17 @@ func TestIconPickerPreviewsAndRejectsBadFiles(t *testing.T) {
 	write("c-notes.txt", []byte("text"))
 
 	m := openPicker(t, dir)
-	if !pickerOpen(&m) || pickerOf(&m).fp.Height() <= 0 {
-		t.Fatalf("picker not open or without height (dialog %T, height %d)", m.dialogs.top(), pickerOf(&m).fp.Height())
+	if !pickerOpen(&m) || pickerOf(&m).files.Height() <= 0 {
+		t.Fatalf("picker not open or without height (dialog %T, height %d)", m.dialogs.top(), pickerOf(&m).files.Height())
 	}
 	screen := plain(m)
-	for _, name := range []string{"a-broken.png", "b-good.png", "c-notes.txt"} {
+	for _, name := range []string{"a-broken.png", "b-good.png"} {
 		if !strings.Contains(screen, name) {
 			t.Errorf("picker does not list %s:\n%s", name, screen)
 		}
+	}
+	if strings.Contains(screen, "c-notes.txt") || !strings.Contains(screen, "a all files") {
+		t.Errorf("the picker lists a file that is not a picture, or does not offer to:\n%s", screen)
 	}
 
 	// The broken file: a clear error, no preview, enter does not submit.
@@ -67,11 +70,20 @@ func TestIconPickerPreviewsAndRejectsBadFiles(t *testing.T) {
 		t.Error("my icon was lost")
 	}
 
-	// The text file cannot be picked.
+	// With every file shown, the text file is listed, and cannot be
+	// picked; a shows pictures only again.
 	m = openPicker(t, dir)
+	m = drive(t, m, keyMsg("a"))
+	if sc := plain(m); !strings.Contains(sc, "c-notes.txt") || !strings.Contains(sc, "a pictures only") {
+		t.Fatalf("a: the text file is not listed:\n%s", sc)
+	}
 	m = drive(t, m, keyMsg("down"), keyMsg("down"), keyMsg("enter"))
 	if !strings.Contains(pickerOf(&m).previewErr, "not an image") {
 		t.Errorf("text file: error %q", pickerOf(&m).previewErr)
+	}
+	m = drive(t, m, keyMsg("a"))
+	if sc := plain(m); strings.Contains(sc, "c-notes.txt") {
+		t.Errorf("a again: the text file is still listed:\n%s", sc)
 	}
 }
 
@@ -107,8 +119,8 @@ func TestIconPickerConfined(t *testing.T) {
 	}
 
 	m = drive(t, m, keyMsg("backspace"), keyMsg("h"))
-	if got, _ := realPath(pickerOf(&m).fp.CurrentDirectory); got != pickerOf(&m).root {
-		t.Fatalf("back left the pictures folder: %s", pickerOf(&m).fp.CurrentDirectory)
+	if got, _ := realPath(pickerOf(&m).files.Dir()); got != pickerOf(&m).root {
+		t.Fatalf("back left the pictures folder: %s", pickerOf(&m).files.Dir())
 	}
 
 	// link.png sorts first: it points outside and cannot be picked.

@@ -118,6 +118,9 @@ func TestDailyUseInTmux(t *testing.T) {
 
 	// Item 4: a picture uploaded with xcap-icon is my icon when I start:
 	// art where the placeholder's initial would be.
+	if err := os.WriteFile(filepath.Join(pictures, "readme.txt"), []byte("my pictures\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(pictures, "me.png"), assets.DemoUserIcon(), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +142,17 @@ func TestDailyUseInTmux(t *testing.T) {
 
 	// Item 12: the picker says why a file cannot be used before enter.
 	alice.keys("i")
-	alice.waitFor("the picker's reason", screenWait, func(s string) bool {
+	picker := alice.waitFor("the picker's reason", screenWait, func(s string) bool {
 		return strings.Contains(s, "holiday.jpg") && strings.Contains(s, "not an image")
 	})
+	// Only pictures are listed; a lists every file and back.
+	if s := picker; strings.Contains(s, "readme.txt") {
+		t.Errorf("the picker lists a file that is not a picture:\n%s", s)
+	}
+	alice.keys("a")
+	alice.waitFor("every file listed", screenWait, func(s string) bool { return strings.Contains(s, "readme.txt") })
+	alice.keys("a")
+	alice.waitFor("pictures only again", screenWait, func(s string) bool { return !strings.Contains(s, "readme.txt") })
 	alice.keys("Escape")
 	alice.waitFor("the picker closed", screenWait, func(s string) bool { return !strings.Contains(s, "Choose my icon") })
 
