@@ -182,6 +182,17 @@ func (a *Account) MoveBuddy(uri, group string) RequestID {
 	})
 }
 
+// CopyBuddy puts the buddy uri in the group called group too, leaving it
+// in its other groups.
+func (a *Account) CopyBuddy(uri, group string) RequestID {
+	return a.run(CopyBuddyRequest, func(ctx context.Context, _ RequestID) (string, error) {
+		if err := a.editList(ctx, func(d *resourcelists.Document) error { return d.CopyEntry(uri, group) }); err != nil {
+			return "", err
+		}
+		return uri + " also in " + group, nil
+	})
+}
+
 // RenameBuddy sets the display name of the buddy uri in every group that
 // holds it (and in Blink's addressbook); "" removes it.
 func (a *Account) RenameBuddy(uri, displayName string) RequestID {

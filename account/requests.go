@@ -41,6 +41,7 @@ const (
 	DeleteGroupRequest
 	MoveBuddyRequest
 	RenameBuddyRequest
+	CopyBuddyRequest
 )
 
 // String returns a short human name of the request ("set status", ...).
@@ -68,6 +69,8 @@ func (k RequestKind) String() string {
 		return "move buddy"
 	case RenameBuddyRequest:
 		return "rename buddy"
+	case CopyBuddyRequest:
+		return "copy buddy"
 	}
 	return fmt.Sprintf("request(%d)", int(k))
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -24,6 +25,7 @@ const (
 	deleteGroupEdit
 	moveBuddyEdit
 	renameBuddyEdit
+	copyBuddyEdit
 )
 
 // groupEditMsg is the intent of the group dialogs: one edit of the buddy
@@ -32,7 +34,7 @@ type groupEditMsg struct {
 	kind        groupEditKind
 	group       string // the group's Name (all but renameBuddyEdit)
 	label       string // what the user calls the group or buddy
-	uri         string // moveBuddyEdit, renameBuddyEdit
+	uri         string // moveBuddyEdit, copyBuddyEdit, renameBuddyEdit
 	text        string // the new name (addGroupEdit, renameGroupEdit, renameBuddyEdit)
 	withBuddies bool   // deleteGroupEdit
 }
@@ -54,6 +56,10 @@ func (m *Model) groupEdit(e groupEditMsg) {
 	case moveBuddyEdit:
 		r = pendingRequest{"Moving " + e.label + "…", "✓ " + e.label + " moved to " + m.list.groupLabel(e.group), "Could not move " + e.label}
 		do = func() account.RequestID { return m.b.MoveBuddy(e.uri, e.group) }
+	case copyBuddyEdit:
+		to := m.list.groupLabel(e.group)
+		r = pendingRequest{"Adding " + e.label + " to " + to + "…", "✓ " + e.label + " is in " + to + " too", "Could not add " + e.label + " to " + to}
+		do = func() account.RequestID { return m.b.CopyBuddy(e.uri, e.group) }
 	case renameBuddyEdit:
 		done := "✓ " + e.label + " is now " + e.text
 		if e.text == "" {
@@ -217,6 +223,12 @@ func (d groupPicker) update(msg tea.Msg) (dialog, tea.Cmd) {
 			return d, send(closeDialogMsg{})
 		}
 		return d, send(groupEditMsg{kind: moveBuddyEdit, group: g.Name, uri: d.b.URI, label: d.b.name})
+	case key.Matches(k, d.keys.Copy):
+		g := d.groups[d.cursor]
+		if slices.Contains(d.b.Groups, g.Name) {
+			return d, send(closeDialogMsg{})
+		}
+		return d, send(groupEditMsg{kind: copyBuddyEdit, group: g.Name, uri: d.b.URI, label: d.b.name})
 	}
 	return d, nil
 }
@@ -229,7 +241,7 @@ func (d groupPicker) view() string {
 			sb.WriteByte('\n')
 		}
 		line := fitPlain(g.label, w-4)
-		if g.Name == d.from {
+		if slices.Contains(d.b.Groups, g.Name) || g.Name == d.from {
 			line += d.styles.Hint.Render(" (now)")
 		}
 		if i == d.cursor {
@@ -243,7 +255,8 @@ func (d groupPicker) view() string {
 		intro = d.styles.InputLabel.Render(lipgloss.NewStyle().Width(w).Render(
 			"Move "+d.b.name+" out of its other groups, to:")) + "\n\n"
 	}
-	return modalBox(d.common, "Move to group", intro+sb.String(), hint(d.common, d.keys.Confirm, d.keys.Cancel), w)
+	moveHint := d.keys.Confirm.Help().Key + " move"
+	return modalBox(d.common, "Move to group", intro+sb.String(), moveHint+" • "+hint(d.common, d.keys.Copy, d.keys.Cancel), w)
 }
 
 // deleteGroupConfirm asks before a group is deleted, and what becomes of

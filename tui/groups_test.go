@@ -162,6 +162,19 @@ func TestGroupsMoveAndRename(t *testing.T) {
 	if got != want {
 		t.Errorf("move asks %+v, want %+v", got, want)
 	}
+	// c puts him in the group under the picker's cursor too.
+	m = drive(t, m, closeDialogMsg{})
+	m = press(t, m, "M")
+	if got := dialogIntent(t, &m, "down", "c"); got != (groupEditMsg{kind: copyBuddyEdit, group: "Work", uri: "sip:bob@example.test", label: "Bob Builder"}) {
+		t.Errorf("copy asks %+v", got)
+	}
+	m = drive(t, m, closeDialogMsg{})
+	m = press(t, m, "M")
+	if got := dialogIntent(t, &m, "c"); got != (closeDialogMsg{}) {
+		t.Errorf("copy into a group he is in asks %+v", got)
+	}
+	m = drive(t, m, closeDialogMsg{})
+	got = groupEditMsg{kind: moveBuddyEdit, group: "Work", uri: "sip:bob@example.test", label: "Bob Builder"}
 	// Without an account the request fails in words.
 	m = drive(t, m, got)
 	if m.dialogs.open() || !strings.Contains(m.statusText, "Could not move Bob Builder: not connected") {

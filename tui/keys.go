@@ -41,6 +41,7 @@ type KeyMap struct {
 	Next    key.Binding
 	Accept  key.Binding
 	Block   key.Binding
+	Copy    key.Binding
 }
 
 // DefaultKeyMap returns the default bindings.
@@ -82,6 +83,7 @@ func DefaultKeyMap() *KeyMap {
 		Next:    key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "next field")),
 		Accept:  key.NewBinding(key.WithKeys("a", "enter"), key.WithHelp("a", "accept")),
 		Block:   key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "block")),
+		Copy:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "in this group too")),
 	}
 }
 

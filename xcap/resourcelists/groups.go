@@ -230,26 +230,65 @@ func (d *Document) AddToGroup(group, uri, displayName string) error {
 // clients wrote in it, is moved, not rewritten), and, in the addressbook,
 // out of every other addressbook group and into the group's.
 func (d *Document) MoveEntry(uri, group string) error {
-	key := uriKey(uri)
-	var found *Entry
-	for _, g := range d.Groups() {
-		for _, e := range g.Entries {
-			if uriKey(e.URI) == key {
-				found = &e
-				break
-			}
-		}
-		if found != nil {
-			break
-		}
-	}
-	if found == nil {
+	found, ok := d.findBuddy(uri)
+	if !ok {
 		return fmt.Errorf("%w: buddy %s", ErrNotFound, uri)
 	}
 	if _, ok := d.group(group); !ok && group != BuddiesList {
 		return fmt.Errorf("%w: group %q", ErrNotFound, group)
 	}
-	return d.place(*found, group, nil)
+	return d.place(found, group, nil)
+}
+
+// findBuddy returns the buddy with that URI as the first group holding it
+// has it.
+func (d *Document) findBuddy(uri string) (Entry, bool) {
+	key := uriKey(uri)
+	for _, g := range d.Groups() {
+		for _, e := range g.Entries {
+			if uriKey(e.URI) == key {
+				return e, true
+			}
+		}
+	}
+	return Entry{}, false
+}
+
+// CopyEntry puts the buddy with that URI in the group called group too,
+// leaving it in its other groups: a new entry in the group's list (with
+// the buddy's display name; the default group gets a list when it has
+// none), and, with python-sipsimple's addressbook, its contact joins the
+// group's addressbook group. A buddy the group has is ErrExists.
+func (d *Document) CopyEntry(uri, group string) error {
+	found, ok := d.findBuddy(uri)
+	if !ok {
+		return fmt.Errorf("%w: buddy %s", ErrNotFound, uri)
+	}
+	target, ok := d.group(group)
+	if !ok {
+		if group != BuddiesList {
+			return fmt.Errorf("%w: group %q", ErrNotFound, group)
+		}
+		target = Group{Name: group, DisplayName: group}
+	}
+	key := uriKey(found.URI)
+	for _, e := range target.Entries {
+		if uriKey(e.URI) == key {
+			return fmt.Errorf("%w: %s in group %q", ErrExists, found.URI, group)
+		}
+	}
+	if target.list == nil && target.AddressbookID == "" {
+		target.list = d.newList(group)
+	}
+	if target.list != nil {
+		appendEntry(target.list, found.URI, found.DisplayName)
+	}
+	if d.hasAddressbook() {
+		c := d.ensureContact(found.URI, found.DisplayName)
+		id, _ := c.Attr("id")
+		d.joinABGroup(target.DisplayName, target.AddressbookID, id)
+	}
+	return nil
 }
 
 // place puts buddy e in the group called group and nowhere else: the first

@@ -246,3 +246,46 @@ func TestAddToGroup(t *testing.T) {
 	}
 	checkBlinkReadable(t, out)
 }
+
+// TestCopyEntry puts a buddy in a second group, a list and one only
+// Blink's addressbook has: it stays in its first group, and Blink sees it
+// in both.
+func TestCopyEntry(t *testing.T) {
+	d := mustParse(t, blinkIndex(t))
+	if err := d.AddGroup("Family"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CopyEntry("sip:bob@example.test", "Family"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CopyEntry("SIP:Bob@example.test", "Work"); err != nil {
+		t.Fatal(err)
+	}
+	var in []string
+	for _, g := range d.Groups() {
+		if slices.ContainsFunc(g.Entries, func(e Entry) bool { return e.URI == "sip:bob@example.test" && e.DisplayName == "Bob" }) {
+			in = append(in, g.Name)
+		}
+	}
+	if !slices.Equal(in, []string{"Family", "Friends", "Work"}) {
+		t.Errorf("bob is in %v, want Family, Friends and Work", in)
+	}
+	ab, _ := d.Addressbook()
+	if g := abGroup(ab, "Work"); g == nil || len(g.Contacts) != 2 {
+		t.Errorf("Blink's Work group: %+v", g)
+	}
+	if err := d.CopyEntry("sip:bob@example.test", "Work"); !errors.Is(err, ErrExists) {
+		t.Errorf("copying twice: %v", err)
+	}
+	if err := d.CopyEntry("sip:nobody@example.test", "Work"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown buddy: %v", err)
+	}
+	if err := d.CopyEntry("sip:bob@example.test", "Nowhere"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown group: %v", err)
+	}
+	out, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBlinkReadable(t, out)
+}
