@@ -174,6 +174,30 @@ func FuzzGroupEdits(f *testing.F) {
 		if err := d.RenameEntry(e.URI, "fuzz name"); err == nil {
 			reparse("RenameEntry")
 		}
+		if len(entries) > 1 {
+			// A second buddy in the group too, keeping its own groups.
+			other := entries[1]
+			before := d.Groups()
+			if err := d.CopyEntry(other.URI, "fuzz group"); err == nil {
+				reparse("CopyEntry")
+				if g, ok := d.group("fuzz group"); !ok || !hasURI(g, other.URI) {
+					t.Fatalf("copied entry not in the group: %+v", g)
+				}
+				for _, g := range before {
+					if g.Name != "fuzz group" && hasURI(g, other.URI) {
+						if now, ok := d.group(g.Name); ok && !hasURI(now, other.URI) {
+							t.Fatalf("CopyEntry took %s out of %q", other.URI, g.Name)
+						}
+					}
+				}
+			}
+		}
+		if err := d.AddToGroup("fuzz group", "sip:fuzz-added@example.test", "Added"); err == nil {
+			reparse("AddToGroup")
+			if g, ok := d.group("fuzz group"); !ok || !hasURI(g, "sip:fuzz-added@example.test") {
+				t.Fatalf("added entry not in the group: %+v", g)
+			}
+		}
 		if err := d.RenameGroup("fuzz group", "Fuzz"); err == nil {
 			reparse("RenameGroup")
 		}
