@@ -375,7 +375,7 @@ func (l *buddyList) view(w, h int, iconArt func(b *buddy, cols, rows int) string
 			nameStyle = s.RowNameSelected
 		}
 		status := l.statusCell(b)
-		if l.highlighted(b) {
+		if l.highlighted(b) && !l.stale(b) {
 			status = l.styles.RowChanged.Render(StatusSymbol(b.Avail) + " " + StatusLabel(b.Avail))
 		}
 		mark := fit(s.RowMark.Render(subscriptionMark(b.Sub)), markW)
