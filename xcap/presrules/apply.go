@@ -1,0 +1,148 @@
+package presrules
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sipbuddy/sipbuddy/xcap"
+	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
+)
+
+// Layout says which pres-rules document the account's other clients read
+// on this server (DocumentAUID): OMA's when it exists or xcap-caps
+// advertise it, IETF's otherwise. A server without xcap-caps is taken as
+// not advertising it.
+func Layout(ctx context.Context, c *xcap.Client) (string, error) {
+	_, err := c.Get(ctx, OMAAUID, DocumentPath, "")
+	exists := err == nil
+	if err != nil && !xcap.IsNotFound(err) {
+		return "", fmt.Errorf("pres-rules: %w", err)
+	}
+	caps, _ := c.Caps(ctx)
+	return DocumentAUID(exists, caps), nil
+}
+
+// Apply gives watcher handling h (Undo: forget my decision) in the
+// pres-rules layout auid (Layout).
+//
+// IETF: Update. OMA (python-sipsimple's wp_prs_* rules): allow and
+// polite-block are the lists Blink uses (oma_grantedcontacts,
+// oma_blockedcontacts, UpdateOMA); Blink has no hard block, so Block is
+// sipbuddy's own rule in the same document (SetWatcher keeps every other
+// rule), with the watcher taken out of both lists; Undo takes it out of
+// the lists and the own rules, so that wp_prs_unlisted decides again.
+// An *OverriddenError is returned after everything is stored.
+func Apply(ctx context.Context, c *xcap.Client, auid, self, watcher string, h Handling) error {
+	if auid != OMAAUID {
+		return Update(ctx, c, watcher, h)
+	}
+	listed, own := h, Undo
+	if h == Block {
+		listed, own = Undo, Block
+	}
+	var overridden *OverriddenError
+	if err := UpdateOMA(ctx, c, self, watcher, listed); errors.As(err, &overridden) {
+		// Stored; reported once the own rules are right too.
+	} else if err != nil {
+		return err
+	}
+	if err := updateOwn(ctx, c, OMAAUID, watcher, own); err != nil {
+		return err
+	}
+	if h == Block || h == Undo {
+		return checkApplied(ctx, c, watcher, h)
+	}
+	if overridden != nil {
+		return overridden
+	}
+	return nil
+}
+
+// updateOwn edits sipbuddy's own rules of the document auid for watcher,
+// writing only when that changes something.
+func updateOwn(ctx context.Context, c *xcap.Client, auid, watcher string, h Handling) error {
+	ref := xcap.DocumentRef{AUID: auid, Path: DocumentPath, ContentType: ContentType}
+	cur, err := c.Get(ctx, ref.AUID, ref.Path, "")
+	if err != nil && !xcap.IsNotFound(err) {
+		return fmt.Errorf("pres-rules: %w", err)
+	}
+	if err == nil {
+		next, err := SetWatcher(cur.Body, watcher, h)
+		var oe *OverriddenError
+		if err != nil && !errors.As(err, &oe) {
+			return err
+		}
+		if bytes.Equal(next, cur.Body) {
+			return nil
+		}
+	} else if h == Undo {
+		return nil
+	}
+	_, err = c.Update(ctx, ref, func(cur []byte) ([]byte, error) {
+		out, err := SetWatcher(cur, watcher, h)
+		var oe *OverriddenError
+		if errors.As(err, &oe) {
+			return out, nil // checked by the caller with both documents
+		}
+		return out, err
+	})
+	if err != nil {
+		return fmt.Errorf("pres-rules: %w", err)
+	}
+	return nil
+}
+
+// checkApplied decides watcher with the stored OMA documents and reports
+// an *OverriddenError when the result is not h (Undo: nothing to check).
+func checkApplied(ctx context.Context, c *xcap.Client, watcher string, h Handling) error {
+	if h == Undo {
+		return nil
+	}
+	rules, err := c.Get(ctx, OMAAUID, DocumentPath, "")
+	if err != nil {
+		return fmt.Errorf("pres-rules: %w", err)
+	}
+	var lists []byte
+	if l, err := c.Get(ctx, resourcelists.AUID, resourcelists.DocumentPath, ""); err == nil {
+		lists = l.Body
+	} else if !xcap.IsNotFound(err) {
+		return fmt.Errorf("resource-lists: %w", err)
+	}
+	decide, err := NewDecider(rules.Body, lists)
+	if err != nil {
+		return err
+	}
+	uri, _ := Canonical(watcher)
+	if got, _ := decide(uri); got != h {
+		return &OverriddenError{Watcher: uri, Want: h, Got: got}
+	}
+	return nil
+}
+
+// Document is the rules and lists documents an account's watchers are
+// decided by, as Read fetched them.
+type Document struct {
+	// AUID is the layout (AUID or OMAAUID).
+	AUID string
+	// Rules and Lists are the documents' bodies, nil when missing.
+	Rules, Lists []byte
+}
+
+// Read fetches the account's rules document of layout auid and its
+// resource-lists document, for Watchers.
+func Read(ctx context.Context, c *xcap.Client, auid string) (Document, error) {
+	d := Document{AUID: auid}
+	if r, err := c.Get(ctx, auid, DocumentPath, ""); err == nil {
+		d.Rules = r.Body
+	} else if !xcap.IsNotFound(err) {
+		return d, fmt.Errorf("pres-rules: %w", err)
+	}
+	if l, err := c.Get(ctx, resourcelists.AUID, resourcelists.DocumentPath, ""); err == nil {
+		d.Lists = l.Body
+	} else if !xcap.IsNotFound(err) {
+		return d, fmt.Errorf("resource-lists: %w", err)
+	}
+	return d, nil
+}
