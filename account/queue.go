@@ -26,6 +26,8 @@ const (
 	keySelf
 	keyBuddies
 	keyWatchers
+	keyWatcherRules
+	keyOfflineNote
 	keyPresence     // per buddy URI
 	keySubscription // per buddy URI
 	keyIcon         // per URI: IconEvent and IconFailedEvent
@@ -51,6 +53,10 @@ func keyOf(ev Event) (k eventKey, ok bool) {
 		return eventKey{kind: keyBuddies}, true
 	case WatchersEvent:
 		return eventKey{kind: keyWatchers}, true
+	case WatcherRulesEvent:
+		return eventKey{kind: keyWatcherRules}, true
+	case OfflineNoteEvent:
+		return eventKey{kind: keyOfflineNote}, true
 	case PresenceEvent:
 		return eventKey{keyPresence, ev.URI}, true
 	case SubscriptionEvent:

@@ -36,6 +36,11 @@ const (
 	RemoveBuddyRequest
 	AcceptWatcherRequest
 	BlockWatcherRequest
+	PoliteBlockWatcherRequest
+	ForgetWatcherRequest
+	ReadWatcherRulesRequest
+	SetOfflineNoteRequest
+	ReadOfflineNoteRequest
 )
 
 // String returns a short human name of the request ("set status", ...).
@@ -53,6 +58,16 @@ func (k RequestKind) String() string {
 		return "accept watcher"
 	case BlockWatcherRequest:
 		return "block watcher"
+	case PoliteBlockWatcherRequest:
+		return "polite-block watcher"
+	case ForgetWatcherRequest:
+		return "remove watcher rule"
+	case ReadWatcherRulesRequest:
+		return "read watcher rules"
+	case SetOfflineNoteRequest:
+		return "set offline note"
+	case ReadOfflineNoteRequest:
+		return "read offline note"
 	}
 	return fmt.Sprintf("request(%d)", int(k))
 }
