@@ -123,6 +123,11 @@ type WatchersEvent struct {
 type WatcherRulesEvent struct {
 	Layout string
 	Rules  []presrules.WatcherRule
+	// Unlisted is what happens to watchers no rule names.
+	Unlisted presrules.Unlisted
+	// Explain decides any watcher (one from watcherinfo the rules do not
+	// name) with these documents; matched false: the server's default.
+	Explain func(watcher string) (h presrules.Handling, rule string, matched bool)
 }
 
 // OfflineNoteEvent carries the note watchers see when all my devices are

@@ -41,6 +41,7 @@ const (
 	ReadWatcherRulesRequest
 	SetOfflineNoteRequest
 	ReadOfflineNoteRequest
+	AskEveryoneRequest
 )
 
 // String returns a short human name of the request ("set status", ...).
@@ -68,6 +69,8 @@ func (k RequestKind) String() string {
 		return "set offline note"
 	case ReadOfflineNoteRequest:
 		return "read offline note"
+	case AskEveryoneRequest:
+		return "set who is asked about"
 	}
 	return fmt.Sprintf("request(%d)", int(k))
 }

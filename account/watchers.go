@@ -101,6 +101,41 @@ func (a *Account) pushWatcherRules(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pres-rules: %w", err)
 	}
-	a.q.push(WatcherRulesEvent{Layout: layout, Rules: rules})
+	explain, err := presrules.Explainer(d.Rules, d.Lists)
+	if err != nil {
+		return fmt.Errorf("pres-rules: %w", err)
+	}
+	unlisted, err := presrules.UnlistedOf(d.Rules)
+	if err != nil {
+		return fmt.Errorf("pres-rules: %w", err)
+	}
+	a.q.push(WatcherRulesEvent{Layout: layout, Rules: rules, Unlisted: unlisted, Explain: explain})
 	return nil
+}
+
+// SetAskEveryone chooses what happens to watchers no rule names: asked
+// about (they wait until I decide), or else the server's default (IETF
+// layout: the embedded server lets my domain see me and makes others wait)
+// or, in Blink's layout, allowed (its wp_prs_allow_unlisted).
+func (a *Account) SetAskEveryone(ask bool) RequestID {
+	return a.run(AskEveryoneRequest, func(ctx context.Context, _ RequestID) (string, error) {
+		layout, err := presrules.Layout(ctx, a.xc)
+		if err != nil {
+			return "", err
+		}
+		if err := presrules.UpdateUnlisted(ctx, a.xc, layout, a.AOR(), ask); err != nil {
+			return "", err
+		}
+		a.ua.RefreshWatchers()
+		if err := a.pushWatcherRules(ctx); err != nil {
+			a.log.Warn("reading the watcher rules back failed", "error", err)
+		}
+		switch {
+		case ask:
+			return "you are asked about every new watcher", nil
+		case layout == presrules.OMAAUID:
+			return "watchers you have not blocked may see you", nil
+		}
+		return "the server decides about new watchers (your domain may see you, others wait)", nil
+	})
 }

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -98,6 +99,23 @@ func TestWatcherDecisionsAndOfflineNote(t *testing.T) {
 	}
 	decision(presrules.Allow, presrules.OMARuleGranted)
 
+	// Blink's two modes for everyone else.
+	for _, ask := range []bool{false, true} {
+		want := presrules.UnlistedAllow
+		if ask {
+			want = presrules.UnlistedAsk
+		}
+		if _, err := r2.answer(t, b2.SetAskEveryone(ask)); err != nil {
+			t.Fatal(err)
+		}
+		ev := r2.wait(t, fmt.Sprintf("unlisted watchers %v", want), func(ev Event) bool {
+			e, ok := ev.(WatcherRulesEvent)
+			return ok && e.Unlisted == want
+		}).(WatcherRulesEvent)
+		if h, rule, _ := ev.Explain("sip:stranger@example.test"); (ask && h != presrules.Confirm) || (!ask && h != presrules.Allow) || rule == "" {
+			t.Errorf("a stranger with ask=%v: %v by %q", ask, h, rule)
+		}
+	}
 }
 
 // mark is where the events recorded so far end, for waitFrom.

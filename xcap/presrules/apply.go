@@ -146,3 +146,25 @@ func Read(ctx context.Context, c *xcap.Client, auid string) (Document, error) {
 	}
 	return d, nil
 }
+
+// Explainer reads a rules document of either layout and the account's
+// resource-lists document once and returns Explain for any watcher, OMA
+// external lists resolved: the decision, the deciding rule, and whether a
+// rule matched at all (false: the server's default decides).
+func Explainer(rulesDoc, listsDoc []byte) (func(watcher string) (h Handling, rule string, matched bool), error) {
+	if len(bytes.TrimSpace(rulesDoc)) == 0 {
+		return func(string) (Handling, string, bool) { return Confirm, "", false }, nil
+	}
+	rules, err := Parse(rulesDoc)
+	if err != nil {
+		return nil, err
+	}
+	var lists *resourcelists.Document
+	if len(bytes.TrimSpace(listsDoc)) > 0 {
+		if lists, err = resourcelists.Parse(listsDoc); err != nil {
+			return nil, fmt.Errorf("presrules: %w", err)
+		}
+	}
+	o := DecideOptions{ExternalList: ExternalLists(lists)}
+	return func(watcher string) (Handling, string, bool) { return rules.Explain(watcher, o) }, nil
+}
