@@ -148,13 +148,20 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 		before := len(m.pending)
 		m.watchers = ev.Watchers
 		m.pending = pendingWatchers(ev.Watchers)
-		w, watching := m.dialogs.top().(watchersModal)
-		if watching {
-			m.dialogs[len(m.dialogs)-1] = w.withPending(m.pending)
-		}
+		_, watching := m.dialogs.top().(watchersView)
+		m.refreshWatchersView()
 		if len(m.pending) > before && !watching {
 			p := m.pending[len(m.pending)-1]
 			m.setStatus(statusInfo, clean(p.URI)+" asks to see your presence (w)")
+		}
+	case account.WatcherRulesEvent:
+		m.watcherRules = &ev
+		m.refreshWatchersView()
+	case account.OfflineNoteEvent:
+		m.offlineNote = ev.Note
+		if d, ok := m.dialogs.top().(noteEditor); ok && d.offline && d.input.Value() == "" {
+			d.input.SetValue(ev.Note)
+			m.dialogs[len(m.dialogs)-1] = d
 		}
 	case account.LogEvent:
 		m.debug.push(ev)

@@ -134,6 +134,10 @@ type Model struct {
 	conn     connState
 	watchers []account.Watcher
 	pending  []account.Watcher
+	// watcherRules are the rules as last read (nil: not yet); offlineNote
+	// the offline note as last read or set.
+	watcherRules *account.WatcherRulesEvent
+	offlineNote  string
 
 	dialogs dialogStack
 	pickGen int
@@ -289,14 +293,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			cmds = append(cmds, saveLastFolder(m.opts.LastFolderFile, filepath.Dir(msg.path)))
 		}
 	case watcherMsg:
-		who := clean(msg.uri)
-		if msg.accept {
-			m.request(pendingRequest{"Allowing " + who + "…", "✓ " + who + " may see your presence", "Could not allow " + who},
-				func() account.RequestID { return m.b.AcceptWatcher(msg.uri) })
-		} else {
-			m.request(pendingRequest{"Blocking " + who + "…", "✓ " + who + " blocked", "Could not block " + who},
-				func() account.RequestID { return m.b.BlockWatcher(msg.uri) })
-		}
+		m.watcherRequest(msg)
+	case askEveryoneMsg:
+		m.askEveryone(msg.ask)
+	case submitOfflineNoteMsg:
+		m.dialogs.pop()
+		m.setOfflineNote(msg.note)
 	case tea.KeyPressMsg:
 		var cmd tea.Cmd
 		m, cmd = m.handleKey(msg)
@@ -418,7 +420,9 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(k, keys.Password):
 		return m, m.askPassword()
 	case key.Matches(k, keys.Watchers):
-		m.dialogs.push(watchersModal{common: m.c}.withPending(m.pending))
+		m.openWatchers()
+	case key.Matches(k, keys.OfflineNote):
+		return m, m.openOfflineNote()
 	}
 	return m, nil
 }
