@@ -121,6 +121,8 @@ type Account struct {
 	cache *iconCache
 	// myIcon says whether loadMyIcon has its answer (myIconSettled).
 	myIcon atomic.Int32
+	// winfo is the watcher list last reported (watchers.go).
+	winfo atomic.Pointer[[]Watcher]
 
 	mu         sync.Mutex
 	started    bool
@@ -349,6 +351,8 @@ func (a *Account) sink(ev ua.Event) {
 		}
 		a.q.push(SubscriptionEvent{URI: ev.URI, State: ev.State, Reason: ev.Reason, RetryIn: ev.RetryIn, Err: ev.Err})
 	case ua.WatchersEvent:
-		a.q.push(WatchersEvent{Watchers: append([]Watcher(nil), ev.Info.Watchers...)})
+		ws := append([]Watcher(nil), ev.Info.Watchers...)
+		a.winfo.Store(&ws)
+		a.q.push(WatchersEvent{Watchers: ws})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/sipbuddy/sipbuddy/xcap/presrules"
 )
@@ -68,6 +69,9 @@ func (a *Account) setWatcher(ctx context.Context, uri string, h presrules.Handli
 	if err != nil {
 		return err
 	}
+	if err := a.keepCurrentWatchers(ctx, layout, uri); err != nil {
+		return err
+	}
 	err = presrules.Apply(ctx, a.xc, layout, a.AOR(), uri, h)
 	var overridden *presrules.OverriddenError
 	if err != nil && !errors.As(err, &overridden) {
@@ -123,6 +127,9 @@ func (a *Account) SetAskEveryone(ask bool) RequestID {
 		if err != nil {
 			return "", err
 		}
+		if err := a.keepCurrentWatchers(ctx, layout, ""); err != nil {
+			return "", err
+		}
 		if err := presrules.UpdateUnlisted(ctx, a.xc, layout, a.AOR(), ask); err != nil {
 			return "", err
 		}
@@ -138,4 +145,31 @@ func (a *Account) SetAskEveryone(ask bool) RequestID {
 		}
 		return "the server decides about new watchers (your domain may see you, others wait)", nil
 	})
+}
+
+// keepCurrentWatchers grants, in Blink's layout and only before its rules
+// document exists, the watchers who see me now (active in watcher info)
+// but the one being decided: python-sipsimple's rules, which the first
+// decision creates, ask about everyone unlisted, and without this every
+// watcher the server's default let in would suddenly have to ask again.
+func (a *Account) keepCurrentWatchers(ctx context.Context, layout, except string) error {
+	if layout != presrules.OMAAUID {
+		return nil
+	}
+	exists, err := presrules.OMAExists(ctx, a.xc)
+	if err != nil || exists {
+		return err
+	}
+	var keep []string
+	self, _ := NormalizeURI(a.AOR())
+	skip, _ := NormalizeURI(except)
+	if ws := a.winfo.Load(); ws != nil {
+		for _, w := range *ws {
+			u, err := NormalizeURI(w.URI)
+			if err == nil && w.Status == "active" && u != self && u != skip && !slices.Contains(keep, u) {
+				keep = append(keep, u)
+			}
+		}
+	}
+	return presrules.GrantOMA(ctx, a.xc, keep)
 }

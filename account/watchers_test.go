@@ -63,15 +63,45 @@ func TestWatcherDecisionsAndOfflineNote(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	decision := func(h presrules.Handling, rule string) {
+	decisionOf := func(who string, h presrules.Handling, rule string) {
 		t.Helper()
-		r2.wait(t, "watcher rules with "+h.String()+" by "+rule, func(ev Event) bool {
+		r2.wait(t, "watcher rules with "+who+" "+h.String()+" by "+rule, func(ev Event) bool {
 			e, ok := ev.(WatcherRulesEvent)
 			return ok && e.Layout == presrules.OMAAUID && slices.ContainsFunc(e.Rules, func(wr presrules.WatcherRule) bool {
-				return wr.Watcher == watcher && wr.Handling == h && wr.Rule == rule
+				return wr.Watcher == who && wr.Handling == h && wr.Rule == rule
 			})
 		})
 	}
+	decision := func(h presrules.Handling, rule string) { t.Helper(); decisionOf(watcher, h, rule) }
+	// The first decision creates Blink's rules, which ask about everyone
+	// unlisted: the watcher who sees tester now (the server's default let
+	// it in) is granted first and keeps seeing tester.
+	r2.wait(t, "the watcher active in watcher info", func(ev Event) bool {
+		e, ok := ev.(WatchersEvent)
+		return ok && slices.ContainsFunc(e.Watchers, func(w Watcher) bool { return w.URI == watcher && w.Status == "active" })
+	})
+	before := ro.mark()
+	if _, err := r2.answer(t, b2.BlockWatcher("sip:mallory@example.test")); err != nil {
+		t.Fatal(err)
+	}
+	decision(presrules.Allow, presrules.OMARuleGranted)
+	decisionOf("sip:mallory@example.test", presrules.Block, presrules.RuleBlock)
+	// A change of tester's still reaches the watcher, and nothing ended its subscription.
+	if _, err := r2.answer(t, b2.SetStatus(true, "away", "kept")); err != nil {
+		t.Fatal(err)
+	}
+	ro.waitFrom(t, before, "tester's change after the first rule", func(ev Event) bool {
+		p, ok := ev.(PresenceEvent)
+		return ok && p.URI == tester && p.State.Note == "kept"
+	})
+	ro.mu.Lock()
+	for _, ev := range ro.evs[before:] {
+		if s, ok := ev.(SubscriptionEvent); ok && s.URI == tester && s.State != ua.Active {
+			t.Errorf("the watcher's subscription changed after the first rule: %+v", s)
+		}
+	}
+	ro.mu.Unlock()
+
 	if _, err := r2.answer(t, b2.BlockWatcher(watcher)); err != nil {
 		t.Fatal(err)
 	}

@@ -168,3 +168,56 @@ func Explainer(rulesDoc, listsDoc []byte) (func(watcher string) (h Handling, rul
 	o := DecideOptions{ExternalList: ExternalLists(lists)}
 	return func(watcher string) (Handling, string, bool) { return rules.Explain(watcher, o) }, nil
 }
+
+// MaxGrantedAtOnce bounds the watchers GrantOMA writes in one edit.
+const MaxGrantedAtOnce = 1000
+
+// GrantOMA puts watchers in python-sipsimple's oma_grantedcontacts in one
+// edit of the resource-lists document (those beyond MaxGrantedAtOnce are
+// left out and reported). It keeps the watchers who see me now seeing me
+// when the OMA rules are about to be created: until then the server's
+// default decided for them, and python-sipsimple's wp_prs_unlisted asks.
+func GrantOMA(ctx context.Context, c *xcap.Client, watchers []string) error {
+	var uris []string
+	for _, w := range watchers {
+		if uri, err := Canonical(w); err == nil {
+			uris = append(uris, uri)
+		}
+	}
+	if len(uris) == 0 {
+		return nil
+	}
+	dropped := 0
+	if len(uris) > MaxGrantedAtOnce {
+		dropped = len(uris) - MaxGrantedAtOnce
+		uris = uris[:MaxGrantedAtOnce]
+	}
+	_, err := c.Update(ctx, xcap.DocumentRef{AUID: resourcelists.AUID, Path: resourcelists.DocumentPath, ContentType: resourcelists.ContentType}, func(cur []byte) ([]byte, error) {
+		for _, uri := range uris {
+			var err error
+			if cur, err = editLists(cur, uri, resourcelists.PolicyAllow); err != nil {
+				return nil, err
+			}
+		}
+		return cur, nil
+	})
+	if err != nil {
+		return fmt.Errorf("resource-lists: %w", err)
+	}
+	if dropped > 0 {
+		return fmt.Errorf("%w: %d watchers over %d not granted", ErrInvalid, dropped, MaxGrantedAtOnce)
+	}
+	return nil
+}
+
+// OMAExists reports whether the account has an OMA pres-rules document.
+func OMAExists(ctx context.Context, c *xcap.Client) (bool, error) {
+	_, err := c.Get(ctx, OMAAUID, DocumentPath, "")
+	if xcap.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("pres-rules: %w", err)
+	}
+	return true, nil
+}
