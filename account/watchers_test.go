@@ -113,7 +113,7 @@ func TestWatcherDecisionsAndOfflineNote(t *testing.T) {
 	if _, err := r2.answer(t, b2.PoliteBlockWatcher(watcher)); err != nil {
 		t.Fatal(err)
 	}
-	decision(presrules.PoliteBlock, presrules.OMARuleBlocked)
+	decision(presrules.PoliteBlock, presrules.RulePoliteBlock)
 	if _, err := r2.answer(t, b2.ForgetWatcher(watcher)); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestWatcherDecisionsAndOfflineNote(t *testing.T) {
 	if _, err := r2.answer(t, b2.AcceptWatcher(watcher)); err != nil {
 		t.Fatal(err)
 	}
-	decision(presrules.Allow, presrules.OMARuleGranted)
+	decision(presrules.Allow, presrules.RuleAllow)
 
 	// Blink's two modes for everyone else.
 	for _, ask := range []bool{false, true} {

@@ -110,9 +110,9 @@ func TestLiveWatchersView(t *testing.T) {
 	}
 
 	l.keys("p")
-	l.until("polite-blocked through Blink's blocked contacts", func(m *Model) bool {
+	l.until("polite-blocked by my rule", func(m *Model) bool {
 		r := row(m)
-		return m.statusKind == statusOK && strings.Contains(r, "polite-blocked") && strings.Contains(r, "blocked contacts")
+		return m.statusKind == statusOK && strings.Contains(r, "polite-blocked") && strings.Contains(r, "your rule")
 	})
 	l.keys("u")
 	l.until("my rule gone: Blink's rule for everyone else decides", func(m *Model) bool {

@@ -24,7 +24,8 @@ func isRulesAUID(auid string) bool {
 	return auid == "pres-rules" || auid == "org.openmobilealliance.pres-rules"
 }
 
-// policyFor loads owner's pres-rules once (with its resource-lists
+// policyFor loads owner's pres-rules once (every document of
+// rulesLocations there is, as one ruleset, with its resource-lists
 // document when the rules point at lists: the OMA layout python-sipsimple
 // writes) and returns the decision function for its watchers (canonical
 // AORs). A watcher no rule matches, or any watcher when there is no
@@ -42,22 +43,24 @@ func (s *Server) policyFor(owner string) func(watcher string) decision {
 		}
 		return decPending
 	}
-	var doc []byte
+	var docs [][]byte
+	external := false
 	for _, loc := range rulesLocations {
 		d, err := s.opts.Store.Get(store.Key{AUID: loc.auid, User: self, Path: loc.path})
 		if err == nil {
-			doc = d.Body
-			break
+			docs = append(docs, d.Body)
+			external = external || bytes.Contains(d.Body, []byte("external-list"))
+			continue
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			s.log.Error("reading pres-rules failed", "owner", self, "auid", loc.auid, "error", err)
 		}
 	}
-	if doc == nil {
+	if docs == nil {
 		return byDefault
 	}
 	var lists []byte
-	if bytes.Contains(doc, []byte("external-list")) {
+	if external {
 		d, err := s.opts.Store.Get(store.Key{AUID: "resource-lists", User: self, Path: "index"})
 		switch {
 		case err == nil:
@@ -66,7 +69,7 @@ func (s *Server) policyFor(owner string) func(watcher string) decision {
 			s.log.Error("reading resource-lists for pres-rules failed", "owner", self, "error", err)
 		}
 	}
-	decide, err := rulesDecider(doc, lists)
+	decide, err := rulesDecider(docs, lists)
 	if err != nil {
 		// A broken document must not open the door: everyone but the owner
 		// waits for confirmation until it is fixed.

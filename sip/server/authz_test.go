@@ -79,3 +79,29 @@ func TestOMARulesDecideByLists(t *testing.T) {
 		t.Fatalf("carol back to wp_prs_unlisted (confirm): %q", hv(n, "Subscription-State"))
 	}
 }
+
+// The IETF document (sipbuddy, older clients) and the OMA one (Blink) are
+// one ruleset: a block in either holds against Blink's rule for unlisted
+// watchers, and Blink's grant counts although an IETF document exists.
+func TestBothRulesDocumentsAreEnforced(t *testing.T) {
+	e := newEnv(t, envOptions{}) // AllowDomain
+	const self = "sip:alice@example.test"
+	listsURL := "http://127.0.0.1/xcap-root/resource-lists/users/" + self + "/index"
+	rules, lists, err := presrules.SetWatcherOMA(nil, nil, listsURL, self, "sip:carol@example.test", presrules.Allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putRules(t, e, "alice", "resource-lists", "index", string(lists))
+	putRules(t, e, "alice", presrules.OMAAUID, "index", string(rules))
+	putRules(t, e, "alice", "pres-rules", "index", rulesDoc([2]string{"sip:bob@example.test", "block"}))
+	decide := e.srv.policyFor("alice")
+	for watcher, want := range map[string]decision{
+		"sip:bob@example.test":   decBlock,   // IETF block; OMA's other-identity does not match him
+		"sip:carol@example.test": decAllow,   // Blink's oma_grantedcontacts
+		"sip:dave@example.test":  decPending, // Blink's wp_prs_unlisted asks
+	} {
+		if got := decide(watcher); got != want {
+			t.Errorf("%s: %v, want %v", watcher, got, want)
+		}
+	}
+}

@@ -65,13 +65,15 @@ func (s *Server) encodeWinfo(resource string, version int, ws []winfoWatcher) []
 	return winfo.Encode(info)
 }
 
-// rulesDecider parses a pres-rules document of either layout (with the
+// rulesDecider parses the pres-rules documents of either layout (with the
 // owner's resource-lists document for OMA external lists; nil when none)
-// into the decision function (RFC 4745 combination: the highest
-// sub-handling of all matching rules). matched is false when no rule
+// into one decision function. The documents count as one ruleset (RFC 4745
+// combination: the highest sub-handling of all matching rules of all of
+// them; other-identity is anyone no rule of any of them names), so the IETF document sipbuddy and older clients write and the OMA
+// one Blink writes are both enforced. matched is false when no rule
 // matches: the server's Policy decides then.
-func rulesDecider(doc, lists []byte) (func(watcher string) (decision, bool), error) {
-	decide, err := presrules.NewDecider(doc, lists)
+func rulesDecider(docs [][]byte, lists []byte) (func(watcher string) (decision, bool), error) {
+	decide, err := presrules.NewDeciderAll(docs, lists)
 	if err != nil {
 		return nil, err
 	}

@@ -28,40 +28,39 @@ func Layout(ctx context.Context, c *xcap.Client) (string, error) {
 // pres-rules layout auid (Layout).
 //
 // IETF: Update. OMA (python-sipsimple's wp_prs_* rules): allow and
-// polite-block are the lists Blink uses (oma_grantedcontacts,
-// oma_blockedcontacts, UpdateOMA); Blink has no hard block, so Block is
-// sipbuddy's own rule in the same document (SetWatcher keeps every other
-// rule), with the watcher taken out of both lists; Undo takes it out of
-// the lists and the own rules, so that wp_prs_unlisted decides again.
-// An *OverriddenError is returned after everything is stored.
+// polite-block go in the lists Blink uses (oma_grantedcontacts,
+// oma_blockedcontacts, UpdateOMA), and Blink has no hard block, so a
+// Block takes the watcher out of both lists. In every case the decision is
+// also sipbuddy's own identity rule (SetWatcher) in the OMA document, and
+// in the IETF document when the account has one: servers that understand
+// only <cp:one> (Kamailio, which reads either document) decide the same,
+// and so do older sipbuddy clients. Undo takes the watcher out of the
+// lists and the own rules, so that the other rules decide again. An
+// *OverriddenError is returned after everything is stored.
 func Apply(ctx context.Context, c *xcap.Client, auid, self, watcher string, h Handling) error {
 	if auid != OMAAUID {
 		return Update(ctx, c, watcher, h)
 	}
-	listed, own := h, Undo
+	listed := h
 	if h == Block {
-		listed, own = Undo, Block
+		listed = Undo
 	}
 	var overridden *OverriddenError
-	if err := UpdateOMA(ctx, c, self, watcher, listed); errors.As(err, &overridden) {
-		// Stored; reported once the own rules are right too.
-	} else if err != nil {
+	if err := UpdateOMA(ctx, c, self, watcher, listed); err != nil && !errors.As(err, &overridden) {
 		return err
 	}
-	if err := updateOwn(ctx, c, OMAAUID, watcher, own); err != nil {
+	if err := updateOwn(ctx, c, OMAAUID, watcher, h); err != nil {
 		return err
 	}
-	if h == Block || h == Undo {
-		return checkApplied(ctx, c, watcher, h)
+	if err := updateOwn(ctx, c, AUID, watcher, h); err != nil {
+		return err
 	}
-	if overridden != nil {
-		return overridden
-	}
-	return nil
+	return checkApplied(ctx, c, watcher, h)
 }
 
 // updateOwn edits sipbuddy's own rules of the document auid for watcher,
-// writing only when that changes something.
+// writing only when that changes something; a missing IETF document is
+// left missing.
 func updateOwn(ctx context.Context, c *xcap.Client, auid, watcher string, h Handling) error {
 	ref := xcap.DocumentRef{AUID: auid, Path: DocumentPath, ContentType: ContentType}
 	cur, err := c.Get(ctx, ref.AUID, ref.Path, "")
@@ -77,8 +76,8 @@ func updateOwn(ctx context.Context, c *xcap.Client, auid, watcher string, h Hand
 		if bytes.Equal(next, cur.Body) {
 			return nil
 		}
-	} else if h == Undo {
-		return nil
+	} else if h == Undo || auid != OMAAUID {
+		return nil // nothing to take out; an IETF document is not created here
 	}
 	_, err = c.Update(ctx, ref, func(cur []byte) ([]byte, error) {
 		out, err := SetWatcher(cur, watcher, h)
@@ -94,15 +93,22 @@ func updateOwn(ctx context.Context, c *xcap.Client, auid, watcher string, h Hand
 	return nil
 }
 
-// checkApplied decides watcher with the stored OMA documents and reports
-// an *OverriddenError when the result is not h (Undo: nothing to check).
+// checkApplied decides watcher with the account's stored rules documents
+// (OMA and IETF, as the embedded server reads them: one ruleset) and its
+// lists, and reports an *OverriddenError when the result is not h (Undo:
+// nothing to check).
 func checkApplied(ctx context.Context, c *xcap.Client, watcher string, h Handling) error {
 	if h == Undo {
 		return nil
 	}
-	rules, err := c.Get(ctx, OMAAUID, DocumentPath, "")
-	if err != nil {
-		return fmt.Errorf("pres-rules: %w", err)
+	var docs [][]byte
+	for _, auid := range []string{OMAAUID, AUID} {
+		d, err := c.Get(ctx, auid, DocumentPath, "")
+		if err == nil {
+			docs = append(docs, d.Body)
+		} else if !xcap.IsNotFound(err) {
+			return fmt.Errorf("pres-rules: %w", err)
+		}
 	}
 	var lists []byte
 	if l, err := c.Get(ctx, resourcelists.AUID, resourcelists.DocumentPath, ""); err == nil {
@@ -110,7 +116,7 @@ func checkApplied(ctx context.Context, c *xcap.Client, watcher string, h Handlin
 	} else if !xcap.IsNotFound(err) {
 		return fmt.Errorf("resource-lists: %w", err)
 	}
-	decide, err := NewDecider(rules.Body, lists)
+	decide, err := NewDeciderAll(docs, lists)
 	if err != nil {
 		return err
 	}
@@ -220,4 +226,28 @@ func OMAExists(ctx context.Context, c *xcap.Client) (bool, error) {
 		return false, fmt.Errorf("pres-rules: %w", err)
 	}
 	return true, nil
+}
+
+// NewDeciderAll is NewDecider over several rules documents read as one
+// ruleset (the IETF and the OMA document of one account): every rule of
+// every document counts, so other-identity means "named by no rule of
+// any of them".
+func NewDeciderAll(rulesDocs [][]byte, listsDoc []byte) (func(watcher string) (h Handling, matched bool), error) {
+	all := &Rules{}
+	for _, doc := range rulesDocs {
+		r, err := Parse(doc)
+		if err != nil {
+			return nil, err
+		}
+		all.Rules = append(all.Rules, r.Rules...)
+	}
+	var lists *resourcelists.Document
+	if len(bytes.TrimSpace(listsDoc)) > 0 {
+		var err error
+		if lists, err = resourcelists.Parse(listsDoc); err != nil {
+			return nil, fmt.Errorf("presrules: %w", err)
+		}
+	}
+	o := DecideOptions{ExternalList: ExternalLists(lists)}
+	return func(watcher string) (Handling, bool) { return all.DecideWith(watcher, o) }, nil
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // Apply in the OMA layout on the embedded XCAP server: each decision is
-// read back by what a server decides with both stored documents, and the
-// Blink lists say what Blink shows.
+// read back by what a server decides with both stored documents (sipbuddy's
+// own identity rules come first, so they are named), and the Blink lists
+// say what Blink shows.
 func TestApplyOMALayout(t *testing.T) {
 	c := aliceClient(t)
 	ctx := context.Background()
@@ -46,9 +47,9 @@ func TestApplyOMALayout(t *testing.T) {
 		rule    string
 		granted bool
 	}{
-		{Allow, Allow, OMARuleGranted, true},
+		{Allow, Allow, RuleAllow, true},
 		{Block, Block, RuleBlock, false},
-		{PoliteBlock, PoliteBlock, OMARuleBlocked, false},
+		{PoliteBlock, PoliteBlock, RulePoliteBlock, false},
 		{Block, Block, RuleBlock, false},
 		{Undo, Confirm, OMARuleUnlisted, false},
 	} {
