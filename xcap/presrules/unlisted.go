@@ -75,20 +75,25 @@ func SetUnlisted(doc []byte, oma, ask bool) ([]byte, error) {
 	}
 	root := dom.Root
 	var unlisted, own *xmltree.Node
+	var owns []*xmltree.Node
 	for _, rule := range root.Elements() {
 		if !rule.Is(NSCommonPolicy, "rule") {
 			continue
 		}
-		switch id, _ := rule.Attr("id"); id {
-		case OMARuleUnlisted, OMARuleAllowUnlisted:
+		// The first of each, as UnlistedOf reads them.
+		switch id, _ := rule.Attr("id"); {
+		case (id == OMARuleUnlisted || id == OMARuleAllowUnlisted) && unlisted == nil:
 			unlisted = rule
-		case RuleAskEveryone:
-			own = rule
+		case id == RuleAskEveryone:
+			if own == nil {
+				own = rule
+			}
+			owns = append(owns, rule)
 		}
 	}
 	if unlisted != nil || oma {
-		if own != nil {
-			root.Remove(own)
+		for _, o := range owns {
+			root.Remove(o)
 		}
 		if unlisted == nil {
 			unlisted = xmltree.NewElement(root, NSCommonPolicy, "rule", "cp")
@@ -113,8 +118,10 @@ func SetUnlisted(doc []byte, oma, ask bool) ([]byte, error) {
 		cond := own.AddElement(NSCommonPolicy, "conditions", "cp")
 		cond.AddElement(NSOMACommonPolicy, "other-identity", "ocp")
 		setSubHandling(own, Confirm)
-	case !ask && own != nil:
-		root.Remove(own)
+	case !ask:
+		for _, o := range owns {
+			root.Remove(o)
+		}
 	}
 	return finish(dom)
 }

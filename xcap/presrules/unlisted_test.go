@@ -71,3 +71,24 @@ func TestSetUnlisted(t *testing.T) {
 		t.Errorf("stranger back to asking: %v", h)
 	}
 }
+
+// FuzzSetUnlisted: whatever the document, SetUnlisted either refuses it or
+// returns a ruleset that says what was asked.
+func FuzzSetUnlisted(f *testing.F) {
+	f.Add([]byte(""), false, true)
+	f.Add([]byte(omaDoc), true, false)
+	f.Add([]byte(`<cp:ruleset xmlns:cp="urn:ietf:params:xml:ns:common-policy"><cp:rule id="sipbuddy_ask_everyone"/></cp:ruleset>`), false, false)
+	f.Fuzz(func(t *testing.T, doc []byte, oma, ask bool) {
+		out, err := SetUnlisted(doc, oma, ask)
+		if err != nil {
+			return
+		}
+		u, err := UnlistedOf(out)
+		if err != nil {
+			t.Fatalf("edited document does not parse: %v\n%s", err, out)
+		}
+		if ask != (u == UnlistedAsk) {
+			t.Fatalf("ask=%v, but %v:\n%s", ask, u, out)
+		}
+	})
+}
