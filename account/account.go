@@ -264,6 +264,7 @@ func (a *Account) Start(ctx context.Context) error {
 	a.q.push(AccountEvent{AOR: a.AOR(), DisplayName: a.o.DisplayName, State: ua.Registering})
 	a.ua.SetPresence(pub)
 	a.ua.WatchWatchers(true)
+	a.watchMyDevices()
 	a.pushSelf()
 
 	if err := a.ua.Start(ctx); err != nil {
@@ -330,6 +331,9 @@ func (a *Account) Coalesced() (superseded, droppedLogs int) {
 // sometimes with its locks held, so it only updates the account's own state
 // and queues. It never calls the UA.
 func (a *Account) sink(ev ua.Event) {
+	if a.selfPresence(ev) {
+		return
+	}
 	switch ev := ev.(type) {
 	case ua.RegistrationEvent:
 		a.q.push(AccountEvent{AOR: a.AOR(), DisplayName: a.o.DisplayName, State: ev.State, Expires: ev.Expires, RetryIn: ev.RetryIn, Err: ev.Err})

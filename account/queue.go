@@ -28,6 +28,7 @@ const (
 	keyWatchers
 	keyWatcherRules
 	keyOfflineNote
+	keyDevices
 	keyPresence     // per buddy URI
 	keySubscription // per buddy URI
 	keyIcon         // per URI: IconEvent and IconFailedEvent
@@ -57,6 +58,8 @@ func keyOf(ev Event) (k eventKey, ok bool) {
 		return eventKey{kind: keyWatcherRules}, true
 	case OfflineNoteEvent:
 		return eventKey{kind: keyOfflineNote}, true
+	case DevicesEvent:
+		return eventKey{kind: keyDevices}, true
 	case PresenceEvent:
 		return eventKey{keyPresence, ev.URI}, true
 	case SubscriptionEvent:

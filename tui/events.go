@@ -154,6 +154,8 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 			p := m.pending[len(m.pending)-1]
 			m.setStatus(statusInfo, clean(p.URI)+" asks to see your presence (w)")
 		}
+	case account.DevicesEvent:
+		m.devices = ev.Devices
 	case account.WatcherRulesEvent:
 		m.watcherRules = &ev
 		m.refreshWatchersView()

@@ -22,6 +22,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sipbuddy/sipbuddy/account"
+	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui/art"
 )
@@ -138,6 +139,8 @@ type Model struct {
 	// the offline note as last read or set.
 	watcherRules *account.WatcherRulesEvent
 	offlineNote  string
+	// devices are my other devices (self-presence).
+	devices []pidf.Device
 
 	dialogs dialogStack
 	pickGen int

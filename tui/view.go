@@ -135,6 +135,9 @@ func (m *Model) headerView(w int) string {
 		}
 		right2 = s.Badge.Render(fmt.Sprintf("%d %s · w", n, word))
 	}
+	if d := m.devicesBadge(); d != "" {
+		right2 = strings.TrimSpace(d + "  " + right2)
+	}
 
 	textW := max(0, w-cols-1)
 	line := func(iconRow, left, right string) string {
