@@ -150,6 +150,10 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 		m.pending = pendingWatchers(ev.Watchers)
 		_, watching := m.dialogs.top().(watchersView)
 		m.refreshWatchersView()
+		if watching && m.b != nil && !m.closed {
+			// Another client may have changed the rules that moved them.
+			m.b.ReadWatcherRules()
+		}
 		if len(m.pending) > before && !watching {
 			p := m.pending[len(m.pending)-1]
 			m.setStatus(statusInfo, clean(p.URI)+" asks to see your presence (w)")

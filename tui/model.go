@@ -299,6 +299,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.watcherRequest(msg)
 	case askEveryoneMsg:
 		m.askEveryone(msg.ask)
+	case rereadRulesMsg:
+		if m.b != nil && !m.closed {
+			m.b.ReadWatcherRules()
+		}
 	case submitOfflineNoteMsg:
 		m.dialogs.pop()
 		m.setOfflineNote(msg.note)

@@ -25,6 +25,9 @@ type (
 		h   presrules.Handling // Undo: forget my rule
 	}
 	askEveryoneMsg struct{ ask bool }
+	// rereadRulesMsg reads the rules again (another client may have
+	// changed them).
+	rereadRulesMsg struct{}
 )
 
 // MaxWatcherRows bounds the rows the watchers view lists (the winfo
@@ -244,6 +247,8 @@ func (d watchersView) update(msg tea.Msg) (dialog, tea.Cmd) {
 		return d, selected(presrules.Undo)
 	case key.Matches(k, d.keys.AskEveryone):
 		return d, send(askEveryoneMsg{ask: d.unlisted != presrules.UnlistedAsk})
+	case k.String() == "r":
+		return d, send(rereadRulesMsg{})
 	}
 	n := d.listRows()
 	if d.cursor < d.top {
@@ -285,7 +290,7 @@ func (d watchersView) view() string {
 	if len(d.rows) > n {
 		sb.WriteString("\n" + d.styles.Hint.Render(fitPlain(strings.Repeat(" ", 2)+strconv.Itoa(d.cursor+1)+" of "+strconv.Itoa(len(d.rows)), w)))
 	}
-	return modalBox(d.common, "Who may see me", sb.String(), "a allow • b block • p polite block • u undo my rule • e ask me or not • esc", w)
+	return modalBox(d.common, "Who may see me", sb.String(), "a allow • b block • p polite • u undo • e ask me or not • r reread • esc", w)
 }
 
 func (d watchersView) unlistedWords() string {

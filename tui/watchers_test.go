@@ -9,6 +9,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
+	"github.com/sipbuddy/sipbuddy/xcap/presrules"
 )
 
 // The watchers view against the demo world: a second account watches
@@ -125,6 +126,17 @@ func TestLiveWatchersView(t *testing.T) {
 	l.keys("e")
 	l.until("everyone else may see me", func(m *Model) bool {
 		return m.statusKind == statusOK && strings.Contains(plain(*m), "Everyone else: may see me") && strings.Contains(row(m), "everyone else: allow")
+	})
+
+	// Another client of tester's blocks the watcher; r reads the rules
+	// again and the row follows.
+	if err := presrules.Apply(ctx, b.XCAP(), presrules.OMAAUID, "sip:tester@example.test", walt, presrules.Block); err != nil {
+		t.Fatal(err)
+	}
+	l.keys("r")
+	l.until("the other client's block", func(m *Model) bool {
+		r := row(m)
+		return strings.Contains(r, "blocked") && !strings.Contains(r, "polite")
 	})
 
 	// The offline note editor.
