@@ -148,7 +148,7 @@ func subscriptionWords(reason string) string {
 	case "rejected": // the Subscription-State reason of a refusal
 		return "not allowed to see this buddy"
 	case "probation": // how the embedded server ends a blocked watcher's subscription
-		return "this buddy does not share presence with you now"
+		return "not sharing presence with you"
 	case "noresource":
 		return "no such user"
 	}

@@ -237,6 +237,14 @@ func iconURL(b *buddy) string {
 }
 
 func subscriptionText(b *buddy) string {
+	if b.Sub == ua.Retrying && b.SubReason == "probation" {
+		// Blocked by the buddy (sip/server): its words, and when we ask again.
+		t := "blocked by this buddy"
+		if b.RetryIn > 0 {
+			t += fmt.Sprintf(" (asking again in %s)", b.RetryIn.Round(1e9))
+		}
+		return t
+	}
 	t := SubscriptionLabel(b.Sub)
 	if b.SubReason != "" {
 		t += ": " + clean(subscriptionWords(b.SubReason))

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/sipbuddy/sipbuddy/account"
+	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap/presrules"
 )
@@ -106,7 +109,7 @@ func TestLiveWatchersView(t *testing.T) {
 		}
 		return false
 	})
-	if got := subscriptionWords("probation"); !strings.Contains(got, "does not share presence with you") {
+	if got := subscriptionWords("probation"); !strings.Contains(got, "not sharing presence with you") {
 		t.Errorf("the blocked watcher's screen says %q", got)
 	}
 
@@ -150,4 +153,25 @@ func TestLiveWatchersView(t *testing.T) {
 	l.until("offline note saved", func(m *Model) bool {
 		return m.statusKind == statusOK && m.offlineNote == "away" && strings.Contains(m.statusText, "Offline note set")
 	})
+}
+
+// A watcher whose subscription the buddy's server ended because it is
+// blocked (probation, retry-after) reads so in its row and in the detail.
+func TestBlockedBuddyInWords(t *testing.T) {
+	m := New(nil, Options{Environ: []string{}})
+	msgs := []tea.Msg{tea.WindowSizeMsg{Width: 120, Height: 40}}
+	for _, ev := range scenario() {
+		msgs = append(msgs, ev)
+	}
+	msgs = append(msgs,
+		account.PresenceEvent{URI: "sip:alice@example.test", State: pidf.State{Entity: "sip:alice@example.test"}},
+		account.SubscriptionEvent{URI: "sip:alice@example.test", State: ua.Retrying, Reason: "probation", RetryIn: time.Minute})
+	m = drive(t, m, msgs...)
+	screen := plain(m)
+	if !strings.Contains(screen, "not sharing presence with you") {
+		t.Errorf("the blocked buddy's row does not say it:\n%s", screen)
+	}
+	if !strings.Contains(screen, "◌ blocked") || !strings.Contains(screen, "blocked by this buddy") || !strings.Contains(screen, "again in 1m0s") {
+		t.Errorf("the detail does not say it is blocked and when it asks again:\n%s", screen)
+	}
 }
