@@ -153,6 +153,7 @@ type Server struct {
 	// xcapRoot is the XCAP root URL of xcap-diff documents (SetXCAPRoot).
 	xcapRoot atomic.Pointer[string]
 
+	blocked     blockedCache // when blocked watchers were last told (blocked.go)
 	watcherMu   sync.Mutex
 	watcherSubs map[string]int // presence subscriptions by subscriber AOR
 

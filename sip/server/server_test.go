@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -513,7 +514,18 @@ func TestWatcherInfoAndPresRules(t *testing.T) {
 			}
 			wantStatus(t, d.refresh(30), 481)
 
-			// A blocked watcher that subscribes again is told the same at once.
+			// A blocked watcher that subscribes again at once, ignoring the
+			// retry-after, is answered 503 with the time left.
+			d = carol.subscribe("alice", "presence", 30)
+			wantStatus(t, d.res, 503)
+			if ra, err := strconv.Atoi(hv(d.res, "Retry-After")); err != nil || ra <= 0 || ra > int(DefaultBlockedRetryAfter/time.Second) {
+				t.Fatalf("503 Retry-After %q", hv(d.res, "Retry-After"))
+			}
+			// Once the server has forgotten when it told her, she is told
+			// the same again.
+			e.srv.blocked.mu.Lock()
+			clear(e.srv.blocked.at)
+			e.srv.blocked.mu.Unlock()
 			d = carol.subscribe("alice", "presence", 30)
 			wantStatus(t, d.res, 200)
 			if ss := substate(t, carol.nextNotify()); ss.Reason != header.ReasonProbation || ss.RetryAfter != int(DefaultBlockedRetryAfter/time.Second) {

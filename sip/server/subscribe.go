@@ -278,6 +278,13 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	if kind == kindPresence && watcherUser != presUser {
 		dec = s.policyFor(presUser)(sub.watcher)
 	}
+	if dec == decBlock {
+		if wait, soon := s.blockedTooSoon(p.aor, sub.watcher); soon {
+			s.respond(req, tx, 503, "Blocked; ask again later", []sip.Header{sip.NewHeader("Retry-After", strconv.Itoa(max(1, seconds(wait))))})
+			return
+		}
+		s.noteBlocked(p.aor, sub.watcher)
+	}
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(seconds(exp))))
 	res.AppendHeader(&sip.ContactHeader{Address: s.contactURI(req.Transport())})
 
@@ -450,6 +457,7 @@ func (s *Server) blockedReason() string {
 // block ends a blocked watcher's subscription (blockedReason) without
 // showing it my state; the owner's watcher info says rejected.
 func (s *Server) block(sub *subscription) {
+	s.noteBlocked(sub.pres.aor, sub.watcher)
 	s.end(sub, s.blockedReason(), header.ReasonRejected, false)
 }
 
