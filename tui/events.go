@@ -150,9 +150,9 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 		m.pending = pendingWatchers(ev.Watchers)
 		_, watching := m.dialogs.top().(watchersView)
 		m.refreshWatchersView()
-		if watching && m.b != nil && !m.closed {
+		if watching {
 			// Another client may have changed the rules that moved them.
-			m.b.ReadWatcherRules()
+			m.readWatcherRules()
 		}
 		if len(m.pending) > before && !watching {
 			p := m.pending[len(m.pending)-1]
@@ -172,6 +172,12 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 	case account.LogEvent:
 		m.debug.push(ev)
 	case account.DoneEvent:
+		if _, quiet := m.quiet[ev.ID]; quiet {
+			// A read the user did not ask for in so many words: its
+			// answer is the event it brought, not a status line.
+			delete(m.quiet, ev.ID)
+			return nil
+		}
 		r, ok := m.requests[ev.ID]
 		delete(m.requests, ev.ID)
 		if ev.Detail != "" {
@@ -182,6 +188,12 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 		}
 		m.setStatus(statusOK, r.done)
 	case account.ErrorEvent:
+		if failed, quiet := m.quiet[ev.ID]; quiet {
+			delete(m.quiet, ev.ID)
+			m.logDetail(account.LogError, ev.Kind.String()+": "+clean(ev.Err.Error()))
+			m.setStatus(statusError, failure(failed, ev.Err))
+			return nil
+		}
 		r, ok := m.requests[ev.ID]
 		delete(m.requests, ev.ID)
 		m.logDetail(account.LogError, ev.Kind.String()+": "+clean(ev.Err.Error()))

@@ -157,7 +157,10 @@ type Model struct {
 	statusSeq   int // bumped by every new message
 	statusArmed int // the message whose expiry timer runs
 	requests    map[account.RequestID]pendingRequest
-	closed      bool
+	// quiet are background reads (the watcher rules, the offline note):
+	// no status line unless they fail, with this text.
+	quiet  map[account.RequestID]string
+	closed bool
 }
 
 // New returns the model for one program. b may be nil: the UI then shows
@@ -300,9 +303,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case askEveryoneMsg:
 		m.askEveryone(msg.ask)
 	case rereadRulesMsg:
-		if m.b != nil && !m.closed {
-			m.b.ReadWatcherRules()
-		}
+		m.readWatcherRules()
 	case submitOfflineNoteMsg:
 		m.dialogs.pop()
 		m.setOfflineNote(msg.note)

@@ -320,9 +320,25 @@ func (d watchersView) layoutWords() string {
 // openWatchers opens the watchers view and reads the rules afresh.
 func (m *Model) openWatchers() {
 	m.dialogs.push(watchersView{common: m.c}.withRows(watcherRows(m.watchers, m.watcherRules, m.self.AOR), m.watcherRules))
-	if m.b != nil && !m.closed {
-		m.b.ReadWatcherRules()
+	m.readWatcherRules()
+}
+
+// readWatcherRules reads the rules in the background (quietly unless it
+// fails).
+func (m *Model) readWatcherRules() {
+	m.quietRequest("Could not read who may see you", func() account.RequestID { return m.b.ReadWatcherRules() })
+}
+
+// quietRequest sends a background read: its answer is the event it
+// brings; only a failure shows, as failed.
+func (m *Model) quietRequest(failed string, do func() account.RequestID) {
+	if m.b == nil || m.closed {
+		return
 	}
+	if m.quiet == nil {
+		m.quiet = make(map[account.RequestID]string)
+	}
+	m.quiet[do()] = failed
 }
 
 // refreshWatchersView rebuilds the open watchers view's rows.
@@ -365,9 +381,7 @@ func (m *Model) openOfflineNote() tea.Cmd {
 	d, cmd := newNoteEditor(m.c, m.offlineNote, m.opts.NoPaste)
 	d.offline = true
 	m.dialogs.push(d)
-	if m.b != nil && !m.closed {
-		m.b.ReadOfflineNote()
-	}
+	m.quietRequest("Could not read your offline note", func() account.RequestID { return m.b.ReadOfflineNote() })
 	return cmd
 }
 

@@ -84,6 +84,10 @@ func TestLiveWatchersView(t *testing.T) {
 		r := row(m)
 		return strings.Contains(r, "allowed") && strings.Contains(r, "server default")
 	})
+	l.until("the rules read", func(m *Model) bool { return m.watcherRules != nil && len(m.quiet) == 0 })
+	if strings.Contains(l.m.statusText, "Done") {
+		t.Errorf("reading the rules in the background put %q in the status bar", l.m.statusText)
+	}
 	// Put the cursor on the watcher.
 	d, _ := l.m.dialogs.top().(watchersView)
 	for i, r := range d.rows {
