@@ -288,6 +288,21 @@ func TestEmbeddedOfflineNote(t *testing.T) {
 	if n := lastNotify(); strings.Contains(n, "on holiday") {
 		t.Fatalf("the offline note is still sent while a device publishes:\n%s", n)
 	}
+
+	// Removed, it is not shown any more when the last device leaves.
+	if err := e.store.Delete(k, store.Condition{}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.StoreChanged(k)
+	if err := phone.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor(t, "offline without a note", presenceOf(aliceAOR, func(p PresenceEvent) bool {
+		return p.State.Basic != pidf.BasicOpen && p.State.Note == ""
+	}))
+	if n := lastNotify(); strings.Contains(n, "on holiday") {
+		t.Fatalf("a removed offline note is still sent:\n%s", n)
+	}
 }
 
 // Unsubscribe ends the dialog with Expires: 0 and reports it.
