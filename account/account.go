@@ -121,6 +121,8 @@ type Account struct {
 	cache *iconCache
 	// myIcon says whether loadMyIcon has its answer (myIconSettled).
 	myIcon atomic.Int32
+	// winfo is the watcher list last reported (watchers.go).
+	winfo atomic.Pointer[[]Watcher]
 
 	mu         sync.Mutex
 	started    bool
@@ -262,6 +264,7 @@ func (a *Account) Start(ctx context.Context) error {
 	a.q.push(AccountEvent{AOR: a.AOR(), DisplayName: a.o.DisplayName, State: ua.Registering})
 	a.ua.SetPresence(pub)
 	a.ua.WatchWatchers(true)
+	a.watchMyDevices()
 	a.pushSelf()
 
 	if err := a.ua.Start(ctx); err != nil {
@@ -328,6 +331,9 @@ func (a *Account) Coalesced() (superseded, droppedLogs int) {
 // sometimes with its locks held, so it only updates the account's own state
 // and queues. It never calls the UA.
 func (a *Account) sink(ev ua.Event) {
+	if a.selfPresence(ev) {
+		return
+	}
 	switch ev := ev.(type) {
 	case ua.RegistrationEvent:
 		a.q.push(AccountEvent{AOR: a.AOR(), DisplayName: a.o.DisplayName, State: ev.State, Expires: ev.Expires, RetryIn: ev.RetryIn, Err: ev.Err})
@@ -349,6 +355,8 @@ func (a *Account) sink(ev ua.Event) {
 		}
 		a.q.push(SubscriptionEvent{URI: ev.URI, State: ev.State, Reason: ev.Reason, RetryIn: ev.RetryIn, Err: ev.Err})
 	case ua.WatchersEvent:
-		a.q.push(WatchersEvent{Watchers: append([]Watcher(nil), ev.Info.Watchers...)})
+		ws := append([]Watcher(nil), ev.Info.Watchers...)
+		a.winfo.Store(&ws)
+		a.q.push(WatchersEvent{Watchers: ws})
 	}
 }

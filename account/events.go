@@ -7,6 +7,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/sip/winfo"
+	"github.com/sipbuddy/sipbuddy/xcap/presrules"
 )
 
 // Event is something the account reports to its front end. Every event
@@ -121,6 +122,27 @@ type WatchersEvent struct {
 	Watchers []Watcher
 }
 
+// WatcherRulesEvent carries how each watcher the rules name is decided:
+// the layout written (presrules.AUID or presrules.OMAAUID) and, per
+// watcher, the handling and the deciding rule. Sent after every watcher
+// decision and ReadWatcherRules. Key: one.
+type WatcherRulesEvent struct {
+	Layout string
+	Rules  []presrules.WatcherRule
+	// Unlisted is what happens to watchers no rule names.
+	Unlisted presrules.Unlisted
+	// Explain decides any watcher (one from watcherinfo the rules do not
+	// name) with these documents; matched false: the server's default.
+	Explain func(watcher string) (h presrules.Handling, rule string, matched bool)
+}
+
+// OfflineNoteEvent carries the note watchers see when all my devices are
+// offline ("" when none is set): sent after ReadOfflineNote and
+// SetOfflineNote. Key: one.
+type OfflineNoteEvent struct {
+	Note string
+}
+
 // LogEvent is one line for the debug pane: a log record or a SIP message.
 type LogEvent struct {
 	Time time.Time
@@ -149,6 +171,8 @@ func (IconFailedEvent) accountEvent()   {}
 func (PublicationEvent) accountEvent()  {}
 func (SelfEvent) accountEvent()         {}
 func (WatchersEvent) accountEvent()     {}
+func (WatcherRulesEvent) accountEvent() {}
+func (OfflineNoteEvent) accountEvent()  {}
 func (LogEvent) accountEvent()          {}
 func (DoneEvent) accountEvent()         {}
 func (ErrorEvent) accountEvent()        {}

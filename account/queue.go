@@ -26,6 +26,9 @@ const (
 	keySelf
 	keyBuddies
 	keyWatchers
+	keyWatcherRules
+	keyOfflineNote
+	keyDevices
 	keyPresence     // per buddy URI
 	keySubscription // per buddy URI
 	keyIcon         // per URI: IconEvent and IconFailedEvent
@@ -51,6 +54,12 @@ func keyOf(ev Event) (k eventKey, ok bool) {
 		return eventKey{kind: keyBuddies}, true
 	case WatchersEvent:
 		return eventKey{kind: keyWatchers}, true
+	case WatcherRulesEvent:
+		return eventKey{kind: keyWatcherRules}, true
+	case OfflineNoteEvent:
+		return eventKey{kind: keyOfflineNote}, true
+	case DevicesEvent:
+		return eventKey{kind: keyDevices}, true
 	case PresenceEvent:
 		return eventKey{keyPresence, ev.URI}, true
 	case SubscriptionEvent:

@@ -42,6 +42,12 @@ const (
 	MoveBuddyRequest
 	RenameBuddyRequest
 	CopyBuddyRequest
+	PoliteBlockWatcherRequest
+	ForgetWatcherRequest
+	ReadWatcherRulesRequest
+	SetOfflineNoteRequest
+	ReadOfflineNoteRequest
+	AskEveryoneRequest
 )
 
 // String returns a short human name of the request ("set status", ...).
@@ -71,6 +77,18 @@ func (k RequestKind) String() string {
 		return "rename buddy"
 	case CopyBuddyRequest:
 		return "copy buddy"
+	case PoliteBlockWatcherRequest:
+		return "polite-block watcher"
+	case ForgetWatcherRequest:
+		return "remove watcher rule"
+	case ReadWatcherRulesRequest:
+		return "read watcher rules"
+	case SetOfflineNoteRequest:
+		return "set offline note"
+	case ReadOfflineNoteRequest:
+		return "read offline note"
+	case AskEveryoneRequest:
+		return "set who is asked about"
 	}
 	return fmt.Sprintf("request(%d)", int(k))
 }

@@ -203,6 +203,10 @@ func (l *buddyList) statusCell(b *buddy) string {
 	if !l.stale(b) {
 		return s.Status(b.Avail).Render(StatusSymbol(b.Avail)) + " " + StatusLabel(b.Avail)
 	}
+	if !l.connLost && b.Sub == ua.Retrying && b.SubReason == "probation" {
+		// The buddy's server ended the subscription for now: blocked.
+		return s.HeaderFaint.Render("◌ blocked")
+	}
 	txt := "◌ reconnecting"
 	if !b.Updated.IsZero() {
 		txt += " · seen " + ago(l.now().Sub(b.Updated))

@@ -21,10 +21,9 @@ type (
 	submitAddMsg    struct{ uri, name, group string }
 	submitRemoveMsg struct{ uri, name string }
 	submitIconMsg   struct{ path string }
-	watcherMsg      struct {
-		uri    string
-		accept bool
-	}
+	// submitOfflineNoteMsg sets the note watchers see when all my devices
+	// are offline ("" removes it).
+	submitOfflineNoteMsg struct{ note string }
 )
 
 func send(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }
@@ -157,10 +156,12 @@ func (d statusMenu) view() string {
 	return modalBox(d.common, "Set my status", sb.String(), hint(d.common, d.keys.Confirm, d.keys.Cancel), modalWidth(d.width, 28))
 }
 
-// noteEditor edits my note.
+// noteEditor edits my note, or (offline) the note watchers see when all
+// my devices are offline.
 type noteEditor struct {
 	*common
-	input textinput.Model
+	input   textinput.Model
+	offline bool
 }
 
 func newTextInput(c *common, placeholder string, limit int, noPaste bool) textinput.Model {
@@ -188,6 +189,8 @@ func newNoteEditor(c *common, note string, noPaste bool) (noteEditor, tea.Cmd) {
 func (d noteEditor) update(msg tea.Msg) (dialog, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
+		case key.Matches(k, d.keys.Confirm) && d.offline:
+			return d, send(submitOfflineNoteMsg{strings.TrimSpace(d.input.Value())})
 		case key.Matches(k, d.keys.Confirm):
 			return d, send(submitNoteMsg{strings.TrimSpace(d.input.Value())})
 		case key.Matches(k, d.keys.Cancel):
@@ -201,6 +204,11 @@ func (d noteEditor) update(msg tea.Msg) (dialog, tea.Cmd) {
 
 func (d noteEditor) view() string {
 	w := modalWidth(d.width, 50)
+	if d.offline {
+		body := d.styles.InputLabel.Render(fitPlain("Watchers see this when all your devices are offline", w)) + "\n" + d.input.View() +
+			"\n\n" + d.styles.Hint.Render(fitPlain("Empty: no offline note", w))
+		return modalBox(d.common, "Offline note", body, hint(d.common, d.keys.Confirm, d.keys.Cancel), w)
+	}
 	body := d.styles.InputLabel.Render("Note") + "\n" + d.input.View()
 	return modalBox(d.common, "Edit my note", body, hint(d.common, d.keys.Confirm, d.keys.Cancel), w)
 }
@@ -305,23 +313,6 @@ func (d removeConfirm) view() string {
 	return modalBox(d.common, "Remove buddy", body, "y remove • n keep", w)
 }
 
-// watchersModal shows the watchers waiting for my decision. The root
-// model refreshes pending when the watcher list changes.
-type watchersModal struct {
-	*common
-	cursor  int
-	pending []account.Watcher
-}
-
-// withPending returns the modal showing pending, the cursor kept in range.
-func (d watchersModal) withPending(pending []account.Watcher) watchersModal {
-	d.pending = pending
-	if d.cursor >= len(pending) {
-		d.cursor = max(0, len(pending)-1)
-	}
-	return d
-}
-
 // pendingWatchers returns the watchers that wait for a decision.
 func pendingWatchers(ws []account.Watcher) []account.Watcher {
 	var out []account.Watcher
@@ -333,54 +324,4 @@ func pendingWatchers(ws []account.Watcher) []account.Watcher {
 		}
 	}
 	return out
-}
-
-func (d watchersModal) update(msg tea.Msg) (dialog, tea.Cmd) {
-	pending := d.pending
-	k, ok := msg.(tea.KeyPressMsg)
-	if !ok {
-		return d, nil
-	}
-	switch {
-	case key.Matches(k, d.keys.Cancel), k.String() == "q", k.String() == "w":
-		return d, send(closeDialogMsg{})
-	case key.Matches(k, d.keys.Up):
-		d.cursor = max(0, d.cursor-1)
-	case key.Matches(k, d.keys.Down):
-		d.cursor = min(len(pending)-1, d.cursor+1)
-	case key.Matches(k, d.keys.Accept):
-		if d.cursor < len(pending) {
-			return d, send(watcherMsg{uri: pending[d.cursor].URI, accept: true})
-		}
-	case key.Matches(k, d.keys.Block):
-		if d.cursor < len(pending) {
-			return d, send(watcherMsg{uri: pending[d.cursor].URI, accept: false})
-		}
-	}
-	return d, nil
-}
-
-func (d watchersModal) view() string {
-	pending := d.pending
-	w := modalWidth(d.width, 52)
-	var sb strings.Builder
-	if len(pending) == 0 {
-		sb.WriteString(d.styles.Empty.Render("Nobody is waiting for your answer."))
-	}
-	for i, p := range pending {
-		if i > 0 {
-			sb.WriteByte('\n')
-		}
-		label := clean(p.URI)
-		if n := clean(p.DisplayName); n != "" {
-			label = n + " <" + label + ">"
-		}
-		if i == d.cursor {
-			sb.WriteString(d.styles.MenuActive.Render("› " + fitPlain(label, w-2)))
-		} else {
-			sb.WriteString("  " + d.styles.MenuItem.Render(fitPlain(label, w-2)))
-		}
-	}
-	intro := d.styles.InputLabel.Render(fitPlain("They want to see your presence:", w)) + "\n\n"
-	return modalBox(d.common, "Watchers", intro+sb.String(), hint(d.common, d.keys.Accept, d.keys.Block, d.keys.Cancel), w)
 }

@@ -151,17 +151,36 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 		before := len(m.pending)
 		m.watchers = ev.Watchers
 		m.pending = pendingWatchers(ev.Watchers)
-		w, watching := m.dialogs.top().(watchersModal)
+		_, watching := m.dialogs.top().(watchersView)
+		m.refreshWatchersView()
 		if watching {
-			m.dialogs[len(m.dialogs)-1] = w.withPending(m.pending)
+			// Another client may have changed the rules that moved them.
+			m.readWatcherRules()
 		}
 		if len(m.pending) > before && !watching {
 			p := m.pending[len(m.pending)-1]
 			m.setStatus(statusInfo, clean(p.URI)+" asks to see your presence (w)")
 		}
+	case account.DevicesEvent:
+		m.devices = ev.Devices
+	case account.WatcherRulesEvent:
+		m.watcherRules = &ev
+		m.refreshWatchersView()
+	case account.OfflineNoteEvent:
+		m.offlineNote = ev.Note
+		if d, ok := m.dialogs.top().(noteEditor); ok && d.offline && d.input.Value() == "" {
+			d.input.SetValue(ev.Note)
+			m.dialogs[len(m.dialogs)-1] = d
+		}
 	case account.LogEvent:
 		m.debug.push(ev)
 	case account.DoneEvent:
+		if _, quiet := m.quiet[ev.ID]; quiet {
+			// A read the user did not ask for in so many words: its
+			// answer is the event it brought, not a status line.
+			delete(m.quiet, ev.ID)
+			return nil
+		}
 		r, ok := m.requests[ev.ID]
 		delete(m.requests, ev.ID)
 		if ev.Detail != "" {
@@ -172,6 +191,12 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 		}
 		m.setStatus(statusOK, r.done)
 	case account.ErrorEvent:
+		if failed, quiet := m.quiet[ev.ID]; quiet {
+			delete(m.quiet, ev.ID)
+			m.logDetail(account.LogError, ev.Kind.String()+": "+clean(ev.Err.Error()))
+			m.setStatus(statusError, failure(failed, ev.Err))
+			return nil
+		}
 		r, ok := m.requests[ev.ID]
 		delete(m.requests, ev.ID)
 		m.logDetail(account.LogError, ev.Kind.String()+": "+clean(ev.Err.Error()))

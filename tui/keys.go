@@ -21,6 +21,7 @@ type KeyMap struct {
 	AddBuddy    key.Binding
 	RemoveBuddy key.Binding
 	Watchers    key.Binding
+	OfflineNote key.Binding
 	Retry       key.Binding
 	Password    key.Binding
 
@@ -41,7 +42,12 @@ type KeyMap struct {
 	Next    key.Binding
 	Accept  key.Binding
 	Block   key.Binding
-	Copy    key.Binding
+	Copy    key.Binding // the group picker: put the buddy in this group too
+
+	// The watchers view's other keys.
+	PoliteBlock key.Binding
+	Forget      key.Binding
+	AskEveryone key.Binding
 }
 
 // DefaultKeyMap returns the default bindings.
@@ -63,6 +69,7 @@ func DefaultKeyMap() *KeyMap {
 		AddBuddy:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add buddy")),
 		RemoveBuddy: key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "remove buddy")),
 		Watchers:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "watchers")),
+		OfflineNote: key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "offline note")),
 		Retry:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry now")),
 		Password:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "password")),
 
@@ -84,6 +91,10 @@ func DefaultKeyMap() *KeyMap {
 		Accept:  key.NewBinding(key.WithKeys("a", "enter"), key.WithHelp("a", "accept")),
 		Block:   key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "block")),
 		Copy:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "in this group too")),
+
+		PoliteBlock: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "polite block")),
+		Forget:      key.NewBinding(key.WithKeys("u", "delete"), key.WithHelp("u", "undo my rule")),
+		AskEveryone: key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "ask about everyone")),
 	}
 }
 
@@ -99,7 +110,7 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 	// essential ones (add, remove, quit) come first.
 	return [][]key.Binding{
 		{k.AddBuddy, k.RemoveBuddy, k.Quit, k.Help},
-		{k.SetStatus, k.EditNote, k.SetIcon, k.Watchers},
+		{k.SetStatus, k.EditNote, k.SetIcon, k.Watchers, k.OfflineNote},
 		{k.Filter, k.ClearFilter, k.ToggleDetail, k.ToggleDebug, k.CycleArt},
 		{k.NewGroup, k.Rename, k.MoveToGroup, k.Fold, k.Unfold},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},

@@ -382,6 +382,9 @@ func (l *buddyList) view(w, h int, iconArt func(b *buddy, cols, rows int) string
 		note := ""
 		noteStyle := s.RowNote
 		switch {
+		case b.Sub == ua.Retrying && b.SubReason == "probation":
+			// Blocked (sip/server ends the subscription so): say so.
+			note, noteStyle = clean(subscriptionWords(b.SubReason)), s.RowMark
 		case b.HasState:
 			note = clean(b.State.Note)
 		case b.Sub == ua.Terminated && b.SubReason != "":

@@ -147,6 +147,8 @@ func subscriptionWords(reason string) string {
 	switch reason {
 	case "rejected": // the Subscription-State reason of a refusal
 		return "not allowed to see this buddy"
+	case "probation": // how the embedded server ends a blocked watcher's subscription
+		return "not sharing presence with you"
 	case "noresource":
 		return "no such user"
 	}

@@ -22,6 +22,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/sipbuddy/sipbuddy/account"
+	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui/art"
 )
@@ -138,6 +139,12 @@ type Model struct {
 	conn     connState
 	watchers []account.Watcher
 	pending  []account.Watcher
+	// watcherRules are the rules as last read (nil: not yet); offlineNote
+	// the offline note as last read or set.
+	watcherRules *account.WatcherRulesEvent
+	offlineNote  string
+	// devices are my other devices (self-presence).
+	devices []pidf.Device
 
 	dialogs dialogStack
 	pickGen int
@@ -154,8 +161,11 @@ type Model struct {
 	statusSeq   int // bumped by every new message
 	statusArmed int // the message whose expiry timer runs
 	requests    map[account.RequestID]pendingRequest
-	closed      bool
-	notices     noticeBatch
+	// quiet are background reads (the watcher rules, the offline note):
+	// no status line unless they fail, with this text.
+	quiet   map[account.RequestID]string
+	closed  bool
+	notices noticeBatch
 }
 
 // New returns the model for one program. b may be nil: the UI then shows
@@ -303,14 +313,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			cmds = append(cmds, saveLastFolder(m.opts.LastFolderFile, filepath.Dir(msg.path)))
 		}
 	case watcherMsg:
-		who := clean(msg.uri)
-		if msg.accept {
-			m.request(pendingRequest{"Allowing " + who + "…", "✓ " + who + " may see your presence", "Could not allow " + who},
-				func() account.RequestID { return m.b.AcceptWatcher(msg.uri) })
-		} else {
-			m.request(pendingRequest{"Blocking " + who + "…", "✓ " + who + " blocked", "Could not block " + who},
-				func() account.RequestID { return m.b.BlockWatcher(msg.uri) })
-		}
+		m.watcherRequest(msg)
+	case askEveryoneMsg:
+		m.askEveryone(msg.ask)
+	case rereadRulesMsg:
+		m.readWatcherRules()
+	case submitOfflineNoteMsg:
+		m.dialogs.pop()
+		m.setOfflineNote(msg.note)
 	case tea.KeyPressMsg:
 		var cmd tea.Cmd
 		m, cmd = m.handleKey(msg)
@@ -436,7 +446,9 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(k, keys.Password):
 		return m, m.askPassword()
 	case key.Matches(k, keys.Watchers):
-		m.dialogs.push(watchersModal{common: m.c}.withPending(m.pending))
+		m.openWatchers()
+	case key.Matches(k, keys.OfflineNote):
+		return m, m.openOfflineNote()
 	}
 	return m, nil
 }

@@ -135,6 +135,9 @@ func (m *Model) headerView(w int) string {
 		}
 		right2 = s.Badge.Render(fmt.Sprintf("%d %s · w", n, word))
 	}
+	if d := m.devicesBadge(); d != "" {
+		right2 = strings.TrimSpace(d + "  " + right2)
+	}
 
 	textW := max(0, w-cols-1)
 	line := func(iconRow, left, right string) string {
@@ -238,6 +241,14 @@ func iconURL(b *buddy) string {
 }
 
 func subscriptionText(b *buddy) string {
+	if b.Sub == ua.Retrying && b.SubReason == "probation" {
+		// Blocked by the buddy (sip/server): its words, and when we ask again.
+		t := "blocked by this buddy"
+		if b.RetryIn > 0 {
+			t += fmt.Sprintf(" (asking again in %s)", b.RetryIn.Round(1e9))
+		}
+		return t
+	}
 	t := SubscriptionLabel(b.Sub)
 	if b.SubReason != "" {
 		t += ": " + clean(subscriptionWords(b.SubReason))

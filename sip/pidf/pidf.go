@@ -91,6 +91,24 @@ type State struct {
 	Extended string
 	// Contact is the chosen tuple's contact URI.
 	Contact string
+	// Devices are the document's tuples one by one (at most MaxDevices,
+	// in document order), each with the note and activities of its own
+	// person when the publisher paired them by id as sipbuddy does
+	// ("t-<x>" and "p-<x>"): how each device of a presentity stands.
+	Devices []Device
+}
+
+// MaxDevices bounds State.Devices.
+const MaxDevices = 64
+
+// Device is one tuple of a presence document.
+type Device struct {
+	// ID is the tuple id.
+	ID         string
+	Basic      Basic
+	Activities []string
+	Note       string
+	Timestamp  time.Time
 }
 
 // Availability is the summary a buddy list shows.
@@ -179,6 +197,7 @@ func hasAny(activities, set []string) bool {
 
 // tuple and person hold what Parse extracts before choosing.
 type tuple struct {
+	id         string
 	basic      Basic
 	extended   string
 	contact    string
@@ -191,6 +210,7 @@ type tuple struct {
 }
 
 type person struct {
+	id         string
 	activities []string
 	hasActs    bool
 	actsNote   string // <rpid:note> inside <rpid:activities>
@@ -336,11 +356,50 @@ func derive(root *node, pns string) State {
 		icon = tuples[i].icon
 	}
 	st.IconURL, st.IconHash = SplitIconURL(icon)
+	st.Devices = devices(tuples, persons)
 	return st
+}
+
+// devices lists the tuples, each with its paired person's note and
+// activities (person "p-<x>" for tuple "t-<x>", StableID's pairing).
+func devices(tuples []tuple, persons []person) []Device {
+	if len(tuples) == 0 {
+		return nil
+	}
+	byID := make(map[string]*person, len(persons))
+	for i := range persons {
+		if persons[i].id != "" {
+			byID[persons[i].id] = &persons[i]
+		}
+	}
+	out := make([]Device, 0, min(len(tuples), MaxDevices))
+	for i := range tuples {
+		if len(out) == MaxDevices {
+			break
+		}
+		t := &tuples[i]
+		d := Device{ID: t.id, Basic: t.basic, Activities: t.activities, Note: t.note, Timestamp: t.timestamp}
+		if rest, ok := strings.CutPrefix(t.id, "t-"); ok {
+			if p := byID["p-"+rest]; p != nil {
+				if p.hasActs {
+					d.Activities = p.activities
+				}
+				if p.note != "" {
+					d.Note = p.note
+				}
+				if d.Timestamp.IsZero() {
+					d.Timestamp = p.timestamp
+				}
+			}
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 func parseTuple(t *node, pns string) tuple {
 	var tp tuple
+	tp.id, _ = t.Attr("id")
 	t.EachElement(func(c *node) {
 		switch {
 		case c.Is(pns, "status"):
@@ -375,6 +434,7 @@ func parseTuple(t *node, pns string) tuple {
 
 func parsePerson(p *node) person {
 	var pr person
+	pr.id, _ = p.Attr("id")
 	p.EachElement(func(c *node) {
 		switch {
 		case c.Is(NSRPID, "activities"):

@@ -45,6 +45,7 @@ func TestGoldenDocuments(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
+			got.Devices = nil // TestDevices
 			if !reflect.DeepEqual(got, want.State) {
 				t.Errorf("state\n got %+v\nwant %+v", got, want.State)
 			}
@@ -209,6 +210,10 @@ func TestEncodeRoundTrip(t *testing.T) {
 		Entity: testPub.Entity, Basic: BasicOpen, Activities: []string{"on-the-phone", "busy", "Cooking & <baking>"},
 		Note: testPub.Note, DisplayName: testPub.DisplayName, IconURL: testPub.IconURL,
 		IconHash: "89abcdef0123456789abcdef0123456789abcdef", Timestamp: testPub.Timestamp.UTC(), Contact: testPub.Contact,
+	}
+	want.Devices = []Device{{ID: StableID("t", testPub.Entity), Basic: BasicOpen, Activities: want.Activities, Note: testPub.Note, Timestamp: testPub.Timestamp.UTC()}}
+	if testPub.TupleID != "" {
+		want.Devices[0].ID = testPub.TupleID
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("round trip\n got %+v\nwant %+v", s, want)
@@ -467,5 +472,39 @@ func TestParseByteOrderMark(t *testing.T) {
 	s, err := Parse(append([]byte("\xef\xbb\xbf"), Closed("sip:a@x")...))
 	if err != nil || s.Basic != BasicClosed {
 		t.Fatalf("BOM: %+v %v", s, err)
+	}
+}
+
+// Two devices composed as the presence server sends them: each tuple with
+// its own person's note and activities, paired by StableID.
+func TestDevices(t *testing.T) {
+	laptop, err := Encode(Publication{Entity: "sip:alice@example.test", TupleID: StableID("t", "laptop"), PersonID: StableID("p", "laptop"), Open: true, Activities: []string{"away"}, Note: "on the laptop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := Encode(Publication{Entity: "sip:alice@example.test", TupleID: StableID("t", "phone"), PersonID: StableID("p", "phone"), Open: true, Note: "on the phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := Compose("sip:alice@example.test", [][]byte{phone, laptop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Parse(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Devices) != 2 {
+		t.Fatalf("devices %+v\n%s", s.Devices, doc)
+	}
+	byID := map[string]Device{}
+	for _, d := range s.Devices {
+		byID[d.ID] = d
+	}
+	if d := byID[StableID("t", "laptop")]; d.Note != "on the laptop" || len(d.Activities) != 1 || d.Activities[0] != "away" || d.Basic != BasicOpen {
+		t.Errorf("laptop %+v", d)
+	}
+	if d := byID[StableID("t", "phone")]; d.Note != "on the phone" || len(d.Activities) != 0 {
+		t.Errorf("phone %+v", d)
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 
@@ -23,35 +24,52 @@ func isRulesAUID(auid string) bool {
 	return auid == "pres-rules" || auid == "org.openmobilealliance.pres-rules"
 }
 
-// policyFor loads owner's pres-rules once and returns the decision function
-// for its watchers (canonical AORs). This is the single place where watcher
-// authorization is decided.
+// policyFor loads owner's pres-rules once (every document of
+// rulesLocations there is, as one ruleset, with its resource-lists
+// document when the rules point at lists: the OMA layout python-sipsimple
+// writes) and returns the decision function for its watchers (canonical
+// AORs). A watcher no rule matches, or any watcher when there is no
+// document, is decided by the server's Policy. This is the single place
+// where watcher authorization is decided.
 func (s *Server) policyFor(owner string) func(watcher string) decision {
 	self := s.aor(owner)
-	var doc []byte
+	policy := s.opts.Policy
+	byDefault := func(watcher string) decision {
+		switch {
+		case watcher == self:
+			return decAllow
+		case policy == AllowDomain && s.isLocalAOR(watcher):
+			return decAllow
+		}
+		return decPending
+	}
+	var docs [][]byte
+	external := false
 	for _, loc := range rulesLocations {
 		d, err := s.opts.Store.Get(store.Key{AUID: loc.auid, User: self, Path: loc.path})
 		if err == nil {
-			doc = d.Body
-			break
+			docs = append(docs, d.Body)
+			external = external || bytes.Contains(d.Body, []byte("external-list"))
+			continue
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			s.log.Error("reading pres-rules failed", "owner", self, "auid", loc.auid, "error", err)
 		}
 	}
-	if doc == nil {
-		policy := s.opts.Policy
-		return func(watcher string) decision {
-			switch {
-			case watcher == self:
-				return decAllow
-			case policy == AllowDomain && s.isLocalAOR(watcher):
-				return decAllow
-			}
-			return decPending
+	if docs == nil {
+		return byDefault
+	}
+	var lists []byte
+	if external {
+		d, err := s.opts.Store.Get(store.Key{AUID: "resource-lists", User: self, Path: "index"})
+		switch {
+		case err == nil:
+			lists = d.Body
+		case !errors.Is(err, store.ErrNotFound):
+			s.log.Error("reading resource-lists for pres-rules failed", "owner", self, "error", err)
 		}
 	}
-	decide, err := rulesDecider(doc)
+	decide, err := rulesDecider(docs, lists)
 	if err != nil {
 		// A broken document must not open the door: everyone but the owner
 		// waits for confirmation until it is fixed.
@@ -67,7 +85,10 @@ func (s *Server) policyFor(owner string) func(watcher string) decision {
 		if watcher == self {
 			return decAllow
 		}
-		return decide(watcher)
+		if dec, matched := decide(watcher); matched {
+			return dec
+		}
+		return byDefault(watcher)
 	}
 }
 
@@ -80,8 +101,9 @@ func (s *Server) isLocalAOR(aor string) bool {
 // RulesChanged re-evaluates the watchers of user ("alice") after its
 // pres-rules document changed: pending watchers that are now allowed become
 // active and get the state, watchers that lost their permission are
-// terminated (blocked: reason=rejected; back to confirm: reason=deactivated,
-// so that their re-SUBSCRIBE lands in pending).
+// terminated (blocked: reason=probation with retry-after, see
+// blockedReason; back to confirm: reason=deactivated, so that their
+// re-SUBSCRIBE lands in pending).
 func (s *Server) RulesChanged(user string) {
 	p, ok := s.presentity.get(user)
 	if !ok {
@@ -107,7 +129,7 @@ func (s *Server) RulesChanged(user string) {
 		switch {
 		case st == subTerminated:
 		case dec == decBlock:
-			end = header.ReasonRejected
+			end = header.ReasonRejected // ended by block below
 		case dec == decPending && st == subActive:
 			end = header.ReasonDeactivated
 		case dec == decPending:
@@ -121,7 +143,9 @@ func (s *Server) RulesChanged(user string) {
 			continue
 		}
 		sub.mu.Unlock()
-		if end != "" {
+		if end == header.ReasonRejected {
+			s.block(sub)
+		} else if end != "" {
 			s.terminate(sub, end)
 		} else if st != subTerminated && dec != decPending {
 			s.push(sub)
@@ -144,7 +168,13 @@ func (s *Server) StoreChanged(k store.Key) {
 	switch {
 	case isRulesAUID(k.AUID):
 		s.RulesChanged(user)
-	case k.AUID == "resource-lists" || k.AUID == "rls-services":
+	case k.AUID == "resource-lists":
+		// OMA pres-rules decide by the lists of this document.
 		s.listsChanged(user)
+		s.RulesChanged(user)
+	case k.AUID == "rls-services":
+		s.listsChanged(user)
+	case k.AUID == offlineAUID && k.Path == offlinePath:
+		s.offlineChanged(user)
 	}
 }

@@ -65,27 +65,31 @@ func (s *Server) encodeWinfo(resource string, version int, ws []winfoWatcher) []
 	return winfo.Encode(info)
 }
 
-// rulesDecider parses a pres-rules document into the decision function
-// (RFC 4745 combination: the highest sub-handling of all matching rules;
-// no matching rule means confirm).
-func rulesDecider(doc []byte) (func(watcher string) decision, error) {
-	rules, err := presrules.Parse(doc)
+// rulesDecider parses the pres-rules documents of either layout (with the
+// owner's resource-lists document for OMA external lists; nil when none)
+// into one decision function. The documents count as one ruleset (RFC 4745
+// combination: the highest sub-handling of all matching rules of all of
+// them; other-identity is anyone no rule of any of them names), so the IETF document sipbuddy and older clients write and the OMA
+// one Blink writes are both enforced. matched is false when no rule
+// matches: the server's Policy decides then.
+func rulesDecider(docs [][]byte, lists []byte) (func(watcher string) (decision, bool), error) {
+	decide, err := presrules.NewDeciderAll(docs, lists)
 	if err != nil {
 		return nil, err
 	}
-	return func(watcher string) decision {
-		h, matched := rules.Decide(watcher)
+	return func(watcher string) (decision, bool) {
+		h, matched := decide(watcher)
 		if !matched {
-			return decPending
+			return decPending, false
 		}
 		switch h {
 		case presrules.Allow:
-			return decAllow
+			return decAllow, true
 		case presrules.PoliteBlock:
-			return decPolite
+			return decPolite, true
 		case presrules.Confirm:
-			return decPending
+			return decPending, true
 		}
-		return decBlock
+		return decBlock, true
 	}, nil
 }

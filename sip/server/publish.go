@@ -25,7 +25,11 @@ type presentity struct {
 	// change and shared, read-only, by every NOTIFY of that change.
 	doc atomic.Pointer[[]byte]
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// offline is the user's offline document (RFC 4827 pidf-manipulation,
+	// set through XCAP), composed for this entity: what watchers see when
+	// no publication is left. nil when there is none.
+	offline  []byte
 	pubs     map[string]*publication // by SIP-ETag
 	pubSeq   uint64
 	watchers map[*subscription]struct{} // presence subscriptions to this user
@@ -62,7 +66,8 @@ func (s *Server) presentityFor(user string) *presentity {
 		// PIDF is better: every watcher can parse it, it says "offline"
 		// instead of "unknown", and polite blocking can reuse it unchanged.
 		p.neutral = closedPIDF(aor)
-		p.doc.Store(&p.neutral)
+		p.offline = s.loadOffline(aor)
+		s.recomposeLocked(p)
 		return p
 	})
 }
@@ -70,7 +75,11 @@ func (s *Server) presentityFor(user string) *presentity {
 // recomposeLocked rebuilds p.doc from the live publications, newest first.
 func (s *Server) recomposeLocked(p *presentity) {
 	if len(p.pubs) == 0 {
-		p.doc.Store(&p.neutral)
+		if p.offline != nil {
+			p.doc.Store(&p.offline)
+		} else {
+			p.doc.Store(&p.neutral)
+		}
 		return
 	}
 	pubs := make([]*publication, 0, len(p.pubs))

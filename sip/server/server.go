@@ -60,6 +60,13 @@ const (
 const (
 	// DefaultMinExpires is the smallest expiry granted (423 below it).
 	DefaultMinExpires = 60 * time.Second
+	// DefaultBlockedRetryAfter is how long a blocked watcher is asked to
+	// wait before it subscribes again (Options.BlockedRetryAfter), and so
+	// the longest an unblocked watcher waits to see me again.
+	DefaultBlockedRetryAfter = 60 * time.Second
+	// MinBlockedRetryAfter bounds how often a blocked watcher is invited
+	// to ask again.
+	MinBlockedRetryAfter = time.Second
 	// DefaultMaxExpires caps every expiry.
 	DefaultMaxExpires = 3600 * time.Second
 	// DefaultDefaultExpires is used when a request carries no Expires.
@@ -89,8 +96,14 @@ type Options struct {
 	Domain string
 	// Store holds users (digest passwords) and pres-rules documents.
 	Store store.Store
-	// Policy decides watchers of presentities without pres-rules.
+	// Policy decides watchers of presentities without pres-rules, and
+	// watchers no rule of the presentity's pres-rules matches.
 	Policy Policy
+	// BlockedRetryAfter is the retry-after of the terminated NOTIFY a
+	// blocked watcher gets (reason=probation): how soon its client asks
+	// again, so that an unblocked watcher comes back by itself. Default
+	// DefaultBlockedRetryAfter; at least MinBlockedRetryAfter.
+	BlockedRetryAfter time.Duration
 	// MinExpires, MaxExpires and DefaultExpires bound the expiries of
 	// registrations, publications and subscriptions.
 	MinExpires, MaxExpires, DefaultExpires time.Duration
@@ -140,6 +153,7 @@ type Server struct {
 	// xcapRoot is the XCAP root URL of xcap-diff documents (SetXCAPRoot).
 	xcapRoot atomic.Pointer[string]
 
+	blocked     blockedCache // when blocked watchers were last told (blocked.go)
 	watcherMu   sync.Mutex
 	watcherSubs map[string]int // presence subscriptions by subscriber AOR
 
@@ -185,6 +199,10 @@ func New(o Options) (*Server, error) {
 		o.DefaultExpires = DefaultDefaultExpires
 	}
 	o.DefaultExpires = min(max(o.DefaultExpires, o.MinExpires), o.MaxExpires)
+	if o.BlockedRetryAfter <= 0 {
+		o.BlockedRetryAfter = DefaultBlockedRetryAfter
+	}
+	o.BlockedRetryAfter = max(o.BlockedRetryAfter, MinBlockedRetryAfter)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -499,10 +500,12 @@ func TestWatcherInfoAndPresRules(t *testing.T) {
 			alice.nextNotify() // alice's own presence subscription
 			carol.noNotify(200 * time.Millisecond)
 
-			// Block: terminated;reason=rejected; winfo shows it.
+			// Block: terminated;reason=probation with the retry-after of
+			// DefaultBlockedRetryAfter (so that an unblock reaches her);
+			// winfo shows it.
 			putRules(t, e, "alice", "pres-rules", "index", rulesDoc([2]string{"sip:carol@example.test", "block"}))
 			n = carol.nextNotify()
-			if ss := substate(t, n); !ss.IsTerminated() || ss.Reason != header.ReasonRejected || len(n.Body()) != 0 {
+			if ss := substate(t, n); !ss.IsTerminated() || ss.Reason != header.ReasonProbation || ss.RetryAfter != int(DefaultBlockedRetryAfter/time.Second) || len(n.Body()) != 0 {
 				t.Fatalf("carol blocked: %q body %q", hv(n, "Subscription-State"), n.Body())
 			}
 			n = alice.nextNotify()
@@ -511,10 +514,21 @@ func TestWatcherInfoAndPresRules(t *testing.T) {
 			}
 			wantStatus(t, d.refresh(30), 481)
 
-			// A blocked watcher that subscribes again is rejected at once.
+			// A blocked watcher that subscribes again at once, ignoring the
+			// retry-after, is answered 503 with the time left.
+			d = carol.subscribe("alice", "presence", 30)
+			wantStatus(t, d.res, 503)
+			if ra, err := strconv.Atoi(hv(d.res, "Retry-After")); err != nil || ra <= 0 || ra > int(DefaultBlockedRetryAfter/time.Second) {
+				t.Fatalf("503 Retry-After %q", hv(d.res, "Retry-After"))
+			}
+			// Once the server has forgotten when it told her, she is told
+			// the same again.
+			e.srv.blocked.mu.Lock()
+			clear(e.srv.blocked.at)
+			e.srv.blocked.mu.Unlock()
 			d = carol.subscribe("alice", "presence", 30)
 			wantStatus(t, d.res, 200)
-			if ss := substate(t, carol.nextNotify()); ss.Reason != header.ReasonRejected {
+			if ss := substate(t, carol.nextNotify()); ss.Reason != header.ReasonProbation || ss.RetryAfter != int(DefaultBlockedRetryAfter/time.Second) {
 				t.Fatalf("re-subscribe while blocked: %v", ss)
 			}
 		})

@@ -93,7 +93,7 @@ type subscription struct {
 	expires    time.Time
 	state      subState
 	polite     bool
-	reason     string // terminated: the reason parameter
+	reason     string // terminated: the reason parameter (and any retry-after)
 	withBody   bool   // terminated: the final NOTIFY carries the state
 	winfoEvent string // presence: the watcher's event attribute in winfo
 	winfoVer   int    // winfo: version of the next document
@@ -278,6 +278,13 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	if kind == kindPresence && watcherUser != presUser {
 		dec = s.policyFor(presUser)(sub.watcher)
 	}
+	if dec == decBlock {
+		if wait, soon := s.blockedTooSoon(p.aor, sub.watcher); soon {
+			s.respond(req, tx, 503, "Blocked; ask again later", []sip.Header{sip.NewHeader("Retry-After", strconv.Itoa(max(1, seconds(wait))))})
+			return
+		}
+		s.noteBlocked(p.aor, sub.watcher)
+	}
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(seconds(exp))))
 	res.AppendHeader(&sip.ContactHeader{Address: s.contactURI(req.Transport())})
 
@@ -289,7 +296,7 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		sub.withBody = dec == decAllow || dec == decPolite
 		sub.polite = dec == decPolite
 		if dec == decBlock {
-			sub.reason = header.ReasonRejected
+			sub.reason = s.blockedReason()
 			sub.withBody = false
 		}
 		s.send(tx, res)
@@ -433,16 +440,41 @@ func (s *Server) expireSubscription(sub *subscription) {
 
 // terminate ends a subscription with a final NOTIFY carrying reason.
 func (s *Server) terminate(sub *subscription, reason string) {
+	s.end(sub, reason, reason, reason != header.ReasonRejected)
+}
+
+// blockedReason is the Subscription-State reason and retry-after a blocked
+// watcher's subscription ends with: probation (RFC 6665 §4.2.2: the
+// subscriber should subscribe again later, not before retry-after), so
+// that once unblocked the watcher's client comes back by itself within
+// BlockedRetryAfter. "rejected" would tell it never to ask again, and an
+// unblock could not reach it; a watcher still blocked when it asks again
+// gets this answer again.
+func (s *Server) blockedReason() string {
+	return header.ReasonProbation + ";retry-after=" + strconv.Itoa(seconds(s.opts.BlockedRetryAfter))
+}
+
+// block ends a blocked watcher's subscription (blockedReason) without
+// showing it my state; the owner's watcher info says rejected.
+func (s *Server) block(sub *subscription) {
+	s.noteBlocked(sub.pres.aor, sub.watcher)
+	s.end(sub, s.blockedReason(), header.ReasonRejected, false)
+}
+
+// end terminates sub: the final NOTIFY says "terminated;reason=" + wire
+// (with the state when the subscription was active and body is true);
+// winfoEvent is the event watcher info reports.
+func (s *Server) end(sub *subscription, wire, winfoEvent string, body bool) {
 	sub.mu.Lock()
 	if sub.state == subTerminated {
 		sub.mu.Unlock()
 		return
 	}
-	sub.withBody = sub.state == subActive && reason != header.ReasonRejected
+	sub.withBody = sub.state == subActive && body
 	sub.state = subTerminated
-	sub.reason = reason
+	sub.reason = wire
 	sub.mu.Unlock()
-	s.detach(sub, reason)
+	s.detach(sub, winfoEvent)
 	s.push(sub)
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,13 @@ type embedded struct {
 // Expiries may be as short as one second, so refreshes happen in tests.
 func startEmbedded(t *testing.T, policy server.Policy) *embedded {
 	t.Helper()
+	return startEmbeddedWith(t, server.Options{Policy: policy})
+}
+
+// startEmbeddedWith is startEmbedded with more server options (Domain,
+// Store and MinExpires are set here).
+func startEmbeddedWith(t *testing.T, o server.Options) *embedded {
+	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "store.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +53,8 @@ func startEmbedded(t *testing.T, policy server.Policy) *embedded {
 			t.Fatal(err)
 		}
 	}
-	e := &embedded{t: t, store: st, opts: server.Options{Domain: "example.test", Store: st, Policy: policy, MinExpires: time.Second}}
+	o.Domain, o.Store, o.MinExpires = "example.test", st, time.Second
+	e := &embedded{t: t, store: st, opts: o}
 	e.start("127.0.0.1:0", "127.0.0.1:0")
 	return e
 }
@@ -187,11 +196,15 @@ func TestEmbeddedRestart(t *testing.T) {
 }
 
 // pres-rules drive the subscription state: pending while unauthorized,
-// active once allowed, terminated with reason rejected when blocked.
+// active once allowed; blocked, bob's subscription is terminated
+// (reason probation, retry-after the server's BlockedRetryAfter), and when
+// alice unblocks him his own client subscribes again and is active, without
+// bob doing anything.
 func TestEmbeddedAuthorization(t *testing.T) {
-	e := startEmbedded(t, server.Confirm)
+	e := startEmbeddedWith(t, server.Options{Policy: server.Confirm, BlockedRetryAfter: time.Second})
 	alice := startUA(t, "alice", e.options(aliceAOR, "alicepw"))
-	bob := startUA(t, "bob", e.options(bobAOR, "bobpw"))
+	bobOpts, notifies := withNotifies(e.options(bobAOR, "bobpw"))
+	bob := startUA(t, "bob", bobOpts)
 	alice.SetPresence(Presence{Open: true, Note: "private"})
 	alice.waitFor(t, "published", isPublished)
 	alice.WatchWatchers(true)
@@ -218,7 +231,78 @@ func TestEmbeddedAuthorization(t *testing.T) {
 	bob.waitFor(t, "private note", presenceOf(aliceAOR, func(p PresenceEvent) bool { return p.State.Note == "private" }))
 
 	setRule("block")
-	bob.waitFor(t, "rejected", subscriptionEvent(aliceAOR, Terminated, "rejected"))
+	ev := bob.waitFor(t, "blocked", subscriptionEvent(aliceAOR, Retrying, "probation")).(SubscriptionEvent)
+	if ev.RetryIn <= 0 || ev.RetryIn > 2*time.Second {
+		t.Errorf("blocked: retry in %v, want the server's retry-after (1 s)", ev.RetryIn)
+	}
+	if n := notifies(); !strings.Contains(n, "Subscription-State: terminated;reason=probation;retry-after=1\r\n") || strings.Contains(n, "private") {
+		t.Errorf("the blocking NOTIFY on the wire:\n%s", n)
+	}
+	// Still blocked when bob's client asks again: the same answer.
+	bob.waitFor(t, "still blocked", subscriptionEvent(aliceAOR, Retrying, "probation"))
+
+	setRule("allow")
+	bob.waitFor(t, "active again", subscriptionEvent(aliceAOR, Active, ""))
+	bob.waitFor(t, "private note again", presenceOf(aliceAOR, func(p PresenceEvent) bool { return p.State.Note == "private" }))
+}
+
+// The offline note (RFC 4827 pidf-manipulation, stored through XCAP) is
+// what bob sees once every device of alice is offline, and not while one
+// publishes.
+func TestEmbeddedOfflineNote(t *testing.T) {
+	e := startEmbedded(t, server.AllowDomain)
+	bobOpts, lastNotify := withNotifies(e.options(bobAOR, "bobpw"))
+	bob := startUA(t, "bob", bobOpts)
+	laptop := startUA(t, "alice-laptop", e.options(aliceAOR, "alicepw"))
+	laptop.SetPresence(Presence{Open: true, Note: "at my desk"})
+	laptop.waitFor(t, "published", isPublished)
+	bob.Subscribe(aliceAOR)
+	bob.waitFor(t, "at my desk", presenceOf(aliceAOR, func(p PresenceEvent) bool { return p.State.Note == "at my desk" }))
+
+	offline, err := pidf.Encode(pidf.Publication{Entity: aliceAOR, TupleID: "offline", Note: "on holiday until Monday"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := store.Key{AUID: "pidf-manipulation", User: aliceAOR, Path: "index"}
+	if _, _, err := e.store.Put(k, offline, store.Condition{}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.StoreChanged(k)
+	if strings.Contains(lastNotify(), "on holiday") {
+		t.Fatal("the offline note was sent while a device publishes")
+	}
+
+	if err := laptop.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor(t, "the offline note", presenceOf(aliceAOR, func(p PresenceEvent) bool {
+		return p.State.Basic != pidf.BasicOpen && p.State.Note == "on holiday until Monday"
+	}))
+	if n := lastNotify(); !strings.Contains(n, "on holiday until Monday") || !strings.Contains(n, "<basic>closed</basic>") {
+		t.Fatalf("last NOTIFY on the wire:\n%s", n)
+	}
+
+	phone := startUA(t, "alice-phone", e.options(aliceAOR, "alicepw"))
+	phone.SetPresence(Presence{Open: true, Note: "back on the phone"})
+	bob.waitFor(t, "the phone's note", presenceOf(aliceAOR, func(p PresenceEvent) bool { return p.State.Note == "back on the phone" }))
+	if n := lastNotify(); strings.Contains(n, "on holiday") {
+		t.Fatalf("the offline note is still sent while a device publishes:\n%s", n)
+	}
+
+	// Removed, it is not shown any more when the last device leaves.
+	if err := e.store.Delete(k, store.Condition{}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.StoreChanged(k)
+	if err := phone.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor(t, "offline without a note", presenceOf(aliceAOR, func(p PresenceEvent) bool {
+		return p.State.Basic != pidf.BasicOpen && p.State.Note == ""
+	}))
+	if n := lastNotify(); strings.Contains(n, "on holiday") {
+		t.Fatalf("a removed offline note is still sent:\n%s", n)
+	}
 }
 
 // Unsubscribe ends the dialog with Expires: 0 and reports it.
@@ -231,5 +315,24 @@ func TestEmbeddedUnsubscribe(t *testing.T) {
 	bob.waitFor(t, "unsubscribed", subscriptionEvent(aliceAOR, Terminated, "unsubscribed"))
 	if n := bob.rec.count(">>> SIP/2.0 481"); n != 0 {
 		t.Errorf("answered %d NOTIFYs with 481 during the unsubscribe; the final NOTIFY must get 200", n)
+	}
+}
+
+// withNotifies adds a trace to o that keeps the NOTIFYs received; last
+// returns the newest one, as it was on the wire.
+func withNotifies(o Options) (_ Options, last func() string) {
+	var mu sync.Mutex
+	var newest string
+	o.Trace = func(in bool, msg string) {
+		if in && strings.HasPrefix(msg, "NOTIFY ") {
+			mu.Lock()
+			newest = msg
+			mu.Unlock()
+		}
+	}
+	return o, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return newest
 	}
 }

@@ -60,7 +60,8 @@ const (
 
 // Limits.
 const (
-	// MaxSubscriptions bounds the buddies one UA watches.
+	// MaxSubscriptions bounds the buddies one UA watches (its own AOR,
+	// self-presence, comes on top).
 	MaxSubscriptions = 1000
 	// MaxNotifyBody bounds the body of a NOTIFY we parse (a PIDF is
 	// limited further by pidf.MaxDocumentSize).
@@ -347,6 +348,10 @@ func New(o Options) (*UA, error) {
 
 // AOR returns the account's address of record, "sip:alice@example.test".
 func (u *UA) AOR() string { return u.aor.String() }
+
+// InstanceID is this device's instance id (Options.InstanceID, or the one
+// New made); its published tuple id is pidf.StableID("t", InstanceID()).
+func (u *UA) InstanceID() string { return u.opts.InstanceID }
 
 // Events is the channel every state change comes out of when there is no
 // Options.Sink. It is buffered (Options.EventBuffer) and never blocks the

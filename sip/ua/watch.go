@@ -39,7 +39,14 @@ func (u *UA) Subscribe(uri string) {
 		u.emit(SubscriptionEvent{URI: uri, Package: header.EventPresence, State: Terminated, Reason: "bad URI", Err: fmt.Errorf("ua: bad buddy URI %q", uri)})
 		return
 	}
-	if len(u.subs) >= MaxSubscriptions {
+	// My own AOR (self-presence: my other devices) is not a buddy and
+	// does not count against MaxSubscriptions.
+	self := subKey(u.aor.String())
+	buddies := len(u.subs)
+	if _, ok := u.subs[self]; ok {
+		buddies--
+	}
+	if key != self && buddies >= MaxSubscriptions {
 		u.emit(SubscriptionEvent{URI: uri, Package: header.EventPresence, State: Terminated, Reason: "too many subscriptions",
 			Err: fmt.Errorf("ua: more than %d subscriptions", MaxSubscriptions)})
 		return

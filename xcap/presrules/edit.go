@@ -9,12 +9,13 @@ import (
 
 // Rule ids SetWatcher owns, one per decision.
 const (
-	RuleAllow   = "sipbuddy_allow"
-	RuleBlock   = "sipbuddy_block"
-	RuleConfirm = "sipbuddy_confirm"
+	RuleAllow       = "sipbuddy_allow"
+	RuleBlock       = "sipbuddy_block"
+	RulePoliteBlock = "sipbuddy_polite_block"
+	RuleConfirm     = "sipbuddy_confirm"
 )
 
-var ownRules = []string{RuleAllow, RuleBlock, RuleConfirm}
+var ownRules = []string{RuleAllow, RuleBlock, RulePoliteBlock, RuleConfirm}
 
 // OverriddenError is returned (with the edited document) by SetWatcher when
 // a rule it does not own still gives the watcher a higher sub-handling
@@ -44,14 +45,15 @@ const emptyRuleset = `<?xml version="1.0" encoding="UTF-8"?>
 // Undo takes the watcher out of every own rule, so that the other rules
 // decide again.
 //
-// Block is written as polite-block, in rule "sipbuddy_block". Under RFC
-// 4745 the highest sub-handling of all matching rules wins, so a hard
-// "block" (0) loses to any catch-all rule, even a "confirm" (10) for
-// everyone else, as sipsimple writes for unlisted watchers: the blocked
-// watcher would be asked about again. polite-block (20) beats confirm and
-// still shows the watcher nothing real. The own rules are placed first in
-// the ruleset, so servers that take the first matching rule (Kamailio)
-// decide the same way.
+// Block is a hard block (rule "sipbuddy_block"): the server ends the
+// watcher's subscription and tells it so. PoliteBlock (rule
+// "sipbuddy_polite_block") keeps it active with a neutral document. Under
+// RFC 4745 the highest sub-handling of all matching rules wins, so a block
+// (0) loses to a catch-all rule of another client that gives more (empty
+// conditions, or <many>); OMA's other-identity, which python-sipsimple
+// writes for unlisted watchers, does not match a watcher named here, so it
+// does not. The own rules are placed first in the ruleset, so servers that
+// take the first matching rule (Kamailio) decide the same way.
 //
 // When a rule sipbuddy does not own still gives the watcher more than
 // asked for, the document is returned together with an *OverriddenError.
@@ -63,8 +65,10 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 		// Out of every own rule; the other rules decide again.
 	case Allow:
 		target = RuleAllow
-	case Block, PoliteBlock:
-		target, want = RuleBlock, PoliteBlock
+	case Block:
+		target = RuleBlock
+	case PoliteBlock:
+		target = RulePoliteBlock
 	case Confirm:
 		target = RuleConfirm
 	default:

@@ -118,7 +118,7 @@ func TestWatchersListsEveryone(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws, err = Watchers(doc, nil, "sip:zed@example.test")
-	if err != nil || len(ws) != 2 || ws[0].Handling != PoliteBlock || ws[0].Rule != RuleBlock || ws[1].Rule != "" || ws[1].Handling != Confirm {
+	if err != nil || len(ws) != 2 || ws[0].Handling != Block || ws[0].Rule != RuleBlock || ws[1].Rule != "" || ws[1].Handling != Confirm {
 		t.Errorf("IETF watchers %+v, %v", ws, err)
 	}
 }

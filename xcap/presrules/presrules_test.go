@@ -237,17 +237,17 @@ func TestSetWatcherMovesBetweenOwnRules(t *testing.T) {
 	if doc, err = SetWatcher(doc, "sip:carol@example.test", Allow); err != nil {
 		t.Fatal(err)
 	}
-	// Blocking bob moves him to sipbuddy_block (polite-block) ...
+	// Blocking bob moves him to sipbuddy_block ...
 	if doc, err = SetWatcher(doc, "<sip:bob@EXAMPLE.test>", Block); err != nil {
 		t.Fatal(err)
 	}
-	if h := decide(t, doc, "sip:bob@example.test"); h != PoliteBlock {
+	if h := decide(t, doc, "sip:bob@example.test"); h != Block {
 		t.Errorf("bob: %v\n%s", h, doc)
 	}
 	if h := decide(t, doc, "sip:carol@example.test"); h != Allow {
 		t.Errorf("carol: %v", h)
 	}
-	// ... and blocking carol too empties sipbuddy_allow, which is removed.
+	// ... and polite-blocking carol empties sipbuddy_allow, which is removed.
 	if doc, err = SetWatcher(doc, "sip:carol@example.test", PoliteBlock); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestSetWatcherMovesBetweenOwnRules(t *testing.T) {
 		t.Errorf("%d <one> elements, want 2:\n%s", n, doc)
 	}
 	// Idempotent.
-	again, err := SetWatcher(doc, "sip:carol@example.test", Block)
+	again, err := SetWatcher(doc, "sip:carol@example.test", PoliteBlock)
 	if err != nil || !bytes.Equal(again, doc) {
 		t.Errorf("second identical SetWatcher changed the document (%v)", err)
 	}
@@ -286,14 +286,15 @@ func TestSetWatcherKeepsOtherRules(t *testing.T) {
 	}
 	// Our rule uses the document's prefixes (cr for common-policy, the
 	// default namespace for pres-rules) and comes first.
-	if !bytes.Contains(doc, []byte(`<cr:rule id="sipbuddy_block">`)) || !bytes.Contains(doc, []byte(`<sub-handling>polite-block</sub-handling>`)) {
+	if !bytes.Contains(doc, []byte(`<cr:rule id="sipbuddy_block">`)) || !bytes.Contains(doc, []byte(`<sub-handling>block</sub-handling>`)) {
 		t.Errorf("own rule:\n%s", doc)
 	}
 	if bytes.Index(doc, []byte("sipbuddy_block")) > bytes.Index(doc, []byte("wp_prs_allow_own")) {
 		t.Errorf("own rule is not first:\n%s", doc)
 	}
-	// polite-block beats the other-identity confirm.
-	if h := decide(t, doc, "sip:mallory@example.test"); h != PoliteBlock {
+	// The other-identity confirm does not match a watcher named by a rule:
+	// the block decides.
+	if h := decide(t, doc, "sip:mallory@example.test"); h != Block {
 		t.Errorf("mallory: %v", h)
 	}
 }
@@ -304,8 +305,8 @@ func TestSetWatcherOverridden(t *testing.T) {
 </cp:ruleset>`
 	doc, err := SetWatcher([]byte(allowAll), "sip:eve@example.test", Block)
 	var oe *OverriddenError
-	if !errors.As(err, &oe) || oe.Got != Allow || oe.Want != PoliteBlock {
-		t.Fatalf("err %v, want *OverriddenError allow>polite-block", err)
+	if !errors.As(err, &oe) || oe.Got != Allow || oe.Want != Block {
+		t.Fatalf("err %v, want *OverriddenError allow>block", err)
 	}
 	if !bytes.Contains(doc, []byte("sipbuddy_block")) || !bytes.Contains(doc, []byte(`<cp:rule id="everyone">`)) {
 		t.Errorf("document:\n%s", doc)
@@ -384,7 +385,7 @@ func TestUpdateThroughXCAPServer(t *testing.T) {
 		t.Fatalf("block: %v", err)
 	}
 	got, _ = c.Get(ctx, AUID, DocumentPath, "")
-	if !bytes.Contains(got.Body, []byte(`wp_prs_grantedcontacts`)) || decide(t, got.Body, "sip:Mallory@example.test") != PoliteBlock {
+	if !bytes.Contains(got.Body, []byte(`wp_prs_grantedcontacts`)) || decide(t, got.Body, "sip:Mallory@example.test") != Block {
 		t.Errorf("after block:\n%s", got.Body)
 	}
 	allowAll := `<cp:ruleset xmlns:cp="urn:ietf:params:xml:ns:common-policy" xmlns:pr="urn:ietf:params:xml:ns:pres-rules">
