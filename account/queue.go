@@ -26,6 +26,7 @@ const (
 	keySelf
 	keyBuddies
 	keyWatchers
+	keyList
 	keyPresence     // per buddy URI
 	keySubscription // per buddy URI
 	keyIcon         // per URI: IconEvent and IconFailedEvent
@@ -51,6 +52,8 @@ func keyOf(ev Event) (k eventKey, ok bool) {
 		return eventKey{kind: keyBuddies}, true
 	case WatchersEvent:
 		return eventKey{kind: keyWatchers}, true
+	case ListEvent:
+		return eventKey{kind: keyList}, true
 	case PresenceEvent:
 		return eventKey{keyPresence, ev.URI}, true
 	case SubscriptionEvent:

@@ -71,6 +71,11 @@ type subscription struct {
 
 	watchers *winfo.Info // merged watcher list (presence.winfo)
 	list     *listState  // a resource list subscription (rls.go); nil otherwise
+
+	// body and bodyType are the SUBSCRIBE body (xcap-diff: the documents
+	// watched); nil for none.
+	body     []byte
+	bodyType string
 }
 
 func newSubscription(u *UA, uri string, target sip.Uri, pkg string) *subscription {

@@ -201,6 +201,7 @@ type UA struct {
 	subs    map[string]*subscription // presence subscriptions by subKey of the URI
 	winfo   *subscription            // nil when not watching watchers
 	list    *subscription            // the resource list subscription (rls.go), or nil
+	xdiff   *subscription            // the xcap-diff subscription (xcapdiff.go), or nil
 	dialogs map[dialogKey]*subscription
 	pub     *publication
 	reg     *registration
@@ -434,6 +435,9 @@ func (u *UA) Start(ctx context.Context) error {
 	if u.winfo != nil {
 		u.startSubLocked(u.winfo)
 	}
+	if u.xdiff != nil {
+		u.startSubLocked(u.xdiff)
+	}
 	u.bg.Add(1)
 	go func() { defer u.bg.Done(); u.runKeepAlive() }()
 	if u.transport != "UDP" {
@@ -526,6 +530,9 @@ func (u *UA) kickAll() {
 	}
 	if u.winfo != nil {
 		subs = append(subs, u.winfo)
+	}
+	if u.xdiff != nil {
+		subs = append(subs, u.xdiff)
 	}
 	u.mu.Unlock()
 	for _, s := range subs {

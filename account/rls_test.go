@@ -1,0 +1,300 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
+	"github.com/sipbuddy/sipbuddy/internal/app/stack"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
+	"github.com/sipbuddy/sipbuddy/xcap"
+	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
+)
+
+// server is the embedded SIP + XCAP stack on loopback with users
+// "tester" and buddy0..buddyN-1 (password "pw"), until the test ends.
+type server struct {
+	*stack.Stack
+	domain string
+}
+
+func startServer(t *testing.T, buddies int, noRLS, noXcapDiff bool) *server {
+	t.Helper()
+	users := []stack.User{{Name: "tester", Password: "pw"}}
+	for i := range buddies {
+		users = append(users, stack.User{Name: fmt.Sprintf("buddy%d", i), Password: "pw"})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	st, err := stack.Start(ctx, stack.Options{
+		Domain: "example.test", Store: filepath.Join(t.TempDir(), "xcap.db"),
+		XCAPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0", Users: users,
+		NoListServer: noRLS, NoXcapDiff: noXcapDiff,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), apptest.StopTimeout)
+		defer cancel()
+		if err := st.Shutdown(ctx); err != nil {
+			t.Errorf("server shutdown: %v", err)
+		}
+	})
+	return &server{Stack: st, domain: "example.test"}
+}
+
+func buddyURI(i int) string { return fmt.Sprintf("sip:buddy%d@example.test", i) }
+
+// putBuddies stores tester's buddy list as another client would write it:
+// buddy0..n-1 in the list "buddies", without the RLS list.
+func (s *server) putBuddies(t *testing.T, n int) {
+	t.Helper()
+	doc := resourcelists.New()
+	for i := range n {
+		if err := doc.Add(resourcelists.BuddiesList, buddyURI(i), fmt.Sprintf("Buddy %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body, err := doc.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if _, err := s.xcapOf(t, "tester").Put(ctx, resourcelists.AUID, resourcelists.DocumentPath, body, resourcelists.ContentType, xcap.Condition{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *server) xcapOf(t *testing.T, user string) *xcap.Client {
+	t.Helper()
+	c, err := xcap.NewClient(xcap.ClientOptions{Root: s.XCAPRoot(), XUI: "sip:" + user + "@" + s.domain, Username: user, Password: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// wire counts the SIP messages an account sends and receives.
+type wire struct {
+	mu  sync.Mutex
+	out []string
+	in  []string
+}
+
+func (w *wire) trace(in bool, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if in {
+		w.in = append(w.in, msg)
+	} else {
+		w.out = append(w.out, msg)
+	}
+}
+
+var callIDLine = regexp.MustCompile(`(?mi)^(?:Call-ID|i):\s*(\S+)`)
+
+// presenceDialogs are the Call-IDs of the presence SUBSCRIBEs sent (a
+// challenge makes the same dialog send it twice) and the number sent.
+func (w *wire) presenceDialogs() (callIDs map[string]bool, sent int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	callIDs = map[string]bool{}
+	for _, m := range w.out {
+		if !strings.HasPrefix(m, "SUBSCRIBE ") || !regexp.MustCompile(`(?mi)^Event:\s*presence\s*$`).MatchString(m) {
+			continue
+		}
+		sent++
+		if id := callIDLine.FindStringSubmatch(m); id != nil {
+			callIDs[id[1]] = true
+		}
+	}
+	return callIDs, sent
+}
+
+// received returns the incoming messages that contain every one of parts.
+func (w *wire) received(parts ...string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+next:
+	for _, m := range w.in {
+		for _, p := range parts {
+			if !strings.Contains(m, p) {
+				continue next
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// loginTester starts an account of tester on s with a wire trace.
+func loginTester(t *testing.T, s *server, o func(*Options)) (*Account, *recorder, *wire) {
+	t.Helper()
+	w := &wire{}
+	opts := Options{
+		Options: ua.Options{
+			AOR: "sip:tester@example.test", Password: "pw", Proxy: s.Proxy(),
+			RetryMin: 100 * time.Millisecond, RetryMax: time.Second, Trace: w.trace,
+		},
+		XCAPRoot: s.XCAPRoot(), CacheDir: t.TempDir(), NoTrace: true,
+	}
+	if o != nil {
+		o(&opts)
+	}
+	b, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := record(b)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeBackend(t, b, r) })
+	return b, r, w
+}
+
+// publisher is a buddy's own user agent, publishing its presence.
+func (s *server) publisher(t *testing.T, i int, note string) *ua.UA {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	u := apptest.StartUA(t, ctx, ua.Options{AOR: buddyURI(i), Password: "pw", Proxy: s.Proxy()})
+	u.SetPresence(ua.Presence{Open: true, Note: note})
+	return u
+}
+
+// presentBuddies are the buddies of which a PresenceEvent arrived.
+func (r *recorder) presentBuddies() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]bool{}
+	for _, ev := range r.evs {
+		if p, ok := ev.(PresenceEvent); ok {
+			out[p.URI] = true
+		}
+	}
+	return out
+}
+
+func waitNote(t *testing.T, r *recorder, uri, note string) {
+	t.Helper()
+	r.wait(t, uri+"'s note "+note, func(ev Event) bool {
+		p, ok := ev.(PresenceEvent)
+		return ok && p.URI == uri && p.State.Note == note
+	})
+}
+
+// TestOneRLSSubscriptionForAThousandBuddies: an account whose list has
+// 1,000 buddies sends one presence SUBSCRIBE (to its RLS service, which it
+// set up itself), gets every buddy's state through it, and a member's
+// PUBLISH arrives as a partial RLMI NOTIFY and reaches the account's events.
+func TestOneRLSSubscriptionForAThousandBuddies(t *testing.T) {
+	const n = 1000
+	s := startServer(t, n, false, false)
+	s.putBuddies(t, n)
+	s.publisher(t, 7, "at the desk")
+	_, r, w := loginTester(t, s, nil)
+
+	r.wait(t, "the list served by RLS with every buddy", func(ev Event) bool {
+		e, ok := ev.(ListEvent)
+		return ok && e.Mode == ListModeRLS && e.Members == n && e.Service == "sip:tester+presence@example.test"
+	})
+	for i := range n {
+		r.wait(t, "presence of "+buddyURI(i), func(ev Event) bool {
+			p, ok := ev.(PresenceEvent)
+			return ok && p.URI == buddyURI(i)
+		})
+	}
+	waitNote(t, r, buddyURI(7), "at the desk")
+	if got := len(r.presentBuddies()); got != n {
+		t.Errorf("presence of %d buddies, want %d", got, n)
+	}
+
+	// A member changes: one partial-state NOTIFY carries it.
+	s.publisher(t, 500, "in a meeting")
+	waitNote(t, r, buddyURI(500), "in a meeting")
+	if got := w.received(`fullState="false"`, "in a meeting", "Require: eventlist"); len(got) == 0 {
+		t.Errorf("buddy500's change did not come as a partial RLMI NOTIFY")
+	}
+	dialogs, sent := w.presenceDialogs()
+	if len(dialogs) != 1 {
+		t.Errorf("%d presence subscriptions (%d SUBSCRIBEs) on the wire, want one", len(dialogs), sent)
+	}
+	t.Logf("1 presence dialog, %d SUBSCRIBE requests (a digest challenge resends the first)", sent)
+
+	// The account wrote the documents the service needs, as Blink would.
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	doc, err := s.xcapOf(t, "tester").Get(ctx, "rls-services", "index", "")
+	if err != nil || !strings.Contains(string(doc.Body), "sip:tester+presence@example.test") || !strings.Contains(string(doc.Body), resourcelists.PresenceRLSList) {
+		t.Errorf("rls-services document: %v\n%s", err, docBody(doc))
+	}
+}
+
+func docBody(d *xcap.Document) string {
+	if d == nil {
+		return ""
+	}
+	return string(d.Body)
+}
+
+// TestNoRLSFallsBackToOneSubscriptionPerBuddy: the same account against a
+// server without a list server watches each buddy and says so.
+func TestNoRLSFallsBackToOneSubscriptionPerBuddy(t *testing.T) {
+	const n = 40
+	s := startServer(t, n, true, false)
+	s.putBuddies(t, n)
+	s.publisher(t, 3, "reading")
+	_, r, w := loginTester(t, s, nil)
+
+	ev := r.wait(t, "the fallback to one subscription per buddy", func(ev Event) bool {
+		e, ok := ev.(ListEvent)
+		return ok && e.Mode == ListModePerBuddy
+	}).(ListEvent)
+	if ev.Reason == "" || !strings.Contains(ev.String(), "one subscription per buddy") {
+		t.Errorf("fallback without a reason in words: %q", ev.String())
+	}
+	for i := range n {
+		r.wait(t, "active subscription to "+buddyURI(i), func(ev Event) bool {
+			e, ok := ev.(SubscriptionEvent)
+			return ok && e.URI == buddyURI(i) && e.State == ua.Active
+		})
+	}
+	waitNote(t, r, buddyURI(3), "reading")
+	s.publisher(t, 30, "lunch")
+	waitNote(t, r, buddyURI(30), "lunch")
+	if dialogs, _ := w.presenceDialogs(); len(dialogs) != n+1 {
+		t.Errorf("%d presence subscriptions, want %d (the refused list and one per buddy)", len(dialogs), n+1)
+	}
+}
+
+// TestNoRLSOption: with NoRLS the account never asks for a list.
+func TestNoRLSOption(t *testing.T) {
+	s := startServer(t, 3, false, false)
+	s.putBuddies(t, 3)
+	_, r, w := loginTester(t, s, func(o *Options) { o.NoRLS = true })
+	r.wait(t, "one subscription per buddy", func(ev Event) bool {
+		e, ok := ev.(ListEvent)
+		return ok && e.Mode == ListModePerBuddy && strings.Contains(e.Reason, "turned off")
+	})
+	for i := range 3 {
+		r.wait(t, "active subscription to "+buddyURI(i), func(ev Event) bool {
+			e, ok := ev.(SubscriptionEvent)
+			return ok && e.URI == buddyURI(i) && e.State == ua.Active
+		})
+	}
+	if got := w.received("Require: eventlist"); len(got) != 0 {
+		t.Errorf("a list NOTIFY arrived with RLS off")
+	}
+}

@@ -1,0 +1,60 @@
+package resourcelists
+
+import (
+	"github.com/sipbuddy/sipbuddy/internal/sipuri"
+)
+
+// SyncPresenceRLS makes python-sipsimple's sipsimple_presence_rls list
+// (PresenceRLSList, created when missing) hold exactly the buddies of the
+// document with a SIP address: every URI of Entries that is one, in that
+// order for the ones it adds. This is the list the account's RLS service
+// (rls-services, sip:<user>+presence@<domain>) serves, so one list
+// subscription watches every buddy of every group, as Blink's does.
+// Entries of buddies that are no longer in any group are removed; other
+// children of the list (nested lists, foreign elements) are kept. It
+// reports whether the document changed.
+func (d *Document) SyncPresenceRLS() bool {
+	want := map[string]string{} // AOR key -> URI as the group writes it
+	var order []string
+	for _, e := range d.Entries() {
+		uri := DecodeAnyURI(e.URI)
+		key, err := sipuri.AORKey(uri)
+		if err != nil {
+			continue
+		}
+		if _, dup := want[key]; !dup {
+			want[key] = uri
+			order = append(order, key)
+		}
+	}
+	l := d.findList(PresenceRLSList)
+	changed := false
+	if l == nil {
+		if len(want) == 0 {
+			return false
+		}
+		l = d.newList(PresenceRLSList)
+		changed = true
+	}
+	have := map[string]bool{}
+	for _, c := range l.Elements() {
+		if !c.Is(Namespace, "entry") {
+			continue
+		}
+		u, _ := c.Attr("uri")
+		key := uriKey(u)
+		if _, ok := want[key]; !ok || have[key] {
+			l.Remove(c)
+			changed = true
+			continue
+		}
+		have[key] = true
+	}
+	for _, key := range order {
+		if !have[key] {
+			appendEntry(l, want[key], "")
+			changed = true
+		}
+	}
+	return changed
+}
