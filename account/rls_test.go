@@ -298,3 +298,61 @@ func TestNoRLSOption(t *testing.T) {
 		t.Errorf("a list NOTIFY arrived with RLS off")
 	}
 }
+
+// TestTwoClientsOnOneAccountFollowEachOther: a buddy added by one client
+// of the account shows in the other one, through xcap-diff where the
+// server notifies and through polling where it does not.
+func TestTwoClientsOnOneAccountFollowEachOther(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		noXcapDiff bool
+		follow     FollowMode
+	}{
+		{"xcap-diff", false, FollowXcapDiff},
+		{"polling", true, FollowPolling},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, 3, false, tc.noXcapDiff)
+			s.putBuddies(t, 1)
+			a, ra, _ := loginTester(t, s, nil)
+			_, rb, _ := loginTester(t, s, nil)
+			for _, r := range []*recorder{ra, rb} {
+				r.wait(t, "following edits by "+tc.follow.String(), func(ev Event) bool {
+					e, ok := ev.(ListEvent)
+					return ok && e.Follow == tc.follow && e.Mode == ListModeRLS
+				})
+			}
+			s.publisher(t, 2, "new here")
+			start := time.Now()
+			if _, err := ra.answer(t, a.AddBuddy(buddyURI(2), "Newcomer")); err != nil {
+				t.Fatal(err)
+			}
+			rb.wait(t, "the buddy added by the other client", func(ev Event) bool {
+				e, ok := ev.(BuddiesEvent)
+				return ok && len(e.Buddies) == 2 && e.Buddies[1].URI == buddyURI(2) && e.Buddies[1].DisplayName == "Newcomer"
+			})
+			t.Logf("%s: the other client showed the new buddy %s after the add", tc.name, time.Since(start).Round(time.Millisecond))
+			// Its presence follows through the other client's list
+			// subscription (the RLS list was kept in step).
+			waitNote(t, rb, buddyURI(2), "new here")
+
+			// An edit by a plain XCAP client (curl, Blink) shows too.
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			if _, err := resourcelists.Update(ctx, s.xcapOf(t, "tester"), func(d *resourcelists.Document) error {
+				if !d.Remove(buddyURI(0)) {
+					return fmt.Errorf("%s not in the list", buddyURI(0))
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []*recorder{ra, rb} {
+				r.wait(t, "the buddy removed elsewhere gone", func(ev Event) bool {
+					e, ok := ev.(BuddiesEvent)
+					return ok && len(e.Buddies) == 1 && e.Buddies[0].URI == buddyURI(2)
+				})
+			}
+		})
+	}
+}
