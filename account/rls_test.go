@@ -215,6 +215,10 @@ func TestOneRLSSubscriptionForAThousandBuddies(t *testing.T) {
 			p, ok := ev.(PresenceEvent)
 			return ok && p.URI == buddyURI(i)
 		})
+		r.wait(t, "active list instance of "+buddyURI(i), func(ev Event) bool {
+			e, ok := ev.(SubscriptionEvent)
+			return ok && e.URI == buddyURI(i) && e.State == ua.Active
+		})
 	}
 	waitNote(t, r, buddyURI(7), "at the desk")
 	if got := len(r.presentBuddies()); got != n {

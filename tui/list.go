@@ -103,6 +103,7 @@ type buddyList struct {
 	cursor  int      // index in visible
 	offset  int      // first visible row on screen
 	dirty   bool     // a presence changed: resort before the next frame
+	mode    string   // how the list is watched (account.ListEvent), for the detail pane
 
 	filter    textinput.Model
 	filtering bool // the filter input has the focus

@@ -1,27 +1,28 @@
 package resourcelists
 
-import (
-	"github.com/sipbuddy/sipbuddy/internal/sipuri"
-)
-
 // SyncPresenceRLS makes python-sipsimple's sipsimple_presence_rls list
 // (PresenceRLSList, created when missing) hold exactly the buddies of the
-// document with a SIP address: every URI of Entries that is one, in that
-// order for the ones it adds. This is the list the account's RLS service
-// (rls-services, sip:<user>+presence@<domain>) serves, so one list
-// subscription watches every buddy of every group, as Blink's does.
-// Entries of buddies that are no longer in any group are removed; other
-// children of the list (nested lists, foreign elements) are kept. It
-// reports whether the document changed.
+// document: every URI of Entries, in that order for the ones it adds. This
+// is the list the account's RLS service (rls-services,
+// sip:<user>+presence@<domain>) serves, so one list subscription watches
+// every buddy of every group, as Blink's does. Entries of buddies that are
+// no longer in any group are removed; other children of the list (nested
+// lists, foreign elements) are kept. It reports whether the document
+// changed.
+//
+// A document with python-sipsimple's addressbook is left alone: there the
+// list is Blink's, derived from each contact's presence subscription flag
+// (a contact Blink does not subscribe to is not in it), and Add, Remove
+// and the other edits already keep it in step (ensurePresenceRLS).
 func (d *Document) SyncPresenceRLS() bool {
-	want := map[string]string{} // AOR key -> URI as the group writes it
+	if d.hasAddressbook() {
+		return false
+	}
+	want := map[string]string{} // uriKey -> URI as the group writes it
 	var order []string
 	for _, e := range d.Entries() {
 		uri := DecodeAnyURI(e.URI)
-		key, err := sipuri.AORKey(uri)
-		if err != nil {
-			continue
-		}
+		key := uriKey(uri)
 		if _, dup := want[key]; !dup {
 			want[key] = uri
 			order = append(order, key)
