@@ -152,7 +152,7 @@ func (a *Account) runList() {
 		changed := l.changed
 		l.changed = map[string]bool{}
 		l.mu.Unlock()
-		if refused != "" {
+		if refused != "" && a.listMode() != ListModePerBuddy {
 			a.fallBack(refused)
 		}
 		a.applyChanges(changed)

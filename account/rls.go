@@ -56,10 +56,13 @@ type FollowMode int
 
 // Follow modes.
 const (
-	// FollowPending: the xcap-diff subscription is on its way (the list
-	// is polled meanwhile).
+	// FollowPending: no xcap-diff document has arrived yet (the
+	// subscription is on its way, or the server accepted it and has not
+	// notified, as Kamailio does without a notifier); the list is polled
+	// meanwhile.
 	FollowPending FollowMode = iota
-	// FollowXcapDiff: the server notifies every change (RFC 5875).
+	// FollowXcapDiff: the server sends xcap-diff documents (RFC 5875):
+	// every change is notified, nothing is polled.
 	FollowXcapDiff
 	// FollowPolling: the list is read again every ListPollInterval with a
 	// conditional GET (the server refused xcap-diff or does not answer).
@@ -70,7 +73,7 @@ const (
 func (m FollowMode) String() string {
 	switch m {
 	case FollowPending:
-		return "asking for xcap-diff"
+		return "polling every " + ListPollInterval.String() + " until xcap-diff reports"
 	case FollowXcapDiff:
 		return "xcap-diff"
 	case FollowPolling:
@@ -214,14 +217,16 @@ func (a *Account) listSink(ev ua.Event) bool {
 		}
 		return true
 	case ua.XcapDiffEvent:
+		l.update(a, func(e *ListEvent) { e.Follow, e.FollowReason = FollowXcapDiff, "" })
 		l.noteDiff(ev.Diff)
 		return true
 	case ua.SubscriptionEvent:
 		switch {
 		case ev.Package == "xcap-diff":
+			// Active is not enough: Kamailio accepts xcap-diff
+			// subscriptions with no notifier behind them. The list is
+			// polled until a document arrives (noteDiff).
 			switch ev.State {
-			case ua.Active:
-				l.update(a, func(e *ListEvent) { e.Follow, e.FollowReason = FollowXcapDiff, "" })
 			case ua.Retrying, ua.Terminated:
 				reason := ev.Reason
 				if ev.Err != nil {
@@ -238,6 +243,20 @@ func (a *Account) listSink(ev ua.Event) bool {
 			// what the front end shows; a refusal comes as a ListEvent.
 			if ev.State != ua.Active {
 				a.log.Info("buddy list subscription", "state", ev.State.String(), "reason", ev.Reason)
+			}
+			if ev.State == ua.Retrying {
+				// Failing before it ever worked (a 5xx, no NOTIFY): the
+				// buddies are watched one by one rather than not at all.
+				// Once active, a retry is the usual recovery.
+				l.mu.Lock()
+				if l.ev.Mode == ListModePending && l.refused == "" {
+					l.refused = "the list subscription failed: " + ev.Reason
+					if ev.Err != nil {
+						l.refused += " (" + ev.Err.Error() + ")"
+					}
+				}
+				l.mu.Unlock()
+				l.poke()
 			}
 			return true
 		}

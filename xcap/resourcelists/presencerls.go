@@ -7,8 +7,8 @@ package resourcelists
 // sip:<user>+presence@<domain>) serves, so one list subscription watches
 // every buddy of every group, as Blink's does. Entries of buddies that are
 // no longer in any group are removed; other children of the list (nested
-// lists, foreign elements) are kept. It reports whether the document
-// changed.
+// lists, foreign elements) are kept. The list is created even when there
+// are no buddies. It reports whether the document changed.
 //
 // A document with python-sipsimple's addressbook is left alone: there the
 // list is Blink's, derived from each contact's presence subscription flag
@@ -31,9 +31,8 @@ func (d *Document) SyncPresenceRLS() bool {
 	l := d.findList(PresenceRLSList)
 	changed := false
 	if l == nil {
-		if len(want) == 0 {
-			return false
-		}
+		// Created even empty: a service whose list is missing is an
+		// error to Kamailio's rls (the list SUBSCRIBE fails).
 		l = d.newList(PresenceRLSList)
 		changed = true
 	}

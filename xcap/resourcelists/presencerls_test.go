@@ -39,8 +39,12 @@ func TestSyncPresenceRLS(t *testing.T) {
 			t.Errorf("%s lost:\n%s", want, out)
 		}
 	}
-	if e := New(); e.SyncPresenceRLS() {
-		t.Error("an empty document got an empty RLS list")
+	e := New()
+	if !e.SyncPresenceRLS() || e.SyncPresenceRLS() {
+		t.Error("an empty document did not get its (empty) RLS list once")
+	}
+	if uris, ok := e.ListURIs(PresenceRLSList); !ok || len(uris) != 0 {
+		t.Errorf("RLS list of an empty document: %v %v", uris, ok)
 	}
 }
 
