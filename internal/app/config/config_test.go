@@ -19,6 +19,7 @@ xcap_root = "http://127.0.0.1:8080/xcap-root"
 proxy = "sip:127.0.0.1:5060;transport=tcp"
 transport = "TCP"
 render_mode = "ASCII"
+rls = false
 
 [[account]]
 name = "home"
@@ -47,6 +48,9 @@ func TestLoadAndSelect(t *testing.T) {
 	}
 	if len(f.Accounts) != 3 || f.Accounts[0].Transport != "tcp" || f.Accounts[0].RenderMode != RenderASCII {
 		t.Fatalf("%+v", f.Accounts)
+	}
+	if f.Accounts[0].UsesRLS() || !f.Accounts[1].UsesRLS() {
+		t.Errorf("rls = false not read, or RLS not the default: %v, %v", f.Accounts[0].UsesRLS(), f.Accounts[1].UsesRLS())
 	}
 	cases := []struct{ name, want, err string }{
 		{"", "home", ""},
