@@ -9,6 +9,7 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/internal/sipuri"
 	"github.com/sipbuddy/sipbuddy/xcap"
+	"github.com/sipbuddy/sipbuddy/xcap/presrules"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
 	"github.com/sipbuddy/sipbuddy/xcap/rlsservices"
 	"github.com/sipbuddy/sipbuddy/xcap/xcapdiff"
@@ -126,8 +127,8 @@ func (a *Account) runList() {
 	a.ua.WatchXcapDiff([]string{
 		resourcelists.AUID + "/users/" + xui + "/" + resourcelists.DocumentPath,
 		rlsservices.AUID + "/users/" + xui + "/" + rlsservices.DocumentPath,
-		"pres-rules/users/" + xui + "/index",
-		"org.openmobilealliance.pres-rules/users/" + xui + "/pres-rules",
+		presrules.AUID + "/users/" + xui + "/" + presrules.DocumentPath,
+		presrules.OMAAUID + "/users/" + xui + "/" + presrules.DocumentPath,
 		"org.openmobilealliance.pres-content/users/" + xui + "/oma_status-icon/index",
 	})
 	a.startRLS(doc)
@@ -171,7 +172,7 @@ func (a *Account) applyChanges(changed map[string]bool) {
 		}
 		cancel()
 	}
-	if changed["pres-rules"] || changed["org.openmobilealliance.pres-rules"] {
+	if changed[presrules.AUID] || changed[presrules.OMAAUID] {
 		a.ua.RefreshWatchers()
 	}
 	for auid := range changed {

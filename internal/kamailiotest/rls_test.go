@@ -107,3 +107,54 @@ func TestKamailioRLS(t *testing.T) {
 		t.Errorf("alice started %d presence subscriptions, want the one list subscription", n)
 	}
 }
+
+// lastListEvent is the newest ListEvent a session received.
+func (a *session) lastListEvent() (account.ListEvent, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := len(a.events) - 1; i >= 0; i-- {
+		if e, ok := a.events[i].(account.ListEvent); ok {
+			return e, true
+		}
+	}
+	return account.ListEvent{}, false
+}
+
+// TestKamailioWithoutRLSFallsBackAndPolls: on a Kamailio without the rls
+// module and without the xcap-diff cfg, the same account watches each
+// buddy (the list SUBSCRIBE got a plain presence NOTIFY), and an edit of
+// its list by another client shows through polling: Kamailio accepts the
+// xcap-diff subscription but never sends a document.
+func TestKamailioWithoutRLSFallsBackAndPolls(t *testing.T) {
+	in := openInstance(t)
+	setBuddies(t, in, "alice", aor("bob"))
+	bob := login(t, in, "bob", 0)
+	bob.done(bob.b.SetStatus(true, "", "no rls here"))
+	alice := login(t, in, "alice", 0)
+	alice.waitFor("one subscription per buddy", func(ev account.Event) bool {
+		e, ok := ev.(account.ListEvent)
+		return ok && e.Mode == account.ListModePerBuddy && e.Reason != ""
+	})
+	alice.waitFor("bob's note", presenceOf(aor("bob"), func(p account.PresenceEvent) bool { return p.State.Note == "no rls here" }))
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	start := time.Now()
+	if _, err := resourcelists.Update(ctx, xcapClient(t, in, "alice"), func(d *resourcelists.Document) error {
+		return d.Add(resourcelists.BuddiesList, aor("carol"), "Carol")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("carol in the list", func(ev account.Event) bool {
+		e, ok := ev.(account.BuddiesEvent)
+		return ok && len(e.Buddies) == 2 && e.Buddies[1].URI == aor("carol")
+	})
+	t.Logf("the list edit showed %s after the PUT", time.Since(start).Round(time.Millisecond))
+	if e, _ := alice.lastListEvent(); e.Follow == account.FollowXcapDiff {
+		t.Errorf("xcap-diff reported working on an instance without a notifier: %s", e)
+	}
+	alice.waitFor("carol's own subscription", subscriptionOf(aor("carol"), ua.Active))
+	if n := presenceDialogs(alice); n != 3 {
+		t.Errorf("alice started %d presence subscriptions, want 3 (the refused list, bob, carol)", n)
+	}
+}
