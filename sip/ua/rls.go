@@ -190,13 +190,10 @@ func (s *subscription) deliverListLocked(req *sip.Request, ctype string) {
 			u.emit(SubscriptionEvent{URI: r.URI, Package: header.EventPresence, State: Active})
 		case header.StatePending:
 			if len(r.Instances) == 0 {
-				// No state yet (Kamailio's first full state lists bare
-				// resources; a member that never published stays so):
-				// unknown, as an empty NOTIFY of a single subscription.
+				// No state yet: Kamailio's first full state lists bare
+				// resources (their state follows), and a member that
+				// never published stays so. Nothing is known to show.
 				u.emit(SubscriptionEvent{URI: r.URI, Package: header.EventPresence, State: Pending, Reason: "no state from the list server yet"})
-				if list.FullState {
-					u.emit(PresenceEvent{URI: r.URI, State: pidf.State{Entity: r.URI}})
-				}
 				break
 			}
 			u.emit(SubscriptionEvent{URI: r.URI, Package: header.EventPresence, State: Pending, Reason: "awaiting authorization"})
