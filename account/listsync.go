@@ -75,7 +75,7 @@ func (l *listSync) update(a *Account, fn func(*ListEvent)) {
 	l.mu.Unlock()
 	if ev != old {
 		if ev.Mode != old.Mode || ev.Follow != old.Follow {
-			a.log.Info("buddy list: " + ev.String())
+			a.log.Info("buddy list: "+ev.String(), "service", ev.Service)
 		}
 		a.q.push(ev)
 	}

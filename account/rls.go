@@ -105,7 +105,7 @@ func (e ListEvent) String() string {
 	s := "presence: " + e.Mode.String()
 	switch e.Mode {
 	case ListModeRLS:
-		s += fmt.Sprintf(" (%s, %d buddies)", e.Service, e.Members)
+		s += fmt.Sprintf(", %d buddies", e.Members)
 	case ListModePerBuddy:
 		if e.Reason != "" {
 			s += " (" + e.Reason + ")"
