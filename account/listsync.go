@@ -238,10 +238,9 @@ func (a *Account) fallBack(reason string) {
 	a.lists.update(a, func(e *ListEvent) { e.Mode, e.Reason, e.Members = ListModePerBuddy, reason, 0 })
 	l := &a.lists
 	l.follow.Lock()
+	defer l.follow.Unlock()
 	l.perBuddy = true
-	entries := l.entries
-	l.follow.Unlock()
-	a.followBuddies(entries)
+	a.reconcileLocked()
 }
 
 // followBuddies records the buddy list and, when each buddy is watched
@@ -251,11 +250,17 @@ func (a *Account) followBuddies(entries []resourcelists.Entry) {
 	l.follow.Lock()
 	defer l.follow.Unlock()
 	l.entries = entries
-	if !l.perBuddy {
-		return
+	if l.perBuddy {
+		a.reconcileLocked()
 	}
-	want := make(map[string]string, len(entries))
-	for _, e := range entries {
+}
+
+// reconcileLocked makes the per-buddy subscriptions those of l.entries
+// (l.follow held).
+func (a *Account) reconcileLocked() {
+	l := &a.lists
+	want := make(map[string]string, len(l.entries))
+	for _, e := range l.entries {
 		key, err := sipuri.AORKey(e.URI)
 		if err != nil {
 			key = e.URI
