@@ -192,7 +192,7 @@ func (a *Account) reloadMyIcon() {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.loadMyIcon()
+		a.settleMyIcon(true)
 	}()
 }
 

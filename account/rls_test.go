@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
 	"github.com/sipbuddy/sipbuddy/internal/app/stack"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
@@ -359,4 +361,52 @@ func TestTwoClientsOnOneAccountFollowEachOther(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMyIconFollowsOtherClients: an icon set by one client of the account
+// becomes the other client's icon too (xcap-diff on the icon document), and
+// is published by it.
+func TestMyIconFollowsOtherClients(t *testing.T) {
+	s := startServer(t, 1, false, false)
+	a, ra, _ := loginTester(t, s, nil)
+	_, rb, _ := loginTester(t, s, nil)
+	rb.wait(t, "edits followed by xcap-diff", func(ev Event) bool {
+		e, ok := ev.(ListEvent)
+		return ok && e.Follow == FollowXcapDiff
+	})
+	path := filepath.Join(t.TempDir(), "me.png")
+	if err := os.WriteFile(path, assets.DemoUserIcon(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ra.answer(t, a.SetIcon(path)); err != nil {
+		t.Fatal(err)
+	}
+	mine := ra.wait(t, "my new icon", func(ev Event) bool {
+		e, ok := ev.(SelfEvent)
+		return ok && e.IconHash != ""
+	}).(SelfEvent)
+	rb.wait(t, "the other client's icon as mine", func(ev Event) bool {
+		e, ok := ev.(IconEvent)
+		return ok && e.URI == "sip:tester@example.test" && e.Hash == mine.IconHash && e.Thumb != nil
+	})
+	rb.wait(t, "the other client publishing it", func(ev Event) bool {
+		e, ok := ev.(SelfEvent)
+		return ok && e.IconHash == mine.IconHash && e.IconURL == mine.IconURL
+	})
+
+	// A second icon replaces the first one there too.
+	if err := os.WriteFile(path, assets.Buddies()[0].Icons[1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ra.answer(t, a.SetIcon(path)); err != nil {
+		t.Fatal(err)
+	}
+	second := ra.wait(t, "my second icon", func(ev Event) bool {
+		e, ok := ev.(SelfEvent)
+		return ok && e.IconHash != "" && e.IconHash != mine.IconHash
+	}).(SelfEvent)
+	rb.wait(t, "the other client publishing the second icon", func(ev Event) bool {
+		e, ok := ev.(SelfEvent)
+		return ok && e.IconHash == second.IconHash
+	})
 }
