@@ -61,7 +61,7 @@ func (a *Account) findMyIcon(follow bool) bool {
 	switch {
 	case errors.Is(err, errNoStoredIcon):
 		if follow {
-			a.dropMyIcon()
+			a.dropMyIconIfGone(ctx)
 		}
 		return true
 	case err != nil && unanswered(err):
@@ -91,10 +91,21 @@ func (a *Account) findMyIcon(follow bool) bool {
 	return true
 }
 
-// dropMyIcon stops publishing my icon (another client deleted it).
-func (a *Account) dropMyIcon() {
+// dropMyIconIfGone stops publishing my icon when its document is gone
+// (another client deleted it); an icon storedIcon does not look for (a
+// random name on a server without the legacy application) stays.
+func (a *Account) dropMyIconIfGone(ctx context.Context) {
 	a.mu.Lock()
-	if a.closed || a.self.IconURL == "" {
+	url := a.self.IconURL
+	a.mu.Unlock()
+	if url == "" {
+		return
+	}
+	if _, _, err := a.xc.FetchIcon(ctx, url, ""); !notStored(err) {
+		return
+	}
+	a.mu.Lock()
+	if a.closed || a.self.IconURL != url {
 		a.mu.Unlock()
 		return
 	}

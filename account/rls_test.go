@@ -409,4 +409,47 @@ func TestMyIconFollowsOtherClients(t *testing.T) {
 		e, ok := ev.(SelfEvent)
 		return ok && e.IconHash == second.IconHash
 	})
+
+	// Deleted with another tool (xcap-icon DELETE): neither publishes it.
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	fromA, fromB := ra.mark(), rb.mark()
+	if _, err := s.xcapOf(t, "tester").DeleteIcon(ctx, "index"); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		r    *recorder
+		from int
+	}{{ra, fromA}, {rb, fromB}} {
+		w.r.waitSince(t, w.from, "no icon any more", func(ev Event) bool {
+			e, ok := ev.(SelfEvent)
+			return ok && e.IconHash == "" && e.IconURL == ""
+		})
+	}
+}
+
+// mark is the number of events received so far, for waitSince.
+func (r *recorder) mark() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.evs)
+}
+
+// waitSince is wait among the events received after mark returned from.
+func (r *recorder) waitSince(t *testing.T, from int, what string, match func(Event) bool) Event {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		for _, ev := range r.evs[from:] {
+			if match(ev) {
+				r.mu.Unlock()
+				return ev
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %s after %s", what, waitTimeout)
+	return nil
 }
