@@ -206,6 +206,7 @@ func TestOneRLSSubscriptionForAThousandBuddies(t *testing.T) {
 	s := startServer(t, n, false, false)
 	s.putBuddies(t, n)
 	s.publisher(t, 7, "at the desk")
+	began := time.Now()
 	_, r, w := loginTester(t, s, nil)
 
 	r.wait(t, "the list served by RLS with every buddy", func(ev Event) bool {
@@ -223,6 +224,7 @@ func TestOneRLSSubscriptionForAThousandBuddies(t *testing.T) {
 		})
 	}
 	waitNote(t, r, buddyURI(7), "at the desk")
+	t.Logf("%d buddies' states through one list subscription %s after Start", n, time.Since(began).Round(time.Millisecond))
 	if got := len(r.presentBuddies()); got != n {
 		t.Errorf("presence of %d buddies, want %d", got, n)
 	}
