@@ -42,6 +42,12 @@ type listSync struct {
 	// changed are the application usages xcap-diff reported changed and
 	// runList has not handled yet.
 	changed map[string]bool
+	// diffETags are the documents' ETags as xcap-diff last reported them
+	// (by selector); primed is set once the first document of the
+	// current subscription was taken in (it lists what is, not what
+	// changed).
+	diffETags map[string]string
+	primed    bool
 
 	// follow serializes the per-buddy subscriptions' bookkeeping (never
 	// held by the sink, so the UA may be called with it held).
@@ -56,6 +62,7 @@ func (l *listSync) init(aor string) {
 	l.service, _ = rlsservices.PresenceServiceURI(aor)
 	l.ev = ListEvent{Service: l.service}
 	l.changed = map[string]bool{}
+	l.diffETags = map[string]string{}
 	l.subscribed = map[string]string{}
 }
 
@@ -81,18 +88,40 @@ func (l *listSync) update(a *Account, fn func(*ListEvent)) {
 	}
 }
 
+// maxDiffDocuments bounds the documents whose xcap-diff ETags are kept
+// (an account has a handful; past it the record starts over).
+const maxDiffDocuments = 1024
+
 // noteDiff records which documents an xcap-diff NOTIFY reports changed
-// and wakes runList. A resource-lists entry whose new ETag is the one
-// already read (my own write, or the first NOTIFY's listing) is no news.
+// and wakes runList. The first document of a subscription lists what is
+// there: only the buddy list is compared (with the ETag read). Later, a
+// document whose new ETag is the one already known (for the buddy list:
+// the one read, my own write included) is no news.
 func (l *listSync) noteDiff(d *xcapdiff.Diff) {
 	if d == nil {
 		return
 	}
 	l.mu.Lock()
+	first := !l.primed
+	l.primed = true
+	if len(l.diffETags) > maxDiffDocuments {
+		l.diffETags = map[string]string{}
+	}
 	news := false
 	for _, c := range d.Documents {
+		prev, known := l.diffETags[c.Sel]
+		if c.Deleted() {
+			delete(l.diffETags, c.Sel)
+		} else {
+			l.diffETags[c.Sel] = c.NewETag
+		}
 		auid := c.AUID()
-		if auid == resourcelists.AUID && l.etag != "" && sameETag(c.NewETag, l.etag) {
+		switch {
+		case auid == resourcelists.AUID:
+			if l.etag != "" && sameETag(c.NewETag, l.etag) {
+				continue
+			}
+		case first, known && sameETag(prev, c.NewETag):
 			continue
 		}
 		l.changed[auid] = true

@@ -235,6 +235,9 @@ func (a *Account) listSink(ev ua.Event) bool {
 				if reason == "unsubscribed" {
 					return true
 				}
+				l.mu.Lock()
+				l.primed = false // the next dialog lists every document again
+				l.mu.Unlock()
 				l.update(a, func(e *ListEvent) { e.Follow, e.FollowReason = FollowPolling, "xcap-diff: "+reason })
 			}
 			return true
