@@ -73,11 +73,11 @@ const (
 func (m FollowMode) String() string {
 	switch m {
 	case FollowPending:
-		return "polling every " + ListPollInterval.String() + " until xcap-diff reports"
+		return "polled every " + ListPollInterval.String() + " until xcap-diff reports"
 	case FollowXcapDiff:
 		return "xcap-diff"
 	case FollowPolling:
-		return "polling every " + ListPollInterval.String()
+		return "polled every " + ListPollInterval.String()
 	}
 	return fmt.Sprintf("FollowMode(%d)", int(m))
 }
@@ -102,7 +102,7 @@ type ListEvent struct {
 
 // String is the one line the detail pane and the debug view show.
 func (e ListEvent) String() string {
-	s := "presence: " + e.Mode.String()
+	s := e.Mode.String()
 	switch e.Mode {
 	case ListModeRLS:
 		s += fmt.Sprintf(", %d buddies", e.Members)
@@ -111,7 +111,7 @@ func (e ListEvent) String() string {
 			s += " (" + e.Reason + ")"
 		}
 	}
-	s += " · edits elsewhere: " + e.Follow.String()
+	s += " · edits: " + e.Follow.String()
 	if e.Follow == FollowPolling && e.FollowReason != "" {
 		s += " (" + e.FollowReason + ")"
 	}
