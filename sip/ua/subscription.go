@@ -189,7 +189,7 @@ func (s *subscription) subscribe() {
 	s.d = d
 	s.watchers = nil // watcherinfo versions restart with the dialog
 	if s.list != nil {
-		s.list.haveFull, s.list.version = false, 0 // RLMI versions too
+		s.list.haveFull, s.list.version, s.list.askedFull = false, 0, false // RLMI versions too
 	}
 	expires := s.expires
 	s.reportLocked(Pending, "subscribing", 0, nil)
