@@ -343,6 +343,7 @@ func TestTwoClientsOnOneAccountFollowEachOther(t *testing.T) {
 			// Its presence follows through the other client's list
 			// subscription (the RLS list was kept in step).
 			waitNote(t, rb, buddyURI(2), "new here")
+			waitNote(t, ra, buddyURI(2), "new here")
 
 			// An edit by a plain XCAP client (curl, Blink) shows too.
 			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
