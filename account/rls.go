@@ -160,6 +160,13 @@ func (a *Account) ensureRLSService(ctx context.Context) error {
 				return nil, fmt.Errorf("the stored rls-services document: %w", err)
 			}
 		}
+		if svc, ok := d.Service(a.lists.service); ok && svc.Serves(rlsservices.PresencePackage) {
+			// Another client's URL of the same list (Blink under an https
+			// root, say) is left as it wrote it.
+			if name, ok := rlsservices.ListName(svc.ResourceList, a.AOR()); ok && name == resourcelists.PresenceRLSList {
+				return nil, errUnchanged
+			}
+		}
 		if !d.Ensure(a.lists.service, listURL) && cur != nil {
 			return nil, errUnchanged
 		}

@@ -456,3 +456,32 @@ func (r *recorder) waitSince(t *testing.T, from int, what string, match func(Eve
 	t.Fatalf("no %s after %s", what, waitTimeout)
 	return nil
 }
+
+// TestBlinksRLSServiceIsKept: a service another client wrote for the same
+// list (under its own XCAP root URL, with another service beside it) is
+// used as it is, not rewritten.
+func TestBlinksRLSServiceIsKept(t *testing.T) {
+	s := startServer(t, 2, false, false)
+	s.putBuddies(t, 2)
+	const theirs = `<?xml version="1.0" encoding="UTF-8"?>
+<rls-services xmlns="urn:ietf:params:xml:ns:rls-services"><service uri="sip:tester+presence@example.test"><resource-list>https://xcap.example.test/xcap-root/resource-lists/users/sip:tester@example.test/index/~~/resource-lists/list%5b@name=%22sipsimple_presence_rls%22%5d</resource-list><packages><package>presence</package></packages></service><service uri="sip:tester+dialog@example.test"><resource-list>https://xcap.example.test/xcap-root/resource-lists/users/sip:tester@example.test/index/~~/resource-lists/list%5b@name=%22sipsimple_dialog_rls%22%5d</resource-list><packages><package>dialog</package></packages></service></rls-services>`
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	c := s.xcapOf(t, "tester")
+	put, err := c.Put(ctx, "rls-services", "index", []byte(theirs), "application/rls-services+xml", xcap.Condition{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, r, _ := loginTester(t, s, nil)
+	r.wait(t, "the list through RLS", func(ev Event) bool {
+		e, ok := ev.(ListEvent)
+		return ok && e.Mode == ListModeRLS && e.Members == 2
+	})
+	doc, err := c.Get(ctx, "rls-services", "index", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.ETag != put.ETag || string(doc.Body) != theirs {
+		t.Errorf("the other client's rls-services was rewritten:\n%s", doc.Body)
+	}
+}
