@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,12 @@ import (
 // conditional GET) while no xcap-diff subscription reports changes.
 const ListPollInterval = 2 * time.Second
 
+// ListChangeGrace is how long the list server has to send a NOTIFY after
+// the buddies changed before the list is subscribed anew for full state:
+// Kamailio's rls never reports a removed member, nor a new one that has
+// not published, and a server may not notice list edits at all.
+const ListChangeGrace = 4 * time.Second
+
 // listSync is the account's buddy list state: how it is watched, the ETag
 // last read, and, when each buddy is watched alone, the subscriptions.
 type listSync struct {
@@ -48,6 +55,12 @@ type listSync struct {
 	// changed).
 	diffETags map[string]string
 	primed    bool
+	// notified counts the list NOTIFYs applied; after the buddies changed
+	// with RLS on, awaitFrom is its value then and awaitUntil the end of
+	// ListChangeGrace (zero: nothing awaited).
+	notified   uint64
+	awaitFrom  uint64
+	awaitUntil time.Time
 
 	// follow serializes the per-buddy subscriptions' bookkeeping (never
 	// held by the sink, so the UA may be called with it held).
@@ -186,6 +199,37 @@ func (a *Account) runList() {
 			a.fallBack(refused)
 		}
 		a.applyChanges(changed)
+		a.checkListFollowed()
+	}
+}
+
+// checkListFollowed subscribes to the list anew when the buddies changed
+// and the list server has said nothing within ListChangeGrace: a new
+// subscription's first NOTIFY is full state, the new members included and
+// the removed ones gone.
+func (a *Account) checkListFollowed() {
+	l := &a.lists
+	l.mu.Lock()
+	due := !l.awaitUntil.IsZero() && l.notified == l.awaitFrom && !time.Now().Before(l.awaitUntil)
+	if l.notified != l.awaitFrom || due {
+		l.awaitUntil = time.Time{}
+	}
+	rls := l.ev.Mode == ListModeRLS
+	l.mu.Unlock()
+	if due && rls {
+		a.log.Info("the list server did not report the changed buddy list: subscribing anew for full state", "service", l.service)
+		a.ua.UnsubscribeList()
+		a.ua.SubscribeList(l.service)
+	}
+}
+
+// awaitListNotify starts ListChangeGrace after the buddies changed, when
+// their presence comes through the list.
+func (l *listSync) awaitListNotify() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ev.Mode == ListModeRLS && l.awaitUntil.IsZero() {
+		l.awaitFrom, l.awaitUntil = l.notified, time.Now().Add(ListChangeGrace)
 	}
 }
 
@@ -278,10 +322,29 @@ func (a *Account) followBuddies(entries []resourcelists.Entry) {
 	l := &a.lists
 	l.follow.Lock()
 	defer l.follow.Unlock()
+	changed := !sameBuddies(l.entries, entries)
 	l.entries = entries
 	if l.perBuddy {
 		a.reconcileLocked()
+	} else if changed {
+		l.awaitListNotify()
 	}
+}
+
+// sameBuddies reports whether two lists hold the same buddies (by AOR).
+func sameBuddies(x, y []resourcelists.Entry) bool {
+	keys := func(es []resourcelists.Entry) map[string]bool {
+		m := make(map[string]bool, len(es))
+		for _, e := range es {
+			k, err := sipuri.AORKey(e.URI)
+			if err != nil {
+				k = e.URI
+			}
+			m[k] = true
+		}
+		return m
+	}
+	return maps.Equal(keys(x), keys(y))
 }
 
 // reconcileLocked makes the per-buddy subscriptions those of l.entries

@@ -215,6 +215,9 @@ func (a *Account) listSink(ev ua.Event) bool {
 	case ua.ListEvent:
 		switch ev.Mode {
 		case ua.ListActive:
+			l.mu.Lock()
+			l.notified++
+			l.mu.Unlock()
 			l.update(a, func(e *ListEvent) { e.Mode, e.Members, e.Reason = ListModeRLS, ev.Members, "" })
 		case ua.ListRefused:
 			l.mu.Lock()

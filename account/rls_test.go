@@ -14,9 +14,11 @@ import (
 	"github.com/sipbuddy/sipbuddy/assets"
 	"github.com/sipbuddy/sipbuddy/internal/app/apptest"
 	"github.com/sipbuddy/sipbuddy/internal/app/stack"
+	sipserver "github.com/sipbuddy/sipbuddy/sip/server"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/resourcelists"
+	"github.com/sipbuddy/sipbuddy/xcap/server/xcaptest"
 )
 
 // server is the embedded SIP + XCAP stack on loopback with users
@@ -484,4 +486,73 @@ func TestBlinksRLSServiceIsKept(t *testing.T) {
 	if doc.ETag != put.ETag || string(doc.Body) != theirs {
 		t.Errorf("the other client's rls-services was rewritten:\n%s", doc.Body)
 	}
+}
+
+// TestListServerThatMissesEdits: a list server that never hears of list
+// edits (its XCAP server does not tell it, like a server whose RLS does
+// not watch the documents) still shows a buddy added here: after
+// ListChangeGrace without a NOTIFY the account subscribes to the list
+// anew and the new subscription's full state carries the buddy.
+func TestListServerThatMissesEdits(t *testing.T) {
+	root, st := xcaptest.Start(t, map[string]string{"tester": "pw", "buddy0": "pw", "buddy1": "pw"})
+	srv, err := sipserver.New(sipserver.Options{Domain: xcaptest.Domain, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetXCAPRoot(root)
+	udp, tcp, err := sipserver.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), udp, tcp) }()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	proxy := "sip:" + tcp.Addr().String() + ";transport=tcp"
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	for i := range 2 {
+		u := apptest.StartUA(t, ctx, ua.Options{AOR: buddyURI(i), Password: "pw", Proxy: proxy})
+		u.SetPresence(ua.Presence{Open: true, Note: fmt.Sprintf("buddy %d here", i)})
+	}
+	w := &wire{}
+	b, err := New(Options{
+		Options:  ua.Options{AOR: "sip:tester@example.test", Password: "pw", Proxy: proxy, Trace: w.trace, RetryMin: 100 * time.Millisecond, RetryMax: time.Second},
+		XCAPRoot: root, CacheDir: t.TempDir(), NoTrace: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := record(b)
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeBackend(t, b, r) })
+	if _, err := r.answer(t, b.AddBuddy(buddyURI(0), "")); err != nil {
+		t.Fatal(err)
+	}
+	waitNote(t, r, buddyURI(0), "buddy 0 here")
+	if _, err := r.answer(t, b.AddBuddy(buddyURI(1), "")); err != nil {
+		t.Fatal(err)
+	}
+	waitNote(t, r, buddyURI(1), "buddy 1 here")
+	dialogs, _ := w.presenceDialogs()
+	t.Logf("%d list subscriptions", len(dialogs))
+	if ev, ok := lastList(r); !ok || ev.Mode != ListModeRLS {
+		t.Errorf("the list is not watched through RLS: %v", ev)
+	}
+}
+
+// lastList is the newest ListEvent r received.
+func lastList(r *recorder) (ListEvent, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.evs) - 1; i >= 0; i-- {
+		if e, ok := r.evs[i].(ListEvent); ok {
+			return e, true
+		}
+	}
+	return ListEvent{}, false
 }
