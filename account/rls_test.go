@@ -556,3 +556,71 @@ func lastList(r *recorder) (ListEvent, bool) {
 	}
 	return ListEvent{}, false
 }
+
+// TestBlinkDocumentThroughRLS: a buddy list as Blink (python-sipsimple)
+// writes it, addressbook and all, is watched through its own
+// sipsimple_presence_rls list: the contacts Blink subscribes to arrive
+// through one list subscription, and the document is not rewritten.
+func TestBlinkDocumentThroughRLS(t *testing.T) {
+	blink, err := os.ReadFile("../xcap/resourcelists/testdata/blink-index.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	st, err := stack.Start(ctx, stack.Options{
+		Domain: "example.test", Store: filepath.Join(t.TempDir(), "xcap.db"), XCAPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0",
+		Users: []stack.User{{Name: "alice", Password: "pw"}, {Name: "bob", Password: "pw"}, {Name: "carol", Password: "pw"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), apptest.StopTimeout)
+		defer cancel()
+		_ = st.Shutdown(ctx)
+	})
+	s := &server{Stack: st, domain: "example.test"}
+	put, err := s.xcapOf(t, "alice").Put(ctx, resourcelists.AUID, resourcelists.DocumentPath, blink, resourcelists.ContentType, xcap.Condition{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"bob", "carol"} {
+		pub := apptest.StartUA(t, ctx, ua.Options{AOR: "sip:" + u + "@example.test", Password: "pw", Proxy: s.Proxy()})
+		pub.SetPresence(ua.Presence{Open: true, Note: u + " on Blink"})
+	}
+	w := &wire{}
+	b, err := New(Options{
+		Options:  ua.Options{AOR: "sip:alice@example.test", Password: "pw", Proxy: s.Proxy(), Trace: w.trace},
+		XCAPRoot: s.XCAPRoot(), CacheDir: t.TempDir(), NoTrace: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := record(b)
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeBackend(t, b, r) })
+
+	r.wait(t, "Blink's RLS list served", func(ev Event) bool {
+		e, ok := ev.(ListEvent)
+		return ok && e.Mode == ListModeRLS && e.Members == 3 // bob, carol and carol's tel: URI
+	})
+	waitNote(t, r, "sip:bob@example.test", "bob on Blink")
+	waitNote(t, r, "sip:carol@example.test", "carol on Blink")
+	r.wait(t, "Blink's contacts as buddies", func(ev Event) bool {
+		e, ok := ev.(BuddiesEvent)
+		return ok && len(e.Buddies) == 3
+	})
+	if dialogs, _ := w.presenceDialogs(); len(dialogs) != 1 {
+		t.Errorf("%d presence subscriptions, want the one list subscription", len(dialogs))
+	}
+	doc, err := s.xcapOf(t, "alice").Get(ctx, resourcelists.AUID, resourcelists.DocumentPath, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.ETag != put.ETag {
+		t.Errorf("Blink's resource-lists document was rewritten:\n%s", doc.Body)
+	}
+}
