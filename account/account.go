@@ -93,6 +93,10 @@ type Options struct {
 	Activity string
 	Note     string
 
+	// NoRLS watches each buddy with its own subscription instead of one
+	// resource list subscription (and leaves the RLS documents alone).
+	NoRLS bool
+
 	// StateFile keeps my status, note and the front end's render mode
 	// between runs (StateFile(dataDir, aor) names it): read by New, which
 	// starts with what it says, and replaced after every change. Empty:
@@ -119,6 +123,7 @@ type Account struct {
 
 	icons *iconFetcher
 	cache *iconCache
+	lists listSync // the buddy list: how it is watched and followed (listsync.go)
 	// myIcon says whether loadMyIcon has its answer (myIconSettled).
 	myIcon atomic.Int32
 	// winfo is the watcher list last reported (watchers.go).
@@ -212,6 +217,7 @@ func New(o Options) (*Account, error) {
 		return nil, fmt.Errorf("account: %w", err)
 	}
 	a.ua, a.xc = u, xc
+	a.lists.init(u.AOR())
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.self = ua.Presence{Open: !o.Closed, Note: o.Note}
 	if o.Activity != "" {
@@ -274,7 +280,7 @@ func (a *Account) Start(ctx context.Context) error {
 	a.wg.Add(2)
 	go func() {
 		defer a.wg.Done()
-		a.loadBuddies()
+		a.runList()
 	}()
 	go func() {
 		defer a.wg.Done()
@@ -331,7 +337,7 @@ func (a *Account) Coalesced() (superseded, droppedLogs int) {
 // sometimes with its locks held, so it only updates the account's own state
 // and queues. It never calls the UA.
 func (a *Account) sink(ev ua.Event) {
-	if a.selfPresence(ev) {
+	if a.selfPresence(ev) || a.listSink(ev) {
 		return
 	}
 	switch ev := ev.(type) {

@@ -79,6 +79,32 @@ func (r *recorder) wait(t *testing.T, what string, match func(Event) bool) Event
 }
 
 // answer waits for the DoneEvent or ErrorEvent of request id.
+// mark is the number of events received so far, for waitSince.
+func (r *recorder) mark() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.evs)
+}
+
+// waitSince is wait among the events received after mark returned from.
+func (r *recorder) waitSince(t *testing.T, from int, what string, match func(Event) bool) Event {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		for _, ev := range r.evs[from:] {
+			if match(ev) {
+				r.mu.Unlock()
+				return ev
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %s after %s", what, waitTimeout)
+	return nil
+}
+
 func (r *recorder) answer(t *testing.T, id RequestID) (DoneEvent, error) {
 	t.Helper()
 	ev := r.wait(t, fmt.Sprintf("answer to request %d", id), func(ev Event) bool {
@@ -104,7 +130,7 @@ func startWorld(t *testing.T, buddies int) *demo.World {
 	return demotest.Start(t, ctx, demo.Options{Seed: 11, Buddies: buddies, MinChange: time.Hour, MaxChange: 2 * time.Hour})
 }
 
-func login(t *testing.T, w *demo.World, user, cacheDir string) (*Account, *recorder) {
+func login(t *testing.T, w *demo.World, user, cacheDir string, opts ...func(*Options)) (*Account, *recorder) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
@@ -112,19 +138,23 @@ func login(t *testing.T, w *demo.World, user, cacheDir string) (*Account, *recor
 	if err != nil {
 		t.Fatal(err)
 	}
-	return loginAs(t, acc, cacheDir)
+	return loginAs(t, acc, cacheDir, opts...)
 }
 
-func loginAs(t *testing.T, acc demo.Account, cacheDir string) (*Account, *recorder) {
+func loginAs(t *testing.T, acc demo.Account, cacheDir string, opts ...func(*Options)) (*Account, *recorder) {
 	t.Helper()
-	b, err := New(Options{
+	o := Options{
 		Options: ua.Options{
 			AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password, Proxy: acc.Proxy,
 			RetryMin: 100 * time.Millisecond, RetryMax: time.Second,
 		},
 		XCAPRoot: acc.XCAPRoot, CacheDir: cacheDir,
 		IconRetryMin: 100 * time.Millisecond, IconRetryMax: time.Second,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	b, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,13 +37,16 @@ func (a *Account) AddBuddyTo(uri, displayName, group string) RequestID {
 			return "", fmt.Errorf("display name longer than %d bytes", MaxDisplayNameBytes)
 		}
 		doc, err := resourcelists.Update(ctx, a.xc, func(d *resourcelists.Document) error {
-			return addToGroup(d, group, u, displayName)
+			if err := addToGroup(d, group, u, displayName); err != nil {
+				return err
+			}
+			a.keepPresenceRLS(d)
+			return nil
 		})
 		if err != nil {
 			return "", err
 		}
-		a.setBuddies(doc)
-		a.ua.Subscribe(u)
+		a.setBuddies(doc) // subscribes, unless the RLS list serves it
 		name := displayName
 		if name == "" {
 			name = u
@@ -60,59 +63,83 @@ func (a *Account) RemoveBuddy(uri string) RequestID {
 			if !d.Remove(uri) {
 				return fmt.Errorf("%s: %w", uri, ErrNotInList)
 			}
+			a.keepPresenceRLS(d)
 			return nil
 		})
 		if err != nil {
 			return "", err
 		}
-		a.setBuddies(doc)
-		a.ua.Unsubscribe(uri)
+		a.setBuddies(doc) // unsubscribes, unless the RLS list served it
 		a.icons.forget(uri)
 		return uri + " removed", nil
 	})
 }
 
-// setBuddies reports the buddy list of doc (nil: no document yet).
-func (a *Account) setBuddies(doc *resourcelists.Document) {
-	a.q.push(buddiesEvent(doc))
+// keepPresenceRLS keeps the list the RLS service serves in step with an
+// edit of the buddy list, in the same write (unless RLS is off).
+func (a *Account) keepPresenceRLS(d *resourcelists.Document) {
+	if !a.o.NoRLS {
+		d.SyncPresenceRLS()
+	}
 }
 
-// loadBuddies loads the buddy list and subscribes to every buddy, retrying
-// with jittered back-off until it succeeds or the account closes.
-func (a *Account) loadBuddies() {
+// setBuddies reports the buddy list of doc (nil: no document yet) with its
+// groups and, when each buddy is watched alone, subscribes to the new
+// buddies and unsubscribes from the ones gone.
+func (a *Account) setBuddies(doc *resourcelists.Document) {
+	ev := buddiesEvent(doc)
+	a.q.push(ev)
+	var entries []resourcelists.Entry
+	if doc != nil {
+		entries = doc.Entries()
+	}
+	a.followBuddies(entries)
+}
+
+// loadBuddies loads the buddy list and shows it, retrying with jittered
+// back-off until it succeeds (ok) or the account closes. The document is
+// empty when there is none.
+func (a *Account) loadBuddies() (doc *resourcelists.Document, ok bool) {
 	bo := backoff.Backoff{Min: DefaultListRetryMin, Max: DefaultListRetryMax}
 	for {
 		ctx, cancel := context.WithTimeout(a.ctx, a.o.RequestTimeout)
-		doc, err := a.fetchBuddies(ctx)
+		doc, etag, err := a.fetchBuddies(ctx, "")
 		cancel()
 		if err == nil {
+			a.lists.mu.Lock()
+			a.lists.etag = etag
+			a.lists.mu.Unlock()
 			a.setBuddies(doc)
-			for _, e := range doc.Entries() {
-				a.ua.Subscribe(e.URI)
-			}
-			return
+			return doc, true
 		}
 		if a.ctx.Err() != nil {
-			return
+			return nil, false
 		}
 		delay := bo.Next(0)
 		a.log.Warn("buddy list not loaded", "error", err, "retry_in", delay.String())
 		a.q.push(BuddiesEvent{Err: fmt.Errorf("buddy list: %w (retrying in %s)", err, delay.Round(100*time.Millisecond))})
 		select {
 		case <-a.ctx.Done():
-			return
+			return nil, false
 		case <-time.After(delay):
 		}
 	}
 }
 
-func (a *Account) fetchBuddies(ctx context.Context) (*resourcelists.Document, error) {
-	doc, err := a.xc.Get(ctx, resourcelists.AUID, resourcelists.DocumentPath, "")
+// fetchBuddies reads the buddy list document and its ETag (a missing one
+// is an empty document); a non-empty ifNoneMatch makes the read
+// conditional (xcap.ErrNotModified when it did not change).
+func (a *Account) fetchBuddies(ctx context.Context, ifNoneMatch string) (*resourcelists.Document, string, error) {
+	doc, err := a.xc.Get(ctx, resourcelists.AUID, resourcelists.DocumentPath, ifNoneMatch)
 	if xcap.IsNotFound(err) {
-		return resourcelists.New(), nil
+		return resourcelists.New(), "", nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return resourcelists.Parse(doc.Body)
+	d, err := resourcelists.Parse(doc.Body)
+	if err != nil {
+		return nil, "", err
+	}
+	return d, doc.ETag, nil
 }

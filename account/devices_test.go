@@ -48,7 +48,7 @@ func TestMyOtherDevices(t *testing.T) {
 	})
 	seen := rl.mark()
 	closeBackend(t, phone, rp)
-	rl.waitFrom(t, seen, "no other device once the phone left", func(ev Event) bool {
+	rl.waitSince(t, seen, "no other device once the phone left", func(ev Event) bool {
 		d, ok := ev.(DevicesEvent)
 		return ok && len(d.Devices) == 0
 	})

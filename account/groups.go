@@ -105,6 +105,7 @@ func (a *Account) editList(ctx context.Context, fn func(d *resourcelists.Documen
 		if err := fn(d); err != nil {
 			return err
 		}
+		a.keepPresenceRLS(d)
 		// fn may run again after a 412: only the last run counts.
 		gone = gone[:0]
 		after := map[string]bool{}
@@ -121,9 +122,8 @@ func (a *Account) editList(ctx context.Context, fn func(d *resourcelists.Documen
 	if err != nil {
 		return err
 	}
-	a.setBuddies(doc)
+	a.setBuddies(doc) // unsubscribes from the buddies gone, unless the RLS list served them
 	for _, uri := range gone {
-		a.ua.Unsubscribe(uri)
 		a.icons.forget(uri)
 	}
 	return nil

@@ -21,8 +21,12 @@ const (
 // another tool) and publishes it, so watchers see it without a new upload.
 // When the server cannot be asked (it is down at start) it is tried again
 // after the next successful registration (reloadMyIconIfUnsettled).
-func (a *Account) loadMyIcon() {
-	if a.findMyIcon() {
+func (a *Account) loadMyIcon() { a.settleMyIcon(false) }
+
+// settleMyIcon is loadMyIcon; follow replaces (or drops) an icon already
+// shown when the stored one differs (another client changed it).
+func (a *Account) settleMyIcon(follow bool) {
+	if a.findMyIcon(follow) {
 		a.myIcon.Store(myIconSettled)
 	} else {
 		a.myIcon.Store(myIconUnsettled)
@@ -47,13 +51,18 @@ func (a *Account) reloadMyIconIfUnsettled() {
 var errNoStoredIcon = errors.New("no icon stored")
 
 // findMyIcon does loadMyIcon's work and reports whether the question is
-// settled (found, absent, or unusable) rather than unanswered.
-func (a *Account) findMyIcon() bool {
+// settled (found, absent, or unusable) rather than unanswered. With
+// follow, the stored icon replaces the one I publish when it differs, and
+// no stored icon removes it.
+func (a *Account) findMyIcon(follow bool) bool {
 	ctx, cancel := context.WithTimeout(a.ctx, a.o.RequestTimeout)
 	defer cancel()
 	url, data, err := a.storedIcon(ctx)
 	switch {
 	case errors.Is(err, errNoStoredIcon):
+		if follow {
+			a.dropMyIconIfGone(ctx)
+		}
 		return true
 	case err != nil && unanswered(err):
 		a.log.Info("my icon not loaded", "error", err)
@@ -70,20 +79,49 @@ func (a *Account) findMyIcon() bool {
 	hash := icon.ContentHash(data)
 	a.cache.store(url, "", hash, data)
 	a.mu.Lock()
-	if a.self.IconURL != "" || a.closed {
-		// A new icon was set meanwhile.
+	if a.closed || (a.self.IconURL != "" && (!follow || a.self.IconSHA1 == hash)) {
+		// A new icon was set meanwhile, or it is this one.
 		a.mu.Unlock()
 		return true
 	}
+	a.setMyIconLocked(url, hash)
+	a.mu.Unlock()
+	a.q.push(IconEvent{URI: a.AOR(), URL: url, Hash: hash, Thumb: Thumbnail(img)})
+	a.pushSelf()
+	return true
+}
+
+// dropMyIconIfGone stops publishing my icon when its document is gone
+// (another client deleted it); an icon storedIcon does not look for (a
+// random name on a server without the legacy application) stays.
+func (a *Account) dropMyIconIfGone(ctx context.Context) {
+	a.mu.Lock()
+	url := a.self.IconURL
+	a.mu.Unlock()
+	if url == "" {
+		return
+	}
+	if _, _, err := a.xc.FetchIcon(ctx, url, ""); !notStored(err) {
+		return
+	}
+	a.mu.Lock()
+	if a.closed || a.self.IconURL != url {
+		a.mu.Unlock()
+		return
+	}
+	a.setMyIconLocked("", "")
+	a.mu.Unlock()
+	a.pushSelf()
+}
+
+// setMyIconLocked makes url (sha1 hash; "" for none) my icon and
+// publishes it (a.mu held).
+func (a *Account) setMyIconLocked(url, hash string) {
 	a.self.IconURL, a.self.IconSHA1 = url, hash
 	if wire := wirePresence(a.self, a.published); !samePresence(wire, a.published) {
 		a.published = wire
 		a.ua.SetPresence(wire)
 	}
-	a.mu.Unlock()
-	a.q.push(IconEvent{URI: a.AOR(), URL: url, Hash: hash, Thumb: Thumbnail(img)})
-	a.pushSelf()
-	return true
 }
 
 // storedIcon finds my icon on the XCAP server as python-sipsimple's

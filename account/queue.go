@@ -29,6 +29,7 @@ const (
 	keyWatcherRules
 	keyOfflineNote
 	keyDevices
+	keyList
 	keyPresence     // per buddy URI
 	keySubscription // per buddy URI
 	keyIcon         // per URI: IconEvent and IconFailedEvent
@@ -60,6 +61,8 @@ func keyOf(ev Event) (k eventKey, ok bool) {
 		return eventKey{kind: keyOfflineNote}, true
 	case DevicesEvent:
 		return eventKey{kind: keyDevices}, true
+	case ListEvent:
+		return eventKey{kind: keyList}, true
 	case PresenceEvent:
 		return eventKey{keyPresence, ev.URI}, true
 	case SubscriptionEvent:

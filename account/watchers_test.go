@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/xcap/presrules"
@@ -27,7 +26,9 @@ func TestWatcherDecisionsAndOfflineNote(t *testing.T) {
 	b, r := loginAs(t, acc, t.TempDir())
 	r.wait(t, "registration", func(ev Event) bool { a, ok := ev.(AccountEvent); return ok && a.State == ua.Registered })
 	const tester, watcher = "sip:tester@example.test", "sip:watcher@example.test"
-	other, ro := login(t, w, "watcher", t.TempDir())
+	// The watcher watches each buddy alone: a block ends that
+	// subscription (TestBlockAndUnblockThroughTheList has the list's way).
+	other, ro := login(t, w, "watcher", t.TempDir(), func(o *Options) { o.NoRLS = true })
 	if _, err := ro.answer(t, other.AddBuddy(tester, "Tester")); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestWatcherDecisionsAndOfflineNote(t *testing.T) {
 	seen := ro.mark()
 	b2, r2 := loginAs(t, acc, t.TempDir())
 	r2.wait(t, "registration", func(ev Event) bool { a, ok := ev.(AccountEvent); return ok && a.State == ua.Registered })
-	ro.waitFrom(t, seen, "tester back, without the offline note", func(ev Event) bool {
+	ro.waitSince(t, seen, "tester back, without the offline note", func(ev Event) bool {
 		p, ok := ev.(PresenceEvent)
 		return ok && p.URI == tester && p.State.Basic == "open" && p.State.Note != "on holiday until Monday"
 	})
@@ -90,7 +91,7 @@ func TestWatcherDecisionsAndOfflineNote(t *testing.T) {
 	if _, err := r2.answer(t, b2.SetStatus(true, "away", "kept")); err != nil {
 		t.Fatal(err)
 	}
-	ro.waitFrom(t, before, "tester's change after the first rule", func(ev Event) bool {
+	ro.waitSince(t, before, "tester's change after the first rule", func(ev Event) bool {
 		p, ok := ev.(PresenceEvent)
 		return ok && p.URI == tester && p.State.Note == "kept"
 	})
@@ -148,28 +149,53 @@ func TestWatcherDecisionsAndOfflineNote(t *testing.T) {
 	}
 }
 
-// mark is where the events recorded so far end, for waitFrom.
-func (r *recorder) mark() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.evs)
-}
-
-// waitFrom is wait over the events recorded after mark from.
-func (r *recorder) waitFrom(t *testing.T, from int, what string, match func(Event) bool) Event {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for time.Now().Before(deadline) {
-		r.mu.Lock()
-		for _, ev := range r.evs[from:] {
-			if match(ev) {
-				r.mu.Unlock()
-				return ev
-			}
-		}
-		r.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
+// Through a resource list (RLS, the default), a watcher is one of my
+// watchers in watcher info like any other; my block ends its view of me in
+// the list (the instance goes terminated) and my unblock brings it back,
+// with the watcher doing nothing: its one list subscription stays.
+func TestBlockAndUnblockThroughTheList(t *testing.T) {
+	w := startWorld(t, 1)
+	const tester, watcher = "sip:tester@example.test", "sip:watcher@example.test"
+	b, r := login(t, w, "tester", t.TempDir())
+	r.wait(t, "registration", func(ev Event) bool { a, ok := ev.(AccountEvent); return ok && a.State == ua.Registered })
+	if _, err := r.answer(t, b.SetStatus(true, "", "at my desk")); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no %s after %s", what, waitTimeout)
-	return nil
+	other, ro := login(t, w, "watcher", t.TempDir())
+	if _, err := ro.answer(t, other.AddBuddy(tester, "Tester")); err != nil {
+		t.Fatal(err)
+	}
+	ro.wait(t, "the watcher's buddies served by the list", func(ev Event) bool {
+		e, ok := ev.(ListEvent)
+		return ok && e.Mode == ListModeRLS
+	})
+	ro.wait(t, "tester's presence through the list", func(ev Event) bool {
+		p, ok := ev.(PresenceEvent)
+		return ok && p.URI == tester && p.State.Note == "at my desk"
+	})
+	r.wait(t, "the watcher active in watcher info", func(ev Event) bool {
+		e, ok := ev.(WatchersEvent)
+		return ok && slices.ContainsFunc(e.Watchers, func(w Watcher) bool { return w.URI == watcher && w.Status == "active" })
+	})
+
+	seen := ro.mark()
+	if _, err := r.answer(t, b.BlockWatcher(watcher)); err != nil {
+		t.Fatal(err)
+	}
+	ro.waitSince(t, seen, "tester's instance ended by the block", func(ev Event) bool {
+		s, ok := ev.(SubscriptionEvent)
+		return ok && s.URI == tester && s.State == ua.Terminated
+	})
+	seen = ro.mark()
+	if _, err := r.answer(t, b.AcceptWatcher(watcher)); err != nil {
+		t.Fatal(err)
+	}
+	ro.waitSince(t, seen, "tester back after the unblock", func(ev Event) bool {
+		s, ok := ev.(SubscriptionEvent)
+		return ok && s.URI == tester && s.State == ua.Active
+	})
+	ro.waitSince(t, seen, "tester's presence after the unblock", func(ev Event) bool {
+		p, ok := ev.(PresenceEvent)
+		return ok && p.URI == tester && p.State.Note == "at my desk"
+	})
 }

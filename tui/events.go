@@ -89,6 +89,8 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 		m.list.loaded, m.list.loadErr = true, ""
 		m.list.setGroups(ev.Groups)
 		m.list.setBuddies(ev.Buddies)
+	case account.ListEvent:
+		m.list.mode = ev.String()
 	case account.PresenceEvent:
 		b := m.list.get(ev.URI, false)
 		if b == nil {

@@ -104,9 +104,10 @@ type buddyList struct {
 	sorted  []*buddy // every buddy, in display order
 	visible []*buddy // the ones that match the filter
 	groupView
-	cursor int  // index in rows
-	offset int  // first row on screen
-	dirty  bool // a presence changed: resort before the next frame
+	cursor int    // index in rows
+	offset int    // first row on screen
+	dirty  bool   // a presence changed: resort before the next frame
+	mode   string // how the list is watched (account.ListEvent), for the detail pane
 
 	filter    textinput.Model
 	filtering bool // the filter input has the focus

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,9 +20,22 @@ import (
 type sipServer struct {
 	t        *testing.T
 	st       store.Store
+	root     string // the XCAP root its xcap-diff documents name
 	srv      *server.Server
+	cur      atomic.Pointer[server.Server] // srv, for the XCAP server's hook
 	udp, tcp string
 	done     chan error
+}
+
+// startXCAP runs the XCAP server for s, telling whichever SIP server runs
+// of every document change, as internal/app/stack wires them.
+func (s *sipServer) startXCAP(users map[string]string) string {
+	s.root, s.st = xcaptest.StartNotifying(s.t, users, func(k store.Key) {
+		if srv := s.cur.Load(); srv != nil {
+			srv.StoreChanged(k)
+		}
+	})
+	return s.root
 }
 
 func (s *sipServer) start(udp, tcp string) {
@@ -39,7 +53,9 @@ func (s *sipServer) start(udp, tcp string) {
 		pc.Close()
 		s.t.Fatal(err)
 	}
+	srv.SetXCAPRoot(s.root)
 	s.srv, s.udp, s.tcp = srv, pc.LocalAddr().String(), ln.Addr().String()
+	s.cur.Store(srv)
 	s.done = make(chan error, 1)
 	go func() { s.done <- srv.Serve(context.Background(), pc, ln) }()
 }
@@ -48,6 +64,7 @@ func (s *sipServer) stop() {
 	if s.srv == nil {
 		return
 	}
+	s.cur.Store(nil)
 	s.srv.Close()
 	<-s.done
 	s.srv = nil
@@ -78,8 +95,8 @@ const aliceURI = "sip:alice@example.test"
 // with no key pressed, both are registered again, alice's status is back
 // on bob's screen and no error text is left.
 func TestServerRestartShownHonestly(t *testing.T) {
-	root, st := xcaptest.Start(t, map[string]string{"alice": "alicepw", "bob": "bobpw"})
-	s := &sipServer{t: t, st: st}
+	s := &sipServer{t: t}
+	root := s.startXCAP(map[string]string{"alice": "alicepw", "bob": "bobpw"})
 	s.start("127.0.0.1:0", "127.0.0.1:0")
 	t.Cleanup(s.stop)
 	o := ua.Options{Proxy: "sip:" + s.tcp + ";transport=tcp", RegisterExpires: 30 * time.Second, FlowCheckInterval: 100 * time.Millisecond}
@@ -129,8 +146,8 @@ func TestServerRestartShownHonestly(t *testing.T) {
 // A refused password stops the retries and asks for it (masked); the
 // typed password signs in.
 func TestWrongPasswordPrompt(t *testing.T) {
-	root, st := xcaptest.Start(t, map[string]string{"alice": "alicepw"})
-	s := &sipServer{t: t, st: st}
+	s := &sipServer{t: t}
+	root := s.startXCAP(map[string]string{"alice": "alicepw"})
 	s.start("127.0.0.1:0", "127.0.0.1:0")
 	t.Cleanup(s.stop)
 	alice := startAccount(t, root, "alice", "nope", ua.Options{Proxy: "sip:" + s.tcp + ";transport=tcp"})

@@ -202,6 +202,7 @@ func (m *Model) detailView(w, h int, right bool) string {
 		field("Updated", b.Updated.Format("2006-01-02 15:04:05"), s.DetailValue, 1)
 	}
 	field("Icon error", clean(b.IconErr), s.DetailError, 2)
+	field("Buddy list", clean(m.list.mode), s.DetailValue, 3)
 
 	title := s.DetailTitle.Render(b.name) + "\n" + status + "\n" + s.RowURI.Render(clean(b.URI))
 	var body string

@@ -51,6 +51,7 @@ func (n *netFlags) accountOptions(ctx context.Context, acct *config.Account) (ac
 	bo.Proxy = acct.Proxy
 	bo.Transport = acct.Transport
 	bo.TLS = tlsOpts
+	bo.NoRLS = !acct.UsesRLS()
 	if dir, err := n.userDataDir(); err == nil {
 		// Without it the device is new on every run: one stale binding
 		// and one stale tuple more each time, until they expire.

@@ -15,6 +15,12 @@
 //	SIPBUDDY_KAMAILIO_RULES_SIP=127.0.0.1:5372 SIPBUDDY_KAMAILIO_RULES_XCAP=http://127.0.0.1:8372/xcap-root \
 //	go test ./internal/kamailiotest
 //
+// TestKamailioRLS needs a third instance with the resource list server and
+// xcap-diff NOTIFYs, named by SIPBUDDY_KAMAILIO_RLS_SIP and
+// SIPBUDDY_KAMAILIO_RLS_XCAP (.ci/run starts it on 5376/8376):
+//
+//	KAMAILIO_STATE=/tmp/kam-rls SIP_PORT=5376 HTTP_PORT=8376 RLS=1 XCAP_DIFF=1 ../shared/peers/kamailio/start.sh
+//
 // TestClusterClients, TestClusterSRVFailover and TestClusterRecipe start
 // their own cluster instead
 // (docs/scaling.md): PostgreSQL, two Kamailio presence nodes on it

@@ -170,3 +170,33 @@ func TestResourceState(t *testing.T) {
 		t.Errorf("terminated = %s %s", s, reason)
 	}
 }
+
+// TestParseKamailio: Kamailio 5.6 rls's first NOTIFY (full state, bare
+// resources) and the partial one with a member's PIDF, as captured from
+// the harness.
+func TestParseKamailio(t *testing.T) {
+	ct, body := readSample(t, "kamailio-full")
+	l, err := Parse(ct, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.FullState || l.Version != 1 || len(l.Resources) != 2 {
+		t.Fatalf("full state: %+v", l)
+	}
+	for _, r := range l.Resources {
+		if st, _ := r.State(); st != "pending" || len(r.Instances) != 0 {
+			t.Errorf("bare resource %s: state %s, %d instances", r.URI, st, len(r.Instances))
+		}
+	}
+	ct, body = readSample(t, "kamailio-partial")
+	if l, err = Parse(ct, body); err != nil {
+		t.Fatal(err)
+	}
+	if l.FullState || l.Version != 2 || len(l.Resources) != 1 {
+		t.Fatalf("partial state: %+v", l)
+	}
+	r := l.Resources[0]
+	if st, _ := r.State(); st != "active" || len(r.Parts) != 1 || r.Parts[0].ContentType != "application/pidf+xml" || !strings.Contains(string(r.Parts[0].Body), "dumping") {
+		t.Errorf("bob's resource: %+v", r)
+	}
+}

@@ -151,7 +151,11 @@ func (s *Server) RulesChanged(user string) {
 			s.push(sub)
 		}
 	}
-	if changed {
+	p.mu.Lock()
+	inLists := len(p.memberOf) > 0
+	p.mu.Unlock()
+	if changed || inLists {
+		// Watchers through a list may have changed state too (listWatchers).
 		s.winfoChanged(p)
 	}
 }

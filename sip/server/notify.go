@@ -75,11 +75,14 @@ func (s *Server) winfoChanged(p *presentity) {
 	}
 }
 
-// watcherList is the watcher-info content for p.
+// watcherList is the watcher-info content for p: its watchers, those who
+// see it through a resource list, and the recently gone.
 func (s *Server) watcherList(p *presentity) []winfoWatcher {
+	viaLists := s.listWatchers(p)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]winfoWatcher, 0, len(p.watchers)+len(p.gone))
+	out := make([]winfoWatcher, 0, len(p.watchers)+len(p.gone)+len(viaLists))
+	out = append(out, viaLists...)
 	for sub := range p.watchers {
 		sub.mu.Lock()
 		w := winfoWatcher{ID: watcherID(sub), URI: sub.watcher, Status: stateName(sub.state), Event: sub.winfoEvent}

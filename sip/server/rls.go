@@ -122,38 +122,73 @@ func (s *Server) resolveList(owner, serviceURI string) *listState {
 		s.log.Warn("resource-lists document does not parse; the list is empty", "owner", xui, "error", err)
 		return ls
 	}
+	uris, names := listEntries(rl, listName)
 	seen := map[string]bool{}
-	for _, g := range rl.Groups() {
-		if g.Name != listName {
+	for i, uri := range uris {
+		key, err := sipuri.AORKey(uri)
+		if err != nil {
+			key = uri
+		}
+		if seen[key] {
 			continue
 		}
-		ls.name = g.DisplayName
-		for _, e := range g.Entries {
-			uri := resourcelists.DecodeAnyURI(e.URI)
-			key, err := sipuri.AORKey(uri)
-			if err != nil {
-				key = uri
-			}
-			if seen[key] {
-				continue
-			}
-			if len(ls.members) == MaxListMembers {
-				s.log.Warn("resource list cut to MaxListMembers", "owner", xui, "list", listName, "limit", MaxListMembers)
-				break
-			}
-			seen[key] = true
-			m := listMember{uri: uri, name: e.DisplayName, id: instanceID(key)}
-			var u sip.Uri
-			if sip.ParseUri(uri, &u) == nil {
-				if user, ok := s.localUser(u); ok && s.userExists(user) {
-					m.pres = s.presentityFor(user)
-				}
-			}
-			ls.members = append(ls.members, m)
+		if len(ls.members) == MaxListMembers {
+			s.log.Warn("resource list cut to MaxListMembers", "owner", xui, "list", listName, "limit", MaxListMembers)
+			break
 		}
-		break
+		seen[key] = true
+		m := listMember{uri: uri, name: names[i], id: instanceID(key)}
+		var u sip.Uri
+		if sip.ParseUri(uri, &u) == nil {
+			if user, ok := s.localUser(u); ok && s.userExists(user) {
+				m.pres = s.presentityFor(user)
+			}
+		}
+		ls.members = append(ls.members, m)
+	}
+	if g, ok := groupNamed(rl, listName); ok {
+		ls.name = g.DisplayName
 	}
 	return ls
+}
+
+// listEntries are the URIs of the top-level list called name, and each
+// one's display name: a group's buddies (Blink's addressbook names
+// included), or the entries of a list python-sipsimple keeps for itself
+// (sipsimple_presence_rls, what its RLS service serves), named as the
+// same buddy is named in a group.
+func listEntries(rl *resourcelists.Document, name string) (uris, names []string) {
+	if g, ok := groupNamed(rl, name); ok {
+		for _, e := range g.Entries {
+			uris = append(uris, resourcelists.DecodeAnyURI(e.URI))
+			names = append(names, e.DisplayName)
+		}
+		return uris, names
+	}
+	uris, _ = rl.ListURIs(name)
+	byKey := map[string]string{}
+	for _, e := range rl.Entries() {
+		if k, err := sipuri.AORKey(resourcelists.DecodeAnyURI(e.URI)); err == nil {
+			byKey[k] = e.DisplayName
+		}
+	}
+	names = make([]string, len(uris))
+	for i, u := range uris {
+		if k, err := sipuri.AORKey(u); err == nil {
+			names[i] = byKey[k]
+		}
+	}
+	return uris, names
+}
+
+// groupNamed is the group of rl called name (its list's name attribute).
+func groupNamed(rl *resourcelists.Document, name string) (resourcelists.Group, bool) {
+	for _, g := range rl.Groups() {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return resourcelists.Group{}, false
 }
 
 func instanceID(key string) string {
@@ -162,13 +197,15 @@ func instanceID(key string) string {
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 
-// attachList makes sub hear of its members' changes.
+// attachList makes sub hear of its members' changes. Each member's
+// watcher info then lists sub's subscriber (see watcherList).
 func (s *Server) attachList(sub *subscription, members []listMember) {
 	for _, m := range members {
 		if m.pres != nil {
 			m.pres.mu.Lock()
 			m.pres.memberOf[sub] = struct{}{}
 			m.pres.mu.Unlock()
+			s.winfoChanged(m.pres)
 		}
 	}
 }
@@ -179,8 +216,48 @@ func (s *Server) detachList(sub *subscription, members []listMember) {
 			m.pres.mu.Lock()
 			delete(m.pres.memberOf, sub)
 			m.pres.mu.Unlock()
+			s.winfoChanged(m.pres)
 		}
 	}
+}
+
+// listWatchers are the subscribers of the resource lists p is a member of,
+// as p's watcher info lists them: RFC 4662 §5 makes the list server's
+// back-end subscription a subscription of the list's subscriber, so the
+// presentity must see it and be able to decide on it. Each is active or
+// pending as p's rules decide; a blocked one is left out (the rules list
+// it).
+func (s *Server) listWatchers(p *presentity) []winfoWatcher {
+	p.mu.Lock()
+	lists := make([]*subscription, 0, len(p.memberOf))
+	for sub := range p.memberOf {
+		lists = append(lists, sub)
+	}
+	p.mu.Unlock()
+	if len(lists) == 0 {
+		return nil
+	}
+	decide := s.policyFor(p.user)
+	out := make([]winfoWatcher, 0, len(lists))
+	for _, sub := range lists {
+		sub.mu.Lock()
+		w := winfoWatcher{ID: watcherID(sub), URI: sub.watcher, Event: "subscribe"}
+		ended := sub.state == subTerminated
+		sub.mu.Unlock()
+		if ended {
+			continue
+		}
+		switch decide(w.URI) {
+		case decBlock:
+			continue
+		case decPending:
+			w.Status = header.StatePending
+		default:
+			w.Status = header.StateActive
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 // memberChanged queues partial-state NOTIFYs to the list subscriptions

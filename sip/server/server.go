@@ -113,6 +113,13 @@ type Options struct {
 	FlowTimer time.Duration
 	// Logger receives everything the server and sipgo log. Default: discard.
 	Logger *slog.Logger
+	// NoListServer turns the resource list server (rls.go) off: a
+	// SUBSCRIBE with Supported: eventlist is answered as any other, so a
+	// list service URI that is no user gets 404 (a server without RLS).
+	NoListServer bool
+	// NoXcapDiff turns the xcap-diff notifier (xcapdiff.go) off: its
+	// SUBSCRIBEs get 489 Bad Event (a server that never notifies).
+	NoXcapDiff bool
 }
 
 // Server is the registrar and presence agent. Create it with New, run it

@@ -150,6 +150,10 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 489, "Bad Event", []sip.Header{sip.NewHeader("Allow-Events", allowEvents)})
 		return
 	}
+	if ev.Package == xcapdiff.Event && s.opts.NoXcapDiff {
+		s.respond(req, tx, 489, "Bad Event", []sip.Header{sip.NewHeader("Allow-Events", "presence, presence.winfo")})
+		return
+	}
 	if toTag, _ := to.Params.Get("tag"); toTag != "" {
 		s.subscribeInDialog(req, tx, dialogKey(string(*callID), toTag, fromTag), ev)
 		return
@@ -208,7 +212,7 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		return
 	}
 	var list *listState
-	if ev.Package == header.EventPresence && wantsEventlist(req) {
+	if ev.Package == header.EventPresence && wantsEventlist(req) && !s.opts.NoListServer {
 		// Only the owner's own services: whose list it is decides who
 		// may read it.
 		list = s.resolveList(watcherUser, s.aor(presUser))

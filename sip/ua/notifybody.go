@@ -11,6 +11,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/sip/header"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/winfo"
+	"github.com/sipbuddy/sipbuddy/xcap/xcapdiff"
 )
 
 // unreadable is unreadableLocked for a NOTIFY of dialog k refused before
@@ -48,6 +49,9 @@ func (s *subscription) deliverLocked(req *sip.Request) error {
 	if s.list != nil {
 		s.deliverListLocked(req, ctype)
 		return nil
+	}
+	if s.pkg == xcapdiff.Event {
+		return s.deliverXcapDiffLocked(ctype, body)
 	}
 	if s.pkg == header.EventPresenceWinfo {
 		if len(body) == 0 {

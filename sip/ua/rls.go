@@ -82,7 +82,11 @@ type listState struct {
 	mode     ListMode
 	version  uint32
 	haveFull bool
-	members  map[string]string // AOR key -> the URI as the server wrote it
+	// askedFull is set when a refresh was sent to get full state back (a
+	// version gap); a partial NOTIFY after it means the server sends full
+	// state only to a new subscription (Kamailio): a new dialog follows.
+	askedFull bool
+	members   map[string]string // AOR key -> the URI as the server wrote it
 }
 
 // listAccept is the Accept of a list SUBSCRIBE (RFC 4662 §4.2).
@@ -169,13 +173,24 @@ func (s *subscription) deliverListLocked(req *sip.Request, ctype string) {
 		l.haveFull = true
 	case !l.haveFull || list.Version != l.version+1:
 		// RFC 4662 §5.2: a gap in versions means lost partial state;
-		// a refresh makes the server send full state again.
+		// a refresh makes the server send full state again. Kamailio's
+		// rls sends full state only to a new subscription: when partial
+		// state follows the refresh, a new dialog gets it.
 		if !l.haveFull || list.Version > l.version {
+			if l.askedFull {
+				u.log.Info("resource list: no full state after a refresh: subscribing anew", "uri", s.uri)
+				l.askedFull = false
+				s.dropLocked() // the notifier's next NOTIFY on it gets 481
+				s.retryNowLocked(-1)
+				return
+			}
 			u.log.Info("resource list version gap: refreshing for full state", "uri", s.uri, "have", l.version, "got", list.Version)
+			l.askedFull = true
 			s.kicked = true
 		}
 		return
 	}
+	l.askedFull = false
 	l.version = list.Version
 	if l.mode != ListActive {
 		l.mode = ListActive
@@ -189,6 +204,13 @@ func (s *subscription) deliverListLocked(req *sip.Request, ctype string) {
 		case header.StateActive:
 			u.emit(SubscriptionEvent{URI: r.URI, Package: header.EventPresence, State: Active})
 		case header.StatePending:
+			if len(r.Instances) == 0 {
+				// No state yet: Kamailio's first full state lists bare
+				// resources (their state follows), and a member that
+				// never published stays so. Nothing is known to show.
+				u.emit(SubscriptionEvent{URI: r.URI, Package: header.EventPresence, State: Pending, Reason: "no state from the list server yet"})
+				break
+			}
 			u.emit(SubscriptionEvent{URI: r.URI, Package: header.EventPresence, State: Pending, Reason: "awaiting authorization"})
 		default:
 			if reason == "" {

@@ -155,3 +155,61 @@ func TestListFallback(t *testing.T) {
 		}
 	})
 }
+
+// Kamailio's rls sends full state only to a new subscription, not after a
+// refresh: when partial state follows the refresh a version gap asked
+// for, the UA starts a new dialog and gets full state from it.
+func TestListGapWithoutFullStateOnRefresh(t *testing.T) {
+	peer := newScriptedPeer(t)
+	dialogs := make(chan *notifierDialog, 4)
+	refreshes := make(chan *sip.Request, 4)
+	peer.script(func(p *scriptedPeer, req *sip.Request, tx sip.ServerTransaction) {
+		if tag, _ := req.To().Params.Get("tag"); tag != "" {
+			res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+			res.AppendHeader(sip.NewHeader("Expires", headerValue(req, "Expires")))
+			res.AppendHeader(eventlist)
+			_ = tx.Respond(res) // and no NOTIFY, as Kamailio
+			refreshes <- req
+			return
+		}
+		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+		d := p.dialogFor(req)
+		res.To().Params = sip.NewParams()
+		res.To().Params.Add("tag", d.toTag)
+		res.AppendHeader(sip.NewHeader("Expires", "600"))
+		res.AppendHeader(eventlist)
+		_ = tx.Respond(res)
+		dialogs <- d
+	}, nil)
+	bob := startUA(t, "bob", peer.options("sip:bob@example.test"))
+	bob.SubscribeList(listURI)
+	d := <-dialogs
+	ct, body := rlmiBody(1, true, [][3]string{{carol, "active", "carol here"}})
+	peer.notify(d, "active;expires=600", ct, body, eventlist)
+	bob.waitFor(t, "carol's note", presenceOf(carol, func(p PresenceEvent) bool { return p.State.Note == "carol here" }))
+
+	ct, body = rlmiBody(3, false, [][3]string{{carol, "active", "after a gap"}})
+	peer.notify(d, "active;expires=600", ct, body, eventlist)
+	select {
+	case <-refreshes:
+	case <-time.After(waitTimeout):
+		t.Fatal("no refresh after a version gap")
+	}
+	ct, body = rlmiBody(4, false, [][3]string{{carol, "active", "still partial"}})
+	peer.notify(d, "active;expires=600", ct, body, eventlist)
+	var d2 *notifierDialog
+	select {
+	case d2 = <-dialogs:
+	case <-time.After(waitTimeout):
+		t.Fatal("no new list subscription after partial state followed the refresh")
+	}
+	if d2.sub.CallID().Value() == d.sub.CallID().Value() {
+		t.Error("the new subscription reuses the old dialog's Call-ID")
+	}
+	ct, body = rlmiBody(1, true, [][3]string{{carol, "active", "full state again"}})
+	peer.notify(d2, "active;expires=600", ct, body, eventlist)
+	bob.waitFor(t, "the new dialog's full state", presenceOf(carol, func(p PresenceEvent) bool { return p.State.Note == "full state again" }))
+	if n := bob.rec.count(`still partial`) + bob.rec.count(`after a gap`); n != 0 {
+		t.Errorf("partial state after a gap was applied (%d events)", n)
+	}
+}

@@ -51,6 +51,11 @@ func (s *subscription) build(d *dialog, expires time.Duration, initial bool) fun
 		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 		exp := sip.ExpiresHeader(uint32(expires / time.Second))
 		req.AppendHeader(&exp)
+		if s.body != nil {
+			ct := sip.ContentTypeHeader(s.bodyType)
+			req.AppendHeader(&ct)
+			req.SetBody(s.body)
+		}
 		return req
 	}
 }

@@ -71,6 +71,11 @@ type subscription struct {
 
 	watchers *winfo.Info // merged watcher list (presence.winfo)
 	list     *listState  // a resource list subscription (rls.go); nil otherwise
+
+	// body and bodyType are the SUBSCRIBE body (xcap-diff: the documents
+	// watched); nil for none.
+	body     []byte
+	bodyType string
 }
 
 func newSubscription(u *UA, uri string, target sip.Uri, pkg string) *subscription {
@@ -184,7 +189,7 @@ func (s *subscription) subscribe() {
 	s.d = d
 	s.watchers = nil // watcherinfo versions restart with the dialog
 	if s.list != nil {
-		s.list.haveFull, s.list.version = false, 0 // RLMI versions too
+		s.list.haveFull, s.list.version, s.list.askedFull = false, 0, false // RLMI versions too
 	}
 	expires := s.expires
 	s.reportLocked(Pending, "subscribing", 0, nil)

@@ -202,6 +202,7 @@ type UA struct {
 	subs    map[string]*subscription // presence subscriptions by subKey of the URI
 	winfo   *subscription            // nil when not watching watchers
 	list    *subscription            // the resource list subscription (rls.go), or nil
+	xdiff   *subscription            // the xcap-diff subscription (xcapdiff.go), or nil
 	dialogs map[dialogKey]*subscription
 	pub     *publication
 	reg     *registration
@@ -439,6 +440,9 @@ func (u *UA) Start(ctx context.Context) error {
 	if u.winfo != nil {
 		u.startSubLocked(u.winfo)
 	}
+	if u.xdiff != nil {
+		u.startSubLocked(u.xdiff)
+	}
 	u.bg.Add(1)
 	go func() { defer u.bg.Done(); u.runKeepAlive() }()
 	if u.transport != "UDP" {
@@ -531,6 +535,9 @@ func (u *UA) kickAll() {
 	}
 	if u.winfo != nil {
 		subs = append(subs, u.winfo)
+	}
+	if u.xdiff != nil {
+		subs = append(subs, u.xdiff)
 	}
 	u.mu.Unlock()
 	for _, s := range subs {

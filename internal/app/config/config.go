@@ -15,6 +15,7 @@
 //	notify = "off"                             # on a buddy's status change: off (default), bell, osc9 or osc777
 //	display_name = "Alice"
 //	username = "alice"                         # authentication user; default the user part
+//	rls = false                                # one SUBSCRIBE per buddy, no resource list subscription (default true)
 //	enabled = true
 package config
 
@@ -87,6 +88,7 @@ type Account struct {
 	CAFile          string `toml:"ca_file"`     // PEM CAs trusted for TLS instead of the system's
 	RenderMode      string `toml:"render_mode"` // "symbols" (default), "halfblock", "ascii", "plain"
 	Notify          string `toml:"notify"`      // "off" (default), "bell", "osc9", "osc777"
+	RLS             *bool  `toml:"rls"`         // the buddy list through one RLS subscription; default true
 	Enabled         *bool  `toml:"enabled"`     // default true
 }
 
@@ -103,6 +105,10 @@ func (a *Account) ID() string {
 	id := strings.TrimPrefix(a.Account, "sip:")
 	return strings.TrimPrefix(id, "sips:")
 }
+
+// UsesRLS reports whether the account watches its buddy list through one
+// resource list subscription (the default; rls = false watches each buddy).
+func (a *Account) UsesRLS() bool { return a.RLS == nil || *a.RLS }
 
 // IsEnabled reports whether the account is enabled (the default).
 func (a *Account) IsEnabled() bool { return a.Enabled == nil || *a.Enabled }
@@ -191,7 +197,7 @@ func Parse(path string, data []byte) (*File, error) {
 		for i, k := range und {
 			keys[i] = k.String()
 		}
-		return nil, fmt.Errorf("%s: unknown setting %s (known account settings: name, account, display_name, username, password, password_command, password_timeout, proxy, xcap_root, transport, render_mode, notify, enabled)", path, strings.Join(keys, ", "))
+		return nil, fmt.Errorf("%s: unknown setting %s (known account settings: name, account, display_name, username, password, password_command, password_timeout, proxy, xcap_root, transport, ca_file, render_mode, notify, rls, enabled)", path, strings.Join(keys, ", "))
 	}
 	file.Path = path
 	for i := range file.Accounts {

@@ -20,6 +20,7 @@ proxy = "sip:127.0.0.1:5060;transport=tcp"
 transport = "TCP"
 render_mode = "ASCII"
 notify = "Bell"
+rls = false
 
 [[account]]
 name = "home"
@@ -48,6 +49,9 @@ func TestLoadAndSelect(t *testing.T) {
 	}
 	if len(f.Accounts) != 3 || f.Accounts[0].Transport != "tcp" || f.Accounts[0].RenderMode != RenderASCII || f.Accounts[0].Notify != NotifyBell {
 		t.Fatalf("%+v", f.Accounts)
+	}
+	if f.Accounts[0].UsesRLS() || !f.Accounts[1].UsesRLS() {
+		t.Errorf("rls = false not read, or RLS not the default: %v, %v", f.Accounts[0].UsesRLS(), f.Accounts[1].UsesRLS())
 	}
 	cases := []struct{ name, want, err string }{
 		{"", "home", ""},

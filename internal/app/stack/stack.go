@@ -64,6 +64,9 @@ type Options struct {
 	NonceSecret []byte
 	// Users are created or updated in the store before anything serves.
 	Users []User
+	// NoListServer and NoXcapDiff turn the SIP server's resource list
+	// server and xcap-diff notifier off (sip/server.Options).
+	NoListServer, NoXcapDiff bool
 	// Logger receives every part's logs; default discard.
 	Logger *slog.Logger
 }
@@ -168,7 +171,8 @@ func (s *Stack) start(ctx context.Context) error {
 	// changes a document, so an accepted watcher becomes active at once.
 	onChange := func(store.Key) {}
 	if s.opts.SIPAddr != "" {
-		s.sip, err = sipserver.New(sipserver.Options{Domain: s.opts.Domain, Store: st, Policy: s.opts.Policy, Logger: s.opts.Logger})
+		s.sip, err = sipserver.New(sipserver.Options{Domain: s.opts.Domain, Store: st, Policy: s.opts.Policy, Logger: s.opts.Logger,
+			NoListServer: s.opts.NoListServer, NoXcapDiff: s.opts.NoXcapDiff})
 		if err != nil {
 			return fmt.Errorf("stack: SIP server: %w", err)
 		}

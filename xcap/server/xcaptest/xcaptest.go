@@ -29,7 +29,15 @@ var StoreKind = storetest.Bolt
 // It returns the XCAP root and the store.
 func Start(t testing.TB, users map[string]string) (root string, st store.Store) {
 	t.Helper()
-	return start(t, users, nil)
+	return start(t, users, nil, nil)
+}
+
+// StartNotifying is Start with the server's OnChange hook: onChange hears
+// of every document written or deleted, as a SIP server's StoreChanged
+// does in internal/app/stack (its xcap-diff NOTIFYs, its resource lists).
+func StartNotifying(t testing.TB, users map[string]string, onChange func(store.Key)) (root string, st store.Store) {
+	t.Helper()
+	return start(t, users, nil, onChange)
 }
 
 // StartTLS is Start over HTTPS with the certificate and key in the given
@@ -40,10 +48,10 @@ func StartTLS(t testing.TB, users map[string]string, certFile, keyFile string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	return start(t, users, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	return start(t, users, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil)
 }
 
-func start(t testing.TB, users map[string]string, conf *tls.Config) (root string, st store.Store) {
+func start(t testing.TB, users map[string]string, conf *tls.Config, onChange func(store.Key)) (root string, st store.Store) {
 	t.Helper()
 	st0 := storetest.Fresh(t, StoreKind, Domain)()
 	for user, pw := range users {
@@ -52,7 +60,7 @@ func start(t testing.TB, users map[string]string, conf *tls.Config) (root string
 			t.Fatal(err)
 		}
 	}
-	srv, err := server.Listen(context.Background(), "127.0.0.1:0", server.Options{Domain: Domain, Store: st0, TLS: conf})
+	srv, err := server.Listen(context.Background(), "127.0.0.1:0", server.Options{Domain: Domain, Store: st0, TLS: conf, OnChange: onChange})
 	if err != nil {
 		st0.Close()
 		t.Fatal(err)
