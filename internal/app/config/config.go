@@ -11,7 +11,7 @@
 //	proxy = "sip:127.0.0.1:5060;transport=tcp"
 //	xcap_root = "http://127.0.0.1:8080/xcap-root"
 //	transport = "tcp"                          # tcp (default) or udp
-//	render_mode = "symbols"                    # symbols (default), halfblock, ascii or plain
+//	render_mode = "auto"                       # auto (default: ask the terminal), kitty, kitty-direct, sixel, iterm2, symbols, halfblock, ascii or plain
 //	display_name = "Alice"
 //	username = "alice"                         # authentication user; default the user part
 //	enabled = true
@@ -34,6 +34,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/sipbuddy/sipbuddy/internal/sipuri"
+	"github.com/sipbuddy/sipbuddy/tui/termcaps"
 )
 
 // Environment variables.
@@ -54,13 +55,6 @@ const (
 	MaxPasswordCommandTimeout = 5 * time.Minute
 )
 
-// Render modes (tui/art's modes by name).
-const (
-	RenderSymbols   = "symbols"
-	RenderHalfBlock = "halfblock"
-	RenderASCII     = "ascii"
-	RenderPlain     = "plain"
-)
 
 // Account is one [[account]] entry.
 type Account struct {
@@ -75,7 +69,7 @@ type Account struct {
 	XCAPRoot        string `toml:"xcap_root"`
 	Transport       string `toml:"transport"`   // "tcp" (default), "udp" or "tls"
 	CAFile          string `toml:"ca_file"`     // PEM CAs trusted for TLS instead of the system's
-	RenderMode      string `toml:"render_mode"` // "symbols" (default), "halfblock", "ascii", "plain"
+	RenderMode      string `toml:"render_mode"` // termcaps.RenderModes; "auto" (default) asks the terminal
 	Enabled         *bool  `toml:"enabled"`     // default true
 }
 
@@ -218,11 +212,12 @@ func (a *Account) Validate() error {
 	default:
 		return fmt.Errorf("%s: transport %q: want tcp, udp or tls", a.label(), a.Transport)
 	}
-	switch strings.ToLower(a.RenderMode) {
-	case "", RenderSymbols, RenderHalfBlock, RenderASCII, RenderPlain:
-		a.RenderMode = strings.ToLower(a.RenderMode)
-	default:
-		return fmt.Errorf("%s: render_mode %q: want %s, %s, %s or %s", a.label(), a.RenderMode, RenderSymbols, RenderHalfBlock, RenderASCII, RenderPlain)
+	if a.RenderMode != "" {
+		md, err := termcaps.ParseRenderMode(a.RenderMode)
+		if err != nil {
+			return fmt.Errorf("%s: render_mode: %w", a.label(), err)
+		}
+		a.RenderMode = md
 	}
 	if a.XCAPRoot != "" {
 		if u, err := url.Parse(a.XCAPRoot); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
