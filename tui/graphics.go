@@ -296,6 +296,7 @@ func (m *Model) cycleMode() {
 		}
 	}
 	m.announceMode(m.setMode(next))
+	m.gfx.want = next // a key pressed while the probe runs is not undone by its end
 	if m.b == nil {
 		return
 	}
