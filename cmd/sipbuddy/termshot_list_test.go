@@ -159,7 +159,6 @@ func decodePNG(t *testing.T, b []byte) image.Image {
 	return img
 }
 
-
 // opaque returns the part of img that is not transparent (an icon's
 // margins do not show on the terminal's background).
 func opaque(img image.Image) image.Image {
