@@ -26,7 +26,7 @@ import (
 // (arttest.Kitty), which checks each command. tea.Sequence runs in order;
 // timers fire once the queue is empty (a synchronous driver cannot wait).
 type gdriver struct {
-	t      *testing.T
+	t      testing.TB
 	m      Model
 	term   *arttest.Kitty
 	raw    strings.Builder
@@ -36,7 +36,7 @@ type gdriver struct {
 
 type timerMsg struct{ msg tea.Msg }
 
-func newGDriver(t *testing.T, o Options) *gdriver {
+func newGDriver(t testing.TB, o Options) *gdriver {
 	d := &gdriver{t: t, m: newTestModel(o), term: arttest.NewKitty()}
 	d.m.c.after = func(_ time.Duration, msg tea.Msg) tea.Cmd { return func() tea.Msg { return timerMsg{msg} } }
 	d.m.c.now = func() time.Time { return testTime }
@@ -125,6 +125,7 @@ func (d *gdriver) keys(ks ...string) {
 func kittyReplies(version string) []tea.Msg {
 	return []tea.Msg{
 		uv.KittyGraphicsEvent{Options: kitty.Options{ID: 31}, Payload: []byte("OK")},
+		uv.CellSizeEvent{Width: 9, Height: 20}, // not 1:2, so icons are padded to the cells' shape
 		tea.TerminalVersionMsg{Name: version},
 		uv.PrimaryDeviceAttributesEvent{62, 22},
 	}
@@ -384,5 +385,55 @@ func TestKittyDirectThroughEverything(t *testing.T) {
 	}
 	if last := d.term.Actions[len(d.term.Actions)-1]; !strings.HasPrefix(last, "d ") {
 		t.Fatalf("the last command written is %q, want a deletion", last)
+	}
+}
+
+// The kitty payload the program sends decodes to the icon's pixels: the
+// account's thumbnail, centred on a transparent canvas of the cells' shape,
+// and the placeholder cells on screen carry that image's id.
+func TestKittyPayloadIsTheIcon(t *testing.T) {
+	d := newGDriver(t, Options{})
+	d.send(tea.WindowSizeMsg{Width: 120, Height: 40}, tea.ColorProfileMsg{Profile: colorprofile.TrueColor})
+	d.send(kittyReplies("kitty(0.41.1)")...)
+	evs, _ := iconList(3)
+	for _, ev := range evs {
+		d.send(ev)
+	}
+	if len(d.term.Images) == 0 {
+		t.Fatal("no image sent")
+	}
+	for id, img := range d.term.Images {
+		k := d.m.gfx.byID[id]
+		thumb, ok := d.m.arts.thumbs.Peek(k.hash)
+		if !ok {
+			t.Fatalf("image %d: no thumbnail for %s", id, k.hash)
+		}
+		tb, ib := thumb.Bounds(), img.Bounds()
+		if ib.Dx() < tb.Dx() || ib.Dy() < tb.Dy() {
+			t.Fatalf("image %d is %v, smaller than the thumbnail %v", id, ib, tb)
+		}
+		off := image.Pt((ib.Dx()-tb.Dx())/2, (ib.Dy()-tb.Dy())/2)
+		for y := tb.Min.Y; y < tb.Max.Y; y++ {
+			for x := tb.Min.X; x < tb.Max.X; x++ {
+				r1, g1, b1, a1 := img.At(ib.Min.X+off.X+x-tb.Min.X, ib.Min.Y+off.Y+y-tb.Min.Y).RGBA()
+				r2, g2, b2, a2 := thumb.At(x, y).RGBA()
+				if [4]uint32{r1, g1, b1, a1} != [4]uint32{r2, g2, b2, a2} {
+					t.Fatalf("image %d pixel (%d,%d) is %v, the icon's is %v", id, x, y, img.At(x+off.X, y+off.Y), thumb.At(x, y))
+				}
+			}
+		}
+		if _, _, _, a := img.At(ib.Min.X, ib.Min.Y).RGBA(); off != (image.Point{}) && a != 0 {
+			t.Errorf("image %d: the padding is not transparent", id)
+		}
+	}
+	ids := map[uint32]bool{}
+	for p := range scanPlaceholders(d.m.View().Content, 120, 40) {
+		ids[p.id] = true
+		if _, ok := d.term.Images[p.id]; !ok {
+			t.Errorf("placeholder cells carry id %d, which was never sent", p.id)
+		}
+	}
+	if len(ids) != len(d.term.Images) {
+		t.Errorf("%d ids on screen, %d images sent", len(ids), len(d.term.Images))
 	}
 }
