@@ -42,6 +42,10 @@ type placement struct {
 type directState struct {
 	placed map[placement]bool
 	armed  bool // a directPlaceMsg is on its way
+	// lastFrame and lastScan keep the last frame scanned: most updates
+	// leave the frame as it was.
+	lastFrame string
+	lastScan  map[placement]bool
 	gen    int  // bumped when the screen is redrawn whole: older place messages are stale
 }
 
@@ -157,7 +161,15 @@ func isDiacritic(r rune) bool {
 // framePlacements are the placements of the current frame whose images
 // are whole on screen (the size their art was made for).
 func (m *Model) framePlacements() map[placement]bool {
-	out := scanPlaceholders(m.render(), m.c.width, m.c.height)
+	d := &m.gfx.direct
+	frame := m.render()
+	if frame != d.lastFrame || d.lastScan == nil {
+		d.lastFrame, d.lastScan = frame, scanPlaceholders(frame, m.c.width, m.c.height)
+	}
+	out := make(map[placement]bool, len(d.lastScan))
+	for p := range d.lastScan {
+		out[p] = true
+	}
 	for p := range out {
 		if k, ok := m.gfx.byID[p.id]; !ok || k.cols != p.cols || k.rows != p.rows {
 			delete(out, p)
