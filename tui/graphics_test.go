@@ -437,3 +437,24 @@ func TestKittyPayloadIsTheIcon(t *testing.T) {
 		t.Errorf("%d ids on screen, %d images sent", len(ids), len(d.term.Images))
 	}
 }
+
+// FuzzPlaceholderFrames feeds frames of any text to the scanner and the
+// blanking of kitty-direct: neither panics, blanking leaves no placeholder,
+// and every placement found lies inside the frame.
+func FuzzPlaceholderFrames(f *testing.F) {
+	f.Add(art.PlaceholderCells(7, 4, 2) + " text\n" + art.PlaceholderCells(0x10203, 3, 1))
+	f.Add("\U0010EEEE\u0305\u0305\U0010EEEE\u0305")
+	f.Add("\x1b[38;2;1;2;3m\U0010EEEE\u0305\u030d\x1b[39m")
+	f.Fuzz(func(t *testing.T, frame string) {
+		const w, h = 40, 10
+		for p := range scanPlaceholders(frame, w, h) {
+			if p.x < 0 || p.y < 0 || p.x+p.cols > w || p.y+p.rows > h || p.cols < 1 || p.rows < 1 {
+				t.Fatalf("placement %+v outside the %dx%d frame", p, w, h)
+			}
+		}
+		b := blankPlaceholders(frame)
+		if strings.ContainsRune(b, kitty.Placeholder) {
+			t.Fatalf("placeholder left in %q", b)
+		}
+	})
+}
