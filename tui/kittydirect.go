@@ -46,7 +46,7 @@ type directState struct {
 	// leave the frame as it was.
 	lastFrame string
 	lastScan  map[placement]bool
-	gen    int  // bumped when the screen is redrawn whole: older place messages are stale
+	gen       int // bumped when the screen is redrawn whole: older place messages are stale
 }
 
 // directPlaceMsg places the images of the frame of generation gen.

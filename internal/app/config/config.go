@@ -55,7 +55,6 @@ const (
 	MaxPasswordCommandTimeout = 5 * time.Minute
 )
 
-
 // Account is one [[account]] entry.
 type Account struct {
 	Name            string `toml:"name"`
