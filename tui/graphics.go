@@ -36,7 +36,10 @@ type gfxState struct {
 
 	g    *art.Graphics // the active protocol (kitty or kitty-direct); nil: text art
 	ids  *art.ImageIDs
-	byID map[uint32]artKey // the art that shows each id
+	byID map[uint32]artKey // the art that shows each id (transmitted)
+	// pending holds the ids whose transmission is being encoded: an id
+	// evicted (and maybe reused) meanwhile drops its late transmission.
+	pending map[uint32]artKey
 	gen  int               // bumped when the protocol changes: older transmissions are dropped
 
 	out      strings.Builder // bytes for the terminal, in order
@@ -53,6 +56,7 @@ func newGfxState(want string, profile colorprofile.Profile, h termcaps.Hints) *g
 		want:    want,
 		ids:     art.NewImageIDs(MaxKittyImages),
 		byID:    map[uint32]artKey{},
+		pending: map[uint32]artKey{},
 	}
 }
 
@@ -108,6 +112,7 @@ func (m *Model) requestPixels(keys []artKey) tea.Cmd {
 			m.showImage(k, id)
 			continue
 		}
+		g.pending[id] = k
 		cmds = append(cmds, encodeImage(*g.g, g.gen, k, id, thumb))
 	}
 	return tea.Batch(cmds...)
@@ -125,9 +130,10 @@ func encodeImage(gr art.Graphics, gen int, k artKey, id uint32, thumb image.Imag
 func (m *Model) gotImage(msg gfxMsg) {
 	g := m.gfx
 	delete(m.arts.inflight, msg.key)
-	if msg.gen != g.gen || !g.pixels() || g.quitting {
-		return // the protocol changed meanwhile: its ids were released
+	if k, ok := g.pending[msg.id]; !ok || k != msg.key || msg.gen != g.gen || !g.pixels() || g.quitting {
+		return // evicted, or the protocol changed meanwhile: the id was released
 	}
+	delete(g.pending, msg.id)
 	if msg.err != nil {
 		m.logDetail(account.LogError, "icon image: "+msg.err.Error())
 		return
@@ -147,6 +153,11 @@ func (m *Model) showImage(k artKey, id uint32) {
 // forgetImage deletes an evicted image on the terminal and its art.
 func (m *Model) forgetImage(id uint32) {
 	g := m.gfx
+	if k, ok := g.pending[id]; ok { // never sent
+		delete(g.pending, id)
+		delete(m.arts.inflight, k)
+		return
+	}
 	if k, ok := g.byID[id]; ok {
 		m.arts.arts.Remove(k)
 		delete(g.byID, id)
@@ -166,8 +177,11 @@ func (m *Model) dropImages() {
 		g.queue(deleteAllPlacements(*g.g))
 	}
 	for _, id := range g.ids.Release() {
-		g.queue(g.g.Delete(id))
+		if _, ok := g.pending[id]; !ok {
+			g.queue(g.g.Delete(id))
+		}
 	}
+	clear(g.pending)
 	for _, k := range m.arts.arts.Keys() {
 		if k.px {
 			m.arts.arts.Remove(k)

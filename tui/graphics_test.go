@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"image"
+	"io"
 	"image/color"
 	"reflect"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi/kitty"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
@@ -457,4 +459,46 @@ func FuzzPlaceholderFrames(f *testing.F) {
 			t.Fatalf("placeholder left in %q", b)
 		}
 	})
+}
+
+// In a real Bubble Tea program (teatest): the probe's queries go out, the
+// kitty replies pick placeholders, the icons are transmitted, and after q
+// the terminal holds no image and no kitty command follows the deletions.
+func TestKittyQuitDeletesLastInAProgram(t *testing.T) {
+	tm := teatest.NewTestModel(t, New(nil, Options{Environ: []string{}, SteadyCursor: true}),
+		teatest.WithInitialTermSize(120, 40),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.TrueColor)))
+	for _, msg := range kittyReplies("kitty(0.41.1)") {
+		tm.Send(msg)
+	}
+	evs, _ := iconList(30)
+	for _, ev := range evs {
+		tm.Send(ev)
+	}
+	var out []byte
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		out = append(out, b...)
+		return strings.Count(string(out), string(kitty.Placeholder)) >= 10*8 // ten rows of 4x2 cells
+	}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	tm.Send(keyMsg("q"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	rest, err := io.ReadAll(tm.FinalOutput(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := string(append(out, rest...))
+	if !strings.Contains(all, "\x1b_Gi=31,") {
+		t.Error("the probe's kitty query was not sent")
+	}
+	term := arttest.NewKitty()
+	if err := term.Write(all); err != nil {
+		t.Fatalf("the terminal refused the program's bytes: %v", err)
+	}
+	sent := strings.Count(strings.Join(term.Actions, "\n"), "t ")
+	if sent < 11 || len(term.Images) != 0 {
+		t.Fatalf("%d images sent, %d left after q", sent, len(term.Images))
+	}
+	if last := term.Actions[len(term.Actions)-1]; !strings.HasPrefix(last, "d ") {
+		t.Fatalf("the last kitty command is %q, want a deletion", last)
+	}
 }
