@@ -40,7 +40,7 @@ type gfxState struct {
 	// pending holds the ids whose transmission is being encoded: an id
 	// evicted (and maybe reused) meanwhile drops its late transmission.
 	pending map[uint32]artKey
-	gen  int               // bumped when the protocol changes: older transmissions are dropped
+	gen     int // bumped when the protocol changes: older transmissions are dropped
 
 	out      strings.Builder // bytes for the terminal, in order
 	flushing bool            // a tea.Raw of out is on its way

@@ -3,8 +3,8 @@ package tui
 import (
 	"fmt"
 	"image"
-	"io"
 	"image/color"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
