@@ -32,7 +32,8 @@ const (
 
 // TestBuddyListPixelsInKitty runs the demo's buddy list in a real kitty
 // 0.26 (Debian 12: no Unicode placeholders) under Xvfb with the default
-// render mode: the probe must pick kitty-direct, and the screenshot must
+// render mode, through scrolling and a dialog over the icons: the probe
+// must pick kitty-direct, and the screenshot must
 // show my own icon and the selected buddy's icon in their cells, compared
 // with the source pixels (SSIM of the icon's cells against the account's
 // thumbnail the TUI sends). Symbol art in the same cells, shot in the same
@@ -62,12 +63,25 @@ func TestBuddyListPixelsInKitty(t *testing.T) {
 	for _, mode := range []string{"", "symbols"} {
 		dir := t.TempDir()
 		out := filepath.Join(dir, "shot.png")
-		args := []string{termShot, "kitty", fmt.Sprintf("%dx%d", listShotCols, listShotRows), out, "--", bin, "demo", "--seed", "1", "--log", filepath.Join(dir, "demo.log")}
+		// The demo, then keys a person presses (xdotool, to the terminal's
+		// window): to the bottom, a dialog over the icons and away again,
+		// back to the top; the shot shows the screen after all that.
+		script := filepath.Join(dir, "run.sh")
+		render := ""
 		if mode != "" {
-			args = append(args, "--render", mode)
+			render = "--render " + mode
 		}
+		keys := "sleep 3"
+		for _, k := range []string{"G", "s", "Escape", "g"} {
+			keys += `; xdotool key --window "$WINDOWID" ` + k + "; sleep 0.7"
+		}
+		body := fmt.Sprintf("#!/bin/sh\n%s demo --seed 1 --log %s %s &\n%s\nwait\n", bin, filepath.Join(dir, "demo.log"), render, keys)
+		if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{termShot, "kitty", fmt.Sprintf("%dx%d", listShotCols, listShotRows), out, "--", script}
 		cmd := exec.Command("sh", args...)
-		cmd.Env = append(os.Environ(), "WAIT=6", "HOME="+dir, "XDG_CACHE_HOME="+dir, "SIPBUDDY_RENDER=")
+		cmd.Env = append(os.Environ(), "WAIT=8", "HOME="+dir, "XDG_CACHE_HOME="+dir, "SIPBUDDY_RENDER=")
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("term-shot: %v\n%s", err, msg)
 		}
