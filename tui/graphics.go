@@ -197,6 +197,10 @@ func (m *Model) dropImages() {
 	g.gen++
 }
 
+// QuitMsg ends the program the way q does: the images it left on the
+// terminal are deleted first (tea.Quit from outside would skip that).
+type QuitMsg struct{}
+
 // quit deletes every image, then ends the program once those bytes are
 // written.
 func (m *Model) quit() tea.Cmd {

@@ -502,3 +502,22 @@ func TestKittyQuitDeletesLastInAProgram(t *testing.T) {
 		t.Fatalf("the last kitty command is %q, want a deletion", last)
 	}
 }
+
+// QuitMsg (the SSH session's idle timeout) ends the program as q does: the
+// images are deleted first.
+func TestQuitMsgDeletesImages(t *testing.T) {
+	d := newGDriver(t, Options{})
+	d.send(tea.WindowSizeMsg{Width: 100, Height: 30}, tea.ColorProfileMsg{Profile: colorprofile.TrueColor})
+	d.send(kittyReplies("kitty(0.26.5)")...)
+	evs, _ := iconList(5)
+	for _, ev := range evs {
+		d.send(ev)
+	}
+	if len(d.term.Images) == 0 || len(d.term.Placed) == 0 {
+		t.Fatalf("%d images, %d placements before quitting", len(d.term.Images), len(d.term.Placed))
+	}
+	d.send(QuitMsg{})
+	if !d.quit || len(d.term.Images) != 0 || len(d.term.Placed) != 0 {
+		t.Fatalf("after QuitMsg: quit %v, %d images, %d placements left", d.quit, len(d.term.Images), len(d.term.Placed))
+	}
+}

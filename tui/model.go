@@ -259,6 +259,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.gotImage(msg)
 	case gfxFlushedMsg:
 		m.gfx.flushing = false
+	case QuitMsg:
+		cmds = append(cmds, m.quit())
 	case directPlaceMsg:
 		m.placeDirect(msg)
 	case previewMsg:
