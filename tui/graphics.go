@@ -238,7 +238,7 @@ func (m *Model) flushGfx() tea.Cmd {
 // why says so ("" when the mode is drawn as asked).
 func (m *Model) setMode(name string) (why string, err error) {
 	g := m.gfx
-	ch, err := g.caps.Choose(name, g.profile)
+	ch, err := g.choose(name)
 	if err != nil {
 		return "", err
 	}
@@ -265,6 +265,35 @@ func (m *Model) setMode(name string) (why string, err error) {
 	return why, nil
 }
 
+// choose is termcaps' Choice for a mode, except that "auto" on a terminal
+// with sixel (or iTerm2) and kitty without placeholders (Konsole) takes
+// kitty-direct, which this program keeps correct.
+func (g *gfxState) choose(name string) (termcaps.Choice, error) {
+	ch, err := g.caps.Choose(name, g.profile)
+	if err != nil || name != "auto" || ch.Graphics == nil {
+		return ch, err
+	}
+	if p := ch.Graphics.Protocol; (p == art.Sixel || p == art.ITerm2) && g.caps.Kitty && !g.caps.Tmux {
+		return g.caps.Choose("kitty-direct", g.profile)
+	}
+	return ch, nil
+}
+
+// drawable reports whether this program draws a choice in pixels (the
+// others fall back to symbol art, see setMode).
+func (g *gfxState) drawable(ch termcaps.Choice) bool {
+	if ch.Graphics == nil {
+		return false
+	}
+	switch ch.Graphics.Protocol {
+	case art.KittyPlaceholders:
+		return true
+	case art.KittyDirect:
+		return !g.caps.Tmux
+	}
+	return false
+}
+
 // announceMode says on the status bar which icon mode is in use.
 func (m *Model) announceMode(why string, err error) {
 	switch {
@@ -289,7 +318,7 @@ func (m *Model) iconModeLabel() string {
 // answered for first, then the text modes.
 func (m *Model) renderCycle() []string {
 	var c []string
-	if a := m.gfx.auto; a != nil && a.Graphics != nil {
+	if a := m.gfx.auto; a != nil && m.gfx.drawable(*a) {
 		c = append(c, a.String())
 	}
 	for _, md := range artCycle {

@@ -521,3 +521,41 @@ func TestQuitMsgDeletesImages(t *testing.T) {
 		t.Fatalf("after QuitMsg: quit %v, %d images, %d placements left", d.quit, len(d.term.Images), len(d.term.Placed))
 	}
 }
+
+// What the probe's answers make of "auto" and of m: Konsole (sixel and
+// kitty without placeholders) gets kitty-direct; xterm -ti vt340 (sixel
+// only) gets symbol art with the reason; kitty 0.26 inside tmux gets symbol
+// art, and m never offers a pixel mode that would fall back.
+func TestAutoFromTheProbe(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     []string
+		replies []tea.Msg
+		want    string
+		cycle   string
+		why     string // in the status at start ("" = nothing said)
+	}{
+		{"konsole", nil, []tea.Msg{uv.KittyGraphicsEvent{Options: kitty.Options{ID: 31}, Payload: []byte("OK")}, tea.TerminalVersionMsg{Name: "Konsole 22.12"}, uv.PrimaryDeviceAttributesEvent{62, 1, 4}}, "kitty-direct", "kitty-direct symbols halfblock ascii plain", ""},
+		{"xterm vt340", nil, []tea.Msg{tea.TerminalVersionMsg{Name: "XTerm(379)"}, uv.PrimaryDeviceAttributesEvent{63, 1, 2, 4, 6}}, "symbols", "symbols halfblock ascii plain", "sixel images cannot follow"},
+		{"kitty 0.26 in tmux", []string{"TMUX=/tmp/tmux-0/default,1,0"}, append(kittyReplies("kitty(0.26.5)"), uv.PrimaryDeviceAttributesEvent{1, 2}), "symbols", "symbols halfblock ascii plain", "inside tmux"},
+		{"kitty 0.41 in tmux", []string{"TMUX=/tmp/tmux-0/default,1,0"}, append(kittyReplies("kitty(0.41.1)"), uv.PrimaryDeviceAttributesEvent{1, 2}), "kitty", "kitty symbols halfblock ascii plain", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newGDriver(t, Options{Environ: tc.env})
+			d.send(tea.WindowSizeMsg{Width: 100, Height: 30}, tea.ColorProfileMsg{Profile: colorprofile.TrueColor})
+			d.send(tc.replies...)
+			if d.m.gfx.probe != nil {
+				t.Fatal("the probe did not end with the replies")
+			}
+			if d.m.gfx.current != tc.want {
+				t.Errorf("auto picked %q, want %q", d.m.gfx.current, tc.want)
+			}
+			if (tc.why == "") != (d.m.statusText == "") || !strings.Contains(d.m.statusText, tc.why) {
+				t.Errorf("status at start %q, want it to say %q", d.m.statusText, tc.why)
+			}
+			if got := strings.Join(d.m.renderCycle(), " "); got != tc.cycle {
+				t.Errorf("m cycles %q, want %q", got, tc.cycle)
+			}
+		})
+	}
+}

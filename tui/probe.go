@@ -73,7 +73,7 @@ func (m *Model) probeDone() tea.Cmd {
 	g := m.gfx
 	g.caps = g.probe.Caps()
 	g.probe = nil
-	auto, err := g.caps.Choose("auto", g.profile)
+	auto, err := g.choose("auto")
 	if err == nil {
 		g.auto = &auto
 	}
