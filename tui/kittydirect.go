@@ -21,8 +21,8 @@ import (
 // after every update the frame is scanned (scanPlaceholders). Placements
 // that moved or went are deleted at once, so they are gone before the next
 // frame draws (Bubble Tea writes queued raw output before the frame); new
-// ones are placed directPlaceDelay later, once the frame that blanked
-// their cells is on the terminal. A resize clears every placement (the
+// ones are placed once the frame stayed the same for directPlaceDelay, so
+// it is on the terminal (a frame may scroll lines, and images with them). A resize clears every placement (the
 // renderer redraws the whole screen). A dialog draws icons as text art, so
 // no image is ever over a dialog.
 
@@ -46,7 +46,11 @@ type directState struct {
 	// leave the frame as it was.
 	lastFrame string
 	lastScan  map[placement]bool
-	gen       int // bumped when the screen is redrawn whole: older place messages are stale
+	// gen is bumped whenever the frame changes or the screen is redrawn
+	// whole: a place message of an older generation re-arms, so images
+	// are placed only on a frame that stayed directPlaceDelay on screen
+	// (written, scrolled and all, before the placements).
+	gen int
 }
 
 // directPlaceMsg places the images of the frame of generation gen.
@@ -165,6 +169,7 @@ func (m *Model) framePlacements() map[placement]bool {
 	frame := m.render()
 	if frame != d.lastFrame || d.lastScan == nil {
 		d.lastFrame, d.lastScan = frame, scanPlaceholders(frame, m.c.width, m.c.height)
+		d.gen++
 	}
 	out := make(map[placement]bool, len(d.lastScan))
 	for p := range d.lastScan {
