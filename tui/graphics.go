@@ -108,6 +108,9 @@ func (m *Model) requestPixels(keys []artKey) tea.Cmd {
 		for _, e := range evicted {
 			m.forgetImage(e)
 		}
+		if _, sending := g.pending[id]; sending {
+			continue // shown when its transmission is queued (or never, if it failed)
+		}
 		if !fresh {
 			m.showImage(k, id)
 			continue
@@ -133,11 +136,13 @@ func (m *Model) gotImage(msg gfxMsg) {
 	if k, ok := g.pending[msg.id]; !ok || k != msg.key || msg.gen != g.gen || !g.pixels() || g.quitting {
 		return // evicted, or the protocol changed meanwhile: the id was released
 	}
-	delete(g.pending, msg.id)
 	if msg.err != nil {
+		// The id stays pending: the row keeps its initials tile rather
+		// than asking again on every update.
 		m.logDetail(account.LogError, "icon image: "+msg.err.Error())
 		return
 	}
+	delete(g.pending, msg.id)
 	g.queue(msg.payload)
 	m.showImage(msg.key, msg.id)
 }
