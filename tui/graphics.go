@@ -179,7 +179,7 @@ func (m *Model) dropImages() {
 		return
 	}
 	if g.g.Protocol == art.KittyDirect {
-		g.queue(deleteAllPlacements(*g.g))
+		g.queue(deleteAllPlacements())
 	}
 	for _, id := range g.ids.Release() {
 		if _, ok := g.pending[id]; !ok {

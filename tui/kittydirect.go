@@ -71,7 +71,7 @@ func (d *directState) forget(id uint32) {
 }
 
 // deleteAllPlacements removes every placement, keeping the images' data.
-func deleteAllPlacements(g art.Graphics) string {
+func deleteAllPlacements() string {
 	return ansi.KittyGraphics(nil, "a=d", "d=a", "q=2")
 }
 
@@ -143,7 +143,7 @@ func (m *Model) placeDirect(msg directPlaceMsg) {
 func (m *Model) resizedDirect() {
 	g := m.gfx
 	if g.g != nil && g.g.Protocol == art.KittyDirect {
-		g.queue(deleteAllPlacements(*g.g))
+		g.queue(deleteAllPlacements())
 		g.direct.reset()
 	}
 }
