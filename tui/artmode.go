@@ -2,18 +2,9 @@ package tui
 
 import "github.com/sipbuddy/sipbuddy/tui/art"
 
-// artCycle is the order the m key steps through the text art modes.
+// artCycle is the order the m key steps through the text art modes (after
+// the pixel mode the terminal answered for: renderCycle).
 var artCycle = []art.Mode{art.Symbols, art.HalfBlock, art.ASCII, art.Plain}
-
-// nextArtMode returns the mode after md in artCycle.
-func nextArtMode(md art.Mode) art.Mode {
-	for i, c := range artCycle {
-		if c == md {
-			return artCycle[(i+1)%len(artCycle)]
-		}
-	}
-	return artCycle[0]
-}
 
 // detailFieldLines is how many lines of fields the right-hand detail pane
 // keeps below its icon and title.

@@ -27,6 +27,7 @@ type artKey struct {
 	hash       string
 	cols, rows int
 	mode       art.Mode
+	px         bool // placeholder cells of a pixel image (graphics.go), not text art
 }
 
 // artStore holds icon thumbnails and their rendered art, for View to read
@@ -67,7 +68,7 @@ type artMsg struct {
 // add renders thumb for key (hash, cols, rows, mode) into the batch; it is
 // called off the loop.
 func (a *artMsg) add(hash string, thumb image.Image, cols, rows int, mode art.Mode) {
-	a.keys = append(a.keys, artKey{hash, cols, rows, mode})
+	a.keys = append(a.keys, artKey{hash: hash, cols: cols, rows: rows, mode: mode})
 	a.arts = append(a.arts, art.Render(thumb, cols, rows, mode))
 }
 

@@ -107,7 +107,7 @@ func TestLiveAgainstTheDemoWorld(t *testing.T) {
 			return false
 		}
 		for _, bd := range m.list.sorted {
-			if _, ok := m.arts.get(artKey{bd.IconHash, 4, 2, m.c.mode}); !ok || !bd.HasState {
+			if _, ok := m.arts.get(artKey{hash: bd.IconHash, cols: 4, rows: 2, mode: m.c.mode}); !ok || !bd.HasState {
 				return false
 			}
 		}

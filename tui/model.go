@@ -20,6 +20,7 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
@@ -29,9 +30,9 @@ import (
 
 // Options configure a Model. The zero value is usable.
 type Options struct {
-	// ArtMode is the initial icon render mode: "symbols", "halfblock",
-	// "ascii" or "plain". Empty: plain when NO_COLOR is set in Environ, else
-	// symbol art.
+	// ArtMode is the icon render mode, one of termcaps.RenderModes: "auto"
+	// (or empty) picks what the terminal answers for (probe.go); a pixel
+	// mode ("kitty", ...) or a text mode ("symbols", ...) is honoured.
 	ArtMode string
 	// Environ is the environment of the user's terminal (over SSH: the
 	// session's); nil means os.Environ().
@@ -166,6 +167,8 @@ type Model struct {
 	quiet   map[account.RequestID]string
 	closed  bool
 	notices noticeBatch
+
+	gfx *gfxState // the terminal's answers and the icons in pixels
 }
 
 // New returns the model for one program. b may be nil: the UI then shows
@@ -199,6 +202,7 @@ func New(b *account.Account, o Options) Model {
 		help:     h,
 		debug:    newRing(o.DebugLines),
 		requests: map[account.RequestID]pendingRequest{},
+		gfx:      newGfxState(wantedMode(o), colorprofile.Env(o.Environ), hintsFromEnviron(o.Environ)),
 	}
 	if b != nil {
 		m.self.AOR = b.AOR()
@@ -207,8 +211,8 @@ func New(b *account.Account, o Options) Model {
 	return m
 }
 
-// initialMode picks the art mode: the option, else plain under NO_COLOR,
-// else symbol art.
+// initialMode picks the text art mode until the probe is over: the
+// option, else plain under NO_COLOR, else symbol art.
 func initialMode(o Options) art.Mode {
 	if o.ArtMode != "" {
 		if md, err := art.ParseMode(o.ArtMode); err == nil {
@@ -223,17 +227,18 @@ func initialMode(o Options) art.Mode {
 	return art.Symbols
 }
 
-// Init starts reading the account's events.
+// Init starts reading the account's events and probing the terminal.
 func (m Model) Init() tea.Cmd {
-	return m.readEvents()
+	return tea.Batch(m.readEvents(), m.startProbe())
 }
 
 // Update handles one message. It never blocks.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	var cmds []tea.Cmd
+	cmds := []tea.Cmd{m.updateProbe(msg)}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.c.width, m.c.height = msg.Width, msg.Height
+		m.resizedDirect()
 		m.help.SetWidth(msg.Width)
 		cmds = append(cmds, m.dialogs.update(msg))
 		m.list.clamp(m.layout().listRows)
@@ -268,6 +273,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.setStatusCause(statusError, "Disconnected: the account has stopped.", causeRegistration)
 	case artMsg:
 		m.arts.add(msg)
+	case gfxMsg:
+		m.gotImage(msg)
+	case gfxFlushedMsg:
+		m.gfx.flushing = false
+	case QuitMsg:
+		cmds = append(cmds, m.quit())
+	case directPlaceMsg:
+		m.placeDirect(msg)
 	case previewMsg:
 		if _, ok := m.dialogs.top().(iconPicker); ok {
 			cmds = append(cmds, m.dialogs.update(msg))
@@ -335,7 +348,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			cmds = append(cmds, cmd)
 		}
 	}
-	cmds = append(cmds, m.ensureArt(), m.armStatusTimer())
+	cmds = append(cmds, m.ensureArt(), m.armStatusTimer(), m.syncDirect(), m.flushGfx())
 	return m, tea.Batch(cmds...)
 }
 
@@ -343,7 +356,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 	keys := m.c.keys
 	if k.String() == "ctrl+c" {
-		return m, tea.Quit
+		return m, m.quit()
 	}
 	if m.dialogs.open() {
 		return m, m.dialogs.update(k)
@@ -375,7 +388,7 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 	}
 	switch {
 	case key.Matches(k, keys.Quit):
-		return m, tea.Quit
+		return m, m.quit()
 	case key.Matches(k, keys.Up):
 		m.list.move(-1, rows)
 	case key.Matches(k, keys.Down):
@@ -403,11 +416,7 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 		m.list.clamp(m.layout().listRows)
 	case key.Matches(k, keys.CycleArt):
-		m.c.mode = nextArtMode(m.c.mode)
-		m.setStatus(statusInfo, "Icons: "+modeLabel(m.c.mode))
-		if m.b != nil {
-			m.b.SaveRenderMode(m.c.mode.String())
-		}
+		m.cycleMode()
 	case key.Matches(k, keys.ToggleDebug):
 		m.showDbg = !m.showDbg
 		m.list.clamp(m.layout().listRows)
@@ -496,23 +505,31 @@ func (m *Model) ensureArt() tea.Cmd {
 	var keys []artKey
 	for _, b := range m.list.onScreen(lay.listRows) {
 		if b.IconHash != "" {
-			keys = append(keys, artKey{b.IconHash, cols, rows, m.c.mode})
+			keys = append(keys, m.artKey(b.IconHash, cols, rows))
 		}
 	}
 	if b := m.list.selected(); b != nil && lay.detailW > 0 && b.IconHash != "" {
 		dc, dr := detailIconSize(lay.detailW, lay.detailH, lay.detailRight)
-		keys = append(keys, artKey{b.IconHash, dc, dr, m.c.mode})
+		keys = append(keys, m.artKey(b.IconHash, dc, dr))
 	}
 	if m.self.IconHash != "" {
-		keys = append(keys, artKey{m.self.IconHash, cols, rows, m.c.mode})
+		keys = append(keys, m.artKey(m.self.IconHash, cols, rows))
 	}
-	return m.arts.render(m.arts.want(keys))
+	var text, px []artKey
+	for _, k := range m.arts.want(keys) {
+		if k.px {
+			px = append(px, k)
+		} else {
+			text = append(text, k)
+		}
+	}
+	return tea.Batch(m.arts.render(text), m.requestPixels(px))
 }
 
 // iconArt returns the art of a buddy's icon, or its placeholder.
 func (m *Model) iconArt(hash, label string, cols, rows int) string {
 	if hash != "" {
-		if a, ok := m.arts.get(artKey{hash, cols, rows, m.c.mode}); ok {
+		if a, ok := m.arts.get(m.artKey(hash, cols, rows)); ok {
 			return a
 		}
 	}

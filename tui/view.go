@@ -10,12 +10,17 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
+	"github.com/sipbuddy/sipbuddy/tui/art"
 )
 
 // View renders the screen. It only reads the model: art comes from the
 // cache, missing art shows as a placeholder until its command delivers it.
 func (m Model) View() tea.View {
-	v := tea.NewView(m.render())
+	frame := m.render()
+	if m.gfx.pixels() && m.gfx.g.Protocol == art.KittyDirect {
+		frame = blankPlaceholders(frame) // kittydirect.go places the images there
+	}
+	v := tea.NewView(frame)
 	v.AltScreen = true
 	// Mouse reporting stays off: with it on, the terminal's own selection
 	// (copying a URI or a note, the most common thing a mouse does here)
@@ -278,7 +283,7 @@ func (m *Model) statusView(w int) string {
 	if m.list.filtered() {
 		count = fmt.Sprintf("%d of %d shown", len(m.list.visible), len(m.list.sorted))
 	}
-	right := s.StatusInfo.Render(count + " · " + modeLabel(m.c.mode))
+	right := s.StatusInfo.Render(count + " · " + m.iconModeLabel())
 	style := s.StatusInfo
 	switch m.statusKind {
 	case statusOK:

@@ -116,7 +116,7 @@ func TestArtCommandPixelModes(t *testing.T) {
 func TestUnknownRenderModeIsAnError(t *testing.T) {
 	for _, args := range [][]string{{"demo", "--render", "regis"}, {"--render", "regis", "--account", "sip:alice@example.test"}} {
 		var out, errb bytes.Buffer
-		if code := run(t.Context(), args, &out, &errb); code != 2 || !strings.Contains(errb.String(), `--render: art: unknown mode "regis"`) {
+		if code := run(t.Context(), args, &out, &errb); code != 2 || !strings.Contains(errb.String(), `--render: unknown render mode "regis"`) {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errb.String())
 		}
 	}

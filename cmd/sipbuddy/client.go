@@ -15,7 +15,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/app/config"
 	"github.com/sipbuddy/sipbuddy/tui"
-	"github.com/sipbuddy/sipbuddy/tui/art"
+	"github.com/sipbuddy/sipbuddy/tui/termcaps"
 )
 
 // Environment variables that stand in for the client's flags.
@@ -58,7 +58,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	transport := fs.String("transport", "", "SIP transport: tcp (default), udp or tls")
 	var net netFlags
 	net.register(fs)
-	render := fs.String("render", os.Getenv(envRender), "icon art: symbols (default), halfblock, ascii or plain ($"+envRender+"; NO_COLOR picks plain)")
+	render := fs.String("render", os.Getenv(envRender), "icons: auto (default: what the terminal answers for), kitty, kitty-direct, sixel, iterm2, symbols, halfblock, ascii or plain ($"+envRender+")")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
 	notify := fs.String("notify", "", "on a buddy's status change, besides the highlight: off (default), bell, osc9 or osc777 (desktop notification); overrides the account's notify")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy.log in the user cache dir)")
@@ -87,11 +87,12 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		acct.Transport = *transport
 	}
 	if *render != "" {
-		if _, err := art.ParseMode(*render); err != nil {
+		md, err := termcaps.ParseRenderMode(*render)
+		if err != nil {
 			fmt.Fprintf(stderr, "sipbuddy: --render: %v\n", err)
 			return 2
 		}
-		acct.RenderMode = *render
+		acct.RenderMode = md
 	}
 	if *notify != "" {
 		if acct.Notify, err = tui.ParseNotify(*notify); err != nil {
@@ -109,7 +110,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// The art chosen with m last time beats the configured default;
 		// --render beats both. A damaged file is said by the account.
 		if saved, ok, _ := account.LoadState(bo.StateFile); ok && saved.RenderMode != "" {
-			if _, err := art.ParseMode(saved.RenderMode); err == nil {
+			if _, err := termcaps.ParseRenderMode(saved.RenderMode); err == nil {
 				acct.RenderMode = saved.RenderMode
 			}
 		}

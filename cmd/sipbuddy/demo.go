@@ -17,7 +17,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
-	"github.com/sipbuddy/sipbuddy/tui/art"
+	"github.com/sipbuddy/sipbuddy/tui/termcaps"
 	"github.com/sipbuddy/sipbuddy/xcap"
 )
 
@@ -40,7 +40,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 0, "make the simulated buddies' changes reproducible (0: random)")
 	user := fs.String("user", "you", "the demo user's `name` (sip:NAME@"+demo.DefaultDomain+")")
 	buddies := fs.Int("buddies", 0, "run only the first `N` simulated buddies (0: all)")
-	render := fs.String("render", os.Getenv(envRender), "icon art: symbols (default), halfblock, ascii or plain (NO_COLOR picks plain)")
+	render := fs.String("render", os.Getenv(envRender), "icons: auto (default: what the terminal answers for), kitty, kitty-direct, sixel, iterm2, symbols, halfblock, ascii or plain")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
 	notify := fs.String("notify", "", "on a buddy's status change, besides the highlight: off (default), bell, osc9 or osc777 (desktop notification)")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy-demo.log in the user cache dir)")
@@ -70,7 +70,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *render != "" {
-		if _, err := art.ParseMode(*render); err != nil {
+		if _, err := termcaps.ParseRenderMode(*render); err != nil {
 			fmt.Fprintf(stderr, "sipbuddy demo: --render: %v\n", err)
 			return 2
 		}

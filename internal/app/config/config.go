@@ -11,7 +11,7 @@
 //	proxy = "sip:127.0.0.1:5060;transport=tcp"
 //	xcap_root = "http://127.0.0.1:8080/xcap-root"
 //	transport = "tcp"                          # tcp (default) or udp
-//	render_mode = "symbols"                    # symbols (default), halfblock, ascii or plain
+//	render_mode = "auto"                       # auto (default: ask the terminal), kitty, kitty-direct, sixel, iterm2, symbols, halfblock, ascii or plain
 //	notify = "off"                             # on a buddy's status change: off (default), bell, osc9 or osc777
 //	display_name = "Alice"
 //	username = "alice"                         # authentication user; default the user part
@@ -36,6 +36,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/sipbuddy/sipbuddy/internal/sipuri"
+	"github.com/sipbuddy/sipbuddy/tui/termcaps"
 )
 
 // Environment variables.
@@ -54,14 +55,6 @@ const (
 	DefaultPasswordCommandTimeout = 10 * time.Second
 	// MaxPasswordCommandTimeout is the longest password_timeout accepted.
 	MaxPasswordCommandTimeout = 5 * time.Minute
-)
-
-// Render modes (tui/art's modes by name).
-const (
-	RenderSymbols   = "symbols"
-	RenderHalfBlock = "halfblock"
-	RenderASCII     = "ascii"
-	RenderPlain     = "plain"
 )
 
 // Notify settings: what the terminal is sent when a buddy's status
@@ -86,7 +79,7 @@ type Account struct {
 	XCAPRoot        string `toml:"xcap_root"`
 	Transport       string `toml:"transport"`   // "tcp" (default), "udp" or "tls"
 	CAFile          string `toml:"ca_file"`     // PEM CAs trusted for TLS instead of the system's
-	RenderMode      string `toml:"render_mode"` // "symbols" (default), "halfblock", "ascii", "plain"
+	RenderMode      string `toml:"render_mode"` // termcaps.RenderModes; "auto" (default) asks the terminal
 	Notify          string `toml:"notify"`      // "off" (default), "bell", "osc9", "osc777"
 	RLS             *bool  `toml:"rls"`         // the buddy list through one RLS subscription; default true
 	Enabled         *bool  `toml:"enabled"`     // default true
@@ -235,11 +228,12 @@ func (a *Account) Validate() error {
 	default:
 		return fmt.Errorf("%s: transport %q: want tcp, udp or tls", a.label(), a.Transport)
 	}
-	switch strings.ToLower(a.RenderMode) {
-	case "", RenderSymbols, RenderHalfBlock, RenderASCII, RenderPlain:
-		a.RenderMode = strings.ToLower(a.RenderMode)
-	default:
-		return fmt.Errorf("%s: render_mode %q: want %s, %s, %s or %s", a.label(), a.RenderMode, RenderSymbols, RenderHalfBlock, RenderASCII, RenderPlain)
+	if a.RenderMode != "" {
+		md, err := termcaps.ParseRenderMode(a.RenderMode)
+		if err != nil {
+			return fmt.Errorf("%s: render_mode: %w", a.label(), err)
+		}
+		a.RenderMode = md
 	}
 	switch strings.ToLower(a.Notify) {
 	case "", NotifyOff, NotifyBell, NotifyOSC9, NotifyOSC777:

@@ -26,6 +26,7 @@ rls = false
 name = "home"
 account = "sip:alice@home.example"
 password_command = "printf '  secret-from-cmd \n'"
+render_mode = "Kitty"
 
 [[account]]
 name = "old"
@@ -47,7 +48,7 @@ func TestLoadAndSelect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Accounts) != 3 || f.Accounts[0].Transport != "tcp" || f.Accounts[0].RenderMode != RenderASCII || f.Accounts[0].Notify != NotifyBell {
+	if len(f.Accounts) != 3 || f.Accounts[0].Transport != "tcp" || f.Accounts[0].RenderMode != "ascii" || f.Accounts[1].RenderMode != "kitty" || f.Accounts[0].Notify != NotifyBell {
 		t.Fatalf("%+v", f.Accounts)
 	}
 	if f.Accounts[0].UsesRLS() || !f.Accounts[1].UsesRLS() {
@@ -151,6 +152,7 @@ func TestMalformedFiles(t *testing.T) {
 		"[[account]]\naccount = \"sip:a:pw@example.test\"\n":                                               "password belongs in the password setting",
 		"[[account]]\naccount = \"sip:a@example.test;transport=tcp\"\n":                                    "it has ;parameters",
 		"[[account]]\naccount = \"sip:a@b\"\nproxy = \"sip:127.0.0.1:5060;transport=tcp;\"\n":              "empty parameter name",
+		"[[account]]\naccount = \"sip:a@b\"\nrender_mode = \"pixels\"\n":                                   `render_mode: unknown render mode "pixels"`,
 	}
 	for text, want := range cases {
 		p := writeConfig(t, text)

@@ -191,7 +191,7 @@ func (s *Server) runSession(sess ssh.Session) {
 			case <-t.C:
 				if time.Since(time.Unix(0, lastInput.Load())) >= s.opts.IdleTimeout {
 					idled.Store(true)
-					p.Quit()
+					p.Send(tui.QuitMsg{}) // as q: the terminal's images are deleted first
 					return
 				}
 			}
