@@ -11,7 +11,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -122,7 +124,20 @@ func (s *screen) since(from int) (raw, text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := string(s.raw.Bytes()[from:])
-	return r, ansi.Strip(r)
+	return r, ansi.Strip(cursorForward.ReplaceAllStringFunc(r, forwardAsSpaces))
+}
+
+// cursorForward is CUF: the renderer skips cells that did not change with
+// it, so "Icon set" over a frame with a space in the same cell is written
+// "Icon", CUF, "set". As spaces, the text reads as the screen does.
+var cursorForward = regexp.MustCompile(`\x1b\[([0-9]*)C`)
+
+func forwardAsSpaces(seq string) string {
+	n, err := strconv.Atoi(seq[2 : len(seq)-1])
+	if err != nil || n < 1 {
+		n = 1
+	}
+	return strings.Repeat(" ", min(n, 512))
 }
 
 // waitFor waits until the text (or, with raw, the bytes with their escape
