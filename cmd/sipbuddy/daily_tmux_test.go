@@ -345,15 +345,12 @@ proxy = "sip:127.0.0.1:9;transport=tcp"
 	})
 }
 
-// TestSSHQuitHandsTheTerminalBackInTmux is item 6: over SSH, q ends the
-// session with the terminal as it was (alternate screen off), not frozen
-// on the list.
-func TestSSHQuitHandsTheTerminalBackInTmux(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds sipbuddy")
-	}
+// sshIntoServe starts `sipbuddy serve` with an SSH port and user alice,
+// and logs in as alice with the ssh client in a cols x rows tmux pane; the
+// pane runs after once ssh ends.
+func sshIntoServe(t *testing.T, bin string, cols, rows int, after string) *tmuxSession {
+	t.Helper()
 	ssh := testtool.Path(t, "ssh", "openssh-client")
-	bin := buildSipbuddy(t)
 	_, _, sc := startServe(t, bin, t.TempDir(), "--user", "alice:alicepw", "--ssh", "127.0.0.1:0")
 	var addr string
 	for addr == "" && sc.Scan() {
@@ -369,13 +366,23 @@ func TestSSHQuitHandsTheTerminalBackInTmux(t *testing.T) {
 	if !ok {
 		t.Fatalf("serve --ssh printed %q", addr)
 	}
-	dir := t.TempDir()
-	s := startTmux(t, 100, 30, []string{"TERM=xterm-256color"}, fmt.Sprintf(
-		"HOME=%s %s -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no -p %s alice@%s; echo ssh-exit=$?; sleep 60",
-		dir, ssh, port, host))
+	s := startTmux(t, cols, rows, []string{"TERM=xterm-256color"}, fmt.Sprintf(
+		"HOME=%s %s -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no -p %s alice@%s; %s",
+		t.TempDir(), ssh, port, host, after))
 	s.waitFor("the password prompt", screenWait, func(sc string) bool { return strings.Contains(strings.ToLower(sc), "password for alice:") })
 	s.keys("-l", "alicepw")
 	s.keys("Enter")
+	return s
+}
+
+// TestSSHQuitHandsTheTerminalBackInTmux is item 6: over SSH, q ends the
+// session with the terminal as it was (alternate screen off), not frozen
+// on the list.
+func TestSSHQuitHandsTheTerminalBackInTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds sipbuddy")
+	}
+	s := sshIntoServe(t, buildSipbuddy(t), 100, 30, "echo ssh-exit=$?; sleep 60")
 	s.waitFor("the buddy list over SSH", screenWait, func(sc string) bool { return strings.Contains(sc, "sip:alice@example.test") })
 	if alt := s.format("#{alternate_on}"); alt != "1" {
 		t.Fatalf("the list is not on the alternate screen (%q): the check below proves nothing", alt)

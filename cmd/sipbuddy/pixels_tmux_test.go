@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipbuddy/sipbuddy/internal/testtool"
 )
 
 // strayEscapes are fragments of the probe's queries or a terminal's
@@ -73,30 +72,7 @@ func TestAutoRenderModeOverSSHInTmux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds sipbuddy")
 	}
-	ssh := testtool.Path(t, "ssh", "openssh-client")
-	bin := buildSipbuddy(t)
-	_, _, sc := startServe(t, bin, t.TempDir(), "--user", "alice:alicepw", "--ssh", "127.0.0.1:0")
-	var addr string
-	for addr == "" && sc.Scan() {
-		if a, ok := strings.CutPrefix(sc.Text(), "SSH: "); ok {
-			addr = a
-		}
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	host, port, ok := strings.Cut(addr, ":")
-	if !ok {
-		t.Fatalf("serve --ssh printed %q", addr)
-	}
-	dir := t.TempDir()
-	s := startTmux(t, 120, 40, []string{"TERM=xterm-256color"}, fmt.Sprintf(
-		"HOME=%s %s -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no -p %s alice@%s; sleep 60",
-		dir, ssh, port, host))
-	s.waitFor("the password prompt", screenWait, func(sc string) bool { return strings.Contains(strings.ToLower(sc), "password for alice:") })
-	s.keys("-l", "alicepw")
-	s.keys("Enter")
+	s := sshIntoServe(t, buildSipbuddy(t), 120, 40, "sleep 60")
 	screen := iconModeShown(t, s, "symbols")
 	checkNoStrayEscapes(t, screen)
 	// A second look a moment later: a late reply would show by now.

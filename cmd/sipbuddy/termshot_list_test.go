@@ -16,7 +16,6 @@ import (
 
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/assets"
-	"github.com/sipbuddy/sipbuddy/internal/testtool"
 	"github.com/sipbuddy/sipbuddy/tui/art/arttest"
 )
 
@@ -39,18 +38,7 @@ const (
 // thumbnail the TUI sends). Symbol art in the same cells, shot in the same
 // run, scores far lower, so the test tells pixels from text art.
 func TestBuddyListPixelsInKitty(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts X servers and terminals")
-	}
-	if _, err := os.Stat(termShot); err != nil {
-		if os.Getenv(testtool.RequireEnv) != "" {
-			t.Fatalf("%s: %v", termShot, err)
-		}
-		t.Skipf("no %s", termShot)
-	}
-	for _, tool := range [][2]string{{"Xvfb", "xvfb"}, {"xdotool", "xdotool"}, {"import", "imagemagick"}, {"kitty", "kitty libgl1-mesa-dri"}} {
-		testtool.Path(t, tool[0], tool[1])
-	}
+	needTermShot(t, [2]string{"kitty", "kitty libgl1-mesa-dri"})
 	bin := buildSipbuddy(t)
 	me := decodePNG(t, assets.DemoUserIcon())
 	var others []image.Image

@@ -26,10 +26,11 @@ const (
 	iconCols, iconRows = 16, 8
 )
 
-// TestPixelModesInRealTerminals runs "sipbuddy art" with a graphics
-// protocol in a real terminal under Xvfb, screenshots the window and
-// compares what the terminal drew with the icon's pixels.
-func TestPixelModesInRealTerminals(t *testing.T) {
+// needTermShot skips (or, with SIPBUDDY_REQUIRE_TOOLS, fails) a test of
+// real terminals where term-shot.sh is not beside the repository, and
+// finds the X tools it uses and the extra {program, package} ones.
+func needTermShot(t *testing.T, extra ...[2]string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts X servers and terminals")
 	}
@@ -39,9 +40,16 @@ func TestPixelModesInRealTerminals(t *testing.T) {
 		}
 		t.Skipf("no %s", termShot)
 	}
-	for _, tool := range [][2]string{{"Xvfb", "xvfb"}, {"xdotool", "xdotool"}, {"import", "imagemagick"}} {
+	for _, tool := range append([][2]string{{"Xvfb", "xvfb"}, {"xdotool", "xdotool"}, {"import", "imagemagick"}}, extra...) {
 		testtool.Path(t, tool[0], tool[1])
 	}
+}
+
+// TestPixelModesInRealTerminals runs "sipbuddy art" with a graphics
+// protocol in a real terminal under Xvfb, screenshots the window and
+// compares what the terminal drew with the icon's pixels.
+func TestPixelModesInRealTerminals(t *testing.T) {
+	needTermShot(t)
 	bin := buildSipbuddy(t)
 	const photo = "../../tui/art/testdata/photos/chelsea.jpg"
 	src, err := art.LoadFile(photo)
