@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // strayEscapes are fragments of the probe's queries or a terminal's
