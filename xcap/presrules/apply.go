@@ -161,17 +161,10 @@ func Explainer(rulesDoc, listsDoc []byte) (func(watcher string) (h Handling, rul
 	if len(bytes.TrimSpace(rulesDoc)) == 0 {
 		return func(string) (Handling, string, bool) { return Confirm, "", false }, nil
 	}
-	rules, err := Parse(rulesDoc)
+	rules, o, err := parseWithLists(rulesDoc, listsDoc)
 	if err != nil {
 		return nil, err
 	}
-	var lists *resourcelists.Document
-	if len(bytes.TrimSpace(listsDoc)) > 0 {
-		if lists, err = resourcelists.Parse(listsDoc); err != nil {
-			return nil, fmt.Errorf("presrules: %w", err)
-		}
-	}
-	o := DecideOptions{ExternalList: ExternalLists(lists)}
 	return func(watcher string) (Handling, string, bool) { return rules.Explain(watcher, o) }, nil
 }
 

@@ -1,7 +1,6 @@
 package presrules
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
@@ -78,10 +77,7 @@ func SetWatcher(doc []byte, watcher string, h Handling) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(bytes.TrimSpace(doc)) == 0 {
-		doc = []byte(emptyRuleset)
-	}
-	dom, err := parseDOM(doc)
+	dom, err := editDOM(doc)
 	if err != nil {
 		return nil, err
 	}

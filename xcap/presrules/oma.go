@@ -226,16 +226,26 @@ func NewOMARuleset(listsURL, self string) ([]byte, error) {
 // what a presence server applies to each SUBSCRIBE. matched is false when
 // no rule matches (the server's own default then applies).
 func NewDecider(rulesDoc, listsDoc []byte) (func(watcher string) (h Handling, matched bool), error) {
-	rules, err := Parse(rulesDoc)
+	rules, o, err := parseWithLists(rulesDoc, listsDoc)
 	if err != nil {
 		return nil, err
+	}
+	return func(watcher string) (Handling, bool) { return rules.DecideWith(watcher, o) }, nil
+}
+
+// parseWithLists parses a rules document and the account's resource-lists
+// document (nil or empty when it has none), whose lists resolve the rules'
+// OMA external lists.
+func parseWithLists(rulesDoc, listsDoc []byte) (*Rules, DecideOptions, error) {
+	rules, err := Parse(rulesDoc)
+	if err != nil {
+		return nil, DecideOptions{}, err
 	}
 	var lists *resourcelists.Document
 	if len(bytes.TrimSpace(listsDoc)) > 0 {
 		if lists, err = resourcelists.Parse(listsDoc); err != nil {
-			return nil, fmt.Errorf("presrules: %w", err)
+			return nil, DecideOptions{}, fmt.Errorf("presrules: %w", err)
 		}
 	}
-	o := DecideOptions{ExternalList: ExternalLists(lists)}
-	return func(watcher string) (Handling, bool) { return rules.DecideWith(watcher, o) }, nil
+	return rules, DecideOptions{ExternalList: ExternalLists(lists)}, nil
 }

@@ -11,6 +11,7 @@
 package presrules
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -161,6 +162,15 @@ func Parse(data []byte) (*Rules, error) {
 		}
 	}
 	return r, nil
+}
+
+// editDOM parses a rules document to edit; an empty one (no document yet)
+// is an empty ruleset.
+func editDOM(doc []byte) (*xmltree.Document, error) {
+	if len(bytes.TrimSpace(doc)) == 0 {
+		doc = []byte(emptyRuleset)
+	}
+	return parseDOM(doc)
 }
 
 func parseDOM(data []byte) (*xmltree.Document, error) {

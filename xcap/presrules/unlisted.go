@@ -66,10 +66,7 @@ func UnlistedOf(doc []byte) (Unlisted, error) {
 // removed, so that the server's default decides again. Every other rule
 // is kept as written.
 func SetUnlisted(doc []byte, oma, ask bool) ([]byte, error) {
-	if len(bytes.TrimSpace(doc)) == 0 {
-		doc = []byte(emptyRuleset)
-	}
-	dom, err := parseDOM(doc)
+	dom, err := editDOM(doc)
 	if err != nil {
 		return nil, err
 	}
