@@ -22,11 +22,13 @@ const (
 func rlsInstance(t *testing.T) instance { return kamailio(t, EnvRLSSIP, EnvRLSXCAP) }
 
 // presenceDialogs counts the presence SUBSCRIBE dialogs a session started
-// (by Call-ID: a digest challenge resends the same dialog's request).
+// to its buddies or its list (by Call-ID: a digest challenge resends the
+// same dialog's request); the one to its own presence, for its other
+// devices, is not a buddy's.
 func presenceDialogs(a *session) int {
 	ids := map[string]bool{}
 	for _, m := range a.sipLog(true) {
-		if !strings.HasPrefix(m, "SUBSCRIBE ") {
+		if !strings.HasPrefix(m, "SUBSCRIBE ") || strings.HasPrefix(m, "SUBSCRIBE "+aor(a.user)+" ") {
 			continue
 		}
 		ev, callID := "", ""
