@@ -42,27 +42,7 @@ var eventlist = sip.NewHeader("Require", "eventlist")
 // per-buddy events: full state, a partial update, a version gap (the UA
 // refreshes and gets full state again), a member gone from the full state.
 func TestListSubscription(t *testing.T) {
-	peer := newScriptedPeer(t)
-	dialogs := make(chan *notifierDialog, 4)
-	refreshes := make(chan *sip.Request, 4)
-	peer.script(func(p *scriptedPeer, req *sip.Request, tx sip.ServerTransaction) {
-		if tag, _ := req.To().Params.Get("tag"); tag != "" {
-			res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-			res.AppendHeader(sip.NewHeader("Expires", headerValue(req, "Expires")))
-			res.AppendHeader(eventlist)
-			_ = tx.Respond(res)
-			refreshes <- req
-			return
-		}
-		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-		d := p.dialogFor(req)
-		res.To().Params = sip.NewParams()
-		res.To().Params.Add("tag", d.toTag)
-		res.AppendHeader(sip.NewHeader("Expires", "600"))
-		res.AppendHeader(eventlist)
-		_ = tx.Respond(res)
-		dialogs <- d
-	}, nil)
+	peer, dialogs, refreshes := listServer(t)
 
 	bob := startUA(t, "bob", peer.options("sip:bob@example.test"))
 	bob.SubscribeList(listURI)
@@ -156,19 +136,19 @@ func TestListFallback(t *testing.T) {
 	})
 }
 
-// Kamailio's rls sends full state only to a new subscription, not after a
-// refresh: when partial state follows the refresh a version gap asked
-// for, the UA starts a new dialog and gets full state from it.
-func TestListGapWithoutFullStateOnRefresh(t *testing.T) {
-	peer := newScriptedPeer(t)
-	dialogs := make(chan *notifierDialog, 4)
-	refreshes := make(chan *sip.Request, 4)
+// listServer is a scripted list server: it accepts a list SUBSCRIBE with
+// Require: eventlist, hands each new dialog to dialogs and each refresh
+// (answered, with no NOTIFY, as Kamailio's rls does) to refreshes.
+func listServer(t *testing.T) (peer *scriptedPeer, dialogs chan *notifierDialog, refreshes chan *sip.Request) {
+	peer = newScriptedPeer(t)
+	dialogs = make(chan *notifierDialog, 4)
+	refreshes = make(chan *sip.Request, 4)
 	peer.script(func(p *scriptedPeer, req *sip.Request, tx sip.ServerTransaction) {
 		if tag, _ := req.To().Params.Get("tag"); tag != "" {
 			res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 			res.AppendHeader(sip.NewHeader("Expires", headerValue(req, "Expires")))
 			res.AppendHeader(eventlist)
-			_ = tx.Respond(res) // and no NOTIFY, as Kamailio
+			_ = tx.Respond(res)
 			refreshes <- req
 			return
 		}
@@ -181,6 +161,14 @@ func TestListGapWithoutFullStateOnRefresh(t *testing.T) {
 		_ = tx.Respond(res)
 		dialogs <- d
 	}, nil)
+	return peer, dialogs, refreshes
+}
+
+// Kamailio's rls sends full state only to a new subscription, not after a
+// refresh: when partial state follows the refresh a version gap asked
+// for, the UA starts a new dialog and gets full state from it.
+func TestListGapWithoutFullStateOnRefresh(t *testing.T) {
+	peer, dialogs, refreshes := listServer(t)
 	bob := startUA(t, "bob", peer.options("sip:bob@example.test"))
 	bob.SubscribeList(listURI)
 	d := <-dialogs
