@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -163,6 +164,7 @@ type notifyOut struct {
 	transport string // "UDP", "TCP" or "TLS"
 	dest      string // host:port
 	udp       netip.AddrPort
+	udpAddr   *net.UDPAddr // udp, for sendmmsg
 	target    sip.Uri
 }
 

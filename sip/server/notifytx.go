@@ -170,7 +170,7 @@ func (s *Server) branchSeq(branch []byte) (seq uint64, ok bool) {
 // the branch joins s.pending when sent, Timer E (UDP) and F start. The
 // caller holds sub.mu.
 func (s *Server) openNotify(sub *subscription, parts *wireParts, state, ctype string, body []byte) notifyOut {
-	out := notifyOut{wire: getWire(), seq: s.branchNext.Add(1), transport: sub.transport, dest: sub.dest, udp: sub.udp, target: sub.target}
+	out := notifyOut{wire: getWire(), seq: s.branchNext.Add(1), transport: sub.transport, dest: sub.dest, udp: sub.udp, udpAddr: sub.udpAddr, target: sub.target}
 	via, contact := parts.viaUDP, parts.contactUDP
 	if out.transport != "UDP" {
 		via, contact = parts.stream(out.transport)
@@ -201,10 +201,15 @@ func (s *Server) openNotify(sub *subscription, parts *wireParts, state, ctype st
 
 // startNotifies sends the NOTIFYs the scheduler granted a slot.
 func (s *Server) startNotifies(subs []*subscription) {
+	if len(subs) == 0 {
+		return
+	}
+	s.holdUDP() // one burst, sent in batches
 	for i, sub := range subs {
 		s.startNotify(sub)
 		subs[i] = nil
 	}
+	s.releaseUDP()
 }
 
 func (s *Server) startNotify(sub *subscription) {
@@ -217,7 +222,7 @@ func (s *Server) startNotify(sub *subscription) {
 	var err error
 	switch {
 	case out.transport == "UDP":
-		err = s.writeUDP(*out.wire, out.udp)
+		err = s.sendUDP(out)
 	default:
 		s.sendStream(sub, out)
 	}
@@ -325,27 +330,32 @@ func (s *Server) onAnswer(seq uint64, status int, reason []byte) {
 // reader, or sipgo's parser where it declines) and matched here, on the
 // reading goroutine. Everything else goes on to sipgo unchanged.
 func (s *Server) filterNotifyAnswer(parser *sip.Parser, p sip.TransportReadProps, data []byte) []byte {
-	if p.Transport != "UDP" || !bytes.HasPrefix(data, []byte("SIP/2.0 ")) {
-		return data
+	if p.Transport == "UDP" && s.takeUDPAnswer(parser, data) {
+		return nil
 	}
-	if !bytes.Contains(data[:min(len(data), 1024)], s.branchMark) {
-		return data
+	return data
+}
+
+// takeUDPAnswer reports whether data is an answer to one of our NOTIFYs,
+// and if so matches it.
+func (s *Server) takeUDPAnswer(parser *sip.Parser, data []byte) bool {
+	if !bytes.HasPrefix(data, []byte("SIP/2.0 ")) || !bytes.Contains(data[:min(len(data), 1024)], s.branchMark) {
+		return false
 	}
 	if a, ok := readAnswer(data); ok {
 		seq, ours := s.branchSeq(a.branch)
-		if !ours {
-			return data
+		if ours {
+			s.onAnswer(seq, a.status, a.reason)
 		}
-		s.onAnswer(seq, a.status, a.reason)
-		return nil
+		return ours
 	}
 	msg, err := parser.ParseSIP(data)
 	res, ok := msg.(*sip.Response)
 	if err != nil || !ok {
-		return data // sipgo logs and answers what it cannot parse
+		return false // sipgo logs and answers what it cannot parse
 	}
 	s.onNotifyResponse(res)
-	return nil
+	return true
 }
 
 // finishNotify ends the NOTIFY transaction of sub (taken from s.pending by

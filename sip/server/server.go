@@ -125,6 +125,8 @@ type Server struct {
 	writersMu  sync.Mutex
 	writers    map[string]*streamWriter
 	udpConn    net.PacketConn // set by Serve before anything is sent
+	udpq       udpQueue       // UDP NOTIFYs waiting for one sendmmsg (udpbatch.go)
+	parser     *sip.Parser
 	// t1 and t2 are RFC 3261's T1 and T2 for NOTIFY transactions, sipgo's
 	// values when New ran.
 	t1, t2 time.Duration
@@ -236,6 +238,7 @@ func New(o Options) (*Server, error) {
 		writers:        make(map[string]*streamWriter),
 		watcherSubs:    make(map[string]int),
 		closed:         make(chan struct{}),
+		parser:         parser,
 	}
 	s.checkAuth = s.authenticate
 	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, HA1: o.Store.HA1})
@@ -309,6 +312,11 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		s.tcpAddr = tcp.Addr().String()
 	}
 	s.udpConn = udp
+	var sipUDP net.PacketConn = udp
+	if bc, ok := newBatchConn(s, udp, s.parser); ok {
+		sipUDP, s.udpq.pc = bc, bc.pc
+		defer bc.free() // after sipgo's reader has returned (below)
+	}
 	s.mu.Unlock()
 	s.setWireParts()
 
@@ -325,7 +333,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	n := 0
 	if udp != nil {
 		n++
-		go func() { errc <- s.sip.ServeUDP(udp) }()
+		go func() { errc <- s.sip.ServeUDP(sipUDP) }()
 	}
 	if tcp != nil {
 		n++
