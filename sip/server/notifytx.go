@@ -377,19 +377,28 @@ func (s *Server) finishNotify(sub *subscription, status int, reason []byte, err 
 // into single writes. Its goroutine runs only while bytes are queued, so a
 // subscriber that stops reading blocks its own connection and no one else.
 type streamWriter struct {
-	key     string // transport and destination
-	mu      sync.Mutex
-	buf     []byte
-	seqs    []uint64 // the NOTIFYs whose bytes are in buf
-	running bool
+	key  string // transport and destination
+	mu   sync.Mutex
+	buf  []byte
+	seqs []uint64 // the NOTIFYs whose bytes are in buf
+	// spare buffers of the writing goroutine, kept with the writer when
+	// it is pooled
+	spare     []byte
+	spareSeqs []uint64
+	running   bool
 }
+
+// writerPool keeps idle stream writers with their buffers: a burst to a
+// connection would otherwise grow new ones each time.
+var writerPool = sync.Pool{New: func() any { return new(streamWriter) }}
 
 func (s *Server) sendStream(sub *subscription, out notifyOut) {
 	key := out.transport + " " + out.dest
 	s.writersMu.Lock()
 	w := s.writers[key]
 	if w == nil {
-		w = &streamWriter{key: key}
+		w = writerPool.Get().(*streamWriter)
+		w.key = key
 		s.writers[key] = w
 	}
 	w.mu.Lock()
@@ -419,8 +428,7 @@ func (s *Server) sendStream(sub *subscription, out notifyOut) {
 func (s *Server) writeLoop(w *streamWriter, out notifyOut) {
 	defer s.workers.Done()
 	conn, err := s.streamConn(out)
-	var spare []byte
-	var spareSeqs []uint64
+	spare, spareSeqs := w.spare, w.spareSeqs
 	for {
 		s.writersMu.Lock()
 		w.mu.Lock()
@@ -429,6 +437,11 @@ func (s *Server) writeLoop(w *streamWriter, out notifyOut) {
 			delete(s.writers, w.key)
 			w.mu.Unlock()
 			s.writersMu.Unlock()
+			// No one can reach w any more: its buffers serve the next burst.
+			if cap(spare) <= maxIdleQueueBytes && cap(w.buf) <= maxIdleQueueBytes {
+				w.key, w.spare, w.spareSeqs = "", spare, spareSeqs
+				writerPool.Put(w)
+			}
 			break
 		}
 		buf, seqs := w.buf, w.seqs
