@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -164,7 +163,6 @@ type notifyOut struct {
 	transport string // "UDP", "TCP" or "TLS"
 	dest      string // host:port
 	udp       netip.AddrPort
-	udpAddr   *net.UDPAddr // udp, for sendmmsg
 	target    sip.Uri
 }
 

@@ -170,7 +170,7 @@ func (s *Server) branchSeq(branch []byte) (seq uint64, ok bool) {
 // the branch joins s.pending when sent, Timer E (UDP) and F start. The
 // caller holds sub.mu.
 func (s *Server) openNotify(sub *subscription, parts *wireParts, state, ctype string, body []byte) notifyOut {
-	out := notifyOut{wire: getWire(), seq: s.branchNext.Add(1), transport: sub.transport, dest: sub.dest, udp: sub.udp, udpAddr: sub.udpAddr, target: sub.target}
+	out := notifyOut{wire: getWire(), seq: s.branchNext.Add(1), transport: sub.transport, dest: sub.dest, udp: sub.udp, target: sub.target}
 	via, contact := parts.viaUDP, parts.contactUDP
 	if out.transport != "UDP" {
 		via, contact = parts.stream(out.transport)

@@ -89,7 +89,6 @@ type subscription struct {
 	transport  string         // "UDP" or "TCP"
 	dest       string         // host:port NOTIFYs are sent to
 	udp        netip.AddrPort // dest of a UDP subscriber, parsed once
-	udpAddr    *net.UDPAddr   // udp as sendmmsg takes it
 	flowKey    string         // transport and dest: the scheduler's flow
 	cseq       uint32         // last NOTIFY CSeq
 	remoteCSeq uint32
@@ -118,13 +117,12 @@ type subscription struct {
 // setTarget records where NOTIFYs go. The caller holds sub.mu or owns sub.
 func (sub *subscription) setTarget(target sip.Uri, transport, dest string) {
 	sub.target, sub.transport, sub.dest = target, transport, dest
-	sub.udp, sub.udpAddr = netip.AddrPort{}, nil
+	sub.udp = netip.AddrPort{}
 	if transport == "UDP" {
 		// An unparsable address leaves sub.udp invalid: the write fails and
 		// the subscription ends as for any transport failure.
 		if ap, err := netip.ParseAddrPort(dest); err == nil {
 			sub.udp = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-			sub.udpAddr = net.UDPAddrFromAddrPort(sub.udp)
 		}
 	}
 	sub.reqLine = requestLine(target)

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/emiago/sipgo/sip"
@@ -32,7 +33,7 @@ const (
 
 // queuedDatagram is one NOTIFY in udpQueue.buf[start:end].
 type queuedDatagram struct {
-	to         *net.UDPAddr
+	to         netip.AddrPort
 	seq        uint64
 	start, end int
 }
@@ -50,18 +51,20 @@ type udpQueue struct {
 	spareBuf []byte
 	spareOut []queuedDatagram
 	msgs     []ipv4.Message // the sender's, reused
+	addrs    []net.UDPAddr  // their destinations, reused
+	ips      [][4]byte      // the addresses' bytes, reused
 }
 
 // sendUDP sends (or queues) the first transmission of a UDP NOTIFY.
 func (s *Server) sendUDP(out notifyOut) error {
 	q := &s.udpq
-	if q.pc == nil || out.udpAddr == nil {
+	if q.pc == nil || !out.udp.IsValid() || !out.udp.Addr().Is4() {
 		return s.writeUDP(*out.wire, out.udp)
 	}
 	q.mu.Lock()
 	start := len(q.buf)
 	q.buf = append(q.buf, *out.wire...)
-	q.out = append(q.out, queuedDatagram{to: out.udpAddr, seq: out.seq, start: start, end: len(q.buf)})
+	q.out = append(q.out, queuedDatagram{to: out.udp, seq: out.seq, start: start, end: len(q.buf)})
 	if q.sending || (q.holds > 0 && len(q.out) < udpBatch) {
 		q.mu.Unlock()
 		return nil
@@ -123,7 +126,7 @@ func (s *Server) drainUDPLocked() {
 func (s *Server) writeBatch(buf []byte, out []queuedDatagram) {
 	q := &s.udpq
 	if len(out) == 1 { // sendto is cheaper than one sendmmsg
-		if err := s.writeUDP(buf[out[0].start:out[0].end], out[0].to.AddrPort()); err != nil {
+		if err := s.writeUDP(buf[out[0].start:out[0].end], out[0].to); err != nil {
 			if sub, mine := s.pending.take(out[0].seq); mine {
 				s.finishNotify(sub, 0, nil, err)
 			}
@@ -132,11 +135,21 @@ func (s *Server) writeBatch(buf []byte, out []queuedDatagram) {
 	}
 	for i := 0; i < len(out); {
 		n := min(len(out)-i, udpBatch)
-		q.msgs = q.msgs[:0]
-		for _, d := range out[i : i+n] {
-			q.msgs = append(q.msgs, ipv4.Message{Buffers: [][]byte{buf[d.start:d.end]}, Addr: d.to})
+		if len(q.msgs) < n {
+			q.msgs = make([]ipv4.Message, udpBatch)
+			q.addrs = make([]net.UDPAddr, udpBatch)
+			q.ips = make([][4]byte, udpBatch)
+			for k := range q.msgs {
+				q.msgs[k].Buffers = make([][]byte, 1)
+			}
 		}
-		sent, err := q.pc.WriteBatch(q.msgs, 0)
+		for k, d := range out[i : i+n] {
+			q.ips[k] = d.to.Addr().As4()
+			q.addrs[k] = net.UDPAddr{IP: q.ips[k][:], Port: int(d.to.Port())}
+			q.msgs[k].Buffers[0] = buf[d.start:d.end]
+			q.msgs[k].Addr = &q.addrs[k]
+		}
+		sent, err := q.pc.WriteBatch(q.msgs[:n], 0)
 		if err == nil && sent == 0 {
 			err = errors.New("sendmmsg sent nothing")
 		}
@@ -148,8 +161,8 @@ func (s *Server) writeBatch(buf []byte, out []queuedDatagram) {
 			i++
 		}
 	}
-	for i := range q.msgs {
-		q.msgs[i] = ipv4.Message{}
+	for k := range q.msgs {
+		q.msgs[k].Buffers[0] = nil // the queue's buffer is reused
 	}
 }
 
