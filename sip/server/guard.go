@@ -89,11 +89,38 @@ type guardConn struct {
 	ip, key         string
 	preAuthDeadline time.Time
 	authed          atomic.Bool
-	preAuthRead     int // only the reading goroutine touches it
+	preAuthRead     int          // only the reading goroutine touches it
+	fr              answerFramer // likewise
 	closeOnce       sync.Once
 }
 
+// Read returns what the peer sent but the answers to our NOTIFYs, which
+// are matched here (streamanswer.go).
 func (c *guardConn) Read(b []byte) (int, error) {
+	for {
+		if c.fr.off {
+			if len(c.fr.hold) > 0 {
+				k := copy(b, c.fr.hold)
+				c.fr.hold = c.fr.hold[k:]
+				return k, nil
+			}
+			return c.read(b)
+		}
+		if len(b) <= len(c.fr.hold) {
+			c.fr.off = true // a caller's buffer too small to frame in
+			continue
+		}
+		h := copy(b, c.fr.hold)
+		c.fr.hold = c.fr.hold[:0]
+		n, err := c.read(b[h:])
+		m := c.fr.filter(c.l.s.takeStreamAnswer, b[:h+n])
+		if m > 0 || err != nil {
+			return m, err
+		}
+	}
+}
+
+func (c *guardConn) read(b []byte) (int, error) {
 	if c.authed.Load() {
 		if err := c.Conn.SetReadDeadline(time.Now().Add(c.l.idle)); err != nil {
 			return 0, err

@@ -121,15 +121,15 @@ func (s *Server) watcherList(p *presentity) []winfoWatcher {
 
 // notifyDone records a NOTIFY's outcome: RFC 6665 §4.2.2 removes the
 // subscription on 481, on a timeout and on a transport failure.
-func (s *Server) notifyDone(sub *subscription, res *sip.Response, err error) {
+func (s *Server) notifyDone(sub *subscription, status int, reason []byte, err error) {
 	failed := ""
 	switch {
 	case err != nil:
 		failed = err.Error()
-	case res.StatusCode == 481 || res.StatusCode == 408:
-		failed = strconv.Itoa(res.StatusCode) + " " + res.Reason
-	case !res.IsSuccess():
-		s.log.Info("NOTIFY rejected", "watcher", sub.watcher, "presentity", sub.pres.aor, "status", res.StatusCode)
+	case status == 481 || status == 408:
+		failed = strconv.Itoa(status) + " " + string(reason)
+	case status < 200 || status > 299:
+		s.log.Info("NOTIFY rejected", "watcher", sub.watcher, "presentity", sub.pres.aor, "status", status)
 	}
 	sub.mu.Lock()
 	sub.inflight = false
@@ -162,7 +162,7 @@ func statusRank(status string) int {
 // notifyOut is one NOTIFY ready to send.
 type notifyOut struct {
 	wire      *[]byte
-	branch    string
+	seq       uint64 // the branch's number
 	transport string // "UDP", "TCP" or "TLS"
 	dest      string // host:port
 	udp       netip.AddrPort
@@ -221,37 +221,5 @@ func (s *Server) buildNotify(sub *subscription) (out notifyOut, ok bool) {
 			ctype = "application/pidf+xml"
 		}
 	}
-	out = notifyOut{wire: getWire(), branch: s.newBranch(), transport: sub.transport, dest: sub.dest, target: sub.target}
-	via, contact := parts.viaUDP, parts.contactUDP
-	if out.transport != "UDP" {
-		via, contact = parts.stream(out.transport)
-	}
-	*out.wire = appendNotify((*out.wire)[:0], sub, via, contact, out.branch, sub.cseq, state, ctype, body)
-	if out.transport == "UDP" && len(*out.wire) > MaxUDPMessage && s.hasTCP() {
-		// RFC 3261 §18.1.1: a request over 1300 bytes goes over a
-		// congestion-controlled transport; every UA supports TCP. The
-		// decision is on the final bytes.
-		out.transport, out.dest = "TCP", hostPort(sub.target, 5060)
-		*out.wire = appendNotify((*out.wire)[:0], sub, parts.viaTCP, parts.contactTCP, out.branch, sub.cseq, state, ctype, body)
-	}
-	if out.transport == "UDP" {
-		// An unparsable address leaves out.udp invalid: the write fails and
-		// the subscription ends as for any transport failure.
-		if ap, err := netip.ParseAddrPort(out.dest); err == nil {
-			out.udp = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-		}
-	}
-	tx := &sub.tx
-	tx.branch, tx.wire, tx.udp, tx.retransmitted = out.branch, out.wire, out.udp, false
-	tx.deadline = time.Now().Add(64 * s.t1) // Timer F
-	if tx.fire == nil {
-		tx.fire = func() { s.notifyTimer(sub) }
-	}
-	if out.transport == "UDP" {
-		tx.interval = s.t1 // Timer E
-		s.timers.schedule(&tx.timer, time.Now().Add(tx.interval), tx.fire)
-	} else {
-		s.timers.schedule(&tx.timer, tx.deadline, tx.fire)
-	}
-	return out, true
+	return s.openNotify(sub, parts, state, ctype, body), true
 }

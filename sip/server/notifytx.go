@@ -37,7 +37,7 @@ var (
 // notifyTx is the client transaction of a subscription's NOTIFY in flight,
 // guarded by the subscription's mutex.
 type notifyTx struct {
-	branch        string
+	seq           uint64         // the branch's number; 0 when none is in flight
 	wire          *[]byte        // the NOTIFY as sent, kept for UDP retransmissions
 	udp           netip.AddrPort // destination of a UDP NOTIFY
 	interval      time.Duration  // Timer E
@@ -110,10 +110,10 @@ func dialogLines(local, remote sip.Uri, localTag, remoteTag, callID, event strin
 func requestLine(target sip.Uri) string { return "NOTIFY " + target.String() + " SIP/2.0\r\n" }
 
 // appendNotify writes a whole NOTIFY.
-func appendNotify(buf []byte, sub *subscription, via, contact, branch string, cseq uint32, state, ctype string, body []byte) []byte {
+func (s *Server) appendNotify(buf []byte, sub *subscription, via, contact string, seq uint64, cseq uint32, state, ctype string, body []byte) []byte {
 	buf = append(buf, sub.reqLine...)
 	buf = append(buf, via...)
-	buf = append(buf, branch...)
+	buf = s.appendBranch(buf, seq)
 	buf = append(buf, "\r\n"...)
 	buf = append(buf, sub.dialogHdrs...)
 	buf = append(buf, "CSeq: "...)
@@ -134,16 +134,82 @@ func appendNotify(buf []byte, sub *subscription, via, contact, branch string, cs
 	return append(buf, body...)
 }
 
-func (s *Server) newBranch() string {
-	return sip.RFC3261BranchMagicCookie + s.branchPrefix + strconv.FormatUint(s.branchSeq.Add(1), 36)
+// appendBranch writes the branch of NOTIFY number seq: the magic cookie,
+// this server's random prefix and seq in base 36.
+func (s *Server) appendBranch(buf []byte, seq uint64) []byte {
+	buf = append(buf, s.branchMark...)
+	return strconv.AppendUint(buf, seq, 36)
+}
+
+// branchSeq is the number of one of our branches; ok is false for a branch
+// that is not ours.
+func (s *Server) branchSeq(branch []byte) (seq uint64, ok bool) {
+	if !bytes.HasPrefix(branch, s.branchMark) {
+		return 0, false
+	}
+	digits := branch[len(s.branchMark):]
+	if len(digits) == 0 || len(digits) > 13 || digits[0] == '0' {
+		return 0, false // strconv.AppendUint writes no leading zero
+	}
+	for _, c := range digits {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'z':
+			d = c - 'a' + 10
+		default:
+			return 0, false
+		}
+		seq = seq*36 + uint64(d)
+	}
+	return seq, true
+}
+
+// openNotify writes sub's next NOTIFY and opens its client transaction:
+// the branch joins s.pending when sent, Timer E (UDP) and F start. The
+// caller holds sub.mu.
+func (s *Server) openNotify(sub *subscription, parts *wireParts, state, ctype string, body []byte) notifyOut {
+	out := notifyOut{wire: getWire(), seq: s.branchNext.Add(1), transport: sub.transport, dest: sub.dest, udp: sub.udp, target: sub.target}
+	via, contact := parts.viaUDP, parts.contactUDP
+	if out.transport != "UDP" {
+		via, contact = parts.stream(out.transport)
+	}
+	*out.wire = s.appendNotify((*out.wire)[:0], sub, via, contact, out.seq, sub.cseq, state, ctype, body)
+	if out.transport == "UDP" && len(*out.wire) > MaxUDPMessage && s.hasTCP() {
+		// RFC 3261 §18.1.1: a request over 1300 bytes goes over a
+		// congestion-controlled transport; every UA supports TCP. The
+		// decision is on the final bytes.
+		out.transport, out.dest = "TCP", hostPort(sub.target, 5060)
+		*out.wire = s.appendNotify((*out.wire)[:0], sub, parts.viaTCP, parts.contactTCP, out.seq, sub.cseq, state, ctype, body)
+	}
+	tx := &sub.tx
+	tx.seq, tx.wire, tx.udp, tx.retransmitted = out.seq, out.wire, out.udp, false
+	now := time.Now()
+	tx.deadline = now.Add(64 * s.t1) // Timer F
+	if tx.fire == nil {
+		tx.fire = func() { s.notifyTimer(sub) }
+	}
+	if out.transport == "UDP" {
+		tx.interval = s.t1 // Timer E
+		s.timers.schedule(&tx.timer, now.Add(tx.interval), tx.fire)
+	} else {
+		s.timers.schedule(&tx.timer, tx.deadline, tx.fire)
+	}
+	return out
 }
 
 // startNotifies sends the NOTIFYs the scheduler granted a slot.
 func (s *Server) startNotifies(subs []*subscription) {
+	if len(subs) == 0 {
+		return
+	}
+	s.holdUDP() // one burst, sent in batches
 	for i, sub := range subs {
 		s.startNotify(sub)
 		subs[i] = nil
 	}
+	s.releaseUDP()
 }
 
 func (s *Server) startNotify(sub *subscription) {
@@ -152,17 +218,17 @@ func (s *Server) startNotify(sub *subscription) {
 		s.startNotifies(s.sched.release(nil, sub, false))
 		return
 	}
-	s.pending.put(out.branch, sub)
+	s.pending.put(out.seq, sub)
 	var err error
 	switch {
 	case out.transport == "UDP":
-		err = s.writeUDP(*out.wire, out.udp)
+		err = s.sendUDP(out)
 	default:
 		s.sendStream(sub, out)
 	}
 	if err != nil {
-		if _, mine := s.pending.take(out.branch); mine {
-			s.finishNotify(sub, nil, err)
+		if _, mine := s.pending.take(out.seq); mine {
+			s.finishNotify(sub, 0, nil, err)
 		}
 	}
 }
@@ -185,16 +251,16 @@ func (s *Server) writeUDP(b []byte, to netip.AddrPort) error {
 func (s *Server) notifyTimer(sub *subscription) {
 	sub.mu.Lock()
 	tx := &sub.tx
-	if tx.branch == "" {
+	if tx.seq == 0 {
 		sub.mu.Unlock()
 		return
 	}
 	now := time.Now()
 	if !now.Before(tx.deadline) {
-		branch := tx.branch
+		seq := tx.seq
 		sub.mu.Unlock()
-		if _, mine := s.pending.take(branch); mine {
-			s.finishNotify(sub, nil, errNotifyTimeout)
+		if _, mine := s.pending.take(seq); mine {
+			s.finishNotify(sub, 0, nil, errNotifyTimeout)
 		}
 		return
 	}
@@ -222,65 +288,88 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// onNotifyResponse matches an answer to a NOTIFY in flight by its branch.
+// onNotifyResponse matches an answer sipgo parsed (TCP and TLS, and UDP
+// answers the narrow reader declined) to a NOTIFY in flight.
 func (s *Server) onNotifyResponse(res *sip.Response) {
 	via := res.Via()
 	if via == nil {
 		return
 	}
 	branch, _ := via.Params.Get("branch")
-	if res.IsProvisional() {
+	if seq, ok := s.branchSeq([]byte(branch)); ok {
+		s.onAnswer(seq, res.StatusCode, []byte(res.Reason))
+		return
+	}
+	s.log.Debug("response to no request of ours", "response", res.StartLine())
+}
+
+// onAnswer ends (or, for a provisional answer, prolongs) NOTIFY number seq.
+func (s *Server) onAnswer(seq uint64, status int, reason []byte) {
+	if status < 200 {
 		// RFC 3261 §17.1.2.2: Proceeding, retransmit every T2 until Timer F.
-		if sub, ok := s.pending.get(branch); ok {
+		if sub, ok := s.pending.get(seq); ok {
 			sub.mu.Lock()
-			if sub.tx.branch == branch {
+			if sub.tx.seq == seq {
 				sub.tx.interval = s.t2
 			}
 			sub.mu.Unlock()
 		}
 		return
 	}
-	sub, ok := s.pending.take(branch)
+	sub, ok := s.pending.take(seq)
 	if !ok {
-		s.log.Debug("unmatched response (retransmission)", "response", res.StartLine())
+		s.log.Debug("unmatched answer (retransmission)", "status", status)
 		return
 	}
-	s.finishNotify(sub, res, nil)
+	s.finishNotify(sub, status, reason, nil)
 }
 
 // filterNotifyAnswer takes the answers to our UDP NOTIFYs out of sipgo's
 // path before its transaction layer starts a goroutine for each: a datagram
-// that is a response carrying one of our branches is parsed (with sipgo's
-// parser) and matched here, on the reading goroutine. Everything else goes
-// on to sipgo unchanged.
+// that is a response carrying one of our branches is read (by the narrow
+// reader, or sipgo's parser where it declines) and matched here, on the
+// reading goroutine. Everything else goes on to sipgo unchanged.
 func (s *Server) filterNotifyAnswer(parser *sip.Parser, p sip.TransportReadProps, data []byte) []byte {
-	if p.Transport != "UDP" || !bytes.HasPrefix(data, []byte("SIP/2.0 ")) {
-		return data
+	if p.Transport == "UDP" && s.takeUDPAnswer(parser, data) {
+		return nil
 	}
-	if !bytes.Contains(data[:min(len(data), 1024)], s.branchMarkBytes) {
-		return data
+	return data
+}
+
+// takeUDPAnswer reports whether data is an answer to one of our NOTIFYs,
+// and if so matches it.
+func (s *Server) takeUDPAnswer(parser *sip.Parser, data []byte) bool {
+	if !bytes.HasPrefix(data, []byte("SIP/2.0 ")) || !bytes.Contains(data[:min(len(data), 1024)], s.branchMark) {
+		return false
+	}
+	if a, ok := readAnswer(data); ok {
+		seq, ours := s.branchSeq(a.branch)
+		if ours {
+			s.onAnswer(seq, a.status, a.reason)
+		}
+		return ours
 	}
 	msg, err := parser.ParseSIP(data)
 	res, ok := msg.(*sip.Response)
 	if err != nil || !ok {
-		return data // sipgo logs and answers what it cannot parse
+		return false // sipgo logs and answers what it cannot parse
 	}
 	s.onNotifyResponse(res)
-	return nil
+	return true
 }
 
 // finishNotify ends the NOTIFY transaction of sub (taken from s.pending by
 // the caller, so exactly once) and starts what its slot now allows.
-func (s *Server) finishNotify(sub *subscription, res *sip.Response, err error) {
+func (s *Server) finishNotify(sub *subscription, status int, reason []byte, err error) {
 	sub.mu.Lock()
 	s.timers.cancel(&sub.tx.timer)
 	wire := sub.tx.wire
-	sub.tx.wire, sub.tx.branch = nil, ""
-	answered := res != nil && !sub.tx.retransmitted
+	sub.tx.wire, sub.tx.seq = nil, 0
+	answered := err == nil && !sub.tx.retransmitted
 	sub.mu.Unlock()
 	putWire(wire)
 	start := s.sched.release(nil, sub, answered)
-	s.notifyDone(sub, res, err)
+	s.notifyDone(sub, status, reason, err)
 	s.startNotifies(start)
 }
 
@@ -288,24 +377,33 @@ func (s *Server) finishNotify(sub *subscription, res *sip.Response, err error) {
 // into single writes. Its goroutine runs only while bytes are queued, so a
 // subscriber that stops reading blocks its own connection and no one else.
 type streamWriter struct {
-	key      string // transport and destination
-	mu       sync.Mutex
-	buf      []byte
-	branches []string // the NOTIFYs whose bytes are in buf
-	running  bool
+	key  string // transport and destination
+	mu   sync.Mutex
+	buf  []byte
+	seqs []uint64 // the NOTIFYs whose bytes are in buf
+	// spare buffers of the writing goroutine, kept with the writer when
+	// it is pooled
+	spare     []byte
+	spareSeqs []uint64
+	running   bool
 }
+
+// writerPool keeps idle stream writers with their buffers: a burst to a
+// connection would otherwise grow new ones each time.
+var writerPool = sync.Pool{New: func() any { return new(streamWriter) }}
 
 func (s *Server) sendStream(sub *subscription, out notifyOut) {
 	key := out.transport + " " + out.dest
 	s.writersMu.Lock()
 	w := s.writers[key]
 	if w == nil {
-		w = &streamWriter{key: key}
+		w = writerPool.Get().(*streamWriter)
+		w.key = key
 		s.writers[key] = w
 	}
 	w.mu.Lock()
 	w.buf = append(w.buf, *out.wire...)
-	w.branches = append(w.branches, out.branch)
+	w.seqs = append(w.seqs, out.seq)
 	start := !w.running
 	w.running = true
 	w.mu.Unlock()
@@ -313,7 +411,7 @@ func (s *Server) sendStream(sub *subscription, out notifyOut) {
 	// A reliable transport retransmits for us: the bytes are not kept. The
 	// answer may have come already and its finishNotify released them.
 	sub.mu.Lock()
-	mine := sub.tx.branch == out.branch && sub.tx.wire == out.wire
+	mine := sub.tx.seq == out.seq && sub.tx.wire == out.wire
 	if mine {
 		sub.tx.wire = nil
 	}
@@ -330,8 +428,7 @@ func (s *Server) sendStream(sub *subscription, out notifyOut) {
 func (s *Server) writeLoop(w *streamWriter, out notifyOut) {
 	defer s.workers.Done()
 	conn, err := s.streamConn(out)
-	var spare []byte
-	var spareBranches []string
+	spare, spareSeqs := w.spare, w.spareSeqs
 	for {
 		s.writersMu.Lock()
 		w.mu.Lock()
@@ -340,24 +437,28 @@ func (s *Server) writeLoop(w *streamWriter, out notifyOut) {
 			delete(s.writers, w.key)
 			w.mu.Unlock()
 			s.writersMu.Unlock()
+			// No one can reach w any more: its buffers serve the next burst.
+			if cap(spare) <= maxIdleQueueBytes && cap(w.buf) <= maxIdleQueueBytes {
+				w.key, w.spare, w.spareSeqs = "", spare, spareSeqs
+				writerPool.Put(w)
+			}
 			break
 		}
-		buf, branches := w.buf, w.branches
-		w.buf, w.branches = spare[:0], spareBranches[:0]
+		buf, seqs := w.buf, w.seqs
+		w.buf, w.seqs = spare[:0], spareSeqs[:0]
 		w.mu.Unlock()
 		s.writersMu.Unlock()
 		if err == nil {
 			_, err = conn.(io.Writer).Write(buf)
 		}
 		if err != nil {
-			for _, b := range branches {
-				if sub, mine := s.pending.take(b); mine {
-					s.finishNotify(sub, nil, err)
+			for _, seq := range seqs {
+				if sub, mine := s.pending.take(seq); mine {
+					s.finishNotify(sub, 0, nil, err)
 				}
 			}
 		}
-		clear(branches)
-		spare, spareBranches = buf[:0], branches[:0]
+		spare, spareSeqs = buf[:0], seqs[:0]
 	}
 	if conn != nil {
 		conn.TryClose()
@@ -375,7 +476,7 @@ func (s *Server) streamConn(out notifyOut) (sip.Connection, error) {
 	}
 	req := sip.NewRequest(sip.NOTIFY, out.target)
 	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: out.transport, Params: sip.NewParams()}
-	via.Params.Add("branch", out.branch)
+	via.Params.Add("branch", string(s.appendBranch(nil, out.seq)))
 	req.AppendHeader(via)
 	req.SetTransport(out.transport)
 	req.SetDestination(out.dest)
@@ -394,4 +495,57 @@ func checkWriter(c sip.Connection) (sip.Connection, error) {
 		return nil, fmt.Errorf("sipgo connection %T cannot write bytes", c)
 	}
 	return c, nil
+}
+
+// pendingTable holds the NOTIFYs in flight by branch number, in
+// independently locked shards.
+type pendingTable struct {
+	shards [shardCount]struct {
+		mu sync.Mutex
+		m  map[uint64]*subscription
+	}
+}
+
+func (t *pendingTable) init() {
+	for i := range t.shards {
+		t.shards[i].m = make(map[uint64]*subscription)
+	}
+}
+
+func (t *pendingTable) put(seq uint64, sub *subscription) {
+	sh := &t.shards[seq%shardCount]
+	sh.mu.Lock()
+	sh.m[seq] = sub
+	sh.mu.Unlock()
+}
+
+func (t *pendingTable) get(seq uint64) (*subscription, bool) {
+	sh := &t.shards[seq%shardCount]
+	sh.mu.Lock()
+	sub, ok := sh.m[seq]
+	sh.mu.Unlock()
+	return sub, ok
+}
+
+// take removes seq: of concurrent callers exactly one gets ok.
+func (t *pendingTable) take(seq uint64) (*subscription, bool) {
+	sh := &t.shards[seq%shardCount]
+	sh.mu.Lock()
+	sub, ok := sh.m[seq]
+	if ok {
+		delete(sh.m, seq)
+	}
+	sh.mu.Unlock()
+	return sub, ok
+}
+
+func (t *pendingTable) len() int {
+	n := 0
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		n += len(sh.m)
+		sh.mu.Unlock()
+	}
+	return n
 }

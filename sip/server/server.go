@@ -136,15 +136,17 @@ type Server struct {
 
 	// NOTIFY transactions in flight by branch, the prepared Via and
 	// Contact lines, and the TCP writers (notifytx.go).
-	pending      shardMap[*subscription]
-	wire         atomic.Pointer[wireParts]
-	branchPrefix string
-	branchSeq    atomic.Uint64
-	// branchMarkBytes is "branch=z9hG4bK" + branchPrefix, found in answers.
-	branchMarkBytes []byte
-	writersMu       sync.Mutex
-	writers         map[string]*streamWriter
-	udpConn         net.PacketConn // set by Serve before anything is sent
+	pending pendingTable
+	wire    atomic.Pointer[wireParts]
+	// branchMark is "z9hG4bK" and a random prefix: NOTIFY number n has the
+	// branch branchMark + n in base 36 (n from branchNext, never 0).
+	branchMark []byte
+	branchNext atomic.Uint64
+	writersMu  sync.Mutex
+	writers    map[string]*streamWriter
+	udpConn    net.PacketConn // set by Serve before anything is sent
+	udpq       udpQueue       // UDP NOTIFYs waiting for one sendmmsg (udpbatch.go)
+	parser     *sip.Parser
 	// t1 and t2 are RFC 3261's T1 and T2 for NOTIFY transactions, sipgo's
 	// values when New ran.
 	t1, t2 time.Duration
@@ -254,15 +256,15 @@ func New(o Options) (*Server, error) {
 		timers:         newTimerHeap(),
 		sched:          newScheduler(),
 		etagPrefix:     strconv.FormatInt(time.Now().UnixNano(), 36) + "." + sip.GenerateTagN(6) + ".",
-		branchPrefix:   sip.GenerateTagN(8) + ".",
+		branchMark:     []byte(sip.RFC3261BranchMagicCookie + sip.GenerateTagN(8) + "."),
 		t1:             sip.T1,
 		t2:             sip.T2,
 		preAuthTimeout: PreAuthTimeout,
 		writers:        make(map[string]*streamWriter),
 		watcherSubs:    make(map[string]int),
 		closed:         make(chan struct{}),
+		parser:         parser,
 	}
-	s.branchMarkBytes = []byte("branch=" + sip.RFC3261BranchMagicCookie + s.branchPrefix)
 	s.checkAuth = s.authenticate
 	s.verifier = digest.NewVerifier(digest.Options{Realm: o.Domain, HA1: o.Store.HA1})
 	s.regs.init()
@@ -335,6 +337,11 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		s.tcpAddr = tcp.Addr().String()
 	}
 	s.udpConn = udp
+	var sipUDP net.PacketConn = udp
+	if bc, ok := newBatchConn(s, udp, s.parser); ok {
+		sipUDP, s.udpq.pc = bc, bc.pc
+		defer bc.free() // after sipgo's reader has returned (below)
+	}
 	s.mu.Unlock()
 	s.setWireParts()
 
@@ -351,7 +358,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	n := 0
 	if udp != nil {
 		n++
-		go func() { errc <- s.sip.ServeUDP(udp) }()
+		go func() { errc <- s.sip.ServeUDP(sipUDP) }()
 	}
 	if tcp != nil {
 		n++

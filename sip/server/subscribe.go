@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,12 +84,13 @@ type subscription struct {
 	slotFlow string
 
 	mu         sync.Mutex
-	target     sip.Uri // subscriber's Contact: Request-URI of NOTIFYs
-	reqLine    string  // "NOTIFY <target> SIP/2.0\r\n"
-	transport  string  // "UDP" or "TCP"
-	dest       string  // host:port NOTIFYs are sent to
-	flowKey    string  // transport and dest: the scheduler's flow
-	cseq       uint32  // last NOTIFY CSeq
+	target     sip.Uri        // subscriber's Contact: Request-URI of NOTIFYs
+	reqLine    string         // "NOTIFY <target> SIP/2.0\r\n"
+	transport  string         // "UDP" or "TCP"
+	dest       string         // host:port NOTIFYs are sent to
+	udp        netip.AddrPort // dest of a UDP subscriber, parsed once
+	flowKey    string         // transport and dest: the scheduler's flow
+	cseq       uint32         // last NOTIFY CSeq
 	remoteCSeq uint32
 	expires    time.Time
 	state      subState
@@ -115,6 +117,14 @@ type subscription struct {
 // setTarget records where NOTIFYs go. The caller holds sub.mu or owns sub.
 func (sub *subscription) setTarget(target sip.Uri, transport, dest string) {
 	sub.target, sub.transport, sub.dest = target, transport, dest
+	sub.udp = netip.AddrPort{}
+	if transport == "UDP" {
+		// An unparsable address leaves sub.udp invalid: the write fails and
+		// the subscription ends as for any transport failure.
+		if ap, err := netip.ParseAddrPort(dest); err == nil {
+			sub.udp = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		}
+	}
 	sub.reqLine = requestLine(target)
 	sub.flowKey = transport + " " + dest
 }
