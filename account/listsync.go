@@ -25,6 +25,14 @@ import (
 // re-reads my icon. Where the server refuses xcap-diff or has not answered,
 // the list is read every ListPollInterval with If-None-Match, which costs a
 // 304 when nothing changed.
+//
+// The watcher rules and the offline note follow the same way once the
+// front end has read them (a watchers view, the offline note editor): a
+// pres-rules or pidf-manipulation change reported by xcap-diff reads them
+// again (WatcherRulesEvent, OfflineNoteEvent); while polling, their
+// documents are read every RulesPollInterval with If-None-Match. In
+// Blink's layout the rules also name lists of the buddy list document, so
+// a changed buddy list reads the rules again too.
 
 // ListPollInterval is how often the buddy list is read again (a
 // conditional GET) while no xcap-diff subscription reports changes.
@@ -35,6 +43,15 @@ const ListPollInterval = 2 * time.Second
 // Kamailio's rls never reports a removed member, nor a new one that has
 // not published, and a server may not notice list edits at all.
 const ListChangeGrace = 4 * time.Second
+
+// RulesPollInterval is how often, while no xcap-diff subscription reports
+// changes, the pres-rules documents (once the front end read the watcher
+// rules) and the offline note (once it read that) are read again with
+// If-None-Match.
+const RulesPollInterval = 2 * time.Second
+
+// absentTag is docTags' mark of a document the server does not have.
+const absentTag = "\x00absent"
 
 // listSync is the account's buddy list state: how it is watched, the ETag
 // last read, and, when each buddy is watched alone, the subscriptions.
@@ -61,6 +78,15 @@ type listSync struct {
 	notified   uint64
 	awaitFrom  uint64
 	awaitUntil time.Time
+	// rulesWanted and noteWanted are set once the front end read the
+	// watcher rules or the offline note: from then on they follow other
+	// clients' edits. docTags are the ETags of the documents polled for
+	// them (by AUID; absentTag: not there).
+	rulesWanted, noteWanted bool
+	docTags                 map[string]string
+	// rulesRead serializes reading the rules and queueing them, so the
+	// last WatcherRulesEvent queued is from the newest read.
+	rulesRead sync.Mutex
 
 	// follow serializes the per-buddy subscriptions' bookkeeping (never
 	// held by the sink, so the UA may be called with it held).
@@ -76,6 +102,7 @@ func (l *listSync) init(aor string) {
 	l.ev = ListEvent{Service: l.service}
 	l.changed = map[string]bool{}
 	l.diffETags = map[string]string{}
+	l.docTags = map[string]string{}
 	l.subscribed = map[string]string{}
 }
 
@@ -172,21 +199,25 @@ func (a *Account) runList() {
 		presrules.AUID + "/users/" + xui + "/" + presrules.DocumentPath,
 		presrules.OMAAUID + "/users/" + xui + "/" + presrules.DocumentPath,
 		"org.openmobilealliance.pres-content/users/" + xui + "/oma_status-icon/index",
+		offlineAUID + "/users/" + xui + "/" + offlinePath,
 	})
 	a.startRLS(doc)
 	poll := time.NewTicker(ListPollInterval)
 	defer poll.Stop()
+	pollRules := time.NewTicker(RulesPollInterval)
+	defer pollRules.Stop()
 	for {
 		select {
 		case <-a.ctx.Done():
 			return
 		case <-l.wake:
 		case <-poll.C:
-			l.mu.Lock()
-			diff := l.ev.Follow == FollowXcapDiff
-			l.mu.Unlock()
-			if !diff {
+			if !a.followedByDiff() {
 				a.reloadList()
+			}
+		case <-pollRules.C:
+			if !a.followedByDiff() {
+				a.pollFollowed()
 			}
 		}
 		l.mu.Lock()
@@ -247,6 +278,10 @@ func (a *Account) applyChanges(changed map[string]bool) {
 	}
 	if changed[presrules.AUID] || changed[presrules.OMAAUID] {
 		a.ua.RefreshWatchers()
+		a.followRules()
+	}
+	if changed[offlineAUID] {
+		a.followOfflineNote()
 	}
 	for auid := range changed {
 		if strings.Contains(auid, "pres-content") || strings.Contains(auid, "icon") {
@@ -267,6 +302,108 @@ func (a *Account) reloadMyIcon() {
 		defer a.wg.Done()
 		a.settleMyIcon(true)
 	}()
+}
+
+// followedByDiff reports whether xcap-diff reports edits made elsewhere
+// (else they are polled for).
+func (a *Account) followedByDiff() bool {
+	a.lists.mu.Lock()
+	defer a.lists.mu.Unlock()
+	return a.lists.ev.Follow == FollowXcapDiff
+}
+
+// followRules reads the watcher rules again after another client may have
+// changed them, once the front end has read them.
+func (a *Account) followRules() {
+	l := &a.lists
+	l.mu.Lock()
+	wanted := l.rulesWanted
+	l.mu.Unlock()
+	if !wanted {
+		return
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, a.o.RequestTimeout)
+	defer cancel()
+	if err := a.pushWatcherRules(ctx); err != nil && a.ctx.Err() == nil {
+		a.log.Info("watcher rules changed elsewhere and could not be read", "error", err)
+	}
+}
+
+// followOfflineNote reads the offline note again after another client may
+// have changed it, once the front end has read it.
+func (a *Account) followOfflineNote() {
+	l := &a.lists
+	l.mu.Lock()
+	wanted := l.noteWanted
+	l.mu.Unlock()
+	if !wanted {
+		return
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, a.o.RequestTimeout)
+	defer cancel()
+	if err := a.pushOfflineNote(ctx); err != nil && a.ctx.Err() == nil {
+		a.log.Info("the offline note changed elsewhere and could not be read", "error", err)
+	}
+}
+
+// pollFollowed reads the documents the front end follows besides the
+// buddy list (the pres-rules of both layouts, the offline note) with
+// If-None-Match, and reads again what changed.
+func (a *Account) pollFollowed() {
+	l := &a.lists
+	l.mu.Lock()
+	rules, note := l.rulesWanted, l.noteWanted
+	l.mu.Unlock()
+	if !rules && !note {
+		return
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, a.o.RequestTimeout)
+	defer cancel()
+	if rules {
+		ietf := a.docChanged(ctx, presrules.AUID, presrules.DocumentPath)
+		oma := a.docChanged(ctx, presrules.OMAAUID, presrules.DocumentPath)
+		if ietf || oma {
+			a.ua.RefreshWatchers()
+			a.followRules()
+		}
+	}
+	if note && a.docChanged(ctx, offlineAUID, offlinePath) {
+		a.followOfflineNote()
+	}
+}
+
+// docChanged reads one of my documents with If-None-Match against the
+// ETag last seen and reports whether it differs (first read, a new ETag,
+// created or deleted). A failed read is no change: the next poll asks
+// again.
+func (a *Account) docChanged(ctx context.Context, auid, path string) bool {
+	l := &a.lists
+	l.mu.Lock()
+	tag, seen := l.docTags[auid]
+	l.mu.Unlock()
+	ifNoneMatch := tag
+	if tag == absentTag {
+		ifNoneMatch = ""
+	}
+	d, err := a.xc.Get(ctx, auid, path, ifNoneMatch)
+	var now string
+	switch {
+	case errors.Is(err, xcap.ErrNotModified):
+		return false
+	case xcap.IsNotFound(err):
+		now = absentTag
+	case err != nil:
+		if a.ctx.Err() == nil {
+			a.log.Info(auid+" not re-read", "error", err)
+		}
+		return false
+	default:
+		now = d.ETag
+	}
+	l.mu.Lock()
+	l.docTags[auid] = now
+	l.mu.Unlock()
+	return !seen || !sameETag(now, tag)
 }
 
 func (a *Account) listMode() ListMode {
@@ -298,6 +435,8 @@ func (a *Account) reloadList() {
 	l.etag = newTag
 	l.mu.Unlock()
 	a.setBuddies(doc)
+	// Blink's rules name lists of this document (granted, blocked).
+	a.followRules()
 	if !a.o.NoRLS && a.listMode() != ListModePerBuddy {
 		if err := a.syncPresenceRLS(ctx, doc); err != nil && a.ctx.Err() == nil {
 			a.log.Warn("the RLS list does not follow the buddy list", "error", err)

@@ -1,10 +1,14 @@
 package account
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"testing"
 
+	"github.com/sipbuddy/sipbuddy/sip/pidf"
+	"github.com/sipbuddy/sipbuddy/sip/ua"
+	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/xcapdiff"
 )
 
@@ -43,5 +47,55 @@ func TestNoteDiff(t *testing.T) {
 	}
 	if !sameETag(`W/"abc"`, "abc") || sameETag("abc", "abd") {
 		t.Error("sameETag")
+	}
+}
+
+// TestDocChanged: a polled document is news on its first read, when it is
+// created, rewritten or deleted, and not while it stays as it was (a 304,
+// or a 404 again).
+func TestDocChanged(t *testing.T) {
+	s := startServer(t, 0, false, false)
+	a, err := New(Options{
+		Options:  ua.Options{AOR: testerAOR, Password: "pw", Proxy: s.Proxy()},
+		XCAPRoot: s.XCAPRoot(), CacheDir: t.TempDir(), NoTrace: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.cancel)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	xc := s.xcapOf(t, "tester")
+	put := func(note string) {
+		t.Helper()
+		doc, err := pidf.Encode(pidf.Publication{Entity: testerAOR, TupleID: offlineTupleID, Note: note})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := xc.Put(ctx, offlineAUID, offlinePath, doc, offlineContentType, xcap.Condition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, step := range []struct {
+		what string
+		do   func()
+		want bool
+	}{
+		{"first read, no document", func() {}, true},
+		{"still none", func() {}, false},
+		{"created", func() { put("away") }, true},
+		{"unchanged", func() {}, false},
+		{"rewritten", func() { put("on holiday") }, true},
+		{"deleted", func() {
+			if _, err := xc.Delete(ctx, offlineAUID, offlinePath, xcap.Condition{}); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"still deleted", func() {}, false},
+	} {
+		step.do()
+		if got := a.docChanged(ctx, offlineAUID, offlinePath); got != step.want {
+			t.Errorf("step %d (%s): changed %v, want %v", i, step.what, got, step.want)
+		}
 	}
 }

@@ -35,7 +35,7 @@ func (a *Account) SetOfflineNote(note string) RequestID {
 			if _, err := a.xc.Delete(ctx, offlineAUID, offlinePath, xcap.Condition{}); err != nil && !xcap.IsNotFound(err) {
 				return "", fmt.Errorf("offline note: %w", err)
 			}
-			a.q.push(OfflineNoteEvent{})
+			a.pushedOfflineNote("")
 			return "offline note removed", nil
 		}
 		doc, err := pidf.Encode(pidf.Publication{Entity: a.AOR(), TupleID: offlineTupleID, Note: note})
@@ -45,28 +45,46 @@ func (a *Account) SetOfflineNote(note string) RequestID {
 		if _, err := a.xc.Put(ctx, offlineAUID, offlinePath, doc, offlineContentType, xcap.Condition{}); err != nil {
 			return "", fmt.Errorf("offline note: %w", err)
 		}
-		a.q.push(OfflineNoteEvent{Note: note})
+		a.pushedOfflineNote(note)
 		return "offline note set: watchers see it when all your devices are offline", nil
 	})
 }
 
 // ReadOfflineNote reads the offline note from the XCAP server and answers
-// with an OfflineNoteEvent (and a DoneEvent).
+// with an OfflineNoteEvent (and a DoneEvent); from then on the note
+// follows other clients' edits (listsync.go).
 func (a *Account) ReadOfflineNote() RequestID {
 	return a.run(ReadOfflineNoteRequest, func(ctx context.Context, _ RequestID) (string, error) {
-		doc, err := a.xc.Get(ctx, offlineAUID, offlinePath, "")
-		if xcap.IsNotFound(err) {
-			a.q.push(OfflineNoteEvent{})
-			return "no offline note", nil
+		if err := a.pushOfflineNote(ctx); err != nil {
+			return "", err
 		}
-		if err != nil {
-			return "", fmt.Errorf("offline note: %w", err)
-		}
-		st, err := pidf.Parse(doc.Body)
-		if err != nil {
-			return "", fmt.Errorf("offline note: the stored document is not PIDF: %w", err)
-		}
-		a.q.push(OfflineNoteEvent{Note: st.Note})
 		return "offline note read", nil
 	})
+}
+
+// pushOfflineNote reads the offline note and queues an OfflineNoteEvent.
+func (a *Account) pushOfflineNote(ctx context.Context) error {
+	doc, err := a.xc.Get(ctx, offlineAUID, offlinePath, "")
+	if xcap.IsNotFound(err) {
+		a.pushedOfflineNote("")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("offline note: %w", err)
+	}
+	st, err := pidf.Parse(doc.Body)
+	if err != nil {
+		return fmt.Errorf("offline note: the stored document is not PIDF: %w", err)
+	}
+	a.pushedOfflineNote(st.Note)
+	return nil
+}
+
+// pushedOfflineNote queues the note as it now stands and has it follow
+// other clients' edits.
+func (a *Account) pushedOfflineNote(note string) {
+	a.lists.mu.Lock()
+	a.lists.noteWanted = true
+	a.lists.mu.Unlock()
+	a.q.push(OfflineNoteEvent{Note: note})
 }

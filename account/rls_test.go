@@ -151,10 +151,17 @@ next:
 // loginTester starts an account of tester on s with a wire trace.
 func loginTester(t *testing.T, s *server, o func(*Options)) (*Account, *recorder, *wire) {
 	t.Helper()
+	return loginUser(t, s, "tester", o)
+}
+
+// loginUser starts an account of user (one of s's users) with a wire
+// trace and a cache directory of its own.
+func loginUser(t *testing.T, s *server, user string, o func(*Options)) (*Account, *recorder, *wire) {
+	t.Helper()
 	w := &wire{}
 	opts := Options{
 		Options: ua.Options{
-			AOR: "sip:tester@example.test", Password: "pw", Proxy: s.Proxy(),
+			AOR: "sip:" + user + "@" + s.domain, Password: "pw", Proxy: s.Proxy(),
 			RetryMin: 100 * time.Millisecond, RetryMax: time.Second, Trace: w.trace,
 		},
 		XCAPRoot: s.XCAPRoot(), CacheDir: t.TempDir(), NoTrace: true,

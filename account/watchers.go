@@ -91,8 +91,15 @@ func (a *Account) setWatcher(ctx context.Context, uri string, h presrules.Handli
 }
 
 // pushWatcherRules reads the rules and lists documents and queues a
-// WatcherRulesEvent.
+// WatcherRulesEvent; from then on the rules follow other clients' edits
+// (listsync.go).
 func (a *Account) pushWatcherRules(ctx context.Context) error {
+	l := &a.lists
+	l.rulesRead.Lock()
+	defer l.rulesRead.Unlock()
+	l.mu.Lock()
+	l.rulesWanted = true
+	l.mu.Unlock()
 	layout, err := presrules.Layout(ctx, a.xc)
 	if err != nil {
 		return err

@@ -187,6 +187,14 @@ func startDemoAccount(t *testing.T, n int, prepare ...func(w *demo.World, acc de
 	for _, p := range prepare {
 		p(w, acc)
 	}
+	return w, startDemoClient(t, ctx, acc)
+}
+
+// startDemoClient starts a client of acc with a cache directory of its own
+// (another device of the account when one runs already), closed when the
+// test ends.
+func startDemoClient(t *testing.T, ctx context.Context, acc demo.Account) *account.Account {
+	t.Helper()
 	b, err := account.New(account.Options{
 		Options:  ua.Options{AOR: acc.AOR, DisplayName: acc.DisplayName, Password: acc.Password, Proxy: acc.Proxy},
 		XCAPRoot: acc.XCAPRoot, CacheDir: t.TempDir()})
@@ -201,5 +209,5 @@ func startDemoAccount(t *testing.T, n int, prepare ...func(w *demo.World, acc de
 		defer cc()
 		b.Close(cctx)
 	})
-	return w, b
+	return b
 }
