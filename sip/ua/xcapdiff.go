@@ -57,31 +57,18 @@ func (e XcapDiffEvent) String() string {
 func (u *UA) WatchXcapDiff(docs []string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.state >= stateClosing {
-		return
-	}
-	if u.xdiff != nil && !u.xdiff.stopped.Load() {
+	if !u.slotFreeLocked(&u.xdiff) {
 		return
 	}
 	s := newSubscription(u, u.aor.String(), u.aor, xcapdiff.Event)
 	s.accept = xcapDiffAccept
 	s.body, s.bodyType = xcapDiffRequestBody(docs), "application/resource-lists+xml"
-	u.xdiff = s
-	if u.state == stateStarted {
-		u.startSubLocked(s)
-	}
+	u.setSubLocked(&u.xdiff, s)
 }
 
 // UnwatchXcapDiff ends the xcap-diff subscription.
 func (u *UA) UnwatchXcapDiff() {
-	u.mu.Lock()
-	s := u.xdiff
-	u.xdiff = nil
-	started := u.state == stateStarted
-	u.mu.Unlock()
-	if s != nil && started {
-		s.unsubscribe()
-	}
+	u.stopSub(&u.xdiff)
 }
 
 // xcapDiffRequestBody is the resource-lists body of an xcap-diff SUBSCRIBE
