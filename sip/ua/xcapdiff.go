@@ -1,7 +1,6 @@
 package ua
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -99,15 +98,9 @@ func (s *subscription) deliverXcapDiffLocked(ctype string, body []byte) error {
 	if len(body) == 0 {
 		return nil
 	}
-	if ctype != xcapdiff.ContentType {
-		s.u.log.Warn("xcap-diff NOTIFY with unexpected content type", "content_type", ctype)
-		return nil
+	d, ok, err := readBody(s, ctype, body, xcapdiff.ContentType, "xcap-diff", xcapdiff.Parse)
+	if ok {
+		s.u.emit(XcapDiffEvent{Diff: d})
 	}
-	d, err := xcapdiff.Parse(body)
-	if err != nil {
-		s.u.log.Warn("NOTIFY with a bad xcap-diff document", "error", err)
-		return fmt.Errorf("ua: xcap-diff document: %w", err)
-	}
-	s.u.emit(XcapDiffEvent{Diff: d})
-	return nil
+	return err
 }
