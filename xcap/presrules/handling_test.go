@@ -8,16 +8,13 @@ import (
 // The sub-handling tokens read back to the values they name, however
 // spelled; Undo and unknown values are named but never parsed.
 func TestHandlingTokens(t *testing.T) {
-	for _, c := range []struct {
-		h     Handling
-		token string
-	}{{Block, "block"}, {Confirm, "confirm"}, {PoliteBlock, "polite-block"}, {Allow, "allow"}} {
-		if got := c.h.String(); got != c.token {
-			t.Errorf("%d.String() = %q, want %q", int(c.h), got, c.token)
+	for token, h := range map[string]Handling{"block": Block, "confirm": Confirm, "polite-block": PoliteBlock, "allow": Allow} {
+		if got := h.String(); got != token {
+			t.Errorf("%d.String() = %q, want %q", int(h), got, token)
 		}
-		for _, in := range []string{c.token, " " + c.token + "\n", strings.ToUpper(c.token)} {
-			if h, ok := ParseHandling(in); !ok || h != c.h {
-				t.Errorf("ParseHandling(%q) = %v, %v; want %v", in, h, ok, c.h)
+		for _, in := range []string{token, " " + token + "\n", strings.ToUpper(token)} {
+			if got, ok := ParseHandling(in); !ok || got != h {
+				t.Errorf("ParseHandling(%q) = %v, %v; want %v", in, got, ok, h)
 			}
 		}
 	}
