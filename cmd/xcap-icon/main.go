@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/sipbuddy/sipbuddy/internal/app/config"
+	"github.com/sipbuddy/sipbuddy/internal/flagargs"
 	"github.com/sipbuddy/sipbuddy/internal/xmltree"
 	"github.com/sipbuddy/sipbuddy/xcap"
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
@@ -55,19 +56,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&filename, "f", "", "PUT: the image `file` to upload; GET: the icon name to download; DELETE: the icon name to delete")
 	fs.StringVar(&filename, "filename", "", "same as -f")
 	// Options may come before or after the operation.
-	var ops []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 1
+	ops, err := flagargs.Parse(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		ops = append(ops, fs.Arg(0))
-		args = fs.Args()[1:]
+		return 1
 	}
 	if len(ops) != 1 || !slices.Contains([]string{"GET", "PUT", "DELETE"}, strings.ToUpper(ops[0])) {
 		fmt.Fprintln(stderr, "Error: You need to specify the operation: GET, PUT or DELETE")

@@ -256,6 +256,14 @@ func presenceOf(uri string, ok func(account.PresenceEvent) bool) func(account.Ev
 	}
 }
 
+// listOf matches a ListEvent for which ok holds.
+func listOf(ok func(account.ListEvent) bool) func(account.Event) bool {
+	return func(ev account.Event) bool {
+		e, is := ev.(account.ListEvent)
+		return is && ok(e)
+	}
+}
+
 // subscriptionOf matches a SubscriptionEvent about uri in state st.
 func subscriptionOf(uri string, st ua.SubscriptionState) func(account.Event) bool {
 	return func(ev account.Event) bool {

@@ -59,15 +59,8 @@ func presenceDialogs(a *session) int {
 // member's presence coming through the same list subscription.
 func TestKamailioRLS(t *testing.T) {
 	in := rlsInstance(t)
-	setBuddies(t, in, "alice", aor("bob"))
-	bob := login(t, in, "bob", 0)
-	bob.done(bob.b.SetStatus(true, "", "rls ready"))
-
-	alice := login(t, in, "alice", 0)
-	alice.waitFor("the list through RLS", func(ev account.Event) bool {
-		e, ok := ev.(account.ListEvent)
-		return ok && e.Mode == account.ListModeRLS
-	})
+	alice, bob := aliceWithBob(t, in, "rls ready")
+	alice.waitFor("the list through RLS", listOf(func(e account.ListEvent) bool { return e.Mode == account.ListModeRLS }))
 	alice.waitFor("bob's note through the list", presenceOf(aor("bob"), func(p account.PresenceEvent) bool { return p.State.Note == "rls ready" }))
 	alice.waitFor("bob active in the list", subscriptionOf(aor("bob"), ua.Active))
 
@@ -84,10 +77,7 @@ func TestKamailioRLS(t *testing.T) {
 
 	// Kamailio's first xcap-diff NOTIFY repeats the document of the last
 	// change (the PUT above): from then on the list is not polled.
-	alice.waitFor("edits followed by xcap-diff", func(ev account.Event) bool {
-		e, ok := ev.(account.ListEvent)
-		return ok && e.Follow == account.FollowXcapDiff
-	})
+	alice.waitFor("edits followed by xcap-diff", listOf(func(e account.ListEvent) bool { return e.Follow == account.FollowXcapDiff }))
 	// Another client (curl, Blink) adds carol to the list.
 	carol := login(t, in, "carol", 0)
 	carol.done(carol.b.SetStatus(true, "", "carol here"))
@@ -96,6 +86,17 @@ func TestKamailioRLS(t *testing.T) {
 	if n := presenceDialogs(alice); n != 1 {
 		t.Errorf("alice started %d presence subscriptions, want the one list subscription", n)
 	}
+}
+
+// aliceWithBob is the start of the list tests: bob is the one buddy in
+// alice's list (written by another client), bob is online with note, then
+// alice logs in.
+func aliceWithBob(t *testing.T, in instance, note string) (alice, bob *session) {
+	t.Helper()
+	setBuddies(t, in, "alice", aor("bob"))
+	bob = login(t, in, "bob", 0)
+	bob.done(bob.b.SetStatus(true, "", note))
+	return login(t, in, "alice", 0), bob
 }
 
 // lastListEvent is the newest ListEvent a session received.
@@ -117,14 +118,8 @@ func (a *session) lastListEvent() (account.ListEvent, bool) {
 // xcap-diff subscription but never sends a document.
 func TestKamailioWithoutRLSFallsBackAndPolls(t *testing.T) {
 	in := openInstance(t)
-	setBuddies(t, in, "alice", aor("bob"))
-	bob := login(t, in, "bob", 0)
-	bob.done(bob.b.SetStatus(true, "", "no rls here"))
-	alice := login(t, in, "alice", 0)
-	alice.waitFor("one subscription per buddy", func(ev account.Event) bool {
-		e, ok := ev.(account.ListEvent)
-		return ok && e.Mode == account.ListModePerBuddy && e.Reason != ""
-	})
+	alice, _ := aliceWithBob(t, in, "no rls here")
+	alice.waitFor("one subscription per buddy", listOf(func(e account.ListEvent) bool { return e.Mode == account.ListModePerBuddy && e.Reason != "" }))
 	alice.waitFor("bob's note", presenceOf(aor("bob"), func(p account.PresenceEvent) bool { return p.State.Note == "no rls here" }))
 
 	addCarolElsewhere(t, in, alice)

@@ -2,17 +2,14 @@ package header
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 )
 
 func TestParseEvent(t *testing.T) {
-	tests := []struct {
-		in   string
-		want Event
-		str  string
-	}{
+	checkParses(t, "ParseEvent", ParseEvent, []parseCase[Event]{
 		{"presence", Event{Package: "presence"}, "presence"},
 		{"Presence", Event{Package: "presence"}, "presence"},
 		{"  PRESENCE.WINFO  ", Event{Package: "presence.winfo"}, "presence.winfo"},
@@ -23,36 +20,57 @@ func TestParseEvent(t *testing.T) {
 		{"conference;call-id=\"x@y\"", Event{Package: "conference", Params: map[string]string{"call-id": "x@y"}}, `conference;call-id="x@y"`},
 		{"message-summary", Event{Package: "message-summary"}, "message-summary"},
 		{"a.b.c;id=\"q\\\"x\"", Event{Package: "a.b.c", ID: `q"x`}, `a.b.c;id="q\"x"`},
-	}
-	for _, tt := range tests {
-		got, err := ParseEvent(tt.in)
+	})
+}
+
+// parseCase is one header value, what it parses to and how it is
+// written back.
+type parseCase[T fmt.Stringer] struct {
+	in   string
+	want T
+	str  string
+}
+
+// checkParses checks that parse (named name) reads each case's value and
+// writes it back as its str.
+func checkParses[T fmt.Stringer](t *testing.T, name string, parse func(string) (T, error), cases []parseCase[T]) {
+	t.Helper()
+	for _, c := range cases {
+		got, err := parse(c.in)
 		if err != nil {
-			t.Errorf("ParseEvent(%q): %v", tt.in, err)
+			t.Errorf("%s(%q): %v", name, c.in, err)
 			continue
 		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ParseEvent(%q) = %#v, want %#v", tt.in, got, tt.want)
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s(%q) = %#v, want %#v", name, c.in, got, c.want)
 		}
-		if s := got.String(); s != tt.str {
-			t.Errorf("ParseEvent(%q).String() = %q, want %q", tt.in, s, tt.str)
+		if s := got.String(); s != c.str {
+			t.Errorf("%s(%q).String() = %q, want %q", name, c.in, s, c.str)
+		}
+	}
+}
+
+// checkRejects checks that parse (named name) refuses each value with an
+// error wrapping ErrSyntax.
+func checkRejects[T any](t *testing.T, name string, parse func(string) (T, error), ins []string) {
+	t.Helper()
+	for _, in := range ins {
+		if v, err := parse(in); err == nil {
+			t.Errorf("%s(%q) = %#v, want error", name, in, v)
+		} else if !errors.Is(err, ErrSyntax) {
+			t.Errorf("%s(%q) error %v does not wrap ErrSyntax", name, in, err)
 		}
 	}
 }
 
 func TestParseEventErrors(t *testing.T) {
-	for _, in := range []string{
+	checkRejects(t, "ParseEvent", ParseEvent, []string{
 		"", "   ", ";id=1", "presence.", ".winfo", "presence..winfo", "presence;", "presence;=x",
 		"presence;id=", "presence;id=1;id=2", "presence id=1", "presence;id=\"open",
 		"presence/x", "presence;a=b c", "presence;a=\"x\r\ny\"",
 		"presence" + strings.Repeat(";a", 2), // duplicate flag
 		"presence" + strings.Repeat(" ", MaxHeaderValueLen),
-	} {
-		if e, err := ParseEvent(in); err == nil {
-			t.Errorf("ParseEvent(%q) = %#v, want error", in, e)
-		} else if !errors.Is(err, ErrSyntax) {
-			t.Errorf("ParseEvent(%q) error %v does not wrap ErrSyntax", in, err)
-		}
-	}
+	})
 	var many strings.Builder
 	many.WriteString("presence")
 	for i := range MaxParams + 1 {
@@ -75,11 +93,7 @@ func TestEventMatches(t *testing.T) {
 }
 
 func TestParseSubscriptionState(t *testing.T) {
-	tests := []struct {
-		in   string
-		want SubscriptionState
-		str  string
-	}{
+	checkParses(t, "ParseSubscriptionState", ParseSubscriptionState, []parseCase[SubscriptionState]{
 		{"active;expires=600", SubscriptionState{State: "active", Expires: 600, RetryAfter: -1}, "active;expires=600"},
 		{"pending;expires=600", SubscriptionState{State: "pending", Expires: 600, RetryAfter: -1}, "pending;expires=600"},
 		{"terminated;reason=timeout", SubscriptionState{State: "terminated", Reason: "timeout", Expires: -1, RetryAfter: -1}, "terminated;reason=timeout"},
@@ -90,20 +104,7 @@ func TestParseSubscriptionState(t *testing.T) {
 		{"active;expires=99999999999999999999999", SubscriptionState{State: "active", Expires: MaxDeltaSeconds, RetryAfter: -1}, "active;expires=4294967295"},
 		{"waiting;expires=5;x-foo=\"b;c\"", SubscriptionState{State: "waiting", Expires: 5, RetryAfter: -1, Params: map[string]string{"x-foo": "b;c"}}, `waiting;expires=5;x-foo="b;c"`},
 		{"terminated;reason=x-mine;retry-after=0", SubscriptionState{State: "terminated", Reason: "x-mine", Expires: -1, RetryAfter: 0}, "terminated;reason=x-mine;retry-after=0"},
-	}
-	for _, tt := range tests {
-		got, err := ParseSubscriptionState(tt.in)
-		if err != nil {
-			t.Errorf("ParseSubscriptionState(%q): %v", tt.in, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ParseSubscriptionState(%q) = %#v, want %#v", tt.in, got, tt.want)
-		}
-		if s := got.String(); s != tt.str {
-			t.Errorf("String() = %q, want %q", s, tt.str)
-		}
-	}
+	})
 	ss, _ := ParseSubscriptionState("terminated;reason=rejected")
 	if !ss.IsTerminated() || ss.IsActive() || ss.IsPending() {
 		t.Errorf("predicates wrong for %+v", ss)
@@ -111,18 +112,12 @@ func TestParseSubscriptionState(t *testing.T) {
 }
 
 func TestParseSubscriptionStateErrors(t *testing.T) {
-	for _, in := range []string{
+	checkRejects(t, "ParseSubscriptionState", ParseSubscriptionState, []string{
 		"", ";expires=5", "active;expires=", "active;expires=-1", "active;expires=+5", "active;expires=5s",
 		"active;expires=0x10", "active;expires=1.5", "active;expires=\"60\"", "active;expires",
 		"active;retry-after=abc", "active;expires=1;expires=2", "terminated;reason=", "terminated;reason=\"a b\"",
 		"active expires=5", "active;;expires=5",
-	} {
-		if ss, err := ParseSubscriptionState(in); err == nil {
-			t.Errorf("ParseSubscriptionState(%q) = %#v, want error", in, ss)
-		} else if !errors.Is(err, ErrSyntax) {
-			t.Errorf("ParseSubscriptionState(%q) error %v does not wrap ErrSyntax", in, err)
-		}
-	}
+	})
 }
 
 var eventSeeds = []string{
@@ -136,47 +131,40 @@ var subStateSeeds = []string{
 }
 
 func FuzzParseEvent(f *testing.F) {
-	for _, s := range eventSeeds {
+	fuzzRoundTrip(f, eventSeeds, "ParseEvent", ParseEvent, func(*testing.T, Event) {})
+}
+
+// fuzzRoundTrip fuzzes parse (named name) from seeds: whatever parses
+// passes check and is written (String) as a value that parses back to the
+// same and is written again the same.
+func fuzzRoundTrip[T fmt.Stringer](f *testing.F, seeds []string, name string, parse func(string) (T, error), check func(*testing.T, T)) {
+	for _, s := range seeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		e, err := ParseEvent(s)
+		v, err := parse(s)
 		if err != nil {
 			return
 		}
-		out := e.String()
-		e2, err := ParseEvent(out)
+		check(t, v)
+		out := v.String()
+		v2, err := parse(out)
 		if err != nil {
-			t.Fatalf("ParseEvent(%q) ok, but its String %q does not parse: %v", s, out, err)
+			t.Fatalf("%s(%q) ok, but its String %q does not parse: %v", name, s, out, err)
 		}
-		if !reflect.DeepEqual(e, e2) {
-			t.Fatalf("round trip of %q via %q: %#v != %#v", s, out, e, e2)
+		if !reflect.DeepEqual(v, v2) {
+			t.Fatalf("round trip of %q via %q: %#v != %#v", s, out, v, v2)
 		}
-		if out2 := e2.String(); out2 != out {
+		if out2 := v2.String(); out2 != out {
 			t.Fatalf("String not stable: %q then %q", out, out2)
 		}
 	})
 }
 
 func FuzzParseSubscriptionState(f *testing.F) {
-	for _, s := range subStateSeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		ss, err := ParseSubscriptionState(s)
-		if err != nil {
-			return
-		}
+	fuzzRoundTrip(f, subStateSeeds, "ParseSubscriptionState", ParseSubscriptionState, func(t *testing.T, ss SubscriptionState) {
 		if ss.Expires < -1 || ss.RetryAfter < -1 || ss.Expires > MaxDeltaSeconds {
 			t.Fatalf("out of range numbers: %#v", ss)
-		}
-		out := ss.String()
-		ss2, err := ParseSubscriptionState(out)
-		if err != nil {
-			t.Fatalf("ParseSubscriptionState(%q) ok, but its String %q does not parse: %v", s, out, err)
-		}
-		if !reflect.DeepEqual(ss, ss2) {
-			t.Fatalf("round trip of %q via %q: %#v != %#v", s, out, ss, ss2)
 		}
 	})
 }

@@ -32,6 +32,27 @@ func addrs(ts []Target) []string {
 	return out
 }
 
+// wantTargets resolves example.test with q and checks the targets it
+// gives, in order ("TCP 127.0.0.2:5060").
+func wantTargets(t *testing.T, r *Resolver, q Query, want ...string) []Target {
+	t.Helper()
+	ts, err := r.SIP(context.Background(), "example.test", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, addrs(ts), want)
+	return ts
+}
+
+// wantAsked checks how many times the resolver asked srv for name's rtype
+// records (when says at what point of the test).
+func wantAsked(t *testing.T, srv *dnstest.Server, name, rtype string, want int, when string) {
+	t.Helper()
+	if n := srv.Asked(name, rtype); n != want {
+		t.Fatalf("%s %s asked %d times %s, want %d", name, rtype, n, when, want)
+	}
+}
+
 func equal(t *testing.T, got, want []string) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -57,25 +78,13 @@ func TestNAPTRThenSRVThenA(t *testing.T) {
 		`udp.example.test. 60 IN A 127.0.0.4`,
 		`udp.example.test. 60 IN AAAA ::1`,
 	)
-	ts, err := r.SIP(context.Background(), "example.test", Query{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	equal(t, addrs(ts), []string{"TLS 127.0.0.3:5061", "TCP 127.0.0.2:5060", "UDP 127.0.0.4:5060", "UDP [::1]:5060"})
+	ts := wantTargets(t, r, Query{}, "TLS 127.0.0.3:5061", "TCP 127.0.0.2:5060", "UDP 127.0.0.4:5060", "UDP [::1]:5060")
 	if ts[0].Host != "tls.example.test" {
 		t.Errorf("host %q", ts[0].Host)
 	}
 	// A transport asked for keeps only its NAPTR.
-	ts, err = r.SIP(context.Background(), "example.test", Query{Transport: "tcp"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	equal(t, addrs(ts), []string{"TCP 127.0.0.2:5060"})
-	ts, err = r.SIP(context.Background(), "example.test", Query{Secure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	equal(t, addrs(ts), []string{"TLS 127.0.0.3:5061"})
+	wantTargets(t, r, Query{Transport: "tcp"}, "TCP 127.0.0.2:5060")
+	wantTargets(t, r, Query{Secure: true}, "TLS 127.0.0.3:5061")
 }
 
 func TestSRVWithoutNAPTR(t *testing.T) {
@@ -86,31 +95,15 @@ func TestSRVWithoutNAPTR(t *testing.T) {
 		`primary.example.test. 60 IN A 127.0.0.2`,
 		`backup.example.test. 60 IN A 127.0.0.3`,
 	)
-	ts, err := r.SIP(context.Background(), "example.test", Query{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	equal(t, addrs(ts), []string{"TCP 127.0.0.2:5060", "TCP 127.0.0.3:5070", "UDP 127.0.0.2:5060"})
+	wantTargets(t, r, Query{}, "TCP 127.0.0.2:5060", "TCP 127.0.0.3:5070", "UDP 127.0.0.2:5060")
 }
 
 func TestADirectWithoutSRV(t *testing.T) {
 	r, _ := newTestResolver(t, `example.test. 60 IN A 127.0.0.5`)
-	ts, err := r.SIP(context.Background(), "example.test", Query{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	equal(t, addrs(ts), []string{"TCP 127.0.0.5:5060"})
-	ts, err = r.SIP(context.Background(), "example.test", Query{Secure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	equal(t, addrs(ts), []string{"TLS 127.0.0.5:5061"})
+	wantTargets(t, r, Query{}, "TCP 127.0.0.5:5060")
+	wantTargets(t, r, Query{Secure: true}, "TLS 127.0.0.5:5061")
 	// An explicit port skips SRV (RFC 3263 §4.2).
-	ts, err = r.SIP(context.Background(), "example.test", Query{Port: 5099, Transport: "udp"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	equal(t, addrs(ts), []string{"UDP 127.0.0.5:5099"})
+	wantTargets(t, r, Query{Port: 5099, Transport: "udp"}, "UDP 127.0.0.5:5099")
 }
 
 func TestNothingFoundSaysSo(t *testing.T) {
@@ -173,22 +166,14 @@ func TestCacheHonoursTTL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := srv.Asked("_sip._tcp.example.test", "SRV"); n != 1 {
-		t.Fatalf("SRV asked %d times within its TTL, want 1", n)
-	}
-	if n := srv.Asked("example.test", "NAPTR"); n != 1 {
-		t.Fatalf("NAPTR (negative, SOA minimum 30 s) asked %d times, want 1", n)
-	}
+	wantAsked(t, srv, "_sip._tcp.example.test", "SRV", 1, "within its TTL")
+	wantAsked(t, srv, "example.test", "NAPTR", 1, "within the SOA minimum (30 s) of the negative answer")
 	now = now.Add(31 * time.Second)
 	if _, err := r.SIP(ctx, "example.test", Query{Transport: "tcp"}); err != nil {
 		t.Fatal(err)
 	}
-	if n := srv.Asked("_sip._tcp.example.test", "SRV"); n != 2 {
-		t.Fatalf("SRV asked %d times after its TTL ran out, want 2", n)
-	}
-	if n := srv.Asked("sip.example.test", "A"); n != 1 {
-		t.Fatalf("A (TTL 300) asked %d times, want 1", n)
-	}
+	wantAsked(t, srv, "_sip._tcp.example.test", "SRV", 2, "after its TTL ran out")
+	wantAsked(t, srv, "sip.example.test", "A", 1, "within its TTL (300 s)")
 }
 
 func TestFailoverSkipsDownTargetsThenReturns(t *testing.T) {

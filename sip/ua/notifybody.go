@@ -57,17 +57,11 @@ func (s *subscription) deliverLocked(req *sip.Request) error {
 		if len(body) == 0 {
 			return nil
 		}
-		if ctype != "application/watcherinfo+xml" {
-			u.log.Warn("NOTIFY with unexpected content type", "uri", s.uri, "content_type", ctype)
-			return nil
+		info, ok, err := readBody(s, ctype, body, "application/watcherinfo+xml", "watcherinfo", winfo.Parse)
+		if ok {
+			s.mergeWatchersLocked(info)
 		}
-		info, err := winfo.Parse(body)
-		if err != nil {
-			u.log.Warn("NOTIFY with a bad watcherinfo document", "uri", s.uri, "error", err)
-			return fmt.Errorf("ua: watcherinfo of %s: %w", s.uri, err)
-		}
-		s.mergeWatchersLocked(info)
-		return nil
+		return err
 	}
 	if len(body) == 0 {
 		// Kamailio: no publication, or authorization pending. Unknown,
@@ -75,17 +69,27 @@ func (s *subscription) deliverLocked(req *sip.Request) error {
 		u.emit(PresenceEvent{URI: s.uri, State: pidf.State{Entity: s.uri}})
 		return nil
 	}
-	if ctype != "application/pidf+xml" {
-		u.log.Warn("NOTIFY with unexpected content type", "uri", s.uri, "content_type", ctype)
-		return nil
+	st, ok, err := readBody(s, ctype, body, "application/pidf+xml", "PIDF", pidf.Parse)
+	if ok {
+		u.emit(PresenceEvent{URI: s.uri, State: st})
 	}
-	st, err := pidf.Parse(body)
-	if err != nil {
-		u.log.Warn("NOTIFY with a bad PIDF document", "uri", s.uri, "error", err)
-		return fmt.Errorf("ua: presence document of %s: %w", s.uri, err)
+	return err
+}
+
+// readBody parses the NOTIFY body of s with parse when its content type is
+// want (ok). Another content type is logged and ignored (not ok, no
+// error); a document that does not parse is logged and returned as an
+// error that names what it is.
+func readBody[T any](s *subscription, ctype string, body []byte, want, what string, parse func([]byte) (T, error)) (doc T, ok bool, err error) {
+	if ctype != want {
+		s.u.log.Warn("NOTIFY with unexpected content type", "uri", s.uri, "content_type", ctype)
+		return doc, false, nil
 	}
-	u.emit(PresenceEvent{URI: s.uri, State: st})
-	return nil
+	if doc, err = parse(body); err != nil {
+		s.u.log.Warn("NOTIFY with a bad "+what+" document", "uri", s.uri, "error", err)
+		return doc, false, fmt.Errorf("ua: %s document of %s: %w", what, s.uri, err)
+	}
+	return doc, true, nil
 }
 
 // mergeWatchersLocked applies a full or partial watcherinfo document

@@ -229,24 +229,26 @@ func (p *scriptedPeer) notifyCSeq(d *notifierDialog, cseq uint32, state, ctype s
 // nextSubscribe waits for the next SUBSCRIBE the peer received.
 func (p *scriptedPeer) nextSubscribe(t *testing.T) *sip.Request {
 	t.Helper()
-	return nextRequest(t, p.subscribes, "SUBSCRIBE")
+	return next(t, p.subscribes, "SUBSCRIBE at the peer")
 }
 
 // nextPublish waits for the next PUBLISH the peer received.
 func (p *scriptedPeer) nextPublish(t *testing.T) *sip.Request {
 	t.Helper()
-	return nextRequest(t, p.publishes, "PUBLISH")
+	return next(t, p.publishes, "PUBLISH at the peer")
 }
 
-// nextRequest waits for the next request (of method) on seen.
-func nextRequest(t *testing.T, seen <-chan *sip.Request, method string) *sip.Request {
+// next waits for the next value on ch; the test fails when none (what)
+// comes within waitTimeout.
+func next[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
 	select {
-	case r := <-seen:
-		return r
+	case v := <-ch:
+		return v
 	case <-time.After(waitTimeout):
-		t.Fatalf("peer: no %s within %s", method, waitTimeout)
-		return nil
+		t.Fatalf("no %s within %s", what, waitTimeout)
+		var zero T
+		return zero
 	}
 }
 

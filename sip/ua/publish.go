@@ -263,15 +263,7 @@ func (p *publication) build(etag string, expires time.Duration, body []byte) fun
 	return func() *sip.Request {
 		cseq++
 		req := sip.NewRequest(sip.PUBLISH, u.aor)
-		from := sip.FromHeader{DisplayName: u.opts.DisplayName, Address: u.aor, Params: sip.NewParams()}
-		from.Params.Add("tag", tag)
-		to := sip.ToHeader{DisplayName: u.opts.DisplayName, Address: u.aor}
-		cid := sip.CallIDHeader(callID)
-		cs := sip.CSeqHeader{SeqNo: cseq, MethodName: sip.PUBLISH}
-		req.AppendHeader(&from)
-		req.AppendHeader(&to)
-		req.AppendHeader(&cid)
-		req.AppendHeader(&cs)
+		u.addIDHeaders(req, tag, &sip.ToHeader{DisplayName: u.opts.DisplayName, Address: u.aor}, callID, cseq)
 		req.AppendHeader(sip.NewHeader("Event", header.EventPresence))
 		exp := sip.ExpiresHeader(uint32(expires / time.Second))
 		req.AppendHeader(&exp)

@@ -228,15 +228,7 @@ func (r *registration) build(expires time.Duration) func() *sip.Request {
 		cseq := r.cseq
 		r.mu.Unlock()
 		req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: u.aor.Scheme, Host: u.aor.Host, Port: u.aor.Port})
-		from := sip.FromHeader{DisplayName: u.opts.DisplayName, Address: u.aor, Params: sip.NewParams()}
-		from.Params.Add("tag", r.tag)
-		to := sip.ToHeader{DisplayName: u.opts.DisplayName, Address: u.aor}
-		callID := sip.CallIDHeader(r.callID)
-		cs := sip.CSeqHeader{SeqNo: cseq, MethodName: sip.REGISTER}
-		req.AppendHeader(&from)
-		req.AppendHeader(&to)
-		req.AppendHeader(&callID)
-		req.AppendHeader(&cs)
+		u.addIDHeaders(req, r.tag, &sip.ToHeader{DisplayName: u.opts.DisplayName, Address: u.aor}, r.callID, cseq)
 		contact := u.contactHeader()
 		// RFC 5626: this device's instance and its one flow.
 		if contact.Params == nil {

@@ -98,10 +98,7 @@ const listAccept = rlmi.MultipartType + ", " + rlmi.ContentType + ", application
 func (u *UA) SubscribeList(uri string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.state >= stateClosing {
-		return
-	}
-	if u.list != nil && !u.list.stopped.Load() {
+	if !u.slotFreeLocked(&u.list) {
 		return
 	}
 	var target sip.Uri
@@ -112,22 +109,12 @@ func (u *UA) SubscribeList(uri string) {
 	s := newSubscription(u, uri, target, header.EventPresence)
 	s.list = &listState{}
 	s.accept = listAccept
-	u.list = s
-	if u.state == stateStarted {
-		u.startSubLocked(s)
-	}
+	u.setSubLocked(&u.list, s)
 }
 
 // UnsubscribeList ends the list subscription.
 func (u *UA) UnsubscribeList() {
-	u.mu.Lock()
-	s := u.list
-	u.list = nil
-	started := u.state == stateStarted
-	u.mu.Unlock()
-	if s != nil && started {
-		s.unsubscribe()
-	}
+	u.stopSub(&u.list)
 }
 
 // requiresEventlist reports whether m carries Require: eventlist.

@@ -3,7 +3,6 @@ package ua
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -76,11 +75,7 @@ func TestListSubscription(t *testing.T) {
 	// refreshes to get full state.
 	ct, body = rlmiBody(4, false, [][3]string{{carol, "active", "from the future"}})
 	peer.notify(d, "active;expires=600", ct, body, eventlist)
-	select {
-	case <-refreshes:
-	case <-time.After(waitTimeout):
-		t.Fatal("no refresh after a version gap")
-	}
+	next(t, refreshes, "refresh after a version gap")
 	// Full state again, without erin: she left the list.
 	ct, body = rlmiBody(5, true, [][3]string{{carol, "active", "carol again"}, {dave, "active", "dave here"}})
 	peer.notify(d, "active;expires=600", ct, body, eventlist)
@@ -111,10 +106,7 @@ func TestListFallback(t *testing.T) {
 		}, nil)
 		bob := startUA(t, "bob", peer.options("sip:bob@example.test"))
 		bob.SubscribeList(listURI)
-		ev := bob.waitFor(t, "refused", func(ev Event) bool { l, ok := ev.(ListEvent); return ok && l.Mode == ListRefused }).(ListEvent)
-		if !strings.Contains(ev.Reason, "not a resource list") {
-			t.Errorf("reason %q", ev.Reason)
-		}
+		bob.waitFor(t, "refused: not a resource list", listRefused("not a resource list"))
 		if e := <-unsub; e != "0" {
 			t.Errorf("the dialog was refreshed (Expires %s), not ended", e)
 		}
@@ -129,11 +121,17 @@ func TestListFallback(t *testing.T) {
 		}, nil)
 		bob := startUA(t, "bob", peer.options("sip:bob@example.test"))
 		bob.SubscribeList(listURI)
-		ev := bob.waitFor(t, "refused", func(ev Event) bool { l, ok := ev.(ListEvent); return ok && l.Mode == ListRefused }).(ListEvent)
-		if !strings.Contains(ev.Reason, "404") {
-			t.Errorf("reason %q", ev.Reason)
-		}
+		bob.waitFor(t, "refused: 404", listRefused("404"))
 	})
+}
+
+// listRefused matches the ListEvent that refuses the list with a reason
+// containing reason.
+func listRefused(reason string) func(Event) bool {
+	return func(ev Event) bool {
+		l, ok := ev.(ListEvent)
+		return ok && l.Mode == ListRefused && strings.Contains(l.Reason, reason)
+	}
 }
 
 // listServer is a scripted list server: it accepts a list SUBSCRIBE with
@@ -178,19 +176,10 @@ func TestListGapWithoutFullStateOnRefresh(t *testing.T) {
 
 	ct, body = rlmiBody(3, false, [][3]string{{carol, "active", "after a gap"}})
 	peer.notify(d, "active;expires=600", ct, body, eventlist)
-	select {
-	case <-refreshes:
-	case <-time.After(waitTimeout):
-		t.Fatal("no refresh after a version gap")
-	}
+	next(t, refreshes, "refresh after a version gap")
 	ct, body = rlmiBody(4, false, [][3]string{{carol, "active", "still partial"}})
 	peer.notify(d, "active;expires=600", ct, body, eventlist)
-	var d2 *notifierDialog
-	select {
-	case d2 = <-dialogs:
-	case <-time.After(waitTimeout):
-		t.Fatal("no new list subscription after partial state followed the refresh")
-	}
+	d2 := next(t, dialogs, "new list subscription after partial state followed the refresh")
 	if d2.sub.CallID().Value() == d.sub.CallID().Value() {
 		t.Error("the new subscription reuses the old dialog's Call-ID")
 	}

@@ -30,18 +30,11 @@ func (s *subscription) build(d *dialog, expires time.Duration, initial bool) fun
 		for _, r := range routes {
 			req.AppendHeader(&sip.RouteHeader{Address: r})
 		}
-		from := sip.FromHeader{DisplayName: u.opts.DisplayName, Address: u.aor, Params: sip.NewParams()}
-		from.Params.Add("tag", d.localTag)
 		to := sip.ToHeader{Address: s.target, Params: sip.NewParams()}
 		if remoteTag != "" {
 			to.Params.Add("tag", remoteTag)
 		}
-		cid := sip.CallIDHeader(d.callID)
-		cs := sip.CSeqHeader{SeqNo: cseq, MethodName: sip.SUBSCRIBE}
-		req.AppendHeader(&from)
-		req.AppendHeader(&to)
-		req.AppendHeader(&cid)
-		req.AppendHeader(&cs)
+		u.addIDHeaders(req, d.localTag, &to, d.callID, cseq)
 		req.AppendHeader(u.contactHeader())
 		req.AppendHeader(sip.NewHeader("Event", s.pkg))
 		req.AppendHeader(sip.NewHeader("Accept", s.accept))
@@ -58,4 +51,18 @@ func (s *subscription) build(d *dialog, expires time.Duration, initial bool) fun
 		}
 		return req
 	}
+}
+
+// addIDHeaders adds the headers that name a request of ours and its
+// dialog or transaction: From (our AOR and display name, with tag), to,
+// Call-ID and CSeq (with the request's method).
+func (u *UA) addIDHeaders(req *sip.Request, tag string, to *sip.ToHeader, callID string, cseq uint32) {
+	from := sip.FromHeader{DisplayName: u.opts.DisplayName, Address: u.aor, Params: sip.NewParams()}
+	from.Params.Add("tag", tag)
+	cid := sip.CallIDHeader(callID)
+	cs := sip.CSeqHeader{SeqNo: cseq, MethodName: req.Method}
+	req.AppendHeader(&from)
+	req.AppendHeader(to)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&cs)
 }

@@ -151,11 +151,7 @@ func TestNotifyBeforeOK(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() { unsubscribed.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(waitTimeout):
-		t.Fatal("Close did not unsubscribe in the dialog the early NOTIFY created")
-	}
+	next(t, done, "unsubscribe by Close in the dialog the early NOTIFY created")
 }
 
 // The Subscription-State reasons of RFC 6665 §4.1.3, each with its retry.

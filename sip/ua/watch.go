@@ -89,24 +89,41 @@ func (u *UA) RefreshWatchers() {
 // WatchWatchers turns the presence.winfo subscription to our own AOR on or
 // off; watcher lists arrive as WatchersEvent.
 func (u *UA) WatchWatchers(on bool) {
+	if !on {
+		u.stopSub(&u.winfo)
+		return
+	}
 	u.mu.Lock()
-	if u.state >= stateClosing {
-		u.mu.Unlock()
-		return
+	defer u.mu.Unlock()
+	if u.slotFreeLocked(&u.winfo) {
+		u.setSubLocked(&u.winfo, newSubscription(u, u.aor.String(), u.aor, header.EventPresenceWinfo))
 	}
-	s := u.winfo
-	if on {
-		if s == nil || s.stopped.Load() {
-			s = newSubscription(u, u.aor.String(), u.aor, header.EventPresenceWinfo)
-			u.winfo = s
-			if u.state == stateStarted {
-				u.startSubLocked(s)
-			}
-		}
-		u.mu.Unlock()
-		return
+}
+
+// The list, winfo and xcap-diff subscriptions are one each: a UA field
+// (a slot) holds it, set and emptied by the three helpers below.
+
+// slotFreeLocked reports whether *slot may take a new subscription: the UA
+// is not closing and *slot holds none that still runs.
+func (u *UA) slotFreeLocked(slot **subscription) bool {
+	return u.state < stateClosing && (*slot == nil || (*slot).stopped.Load())
+}
+
+// setSubLocked puts s in *slot and starts it if the UA runs (Start starts
+// it otherwise).
+func (u *UA) setSubLocked(slot **subscription, s *subscription) {
+	*slot = s
+	if u.state == stateStarted {
+		u.startSubLocked(s)
 	}
-	u.winfo = nil
+}
+
+// stopSub ends the subscription held in *slot, if any, and empties the
+// slot.
+func (u *UA) stopSub(slot **subscription) {
+	u.mu.Lock()
+	s := *slot
+	*slot = nil
 	started := u.state == stateStarted
 	u.mu.Unlock()
 	if s != nil && started {

@@ -1,7 +1,6 @@
 package ua
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -57,31 +56,18 @@ func (e XcapDiffEvent) String() string {
 func (u *UA) WatchXcapDiff(docs []string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.state >= stateClosing {
-		return
-	}
-	if u.xdiff != nil && !u.xdiff.stopped.Load() {
+	if !u.slotFreeLocked(&u.xdiff) {
 		return
 	}
 	s := newSubscription(u, u.aor.String(), u.aor, xcapdiff.Event)
 	s.accept = xcapDiffAccept
 	s.body, s.bodyType = xcapDiffRequestBody(docs), "application/resource-lists+xml"
-	u.xdiff = s
-	if u.state == stateStarted {
-		u.startSubLocked(s)
-	}
+	u.setSubLocked(&u.xdiff, s)
 }
 
 // UnwatchXcapDiff ends the xcap-diff subscription.
 func (u *UA) UnwatchXcapDiff() {
-	u.mu.Lock()
-	s := u.xdiff
-	u.xdiff = nil
-	started := u.state == stateStarted
-	u.mu.Unlock()
-	if s != nil && started {
-		s.unsubscribe()
-	}
+	u.stopSub(&u.xdiff)
 }
 
 // xcapDiffRequestBody is the resource-lists body of an xcap-diff SUBSCRIBE
@@ -112,15 +98,9 @@ func (s *subscription) deliverXcapDiffLocked(ctype string, body []byte) error {
 	if len(body) == 0 {
 		return nil
 	}
-	if ctype != xcapdiff.ContentType {
-		s.u.log.Warn("xcap-diff NOTIFY with unexpected content type", "content_type", ctype)
-		return nil
+	d, ok, err := readBody(s, ctype, body, xcapdiff.ContentType, "xcap-diff", xcapdiff.Parse)
+	if ok {
+		s.u.emit(XcapDiffEvent{Diff: d})
 	}
-	d, err := xcapdiff.Parse(body)
-	if err != nil {
-		s.u.log.Warn("NOTIFY with a bad xcap-diff document", "error", err)
-		return fmt.Errorf("ua: xcap-diff document: %w", err)
-	}
-	s.u.emit(XcapDiffEvent{Diff: d})
-	return nil
+	return err
 }

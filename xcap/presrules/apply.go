@@ -234,13 +234,9 @@ func NewDeciderAll(rulesDocs [][]byte, listsDoc []byte) (func(watcher string) (h
 		}
 		all.Rules = append(all.Rules, r.Rules...)
 	}
-	var lists *resourcelists.Document
-	if len(bytes.TrimSpace(listsDoc)) > 0 {
-		var err error
-		if lists, err = resourcelists.Parse(listsDoc); err != nil {
-			return nil, fmt.Errorf("presrules: %w", err)
-		}
+	o, err := listsOptions(listsDoc)
+	if err != nil {
+		return nil, err
 	}
-	o := DecideOptions{ExternalList: ExternalLists(lists)}
 	return func(watcher string) (Handling, bool) { return all.DecideWith(watcher, o) }, nil
 }

@@ -98,6 +98,20 @@ func ExternalLists(lists *resourcelists.Document) func(anchor string) ([]string,
 	}
 }
 
+// listsOptions parses the account's resource-lists document (nil or empty
+// when it has none) into the options that resolve the rules' OMA external
+// lists.
+func listsOptions(listsDoc []byte) (DecideOptions, error) {
+	var lists *resourcelists.Document
+	if len(bytes.TrimSpace(listsDoc)) > 0 {
+		var err error
+		if lists, err = resourcelists.Parse(listsDoc); err != nil {
+			return DecideOptions{}, fmt.Errorf("presrules: %w", err)
+		}
+	}
+	return DecideOptions{ExternalList: ExternalLists(lists)}, nil
+}
+
 // Explain is DecideWith that also names the rule that decides: the first
 // rule, in document order, of those giving the winning sub-handling ("" when
 // no rule matches).
@@ -149,14 +163,10 @@ func Watchers(rulesDoc, listsDoc []byte, extra ...string) ([]WatcherRule, error)
 			return nil, err
 		}
 	}
-	var lists *resourcelists.Document
-	if len(bytes.TrimSpace(listsDoc)) > 0 {
-		var err error
-		if lists, err = resourcelists.Parse(listsDoc); err != nil {
-			return nil, fmt.Errorf("presrules: %w", err)
-		}
+	o, err := listsOptions(listsDoc)
+	if err != nil {
+		return nil, err
 	}
-	o := DecideOptions{ExternalList: ExternalLists(lists)}
 	var out []WatcherRule
 	seen := map[string]bool{}
 	add := func(w string, listed bool) {
@@ -241,11 +251,9 @@ func parseWithLists(rulesDoc, listsDoc []byte) (*Rules, DecideOptions, error) {
 	if err != nil {
 		return nil, DecideOptions{}, err
 	}
-	var lists *resourcelists.Document
-	if len(bytes.TrimSpace(listsDoc)) > 0 {
-		if lists, err = resourcelists.Parse(listsDoc); err != nil {
-			return nil, DecideOptions{}, fmt.Errorf("presrules: %w", err)
-		}
+	o, err := listsOptions(listsDoc)
+	if err != nil {
+		return nil, DecideOptions{}, err
 	}
-	return rules, DecideOptions{ExternalList: ExternalLists(lists)}, nil
+	return rules, o, nil
 }

@@ -56,34 +56,33 @@ const (
 	Undo Handling = -1
 )
 
+// handlingTokens are the XML tokens of the sub-handling values, for both
+// String and ParseHandling.
+var handlingTokens = [...]struct {
+	h     Handling
+	token string
+}{{Block, "block"}, {Confirm, "confirm"}, {PoliteBlock, "polite-block"}, {Allow, "allow"}}
+
 // String returns the XML token ("block", "confirm", ...).
 func (h Handling) String() string {
-	switch h {
-	case Block:
-		return "block"
-	case Confirm:
-		return "confirm"
-	case PoliteBlock:
-		return "polite-block"
-	case Allow:
-		return "allow"
-	case Undo:
+	if h == Undo {
 		return "undo"
+	}
+	for _, t := range handlingTokens {
+		if t.h == h {
+			return t.token
+		}
 	}
 	return fmt.Sprintf("Handling(%d)", int(h))
 }
 
 // ParseHandling reads a sub-handling token (case-insensitive).
 func ParseHandling(s string) (Handling, bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "block":
-		return Block, true
-	case "confirm":
-		return Confirm, true
-	case "polite-block":
-		return PoliteBlock, true
-	case "allow":
-		return Allow, true
+	s = strings.ToLower(strings.TrimSpace(s))
+	for _, t := range handlingTokens {
+		if t.token == s {
+			return t.h, true
+		}
 	}
 	return Block, false
 }

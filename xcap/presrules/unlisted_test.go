@@ -10,16 +10,19 @@ import (
 // waits, and turning it off gives the IETF layout back to the server's
 // default and Blink's layout its allow-unlisted rule.
 func TestSetUnlisted(t *testing.T) {
-	doc, err := SetWatcher(nil, "sip:mallory@example.test", Block)
-	if err != nil {
-		t.Fatal(err)
+	set := func(doc []byte, oma, ask bool) []byte {
+		t.Helper()
+		out, err := SetUnlisted(doc, oma, ask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
 	}
-	if u, _ := UnlistedOf(doc); u != UnlistedDefault {
-		t.Errorf("new IETF document: %v", u)
-	}
-	ask, err := SetUnlisted(doc, false, true)
-	if err != nil {
-		t.Fatal(err)
+	wantUnlisted := func(doc []byte, want Unlisted, what string) {
+		t.Helper()
+		if u, _ := UnlistedOf(doc); u != want {
+			t.Errorf("%s: %v, want %v\n%s", what, u, want, doc)
+		}
 	}
 	decide := func(doc []byte, w string) (Handling, bool) {
 		r, err := Parse(doc)
@@ -28,23 +31,24 @@ func TestSetUnlisted(t *testing.T) {
 		}
 		return r.Decide(w)
 	}
-	if u, _ := UnlistedOf(ask); u != UnlistedAsk {
-		t.Errorf("after ask: %v\n%s", u, ask)
+
+	doc, err := SetWatcher(nil, "sip:mallory@example.test", Block)
+	if err != nil {
+		t.Fatal(err)
 	}
+	wantUnlisted(doc, UnlistedDefault, "new IETF document")
+	ask := set(doc, false, true)
+	wantUnlisted(ask, UnlistedAsk, "after ask")
 	if h, _ := decide(ask, "sip:mallory@example.test"); h != Block {
 		t.Errorf("mallory under ask-everyone: %v", h)
 	}
 	if h, ok := decide(ask, "sip:stranger@example.test"); h != Confirm || !ok {
 		t.Errorf("stranger under ask-everyone: %v %v", h, ok)
 	}
-	again, _ := SetUnlisted(ask, false, true)
-	if !bytes.Equal(again, ask) {
+	if again := set(ask, false, true); !bytes.Equal(again, ask) {
 		t.Errorf("asking twice changed the document")
 	}
-	off, err := SetUnlisted(ask, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	off := set(ask, false, false)
 	if _, ok := decide(off, "sip:stranger@example.test"); ok {
 		t.Errorf("stranger still decided by a rule:\n%s", off)
 	}
@@ -53,20 +57,16 @@ func TestSetUnlisted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u, _ := UnlistedOf(oma); u != UnlistedAsk {
-		t.Errorf("python-sipsimple's default: %v", u)
-	}
-	allow, err := SetUnlisted(oma, false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u, _ := UnlistedOf(allow); u != UnlistedAllow || !bytes.Contains(allow, []byte(OMARuleAllowUnlisted)) || bytes.Contains(allow, []byte(`"`+OMARuleUnlisted+`"`)) {
-		t.Errorf("Blink's allow-unlisted: %v\n%s", u, allow)
+	wantUnlisted(oma, UnlistedAsk, "python-sipsimple's default")
+	allow := set(oma, false, false)
+	wantUnlisted(allow, UnlistedAllow, "Blink's allow-unlisted")
+	if !bytes.Contains(allow, []byte(OMARuleAllowUnlisted)) || bytes.Contains(allow, []byte(`"`+OMARuleUnlisted+`"`)) {
+		t.Errorf("Blink's allow-unlisted is not its own rule:\n%s", allow)
 	}
 	if h, _ := decide(allow, "sip:stranger@example.test"); h != Allow {
 		t.Errorf("stranger under allow-unlisted: %v", h)
 	}
-	back, _ := SetUnlisted(allow, true, true)
+	back := set(allow, true, true)
 	if h, _ := decide(back, "sip:stranger@example.test"); h != Confirm {
 		t.Errorf("stranger back to asking: %v", h)
 	}

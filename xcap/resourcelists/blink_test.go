@@ -107,10 +107,7 @@ func TestBlinkDocumentReadsAsGroups(t *testing.T) {
 // must never change.
 func foreign(t *testing.T, doc []byte) map[string]string {
 	t.Helper()
-	dom, err := xmltree.Parse(doc, limits)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := parseRoot(t, doc)
 	out := map[string]string{}
 	var walk func(n *xmltree.Node, path string)
 	walk = func(n *xmltree.Node, path string) {
@@ -123,19 +120,26 @@ func foreign(t *testing.T, doc []byte) map[string]string {
 		}
 		n.EachElement(func(c *xmltree.Node) { walk(c, path) })
 	}
-	walk(dom.Root, "")
+	walk(root, "")
 	return out
 }
 
-// lists returns every top-level list, serialized, by name.
-func topLists(t *testing.T, doc []byte) map[string]string {
+// parseRoot parses a document the package wrote and returns its root.
+func parseRoot(t *testing.T, doc []byte) *xmltree.Node {
 	t.Helper()
 	dom, err := xmltree.Parse(doc, limits)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dom.Root
+}
+
+// lists returns every top-level list, serialized, by name.
+func topLists(t *testing.T, doc []byte) map[string]string {
+	t.Helper()
+	root := parseRoot(t, doc)
 	out := map[string]string{}
-	dom.Root.EachElement(func(l *xmltree.Node) {
+	root.EachElement(func(l *xmltree.Node) {
 		name, _ := l.Attr("name")
 		out[name] = string(xmltree.Encoder{}.AppendElement(nil, l))
 	})
@@ -149,10 +153,7 @@ func topLists(t *testing.T, doc []byte) map[string]string {
 // the schema's order, and unique xs:IDs.
 func checkBlinkReadable(t *testing.T, doc []byte) {
 	t.Helper()
-	dom, err := xmltree.Parse(doc, limits)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := parseRoot(t, doc)
 	ids := map[string]bool{}
 	contacts := map[string]bool{}
 	var members []string
@@ -204,7 +205,7 @@ func checkBlinkReadable(t *testing.T, doc []byte) {
 		}
 		n.EachElement(walk)
 	}
-	walk(dom.Root)
+	walk(root)
 	for _, m := range members {
 		if !contacts[m] {
 			t.Errorf("group member %s is no contact", m)

@@ -51,6 +51,17 @@ func (r *rawConn) read() resp {
 	return resp{code: res.StatusCode, header: res.Header, body: b}
 }
 
+// putPNGIcon stores img as alice's legacy icon (a pres-content document of
+// image/png) and checks the status: 201 for a new icon, 200 for a
+// replacement.
+func (e *env) putPNGIcon(img []byte, code int) resp {
+	e.t.Helper()
+	r := e.do(e.alice, "PUT", legacyIcon, iconDoc("image/png", img), "Content-Type", ctIcon)
+	e.want(r, code, "PUT legacy icon")
+	return r
+}
+
+// rootPath is the path of the XCAP root (e.root without scheme and host).
 func rootPath(e *env) string {
 	return e.root[strings.Index(e.root[len("http://"):], "/")+len("http://"):]
 }
@@ -58,9 +69,7 @@ func rootPath(e *env) string {
 func TestFastIconGETAnswersLikeNetHTTP(t *testing.T) {
 	e := newEnv(t)
 	img := pngImage(t, 64, 64)
-	doc := iconDoc("image/png", img)
-	put := e.do(e.alice, "PUT", legacyIcon, doc, "Content-Type", ctIcon)
-	e.want(put, 201, "PUT legacy icon")
+	put := e.putPNGIcon(img, 201)
 	path := rootPath(e) + legacyIcon
 
 	r := e.raw(t)
@@ -72,7 +81,7 @@ func TestFastIconGETAnswersLikeNetHTTP(t *testing.T) {
 		first.etag() != put.etag() || first.header.Get("Vary") != "Accept" || first.header.Get("Date") == "" {
 		t.Fatalf("fast GET: %d %v, image %v", first.code, first.header, bytes.Equal(first.body, img))
 	}
-	if second.code != 200 || !bytes.Equal(second.body, doc) || second.header.Get("Content-Type") != ctIcon {
+	if second.code != 200 || !bytes.Equal(second.body, iconDoc("image/png", img)) || second.header.Get("Content-Type") != ctIcon {
 		t.Fatalf("fast GET asking for XML: %d %v", second.code, second.header)
 	}
 	// The same connection goes on with what the fast path does not
@@ -88,7 +97,7 @@ func TestFastIconGETAnswersLikeNetHTTP(t *testing.T) {
 
 	// A replaced icon is served new at once.
 	img2 := pngImage(t, 32, 32)
-	e.want(e.do(e.alice, "PUT", legacyIcon, iconDoc("image/png", img2), "Content-Type", ctIcon), 200, "replace")
+	e.putPNGIcon(img2, 200)
 	r2 := e.raw(t)
 	r2.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
 	if got := r2.read(); !bytes.Equal(got.body, img2) {
@@ -104,7 +113,7 @@ func TestFastIconGETAnswersLikeNetHTTP(t *testing.T) {
 func TestFastPathLeavesOddRequestsToNetHTTP(t *testing.T) {
 	e := newEnv(t)
 	path := rootPath(e) + legacyIcon
-	e.want(e.do(e.alice, "PUT", legacyIcon, iconDoc("image/png", pngImage(t, 16, 16)), "Content-Type", ctIcon), 201, "PUT")
+	e.putPNGIcon(pngImage(t, 16, 16), 201)
 	for _, c := range []struct {
 		name, req string
 		code      int
@@ -138,7 +147,7 @@ func (discardConn) Write(p []byte) (int, error) { return len(p), nil }
 func TestFastIconGETDoesNotAllocate(t *testing.T) {
 	skipUnlessBolt(t)
 	e := newEnv(t)
-	e.want(e.do(e.alice, "PUT", legacyIcon, iconDoc("image/png", pngImage(t, 64, 64)), "Content-Type", ctIcon), 201, "PUT")
+	e.putPNGIcon(pngImage(t, 64, 64), 201)
 	f := e.srv.fast
 	if f == nil {
 		t.Fatal("no fast path on a bbolt store")
@@ -160,8 +169,8 @@ func TestFastIconGETDoesNotAllocate(t *testing.T) {
 func FuzzFastRequest(f *testing.F) {
 	skipUnlessBolt(f)
 	e := newEnvTB(f)
-	e.want(e.do(e.alice, "PUT", legacyIcon, iconDoc("image/png", pngImage(f, 8, 8)), "Content-Type", ctIcon), 201, "PUT")
-	path := e.root[strings.Index(e.root[len("http://"):], "/")+len("http://"):] + legacyIcon
+	e.putPNGIcon(pngImage(f, 8, 8), 201)
+	path := rootPath(e) + legacyIcon
 	f.Add([]byte("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"))
 	f.Add([]byte("GET " + path + " HTTP/1.1\r\nHost: x\r\nAccept: text/xml;q=1, */*\r\nConnection: keep-alive\r\n\r\n"))
 	f.Add([]byte("GET " + path + " HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"e\"\r\n\r\n"))
