@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sipbuddy/sipbuddy/internal/flagargs"
 	"github.com/sipbuddy/sipbuddy/tui/art"
 )
 
@@ -38,19 +40,12 @@ func artCmd(args []string, stdout, stderr io.Writer) int {
 	symbols := fs.String("symbols", art.DefaultSymbols.String(), "glyph classes for symbols mode: half, quad, sextant, octant, all (joined by +)")
 	colors := fs.String("colors", "truecolor", "colour depth for symbols mode: truecolor or 256")
 	// The file may come before the flags (sipbuddy art FILE --size 32x16).
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return 0
-			}
-			return 2
+	files, err := flagargs.Parse(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
+		return 2
 	}
 	if len(files) != 1 {
 		fmt.Fprint(stderr, artUsage)
