@@ -114,6 +114,9 @@ func ParseState(data []byte) (SavedState, error) {
 	if len(s.RowSize) > MaxRowSizeBytes {
 		return SavedState{}, fmt.Errorf("%w: row size longer than %d bytes", ErrDamagedState, MaxRowSizeBytes)
 	}
+	if len(s.Folded) == 0 {
+		s.Folded = nil // "folded": [] is no folded group, as the file would be written
+	}
 	if len(s.Folded) > MaxFoldedGroups {
 		return SavedState{}, fmt.Errorf("%w: more than %d folded groups", ErrDamagedState, MaxFoldedGroups)
 	}

@@ -269,6 +269,7 @@ func TestStateFileBound(t *testing.T) {
 // state that parses is written back within the bound and reads the same.
 func FuzzParseState(f *testing.F) {
 	f.Add([]byte(`{"open":true,"activity":"away","note":"back at ten","render_mode":"ascii"}`))
+	f.Add([]byte(`{"open":true,"render_mode":"kitty","row_size":"large","folded":["Work"]}`))
 	f.Add([]byte(`{"open":false,"note":"At the dentist"}`))
 	f.Add([]byte(`{"open":true} {"open":false}`))
 	f.Add([]byte(`{"note":"\u0007"}`))

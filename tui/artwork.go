@@ -183,3 +183,49 @@ func (s *artStore) placeholder(label string, cols, rows int, m art.Mode) string 
 	s.ph.Add(k, p)
 	return p
 }
+
+// ensureArt asks for the art that is about to be shown and is missing:
+// the visible rows, the selected buddy's large icon, my own icon.
+func (m *Model) ensureArt() tea.Cmd {
+	if m.c.width == 0 {
+		return nil
+	}
+	lay := m.layout()
+	cols, rows := 2*m.list.rowHeight, m.list.rowHeight
+	var keys []artKey
+	for _, b := range m.list.onScreen(lay.listRows) {
+		if b.IconHash != "" {
+			keys = append(keys, m.artKey(b.IconHash, cols, rows))
+		}
+	}
+	if b := m.list.selected(); b != nil && lay.detailW > 0 && b.IconHash != "" {
+		dc, dr := detailIconSize(lay.detailW, lay.detailH, lay.detailRight)
+		keys = append(keys, m.artKey(b.IconHash, dc, dr))
+	}
+	if m.self.IconHash != "" {
+		keys = append(keys, m.artKey(m.self.IconHash, headerIconCols, headerIconRows))
+		if _, ok := m.dialogs.top().(myIconDialog); ok {
+			c, r := myIconSize(m.c.width, m.c.height)
+			keys = append(keys, m.artKey(m.self.IconHash, c, r))
+		}
+	}
+	var text, px []artKey
+	for _, k := range m.arts.want(keys) {
+		if k.px {
+			px = append(px, k)
+		} else {
+			text = append(text, k)
+		}
+	}
+	return tea.Batch(m.arts.render(text), m.requestPixels(px))
+}
+
+// iconArt returns the art of a buddy's icon, or its placeholder.
+func (m *Model) iconArt(hash, label string, cols, rows int) string {
+	if hash != "" {
+		if a, ok := m.arts.get(m.artKey(hash, cols, rows)); ok {
+			return a
+		}
+	}
+	return m.arts.placeholder(label, cols, rows, m.c.mode)
+}

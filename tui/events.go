@@ -39,10 +39,11 @@ func (m *Model) readEvents() tea.Cmd {
 	b, mode, rows := m.b, m.c.mode, m.list.rowHeight
 	var detailURI string
 	var dc, dr int
-	if sel := m.list.selected(); sel != nil && m.c.width > 0 && m.layout().detailW > 0 {
-		detailURI = sel.URI
-		lay := m.layout()
-		dc, dr = detailIconSize(lay.detailW, lay.detailH, lay.detailRight)
+	if sel := m.list.selected(); sel != nil && m.c.width > 0 {
+		if lay := m.layout(); lay.detailW > 0 {
+			detailURI = sel.URI
+			dc, dr = detailIconSize(lay.detailW, lay.detailH, lay.detailRight)
+		}
 	}
 	self := m.self.AOR
 	return func() tea.Msg {
