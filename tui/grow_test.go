@@ -259,3 +259,56 @@ func TestPickerPreviewSize(t *testing.T) {
 		}
 	}
 }
+
+// Every row size is drawn in pixels, in both kitty modes: z through the
+// sizes, scrolling, my icon's dialog, a window too short for large rows;
+// each frame's icons are images the terminal holds with the right pixels.
+func TestPixelsWithEveryRowSize(t *testing.T) {
+	for _, version := range []string{"kitty(0.41.1)", "kitty(0.26.5)"} {
+		t.Run(version, func(t *testing.T) {
+			d := newGDriver(t, Options{RowSize: "compact"})
+			d.send(tea.WindowSizeMsg{Width: 120, Height: 40}, tea.ColorProfileMsg{Profile: colorprofile.TrueColor})
+			d.send(kittyReplies(version)...)
+			evs, colours := iconList(60)
+			for _, ev := range evs {
+				d.send(ev)
+			}
+			check := func(step string) {
+				t.Helper()
+				if d.m.gfx.g.Protocol == art.KittyDirect {
+					d.checkDirect(step, colours)
+				} else {
+					d.checkFrame(step, colours)
+				}
+			}
+			if !d.m.gfx.pixels() {
+				t.Fatalf("%s answered; mode %q is not pixels", version, d.m.gfx.current)
+			}
+			for _, size := range []rowsize.Size{rowsize.Compact, rowsize.Comfortable, rowsize.Large} {
+				if d.m.rows.shown != size {
+					t.Fatalf("rows %v, want %v", d.m.rows.shown, size)
+				}
+				check(size.String())
+				for i := 0; i < 12; i++ {
+					d.keys("down")
+				}
+				check(size.String() + " scrolled")
+				d.keys("I")
+				check(size.String() + " my icon")
+				d.keys("esc")
+				check(size.String() + " my icon closed")
+				d.keys("z")
+			}
+			d.keys("z", "z") // large again
+			d.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+			if d.m.list.rowHeight != 2 {
+				t.Fatalf("large rows at 80x24: %d lines", d.m.list.rowHeight)
+			}
+			check("large at 80x24")
+			d.keys("q")
+			if len(d.term.Images) != 0 {
+				t.Fatalf("%d images left after q", len(d.term.Images))
+			}
+		})
+	}
+}
