@@ -213,6 +213,14 @@ func TestBuddyListPresenceAndIcons(t *testing.T) {
 		if ic.Thumb == nil || ic.Thumb.Bounds().Dx() == 0 || ic.Thumb.Bounds().Dx() > ThumbSide || ic.Thumb.Bounds().Dy() > ThumbSide {
 			t.Errorf("%s: icon thumbnail %v, want a non-empty image of at most %d pixels a side", uri, ic.Thumb, ThumbSide)
 		}
+		// The demo icons are stored at 256x256: the large picture keeps
+		// them at that size, which is what the detail pane draws from.
+		if ic.Large == nil || ic.Large.Bounds().Dx() != min(ic.Width, LargeThumbSide) || ic.Large.Bounds().Dx() <= ThumbSide {
+			t.Errorf("%s: large picture %v of a %dx%d icon, want more than %d and at most %d pixels a side", uri, ic.Large, ic.Width, ic.Height, ThumbSide, LargeThumbSide)
+		}
+		if ic.Format == "" || ic.Bytes == 0 {
+			t.Errorf("%s: icon described as format %q, %d bytes", uri, ic.Format, ic.Bytes)
+		}
 		if p.State.IconHash != "" && ic.Hash != p.State.IconHash {
 			t.Errorf("%s: icon hash %s, published %s", uri, ic.Hash, p.State.IconHash)
 		}

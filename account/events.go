@@ -72,14 +72,21 @@ type SubscriptionEvent struct {
 }
 
 // IconEvent reports that a buddy's icon (or the account's own, URI == the
-// AOR) is available, as a thumbnail of at most ThumbSide pixels made off
-// the front end's loop, and the sha1 hex of the image bytes. Key: the URI,
-// shared with IconFailedEvent (the newest outcome wins).
+// AOR) is available, as a thumbnail of at most ThumbSide pixels and a
+// picture of at most LargeThumbSide pixels made off the front end's loop,
+// and the sha1 hex of the image bytes. Key: the URI, shared with
+// IconFailedEvent (the newest outcome wins).
 type IconEvent struct {
 	URI   string
 	URL   string
-	Hash  string // sha1 hex of the image bytes, the cache key
-	Thumb image.Image
+	Hash  string      // sha1 hex of the image bytes, the cache key
+	Thumb image.Image // at most ThumbSide a side: the list's art
+	Large image.Image // at most LargeThumbSide a side: art that fills a pane; nil: use Thumb
+	// Format ("png", "jpeg", ...), Width and Height (pixels) and Bytes
+	// describe the icon as stored; zero when not known.
+	Format        string
+	Width, Height int
+	Bytes         int
 }
 
 // IconFailedEvent reports that a buddy's icon could not be fetched or

@@ -16,30 +16,56 @@ import (
 	"github.com/sipbuddy/sipbuddy/xcap/icon"
 )
 
-// ThumbSide is the side of the thumbnail an IconEvent carries: enough
-// pixels for the largest art a front end draws (a 16x8-cell detail pane =
-// 16x16 pixels in half-block mode) with margin, and about 9 KiB per icon
-// instead of 256 KiB for a full 256x256 image.
+// ThumbSide is the side of the thumbnail an IconEvent carries for the
+// list: enough pixels for a list row's art (a 4x2-cell icon = 8x8 pixels
+// in sextants, an 8x4 one in kitty pixels at 6 px a cell) with margin, and
+// about 9 KiB per icon instead of 256 KiB for a full 256x256 image.
 const ThumbSide = 48
+
+// LargeThumbSide is the side of the second picture an IconEvent carries,
+// for the art that fills a pane (the detail pane, my icon's dialog, large
+// rows in pixels): the icon's stored size (icon.Side, 256), so a pixel
+// terminal shows the source's pixels. It costs up to 256 KiB (RGBA) while
+// a front end keeps it; the TUI keeps it for a bounded number of icons
+// (tui.MaxLargeThumbs) and draws from the 48 px thumbnail beyond.
+const LargeThumbSide = 256
 
 // Thumbnail scales img down so its longer side is at most ThumbSide (an
 // image that small already is returned as it is). Front ends use it for
 // pictures the account did not make, such as a preview before an upload.
 func Thumbnail(img image.Image) image.Image {
+	return ScaleDown(img, ThumbSide)
+}
+
+// ScaleDown scales img down so its longer side is at most side pixels
+// (side >= 1; an image that small already is returned as it is).
+func ScaleDown(img image.Image, side int) image.Image {
+	side = max(1, side)
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	if w <= ThumbSide && h <= ThumbSide {
+	if w <= side && h <= side {
 		return img
 	}
-	tw, th := ThumbSide, ThumbSide
+	tw, th := side, side
 	if w > h {
-		th = max(1, h*ThumbSide/w)
+		th = max(1, h*side/w)
 	} else {
-		tw = max(1, w*ThumbSide/h)
+		tw = max(1, w*side/h)
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
 	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
 	return dst
+}
+
+// newIconEvent is the IconEvent of a decoded icon: both pictures made
+// here, off the front end's loop, once per icon; size is the icon's bytes.
+func newIconEvent(uri, url, hash string, img image.Image, format icon.Format, size int) IconEvent {
+	b := img.Bounds()
+	return IconEvent{
+		URI: uri, URL: url, Hash: hash,
+		Thumb: Thumbnail(img), Large: ScaleDown(img, LargeThumbSide),
+		Format: string(format), Width: b.Dx(), Height: b.Dy(), Bytes: size,
+	}
 }
 
 // iconWant is the icon a buddy currently publishes.
@@ -130,13 +156,12 @@ func (f *iconFetcher) fetchLoop(uri string, w iconWant) {
 		}
 		data, hash, err := f.get(w.url, w.hash)
 		if err == nil {
-			img, _, derr := icon.Decode(data, icon.DefaultLimits)
+			img, format, derr := icon.Decode(data, icon.DefaultLimits)
 			if derr != nil {
 				f.a.q.push(IconFailedEvent{URI: uri, URL: w.url, Err: derr})
 				return
 			}
-			// Made here, off the front end's loop, once per icon.
-			thumb := Thumbnail(img)
+			ev := newIconEvent(uri, w.url, hash, img, format, len(data))
 			f.mu.Lock()
 			ok := f.wants[uri].gen == w.gen
 			if ok {
@@ -144,7 +169,7 @@ func (f *iconFetcher) fetchLoop(uri string, w iconWant) {
 			}
 			f.mu.Unlock()
 			if ok {
-				f.a.q.push(IconEvent{URI: uri, URL: w.url, Hash: hash, Thumb: thumb})
+				f.a.q.push(ev)
 			}
 			return
 		}

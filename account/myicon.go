@@ -71,7 +71,7 @@ func (a *Account) findMyIcon(follow bool) bool {
 		a.log.Warn("my stored icon cannot be used", "error", err)
 		return true
 	}
-	img, _, err := icon.Decode(data, icon.DefaultLimits)
+	img, format, err := icon.Decode(data, icon.DefaultLimits)
 	if err != nil {
 		a.log.Warn("my stored icon does not decode", "url", url, "error", err)
 		return true
@@ -86,7 +86,7 @@ func (a *Account) findMyIcon(follow bool) bool {
 	}
 	a.setMyIconLocked(url, hash)
 	a.mu.Unlock()
-	a.q.push(IconEvent{URI: a.AOR(), URL: url, Hash: hash, Thumb: Thumbnail(img)})
+	a.q.push(newIconEvent(a.AOR(), url, hash, img, format, len(data)))
 	a.pushSelf()
 	return true
 }

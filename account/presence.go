@@ -198,7 +198,10 @@ func (a *Account) SetIcon(path string) RequestID {
 		if err != nil {
 			return "", fmt.Errorf("upload %s: %w", filepath.Base(path), err)
 		}
-		a.q.push(IconEvent{URI: a.AOR(), URL: up.URL, Hash: up.SHA1, Thumb: Thumbnail(icon.Fit(img, up.Side))})
+		// The upload re-encodes: the stored bytes' size is not known
+		// here, so Bytes stays 0.
+		ev := newIconEvent(a.AOR(), up.URL, up.SHA1, icon.Fit(img, up.Side), up.Format, 0)
+		a.q.push(ev)
 		a.mu.Lock()
 		a.self.IconURL, a.self.IconSHA1 = up.URL, up.SHA1
 		a.publishLocked(id, SetIconRequest, "icon published ("+filepath.Base(path)+")")

@@ -33,15 +33,20 @@ const MaxFoldedGroups = 64
 // names are words like "halfblock").
 const MaxRenderModeBytes = 32
 
+// MaxRowSizeBytes bounds the list row size kept for the front end (a word
+// like "comfortable").
+const MaxRowSizeBytes = 16
+
 // SavedState is what an account remembers between runs: my status and note
 // as I set them (Open false is Invisible; the note is the real one kept for
-// my return), the icon render mode the front end last chose, and the
-// groups it shows folded (by Group.Name).
+// my return), the icon render mode and the list's row size the front end
+// last chose, and the groups it shows folded (by Group.Name).
 type SavedState struct {
 	Open       bool     `json:"open"`
 	Activity   string   `json:"activity,omitempty"`
 	Note       string   `json:"note,omitempty"`
 	RenderMode string   `json:"render_mode,omitempty"`
+	RowSize    string   `json:"row_size,omitempty"`
 	Folded     []string `json:"folded,omitempty"`
 }
 
@@ -105,6 +110,12 @@ func ParseState(data []byte) (SavedState, error) {
 	}
 	if len(s.RenderMode) > MaxRenderModeBytes {
 		return SavedState{}, fmt.Errorf("%w: render mode longer than %d bytes", ErrDamagedState, MaxRenderModeBytes)
+	}
+	if len(s.RowSize) > MaxRowSizeBytes {
+		return SavedState{}, fmt.Errorf("%w: row size longer than %d bytes", ErrDamagedState, MaxRowSizeBytes)
+	}
+	if len(s.Folded) == 0 {
+		s.Folded = nil // "folded": [] is no folded group, as the file would be written
 	}
 	if len(s.Folded) > MaxFoldedGroups {
 		return SavedState{}, fmt.Errorf("%w: more than %d folded groups", ErrDamagedState, MaxFoldedGroups)
@@ -259,6 +270,30 @@ func (a *Account) SaveRenderMode(mode string) {
 		return
 	}
 	a.saved.RenderMode = mode
+	a.saveStateLocked()
+}
+
+// SavedRowSize returns the list row size the front end chose in an
+// earlier run (SaveRowSize), or "" when there is none.
+func (a *Account) SavedRowSize() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.saved.RowSize
+}
+
+// SaveRowSize keeps the front end's list row size (a name it understands,
+// at most MaxRowSizeBytes; longer ones are not kept) in the state file
+// for the next start. Without Options.StateFile it does nothing.
+func (a *Account) SaveRowSize(size string) {
+	if len(size) > MaxRowSizeBytes {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed || a.saved.RowSize == size {
+		return
+	}
+	a.saved.RowSize = size
 	a.saveStateLocked()
 }
 

@@ -86,6 +86,8 @@ func TestStatusAndNoteSurviveARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.SaveRenderMode("ascii")
+	b.SaveRowSize("large")
+	b.SaveRowSize(strings.Repeat("l", MaxRowSizeBytes+1)) // not kept
 	b.SaveFolded([]string{"Work", strings.Repeat("x", MaxGroupNameBytes+1), "Friends"})
 	closeBackend(t, b, r)
 
@@ -96,6 +98,9 @@ func TestStatusAndNoteSurviveARestart(t *testing.T) {
 	})
 	if got := b.SavedRenderMode(); got != "ascii" {
 		t.Errorf("saved render mode %q, want ascii", got)
+	}
+	if got := b.SavedRowSize(); got != "large" {
+		t.Errorf("saved row size %q, want large", got)
 	}
 	if got := b.SavedFolded(); !slices.Equal(got, []string{"Work", "Friends"}) {
 		t.Errorf("saved folded groups %q, want Work and Friends", got)
@@ -206,7 +211,7 @@ func TestDamagedStateFileStartsFresh(t *testing.T) {
 // The largest state the account can be asked to keep fits the file's
 // bound; one byte more than the bound is refused.
 func TestStateFileBound(t *testing.T) {
-	worst := SavedState{Open: false, Activity: "permanent-absence", Note: strings.Repeat("<", MaxNoteBytes), RenderMode: strings.Repeat("m", MaxRenderModeBytes)}
+	worst := SavedState{Open: false, Activity: "permanent-absence", Note: strings.Repeat("<", MaxNoteBytes), RenderMode: strings.Repeat("m", MaxRenderModeBytes), RowSize: strings.Repeat("<", MaxRowSizeBytes)}
 	for i := range MaxFoldedGroups {
 		worst.Folded = append(worst.Folded, fmt.Sprintf("%03d", i)+strings.Repeat("<", MaxGroupNameBytes-3))
 	}
@@ -235,6 +240,13 @@ func TestStateFileBound(t *testing.T) {
 			t.Errorf("a render mode over %d bytes: %v", MaxRenderModeBytes, err)
 		}
 	}
+	long = worst
+	long.RowSize += "r"
+	if data, err := encodeState(long); err == nil {
+		if _, err := ParseState(data); !errors.Is(err, ErrDamagedState) || !strings.Contains(err.Error(), "row size longer") {
+			t.Errorf("a row size over %d bytes: %v", MaxRowSizeBytes, err)
+		}
+	}
 	for what, folded := range map[string][]string{
 		"more than":   append(slices.Clone(worst.Folded), "x"),
 		"longer than": {strings.Repeat("g", MaxGroupNameBytes+1)},
@@ -257,6 +269,7 @@ func TestStateFileBound(t *testing.T) {
 // state that parses is written back within the bound and reads the same.
 func FuzzParseState(f *testing.F) {
 	f.Add([]byte(`{"open":true,"activity":"away","note":"back at ten","render_mode":"ascii"}`))
+	f.Add([]byte(`{"open":true,"render_mode":"kitty","row_size":"large","folded":["Work"]}`))
 	f.Add([]byte(`{"open":false,"note":"At the dentist"}`))
 	f.Add([]byte(`{"open":true} {"open":false}`))
 	f.Add([]byte(`{"note":"\u0007"}`))

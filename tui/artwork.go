@@ -20,6 +20,11 @@ const (
 	// account.ThumbSide pixels a side, about 9 KiB): every buddy the UA
 	// may watch, and my own icon, with room to spare.
 	MaxThumbs = 2048
+	// MaxLargeThumbs bounds the large pictures (account.LargeThumbSide,
+	// up to 256 KiB each, 16 MiB in all) kept for art that fills a pane:
+	// the detail pane, my icon's dialog, large rows in pixels. A screen
+	// shows far fewer; beyond them the art is drawn from the thumbnail.
+	MaxLargeThumbs = 64
 )
 
 // artKey identifies one rendered piece of art.
@@ -34,6 +39,7 @@ type artKey struct {
 // without ever rendering (rendering happens in commands, off the loop).
 type artStore struct {
 	thumbs   *lru.Cache[string, image.Image] // by content hash
+	larges   *lru.Cache[string, image.Image] // by content hash: the pictures for large art
 	arts     *lru.Cache[artKey, string]
 	inflight map[artKey]bool
 	ph       *lru.Cache[artKey, string] // placeholders, keyed by initials instead of hash
@@ -42,6 +48,7 @@ type artStore struct {
 func newArtStore() *artStore {
 	return &artStore{
 		thumbs:   mustLRU[string, image.Image](MaxThumbs),
+		larges:   mustLRU[string, image.Image](MaxLargeThumbs),
 		arts:     mustLRU[artKey, string](MaxArtEntries),
 		inflight: map[artKey]bool{},
 		ph:       mustLRU[artKey, string](MaxArtEntries),
@@ -65,19 +72,46 @@ type artMsg struct {
 	done []artKey // asked for but not rendered: no longer in flight
 }
 
-// add renders thumb for key (hash, cols, rows, mode) into the batch; it is
-// called off the loop.
-func (a *artMsg) add(hash string, thumb image.Image, cols, rows int, mode art.Mode) {
+// add renders thumb (or large, when the art needs more pixels than the
+// thumbnail has and large is not nil) for key (hash, cols, rows, mode)
+// into the batch; it is called off the loop.
+func (a *artMsg) add(hash string, thumb, large image.Image, cols, rows int, mode art.Mode) {
+	src := thumb
+	if large != nil && textNeedsLarge(cols, rows) {
+		src = large
+	}
 	a.keys = append(a.keys, artKey{hash: hash, cols: cols, rows: rows, mode: mode})
-	a.arts = append(a.arts, art.Render(thumb, cols, rows, mode))
+	a.arts = append(a.arts, art.Render(src, cols, rows, mode))
 }
 
-// addThumb keeps the thumbnail the account made of an icon.
-func (s *artStore) addThumb(hash string, thumb image.Image) {
+// textNeedsLarge reports whether text art of cols x rows cells shows more
+// pixels than a thumbnail has: octants resolve 2x4 pixels a cell.
+func textNeedsLarge(cols, rows int) bool {
+	return 2*cols > account.ThumbSide || 4*rows > account.ThumbSide
+}
+
+// addThumb keeps the pictures the account made of an icon (large may be
+// nil).
+func (s *artStore) addThumb(hash string, thumb, large image.Image) {
 	if hash == "" || thumb == nil {
 		return
 	}
 	s.thumbs.Add(hash, account.Thumbnail(thumb)) // a no-op for the account's own thumbnails
+	if large != nil {
+		s.larges.Add(hash, account.ScaleDown(large, account.LargeThumbSide))
+	}
+}
+
+// source is the picture to draw hash's art from: the large one when large
+// is asked for and still kept, else the thumbnail (nil: neither).
+func (s *artStore) source(hash string, large bool) image.Image {
+	if large {
+		if img, ok := s.larges.Get(hash); ok {
+			return img
+		}
+	}
+	img, _ := s.thumbs.Peek(hash)
+	return img
 }
 
 // get returns the rendered art for key, if it is ready.
@@ -109,7 +143,7 @@ func (s *artStore) render(keys []artKey) tea.Cmd {
 	}
 	imgs := make([]image.Image, len(keys))
 	for i, k := range keys {
-		imgs[i], _ = s.thumbs.Peek(k.hash)
+		imgs[i] = s.source(k.hash, textNeedsLarge(k.cols, k.rows))
 	}
 	return func() tea.Msg {
 		var out artMsg
@@ -117,7 +151,7 @@ func (s *artStore) render(keys []artKey) tea.Cmd {
 			if imgs[i] == nil {
 				continue
 			}
-			out.add(k.hash, imgs[i], k.cols, k.rows, k.mode)
+			out.add(k.hash, imgs[i], nil, k.cols, k.rows, k.mode)
 		}
 		if len(out.keys) < len(keys) {
 			// Thumbnails evicted meanwhile: let the next frame ask again.
@@ -148,4 +182,50 @@ func (s *artStore) placeholder(label string, cols, rows int, m art.Mode) string 
 	p := art.Placeholder(cols, rows, label, m)
 	s.ph.Add(k, p)
 	return p
+}
+
+// ensureArt asks for the art that is about to be shown and is missing:
+// the visible rows, the selected buddy's large icon, my own icon.
+func (m *Model) ensureArt() tea.Cmd {
+	if m.c.width == 0 {
+		return nil
+	}
+	lay := m.layout()
+	cols, rows := 2*m.list.rowHeight, m.list.rowHeight
+	var keys []artKey
+	for _, b := range m.list.onScreen(lay.listRows) {
+		if b.IconHash != "" {
+			keys = append(keys, m.artKey(b.IconHash, cols, rows))
+		}
+	}
+	if b := m.list.selected(); b != nil && lay.detailW > 0 && b.IconHash != "" {
+		dc, dr := detailIconSize(lay.detailW, lay.detailH, lay.detailRight)
+		keys = append(keys, m.artKey(b.IconHash, dc, dr))
+	}
+	if m.self.IconHash != "" {
+		keys = append(keys, m.artKey(m.self.IconHash, headerIconCols, headerIconRows))
+		if _, ok := m.dialogs.top().(myIconDialog); ok {
+			c, r := myIconSize(m.c.width, m.c.height)
+			keys = append(keys, m.artKey(m.self.IconHash, c, r))
+		}
+	}
+	var text, px []artKey
+	for _, k := range m.arts.want(keys) {
+		if k.px {
+			px = append(px, k)
+		} else {
+			text = append(text, k)
+		}
+	}
+	return tea.Batch(m.arts.render(text), m.requestPixels(px))
+}
+
+// iconArt returns the art of a buddy's icon, or its placeholder.
+func (m *Model) iconArt(hash, label string, cols, rows int) string {
+	if hash != "" {
+		if a, ok := m.arts.get(m.artKey(hash, cols, rows)); ok {
+			return a
+		}
+	}
+	return m.arts.placeholder(label, cols, rows, m.c.mode)
 }

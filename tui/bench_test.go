@@ -45,9 +45,11 @@ func bigGroupedList(tb testing.TB, n, w, h, g int) Model {
 		if i%7 == 0 {
 			basic = pidf.BasicClosed
 		}
+		// The account sends both pictures: the 256 px icon is the large one.
+		img := testIcon(color.RGBA{R: uint8(i), G: uint8(i >> 8), B: 200, A: 255}, 256)
 		msgs = append(msgs,
 			account.PresenceEvent{URI: b.URI, State: pidf.State{Basic: basic, Activities: acts[i%len(acts)], Note: fmt.Sprintf("note number %d", i)}},
-			account.IconEvent{URI: b.URI, Hash: fmt.Sprintf("%040x", i+1), Thumb: testIcon(color.RGBA{R: uint8(i), G: uint8(i >> 8), B: 200, A: 255}, 256)})
+			account.IconEvent{URI: b.URI, Hash: fmt.Sprintf("%040x", i+1), Thumb: img, Large: img})
 	}
 	m := drive(tb, newTestModel(Options{}), msgs...)
 	if len(m.list.visible) != n {
@@ -107,8 +109,8 @@ func BenchmarkPresenceUpdate1000Groups(b *testing.B) {
 }
 
 // BenchmarkMemory1000 reports the heap the model keeps for 1,000 buddies
-// with icons (thumbnails and rendered art, after the 256x256 decoded
-// images were dropped).
+// with icons (thumbnails, the MaxLargeThumbs large pictures and rendered
+// art, after the other decoded images were dropped).
 func BenchmarkMemory1000(b *testing.B) {
 	for b.Loop() {
 		var before, after runtime.MemStats

@@ -36,10 +36,14 @@ func (m *Model) readEvents() tea.Cmd {
 	if m.b == nil {
 		return nil
 	}
-	b, mode, rows := m.b, m.c.mode, m.opts.IconRows
+	b, mode, rows := m.b, m.c.mode, m.list.rowHeight
 	var detailURI string
-	if sel := m.list.selected(); sel != nil && m.c.width > 0 && m.layout().detailW > 0 {
-		detailURI = sel.URI
+	var dc, dr int
+	if sel := m.list.selected(); sel != nil && m.c.width > 0 {
+		if lay := m.layout(); lay.detailW > 0 {
+			detailURI = sel.URI
+			dc, dr = detailIconSize(lay.detailW, lay.detailH, lay.detailRight)
+		}
 	}
 	self := m.self.AOR
 	return func() tea.Msg {
@@ -53,9 +57,9 @@ func (m *Model) readEvents() tea.Cmd {
 			if !ok || ic.Thumb == nil || ic.Hash == "" {
 				continue
 			}
-			pre.add(ic.Hash, ic.Thumb, 2*rows, rows, mode)
+			pre.add(ic.Hash, ic.Thumb, ic.Large, 2*rows, rows, mode)
 			if ic.URI == detailURI && ic.URI != self {
-				pre.add(ic.Hash, ic.Thumb, detailIconCols, detailIconRows, mode)
+				pre.add(ic.Hash, ic.Thumb, ic.Large, dc, dr, mode)
 			}
 		}
 		return eventsMsg{evs: evs, art: pre}
@@ -122,10 +126,11 @@ func (m *Model) handleEvent(ev account.Event) tea.Cmd {
 	case account.IconEvent:
 		if ev.URI == m.self.AOR {
 			m.self.IconHash = ev.Hash
+			m.self.icon = iconInfo{url: ev.URL, format: ev.Format, w: ev.Width, h: ev.Height, bytes: ev.Bytes}
 		} else if b := m.list.get(ev.URI, false); b != nil {
 			b.IconHash, b.IconURL, b.IconErr = ev.Hash, ev.URL, ""
 		}
-		m.arts.addThumb(ev.Hash, ev.Thumb)
+		m.arts.addThumb(ev.Hash, ev.Thumb, ev.Large)
 	case account.IconFailedEvent:
 		if b := m.list.get(ev.URI, false); b != nil {
 			b.IconErr = ev.Err.Error()

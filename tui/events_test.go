@@ -22,7 +22,7 @@ func TestIconReachesTheScreenInOneUpdate(t *testing.T) {
 	thumb := account.Thumbnail(testIcon(red, 256))
 	ic := account.IconEvent{URI: "sip:ada@example.test", Hash: strings.Repeat("a", 40), Thumb: thumb}
 	var pre artMsg
-	pre.add(ic.Hash, ic.Thumb, 2*m.opts.IconRows, m.opts.IconRows, art.HalfBlock)
+	pre.add(ic.Hash, ic.Thumb, ic.Large, 2*m.list.rowHeight, m.list.rowHeight, art.HalfBlock)
 	nm, _ := m.Update(eventsMsg{evs: []account.Event{
 		account.PresenceEvent{URI: "sip:ada@example.test", State: pidf.State{Basic: pidf.BasicOpen}}, ic,
 	}, art: pre})

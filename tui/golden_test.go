@@ -1,7 +1,7 @@
 package tui
 
 import (
-	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -60,14 +60,25 @@ func runProgram(t *testing.T, w, h int, opts Options, keys ...string) Model {
 		tm.Send(ev)
 	}
 	// The icons of the rows on screen are thumbnailed and rendered in
-	// commands; wait until each one's colour reached the terminal.
+	// commands; wait until each one's colour reached the terminal: the
+	// first colour of its art at the row size the window shows.
 	want := len(iconColours)
 	if initialMode(opts) != art.HalfBlock {
 		t.Fatal("runProgram waits for truecolour half-block icons; use drive for other modes")
 	}
+	rows := drive(t, New(nil, opts), tea.WindowSizeMsg{Width: w, Height: h}).list.rowHeight
+	colours := make([]string, want)
+	for i, c := range iconColours[:want] {
+		r := rows
+		if i == len(iconColours)-1 { // mine, in the header
+			r = headerIconRows
+		}
+		a := art.Render(account.Thumbnail(testIcon(c, 64)), 2*r, r, art.HalfBlock)
+		colours[i] = sgrColour.FindString(a)
+	}
 	teatest.WaitFor(t, tm.Output(), func(out []byte) bool {
-		for _, c := range iconColours[:want] {
-			if !strings.Contains(string(out), fmt.Sprintf("2;%d;%d;%d", c.R, c.G, c.B)) {
+		for _, c := range colours {
+			if !strings.Contains(string(out), c) {
 				return false
 			}
 		}
@@ -91,6 +102,9 @@ func settle(t *testing.T, m Model) Model {
 	clear(m.arts.inflight)
 	return drive(t, m, tea.WindowSizeMsg{Width: m.c.width, Height: m.c.height})
 }
+
+// sgrColour finds a truecolour in a styled string.
+var sgrColour = regexp.MustCompile(`2;[0-9]+;[0-9]+;[0-9]+`)
 
 // requireGolden compares the settled view, without escape sequences, with
 // testdata/<test name>.golden (go test -update rewrites it), and checks

@@ -99,8 +99,8 @@ func (m *Model) requestPixels(keys []artKey) tea.Cmd {
 	g := m.gfx
 	var cmds []tea.Cmd
 	for _, k := range keys {
-		thumb, ok := m.arts.thumbs.Peek(k.hash)
-		if !ok {
+		thumb := m.arts.source(k.hash, needsLarge(g.g, k.cols, k.rows))
+		if thumb == nil {
 			delete(m.arts.inflight, k)
 			continue
 		}
@@ -121,9 +121,19 @@ func (m *Model) requestPixels(keys []artKey) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// encodeImage encodes a transmission (PNG, base64, chunked) off the loop.
+// needsLarge reports whether an image of cols x rows cells has more
+// pixels on this terminal than a thumbnail has.
+func needsLarge(g *art.Graphics, cols, rows int) bool {
+	cw, ch := g.CellSize()
+	return cols*cw > account.ThumbSide || rows*ch > account.ThumbSide
+}
+
+// encodeImage encodes a transmission (PNG, base64, chunked) off the loop,
+// of a picture no larger than the cells show.
 func encodeImage(gr art.Graphics, gen int, k artKey, id uint32, thumb image.Image) tea.Cmd {
 	return func() tea.Msg {
+		cw, ch := gr.CellSize()
+		thumb = account.ScaleDown(thumb, max(account.ThumbSide, k.cols*cw, k.rows*ch))
 		p, err := gr.Transmit(id, thumb, k.cols, k.rows)
 		return gfxMsg{gen: gen, key: k, id: id, payload: p, err: err}
 	}

@@ -33,6 +33,8 @@ type KeyMap struct {
 
 	ToggleDetail key.Binding
 	CycleArt     key.Binding
+	RowSize      key.Binding
+	ViewMyIcon   key.Binding
 	ToggleDebug  key.Binding
 	Help         key.Binding
 	Quit         key.Binding
@@ -81,6 +83,8 @@ func DefaultKeyMap() *KeyMap {
 
 		ToggleDetail: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "details")),
 		CycleArt:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "icon mode")),
+		RowSize:      key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "row size")),
+		ViewMyIcon:   key.NewBinding(key.WithKeys("I"), key.WithHelp("I", "view my icon")),
 		ToggleDebug:  key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "debug log")),
 		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
@@ -110,8 +114,8 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 	// essential ones (add, remove, quit) come first.
 	return [][]key.Binding{
 		{k.AddBuddy, k.RemoveBuddy, k.Quit, k.Help},
-		{k.SetStatus, k.EditNote, k.SetIcon, k.Watchers, k.OfflineNote},
-		{k.Filter, k.ClearFilter, k.ToggleDetail, k.ToggleDebug, k.CycleArt},
+		{k.SetStatus, k.EditNote, k.SetIcon, k.ViewMyIcon, k.Watchers, k.OfflineNote},
+		{k.Filter, k.ClearFilter, k.ToggleDetail, k.ToggleDebug, k.CycleArt, k.RowSize},
 		{k.NewGroup, k.Rename, k.MoveToGroup, k.Fold, k.Unfold},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 	}

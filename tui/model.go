@@ -26,6 +26,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/sip/pidf"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui/art"
+	"github.com/sipbuddy/sipbuddy/tui/rowsize"
 )
 
 // Options configure a Model. The zero value is usable.
@@ -44,9 +45,11 @@ type Options struct {
 	// go up, follow a link out, or pick a file outside) and shows paths
 	// relative to it. Over SSH the files are the server's.
 	ConfinePictures bool
-	// IconRows is the height of a buddy row in lines, which is the height
-	// of its icon (the icon is twice as wide in cells). Default 2.
-	IconRows int
+	// RowSize is the list's row size by name (rowsize.Names; the icon is
+	// as tall as the row and twice as wide in cells); empty: the one the
+	// account saved (z), else rowsize.Default. An unknown name is the
+	// default (the callers check the setting).
+	RowSize string
 	// NoPaste disables ctrl+v in text inputs (it reads the clipboard of the
 	// machine the program runs on, wrong over SSH). Bracketed paste from
 	// the terminal still works.
@@ -115,6 +118,7 @@ type selfState struct {
 	Note       string
 	IconHash   string
 	IconURL    string
+	icon       iconInfo // what the account said of the icon of IconHash
 	PubState   ua.PublicationState
 	PubErr     string
 	known      bool // a SelfEvent arrived
@@ -169,15 +173,14 @@ type Model struct {
 	notices noticeBatch
 
 	gfx *gfxState // the terminal's answers and the icons in pixels
+
+	rows rowSizes // the list's row size: chosen (z) and shown (rows.go)
 }
 
 // New returns the model for one program. b may be nil: the UI then shows
 // what it is sent and answers requests with "not connected" (previews and
 // tests of the layout).
 func New(b *account.Account, o Options) Model {
-	if o.IconRows <= 0 {
-		o.IconRows = 2
-	}
 	if o.DebugLines <= 0 {
 		o.DebugLines = DefaultDebugLines
 	}
@@ -197,7 +200,7 @@ func New(b *account.Account, o Options) Model {
 		c:        c,
 		b:        b,
 		opts:     o,
-		list:     newBuddyList(c, o.IconRows),
+		list:     newBuddyList(c, rowsize.Default.Lines()),
 		arts:     newArtStore(),
 		help:     h,
 		debug:    newRing(o.DebugLines),
@@ -207,7 +210,11 @@ func New(b *account.Account, o Options) Model {
 	if b != nil {
 		m.self.AOR = b.AOR()
 		m.list.restoreFolded(b.SavedFolded())
+		if o.RowSize == "" {
+			o.RowSize = b.SavedRowSize()
+		}
 	}
+	m.setRowSize(o.RowSize)
 	return m
 }
 
@@ -241,7 +248,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.resizedDirect()
 		m.help.SetWidth(msg.Width)
 		cmds = append(cmds, m.dialogs.update(msg))
-		m.list.clamp(m.layout().listRows)
+		m.relayout()
 	case eventsMsg:
 		for _, ev := range msg.evs {
 			cmds = append(cmds, m.handleEvent(ev))
@@ -386,6 +393,9 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 	if cmd, ok := m.groupKey(k); ok {
 		return m, cmd
 	}
+	if cmd, ok := m.viewKey(k); ok {
+		return m, cmd
+	}
 	switch {
 	case key.Matches(k, keys.Quit):
 		return m, m.quit()
@@ -414,7 +424,7 @@ func (m Model) handleKey(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		} else {
 			m.detail = detailOn
 		}
-		m.list.clamp(m.layout().listRows)
+		m.relayout()
 	case key.Matches(k, keys.CycleArt):
 		m.cycleMode()
 	case key.Matches(k, keys.ToggleDebug):
@@ -494,48 +504,6 @@ func (m *Model) setStatusCause(k statusKind, text string, c statusCause) {
 	m.logDetail(kind, "status: "+text)
 }
 
-// ensureArt asks for the art that is about to be shown and is missing:
-// the visible rows, the selected buddy's large icon, my own icon.
-func (m *Model) ensureArt() tea.Cmd {
-	if m.c.width == 0 {
-		return nil
-	}
-	lay := m.layout()
-	cols, rows := 2*m.opts.IconRows, m.opts.IconRows
-	var keys []artKey
-	for _, b := range m.list.onScreen(lay.listRows) {
-		if b.IconHash != "" {
-			keys = append(keys, m.artKey(b.IconHash, cols, rows))
-		}
-	}
-	if b := m.list.selected(); b != nil && lay.detailW > 0 && b.IconHash != "" {
-		dc, dr := detailIconSize(lay.detailW, lay.detailH, lay.detailRight)
-		keys = append(keys, m.artKey(b.IconHash, dc, dr))
-	}
-	if m.self.IconHash != "" {
-		keys = append(keys, m.artKey(m.self.IconHash, cols, rows))
-	}
-	var text, px []artKey
-	for _, k := range m.arts.want(keys) {
-		if k.px {
-			px = append(px, k)
-		} else {
-			text = append(text, k)
-		}
-	}
-	return tea.Batch(m.arts.render(text), m.requestPixels(px))
-}
-
-// iconArt returns the art of a buddy's icon, or its placeholder.
-func (m *Model) iconArt(hash, label string, cols, rows int) string {
-	if hash != "" {
-		if a, ok := m.arts.get(m.artKey(hash, cols, rows)); ok {
-			return a
-		}
-	}
-	return m.arts.placeholder(label, cols, rows, m.c.mode)
-}
-
 // detailVisible says whether the detail pane is shown.
 func (m *Model) detailVisible() bool {
 	if m.c.height < CompactHeight || m.c.width < CompactWidth {
@@ -584,7 +552,7 @@ func (m *Model) layout() screenLayout {
 			l.detailW = max(36, min(60, w*2/5))
 			l.detailH = mainH
 			l.listW = w - l.detailW - 1
-		} else if mainH >= detailIconRows+2+2*m.opts.IconRows {
+		} else if mainH >= detailIconRows+2+2*rowsize.Default.Lines() {
 			l.detailW = w
 			l.detailH = detailIconRows + 2
 			l.listH = mainH - l.detailH

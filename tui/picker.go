@@ -18,11 +18,27 @@ import (
 // ImageExtensions are the files the icon picker offers.
 var ImageExtensions = []string{".png", ".jpg", ".jpeg", ".gif", ".webp"}
 
-// Size of the preview art in the icon picker.
+// Sizes of the preview art in the icon picker: large enough to judge a
+// photo where the window has room (previewBigWidth x previewBigHeight and
+// more), else the small one (80x24).
 const (
-	previewCols = 16
-	previewRows = 8
+	previewCols       = 16
+	previewRows       = 8
+	previewBigCols    = 32
+	previewBigRows    = 16
+	previewBigWidth   = 90
+	previewBigHeight  = 32
+	pickerModalWidth  = 74 // the dialog's width with the small preview
+	pickerModalBigAdd = previewBigCols - previewCols
 )
+
+// previewSize is the preview's size in cells on a w x h terminal.
+func previewSize(w, h int) (cols, rows int) {
+	if w >= previewBigWidth && h >= previewBigHeight {
+		return previewBigCols, previewBigRows
+	}
+	return previewCols, previewRows
+}
 
 // previewMsg delivers the preview of a picked file, decoded off the loop.
 type previewMsg struct {
@@ -32,6 +48,7 @@ type previewMsg struct {
 	art  string
 	info string
 	err  error
+	cols int // the art's size in cells
 }
 
 // iconPicker browses for an image, previews it and confirms.
@@ -46,6 +63,7 @@ type iconPicker struct {
 	preview    string
 	info       string
 	previewErr string
+	pcols      int // the preview art's width in cells
 	loading    bool
 	note       string // why the picker is not where it was asked to be
 }
@@ -174,7 +192,7 @@ func pickerHeight(h int) int {
 
 // loadPreview reads and decodes path with the upload limits and renders its
 // art; errors say what is wrong with the file.
-func loadPreview(gen int, path string, pick bool, m art.Mode) tea.Cmd {
+func loadPreview(gen int, path string, pick bool, m art.Mode, cols, rows int) tea.Cmd {
 	return func() tea.Msg {
 		data, err := icon.ReadFile(path, icon.UploadLimits.MaxBytes)
 		if err != nil {
@@ -186,7 +204,10 @@ func loadPreview(gen int, path string, pick bool, m art.Mode) tea.Cmd {
 		}
 		b := img.Bounds()
 		info := fmt.Sprintf("%s, %dx%d, %s", strings.ToUpper(string(format)), b.Dx(), b.Dy(), byteCount(len(data)))
-		return previewMsg{gen: gen, path: path, pick: pick, art: art.Render(account.Thumbnail(img), previewCols, previewRows, m), info: info}
+		// The picture the detail pane would draw from: at most
+		// account.LargeThumbSide, so a big preview shows the photo's detail.
+		src := account.ScaleDown(img, account.LargeThumbSide)
+		return previewMsg{gen: gen, path: path, pick: pick, art: art.Render(src, cols, rows, m), info: info, cols: cols}
 	}
 }
 
@@ -218,7 +239,7 @@ func (d iconPicker) previewHovered() (iconPicker, tea.Cmd) {
 		return d, nil
 	}
 	d.loading = true
-	return d, loadPreview(d.gen, h, false, d.mode)
+	return d, d.load(h, false)
 }
 
 func byteCount(n int) string {
@@ -237,6 +258,16 @@ func (d iconPicker) updatePicker(msg tea.Msg) (iconPicker, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		d.files.SetHeight(pickerHeight(msg.Height))
+		if c, _ := d.previewSize(); d.preview != "" && c != d.pcols {
+			// The window changed the preview's size: draw it again.
+			d.gen++
+			d.loading, d.preview = true, ""
+			path, pick := d.hover, false
+			if d.path != "" {
+				path, pick = d.path, true
+			}
+			return d, d.load(path, pick)
+		}
 		return d, nil
 	case previewMsg:
 		if msg.gen != d.gen {
@@ -249,7 +280,7 @@ func (d iconPicker) updatePicker(msg tea.Msg) (iconPicker, tea.Cmd) {
 		if msg.err != nil {
 			d.preview, d.info, d.previewErr = "", "", msg.err.Error()
 		} else {
-			d.preview, d.info, d.previewErr = msg.art, msg.info, ""
+			d.preview, d.info, d.previewErr, d.pcols = msg.art, msg.info, "", msg.cols
 		}
 		return d, nil
 	case tea.KeyPressMsg:
@@ -299,7 +330,7 @@ func (d iconPicker) updatePicker(msg tea.Msg) (iconPicker, tea.Cmd) {
 		}
 		d.gen++
 		d.loading, d.path, d.previewErr = true, path, ""
-		return d, tea.Batch(cmd, loadPreview(d.gen, path, true, d.mode))
+		return d, tea.Batch(cmd, d.load(path, true))
 	case choseOther:
 		d.path = ""
 		d.previewErr = fmt.Sprintf("%s is not an image (%s)", filepath.Base(path), strings.Join(ImageExtensions, " "))
@@ -309,8 +340,22 @@ func (d iconPicker) updatePicker(msg tea.Msg) (iconPicker, tea.Cmd) {
 	return d, tea.Batch(cmd, hover)
 }
 
+// previewSize is the preview's size for the terminal the picker is on.
+func (d iconPicker) previewSize() (cols, rows int) { return previewSize(d.width, d.height) }
+
+// load starts the preview of path (generation d.gen) at the current size.
+func (d iconPicker) load(path string, pick bool) tea.Cmd {
+	cols, rows := d.previewSize()
+	return loadPreview(d.gen, path, pick, d.mode, cols, rows)
+}
+
 func (d iconPicker) view() string {
-	w := modalWidth(d.width, 74)
+	previewCols, previewRows := d.previewSize()
+	want := pickerModalWidth
+	if previewCols == previewBigCols {
+		want += pickerModalBigAdd
+	}
+	w := modalWidth(d.width, want)
 	listW := max(20, w-previewCols-3)
 	dir := d.styles.InputLabel.Render(fitPlain(clean(d.shownDir()), listW))
 	files := padLines(d.files.view(d.common, d.empty, listW), listW, d.files.Height())

@@ -87,7 +87,7 @@ func (m *Model) fullHelpView() string {
 // watchers badge: two lines and a rule.
 func (m *Model) headerView(w int) string {
 	s := m.c.styles
-	cols, rows := 2*m.opts.IconRows, m.opts.IconRows
+	cols, rows := headerIconCols, headerIconRows
 	label := m.self.Name
 	if label == "" {
 		label = userPart(m.self.AOR)
@@ -304,6 +304,9 @@ func (m *Model) statusView(w int) string {
 
 // dialogView renders the open dialog's modal, or "".
 func (m *Model) dialogView() string {
+	if d, ok := m.dialogs.top().(myIconDialog); ok {
+		return m.myIconView(d)
+	}
 	if d := m.dialogs.top(); d != nil {
 		return d.view()
 	}

@@ -121,3 +121,13 @@ func TestUnknownRenderModeIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// An unknown --row-size is an error too.
+func TestUnknownRowSizeIsAnError(t *testing.T) {
+	for _, args := range [][]string{{"demo", "--row-size", "huge"}, {"--row-size", "huge", "--account", "sip:alice@example.test"}} {
+		var out, errb bytes.Buffer
+		if code := run(t.Context(), args, &out, &errb); code != 2 || !strings.Contains(errb.String(), `--row-size: unknown row size "huge"`) {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errb.String())
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/account"
 	"github.com/sipbuddy/sipbuddy/internal/app/config"
 	"github.com/sipbuddy/sipbuddy/tui"
+	"github.com/sipbuddy/sipbuddy/tui/rowsize"
 	"github.com/sipbuddy/sipbuddy/tui/termcaps"
 )
 
@@ -59,6 +60,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var net netFlags
 	net.register(fs)
 	render := fs.String("render", os.Getenv(envRender), "icons: auto (default: what the terminal answers for), kitty, kitty-direct, sixel, iterm2, symbols, halfblock, ascii or plain ($"+envRender+")")
+	rowSize := fs.String("row-size", "", "the list's rows: compact (one line), comfortable (default) or large (four lines, bigger icons); overrides row_size and the size chosen with z")
 	pictures := fs.String("pictures", "", "`DIR` where the icon picker starts (default: the current directory)")
 	notify := fs.String("notify", "", "on a buddy's status change, besides the highlight: off (default), bell, osc9 or osc777 (desktop notification); overrides the account's notify")
 	logPath := fs.String("log", os.Getenv(envLog), "log `file` (default: sipbuddy.log in the user cache dir)")
@@ -94,6 +96,14 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		acct.RenderMode = md
 	}
+	if *rowSize != "" {
+		rs, err := rowsize.Parse(*rowSize)
+		if err != nil {
+			fmt.Fprintf(stderr, "sipbuddy: --row-size: %v\n", err)
+			return 2
+		}
+		acct.RowSize = rs.String()
+	}
 	if *notify != "" {
 		if acct.Notify, err = tui.ParseNotify(*notify); err != nil {
 			fmt.Fprintf(stderr, "sipbuddy: --notify: %v\n", err)
@@ -106,13 +116,15 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	if *render == "" {
-		// The art chosen with m last time beats the configured default;
-		// --render beats both. A damaged file is said by the account.
-		if saved, ok, _ := account.LoadState(bo.StateFile); ok && saved.RenderMode != "" {
-			if _, err := termcaps.ParseRenderMode(saved.RenderMode); err == nil {
-				acct.RenderMode = saved.RenderMode
-			}
+	// The art chosen with m and the row size chosen with z last time beat
+	// the configured defaults; --render and --row-size beat both. A
+	// damaged file is said by the account.
+	if saved, ok, _ := account.LoadState(bo.StateFile); ok {
+		if _, err := termcaps.ParseRenderMode(saved.RenderMode); err == nil && *render == "" && saved.RenderMode != "" {
+			acct.RenderMode = saved.RenderMode
+		}
+		if _, err := rowsize.Parse(saved.RowSize); err == nil && *rowSize == "" && saved.RowSize != "" {
+			acct.RowSize = saved.RowSize
 		}
 	}
 
@@ -124,7 +136,7 @@ func client(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer closeLog()
 
 	bo.Logger = logger
-	opts := tui.Options{ArtMode: acct.RenderMode, PicturesDir: *pictures, LogPath: path, LastFolderFile: lastFolderFile(), Notify: acct.Notify}
+	opts := tui.Options{ArtMode: acct.RenderMode, RowSize: acct.RowSize, PicturesDir: *pictures, LogPath: path, LastFolderFile: lastFolderFile(), Notify: acct.Notify}
 	if acct.PasswordCommand != "" && acct.Password == "" && os.Getenv(config.EnvPassword) == "" {
 		// A refused password reruns password_command (a key ring may have
 		// a newer one) before a prompt asks the person.

@@ -17,6 +17,7 @@ import (
 	"github.com/sipbuddy/sipbuddy/internal/app/sshserver"
 	"github.com/sipbuddy/sipbuddy/sip/ua"
 	"github.com/sipbuddy/sipbuddy/tui"
+	"github.com/sipbuddy/sipbuddy/tui/rowsize"
 	"github.com/sipbuddy/sipbuddy/tui/termcaps"
 	"github.com/sipbuddy/sipbuddy/xcap"
 )
@@ -49,6 +50,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	useTLS := fs.Bool("tls", false, "everything over TLS: SIP over TLS and XCAP over HTTPS, with a throw-away CA made for this run")
 	dataDir := fs.String("data", "", "keep the demo's store, SSH host key and visitors' pictures in `DIR` (default: a temporary directory)")
 	authKeys := fs.String("authorized-keys", "", "with --ssh on a non-loopback address: the `FILE` of public keys allowed in (default DIR/authorized_keys)")
+	rowSize := fs.String("row-size", "", "the list's rows: compact, comfortable (default) or large")
 	prepareUsage(fs, args, stdout, demoUsage, flagEnv{"render": envRender, "log": envLog})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -67,6 +69,10 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	notifyMode, err := tui.ParseNotify(*notify)
 	if err != nil {
 		fmt.Fprintf(stderr, "sipbuddy demo: --notify: %v\n", err)
+		return 2
+	}
+	if _, err := rowsize.Parse(*rowSize); err != nil {
+		fmt.Fprintf(stderr, "sipbuddy demo: --row-size: %v\n", err)
 		return 2
 	}
 	if *render != "" {
@@ -134,7 +140,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		},
 		XCAPRoot: acct.XCAPRoot,
 		CacheDir: cacheDir,
-	}, tui.Options{ArtMode: *render, PicturesDir: *pictures, LogPath: path, Notify: notifyMode})
+	}, tui.Options{ArtMode: *render, RowSize: *rowSize, PicturesDir: *pictures, LogPath: path, Notify: notifyMode})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v (log: %s)\n", err, path)
 		return 1

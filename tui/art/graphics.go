@@ -82,7 +82,9 @@ type Graphics struct {
 	CellWidth, CellHeight int
 }
 
-func (g Graphics) cellSize() (int, int) {
+// CellSize is the cell size in pixels: CellWidth x CellHeight when the
+// terminal said so, else the defaults.
+func (g Graphics) CellSize() (int, int) {
 	w, h := g.CellWidth, g.CellHeight
 	if w <= 0 || w > MaxCellPixels || h <= 0 || h > MaxCellPixels {
 		return DefaultCellWidth, DefaultCellHeight
@@ -133,7 +135,7 @@ func (g Graphics) Transmit(id uint32, img image.Image, cols, rows int) (string, 
 // image to the cells they are given, which would distort a square icon in
 // cells that are not exactly twice as tall as wide.
 func (g Graphics) padToCells(img image.Image, cols, rows int) image.Image {
-	cw, ch := g.cellSize()
+	cw, ch := g.CellSize()
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	aw, ah := int64(cols*cw), int64(rows*ch) // the area in pixels
@@ -171,7 +173,7 @@ func (g Graphics) Place(id uint32, img image.Image, cols, rows int) (string, err
 		return g.wrap(ansi.KittyGraphics(nil, "a=p", "i="+strconv.FormatUint(uint64(id), 10),
 			"c="+strconv.Itoa(cols), "r="+strconv.Itoa(rows), "C=1", "q=2")), nil
 	case Sixel:
-		cw, ch := g.cellSize()
+		cw, ch := g.CellSize()
 		px := fitGrid(img, cols*cw, rows*ch)
 		var payload bytes.Buffer
 		if err := new(sixel.Encoder).Encode(&payload, px); err != nil {

@@ -12,6 +12,7 @@
 //	xcap_root = "http://127.0.0.1:8080/xcap-root"
 //	transport = "tcp"                          # tcp (default) or udp
 //	render_mode = "auto"                       # auto (default: ask the terminal), kitty, kitty-direct, sixel, iterm2, symbols, halfblock, ascii or plain
+//	row_size = "comfortable"                   # the list's rows: compact (1 line), comfortable (default, 2) or large (4); z cycles
 //	notify = "off"                             # on a buddy's status change: off (default), bell, osc9 or osc777
 //	display_name = "Alice"
 //	username = "alice"                         # authentication user; default the user part
@@ -36,6 +37,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/sipbuddy/sipbuddy/internal/sipuri"
+	"github.com/sipbuddy/sipbuddy/tui/rowsize"
 	"github.com/sipbuddy/sipbuddy/tui/termcaps"
 )
 
@@ -80,6 +82,7 @@ type Account struct {
 	Transport       string `toml:"transport"`   // "tcp" (default), "udp" or "tls"
 	CAFile          string `toml:"ca_file"`     // PEM CAs trusted for TLS instead of the system's
 	RenderMode      string `toml:"render_mode"` // termcaps.RenderModes; "auto" (default) asks the terminal
+	RowSize         string `toml:"row_size"`    // rowsize.Names; "comfortable" (default)
 	Notify          string `toml:"notify"`      // "off" (default), "bell", "osc9", "osc777"
 	RLS             *bool  `toml:"rls"`         // the buddy list through one RLS subscription; default true
 	Enabled         *bool  `toml:"enabled"`     // default true
@@ -190,7 +193,7 @@ func Parse(path string, data []byte) (*File, error) {
 		for i, k := range und {
 			keys[i] = k.String()
 		}
-		return nil, fmt.Errorf("%s: unknown setting %s (known account settings: name, account, display_name, username, password, password_command, password_timeout, proxy, xcap_root, transport, ca_file, render_mode, notify, rls, enabled)", path, strings.Join(keys, ", "))
+		return nil, fmt.Errorf("%s: unknown setting %s (known account settings: name, account, display_name, username, password, password_command, password_timeout, proxy, xcap_root, transport, ca_file, render_mode, row_size, notify, rls, enabled)", path, strings.Join(keys, ", "))
 	}
 	file.Path = path
 	for i := range file.Accounts {
@@ -234,6 +237,13 @@ func (a *Account) Validate() error {
 			return fmt.Errorf("%s: render_mode: %w", a.label(), err)
 		}
 		a.RenderMode = md
+	}
+	if a.RowSize != "" {
+		rs, err := rowsize.Parse(a.RowSize)
+		if err != nil {
+			return fmt.Errorf("%s: row_size: %w", a.label(), err)
+		}
+		a.RowSize = rs.String()
 	}
 	switch strings.ToLower(a.Notify) {
 	case "", NotifyOff, NotifyBell, NotifyOSC9, NotifyOSC777:

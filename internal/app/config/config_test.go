@@ -19,6 +19,7 @@ xcap_root = "http://127.0.0.1:8080/xcap-root"
 proxy = "sip:127.0.0.1:5060;transport=tcp"
 transport = "TCP"
 render_mode = "ASCII"
+row_size = "Large"
 notify = "Bell"
 rls = false
 
@@ -50,6 +51,9 @@ func TestLoadAndSelect(t *testing.T) {
 	}
 	if len(f.Accounts) != 3 || f.Accounts[0].Transport != "tcp" || f.Accounts[0].RenderMode != "ascii" || f.Accounts[1].RenderMode != "kitty" || f.Accounts[0].Notify != NotifyBell {
 		t.Fatalf("%+v", f.Accounts)
+	}
+	if f.Accounts[0].RowSize != "large" || f.Accounts[1].RowSize != "" {
+		t.Errorf("row_size read as %q and %q, want large and unset", f.Accounts[0].RowSize, f.Accounts[1].RowSize)
 	}
 	if f.Accounts[0].UsesRLS() || !f.Accounts[1].UsesRLS() {
 		t.Errorf("rls = false not read, or RLS not the default: %v, %v", f.Accounts[0].UsesRLS(), f.Accounts[1].UsesRLS())
@@ -153,6 +157,7 @@ func TestMalformedFiles(t *testing.T) {
 		"[[account]]\naccount = \"sip:a@example.test;transport=tcp\"\n":                                    "it has ;parameters",
 		"[[account]]\naccount = \"sip:a@b\"\nproxy = \"sip:127.0.0.1:5060;transport=tcp;\"\n":              "empty parameter name",
 		"[[account]]\naccount = \"sip:a@b\"\nrender_mode = \"pixels\"\n":                                   `render_mode: unknown render mode "pixels"`,
+		"[[account]]\naccount = \"sip:a@b\"\nrow_size = \"huge\"\n":                                        `row_size: unknown row size "huge"`,
 	}
 	for text, want := range cases {
 		p := writeConfig(t, text)
