@@ -67,11 +67,14 @@ const (
 // subscription is the notifier side of one SUBSCRIBE dialog. Fields above mu
 // never change after creation.
 type subscription struct {
-	kind      eventKind
-	pres      *presentity // watched presentity (for winfo: the owner)
-	key       string      // dialog key in Server.dialogs
+	kind eventKind
+	pres *presentity // watched presentity (for winfo: the owner)
+	// key is the dialog key in Server.dialogs; callID, localTag (our
+	// To-tag) and remoteTag are its parts, sharing its bytes (and none of
+	// the request's, which would keep the whole SUBSCRIBE alive).
+	key       string
 	callID    string
-	localTag  string // our To-tag
+	localTag  string
 	remoteTag string
 	event     string // Event value echoed in NOTIFYs (with its id)
 	watcher   string // canonical watcher AOR, "sip:bob@example.test"
@@ -83,11 +86,12 @@ type subscription struct {
 	// by the scheduler's mutex.
 	slotFlow string
 
-	mu         sync.Mutex
-	target     sip.Uri        // subscriber's Contact: Request-URI of NOTIFYs
-	reqLine    string         // "NOTIFY <target> SIP/2.0\r\n"
+	mu sync.Mutex
+	// reqLine is "NOTIFY <target> SIP/2.0\r\n", the target being the
+	// subscriber's Contact (see target).
+	reqLine    string
 	transport  string         // "UDP" or "TCP"
-	dest       string         // host:port NOTIFYs are sent to
+	dest       string         // host:port NOTIFYs are sent to (part of flowKey)
 	udp        netip.AddrPort // dest of a UDP subscriber, parsed once
 	flowKey    string         // transport and dest: the scheduler's flow
 	cseq       uint32         // last NOTIFY CSeq
@@ -116,7 +120,8 @@ type subscription struct {
 
 // setTarget records where NOTIFYs go. The caller holds sub.mu or owns sub.
 func (sub *subscription) setTarget(target sip.Uri, transport, dest string) {
-	sub.target, sub.transport, sub.dest = target, transport, dest
+	sub.flowKey = transport + " " + dest
+	sub.transport, sub.dest = transport, sub.flowKey[len(transport)+1:]
 	sub.udp = netip.AddrPort{}
 	if transport == "UDP" {
 		// An unparsable address leaves sub.udp invalid: the write fails and
@@ -126,7 +131,12 @@ func (sub *subscription) setTarget(target sip.Uri, transport, dest string) {
 		}
 	}
 	sub.reqLine = requestLine(target)
-	sub.flowKey = transport + " " + dest
+}
+
+// target is the Request-URI of sub's NOTIFYs, as written in reqLine. The
+// caller holds sub.mu or owns sub.
+func (sub *subscription) target() string {
+	return sub.reqLine[len(notifyLinePrefix) : len(sub.reqLine)-len(notifyLineSuffix)]
 }
 
 type goneWatcher struct {
@@ -136,6 +146,14 @@ type goneWatcher struct {
 
 func dialogKey(callID, localTag, remoteTag string) string {
 	return callID + "\x00" + localTag + "\x00" + remoteTag
+}
+
+// splitDialogKey returns the parts of a key made by dialogKey, sharing its
+// bytes. Call-IDs and tags never hold a NUL (RFC 3261 §25.1: word, token).
+func splitDialogKey(key string) (callID, localTag, remoteTag string) {
+	callID, rest, _ := strings.Cut(key, "\x00")
+	localTag, remoteTag, _ = strings.Cut(rest, "\x00")
+	return callID, localTag, remoteTag
 }
 
 func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
@@ -261,18 +279,15 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	sub := &subscription{
 		kind:       kind,
 		pres:       p,
-		callID:     string(*req.CallID()),
-		localTag:   localTag,
-		remoteTag:  fromTag,
 		event:      ev.String(),
 		watcher:    s.aor(watcherUser),
-		target:     *contact.Address.Clone(),
 		transport:  transport,
 		dest:       dest,
 		remoteCSeq: req.CSeq().SeqNo,
 		winfoEvent: "subscribe",
 	}
-	sub.key = dialogKey(sub.callID, localTag, fromTag)
+	sub.key = dialogKey(string(*req.CallID()), localTag, fromTag)
+	sub.callID, sub.localTag, sub.remoteTag = splitDialogKey(sub.key)
 	sub.dialogHdrs = dialogLines(req.To().Address, req.From().Address, localTag, fromTag, sub.callID, sub.event)
 	if list != nil {
 		sub.list = list
@@ -280,7 +295,7 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		sub.dialogHdrs += "Require: eventlist\r\n"
 		res.AppendHeader(sip.NewHeader("Require", "eventlist"))
 	}
-	sub.setTarget(sub.target, transport, dest)
+	sub.setTarget(contact.Address, transport, dest)
 	if len(sub.dialogHdrs)+len(sub.reqLine) > maxDialogHeaders {
 		// Our NOTIFYs repeat these lines: they must leave room for the
 		// largest document within ClientMaxMessage.
