@@ -69,15 +69,12 @@ const (
 type subscription struct {
 	kind eventKind
 	pres *presentity // watched presentity (for winfo: the owner)
-	// key is the dialog key in Server.dialogs; callID, localTag (our
-	// To-tag) and remoteTag are its parts, sharing its bytes (and none of
-	// the request's, which would keep the whole SUBSCRIBE alive).
-	key       string
-	callID    string
-	localTag  string
-	remoteTag string
-	event     string // Event value echoed in NOTIFYs (with its id)
-	watcher   string // canonical watcher AOR, "sip:bob@example.test"
+	// key is the dialog key in Server.dialogs (dialogKey: Call-ID, our
+	// To-tag, the subscriber's From-tag), a string of its own: keeping a
+	// part of the request would keep the whole SUBSCRIBE alive.
+	key     string
+	event   string // Event value echoed in NOTIFYs (with its id)
+	watcher string // canonical watcher AOR, "sip:bob@example.test"
 	// dialogHdrs are the NOTIFY's From, To, Call-ID, Max-Forwards and
 	// Event lines, serialised once (the presentity URI as the subscriber
 	// wrote it, the subscriber's From URI).
@@ -287,8 +284,8 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 		winfoEvent: "subscribe",
 	}
 	sub.key = dialogKey(string(*req.CallID()), localTag, fromTag)
-	sub.callID, sub.localTag, sub.remoteTag = splitDialogKey(sub.key)
-	sub.dialogHdrs = dialogLines(req.To().Address, req.From().Address, localTag, fromTag, sub.callID, sub.event)
+	callID, _, _ := splitDialogKey(sub.key)
+	sub.dialogHdrs = dialogLines(req.To().Address, req.From().Address, localTag, fromTag, callID, sub.event)
 	if list != nil {
 		sub.list = list
 		list.boundary = "rlmi-" + strings.ReplaceAll(localTag, "-", "")
@@ -592,7 +589,10 @@ func (p *presentity) forgetGoneLocked(watcher string) {
 
 // watcherID is the watcher's id in winfo documents: stable per dialog and
 // not revealing our dialog tags.
-func watcherID(sub *subscription) string { return sub.callID + "." + sub.remoteTag }
+func watcherID(sub *subscription) string {
+	callID, _, remoteTag := splitDialogKey(sub.key)
+	return callID + "." + remoteTag
+}
 
 func stateName(st subState) string {
 	switch st {
