@@ -15,7 +15,7 @@ import (
 // refreshing as many others (over the ticks every subscription is
 // refreshed or replaced: a full refresh cycle) and fanning a PUBLISH out
 // to all. After the warm-up ticks and at the end the server's tables, its
-// goroutines and the process's live heap are compared: a subscription
+// goroutines and its own live heap are compared: a subscription
 // left behind per churn (a dialog, its timer, its cached answer, a
 // goroutine) shows as growth beyond the named tolerances. goleak checks
 // the rest when the package's tests end.
