@@ -1,6 +1,7 @@
 package server
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"sync"
 	"time"
@@ -26,29 +27,47 @@ type answer struct {
 }
 
 // answeredCache holds 2xx answers to UDP requests for between one and two
-// Timer J periods: two generations, the older dropped whole.
+// Timer J periods: two generations, the older dropped whole. Entries are
+// keyed by a seeded 64-bit hash of the transaction's identity rather than
+// the identity's text: a collision (odds about n²/2⁶⁵) would answer a
+// retransmission with another transaction's 2xx, which its client
+// discards as not matching (RFC 3261 §17.1.3).
 type answeredCache struct {
 	mu        sync.Mutex
-	cur, prev map[string]answer
+	seed      maphash.Seed
+	cur, prev map[uint64]answer
 	rotated   time.Time
+	// sweep rotates the generations on the server's timer heap while any
+	// answer is held, so a burst's answers are released a Timer J or two
+	// after it even when no request follows; sweeping says it is
+	// scheduled.
+	sweep    timerEntry
+	sweeping bool
 }
 
-// answerKey matches a retransmission to its transaction (RFC 3261
-// §17.2.3: branch and method, here with the source instead of sent-by).
-func answerKey(method sip.RequestMethod, branch, source string) string {
-	return string(method) + " " + branch + " " + source
+// key matches a retransmission to its transaction (RFC 3261 §17.2.3:
+// branch and method, here with the source instead of sent-by).
+func (c *answeredCache) key(method sip.RequestMethod, branch, source string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteString(string(method))
+	h.WriteByte(' ')
+	h.WriteString(branch)
+	h.WriteByte(' ')
+	h.WriteString(source)
+	return h.Sum64()
 }
 
 func (c *answeredCache) rotateLocked(now time.Time, ttl time.Duration) {
 	if c.cur == nil {
-		c.cur, c.rotated = make(map[string]answer), now
+		c.cur, c.rotated = make(map[uint64]answer), now
 	}
 	if now.Sub(c.rotated) >= ttl {
-		c.prev, c.cur, c.rotated = c.cur, make(map[string]answer, len(c.cur)), now
+		c.prev, c.cur, c.rotated = c.cur, make(map[uint64]answer, len(c.cur)), now
 	}
 }
 
-func (c *answeredCache) get(key string, ttl time.Duration) (answer, bool) {
+func (c *answeredCache) get(key uint64, ttl time.Duration) (answer, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rotateLocked(time.Now(), ttl)
@@ -59,11 +78,29 @@ func (c *answeredCache) get(key string, ttl time.Duration) (answer, bool) {
 	return a, ok
 }
 
-func (c *answeredCache) put(key string, a answer, ttl time.Duration) {
+func (c *answeredCache) put(key uint64, a answer, ttl time.Duration, timers *timerHeap) {
 	c.mu.Lock()
 	c.rotateLocked(time.Now(), ttl)
 	c.cur[key] = a
+	if !c.sweeping {
+		c.sweeping = true
+		timers.schedule(&c.sweep, c.rotated.Add(ttl), func() { c.sweepTick(ttl, timers) })
+	}
 	c.mu.Unlock()
+}
+
+// sweepTick runs on the timer goroutine: it drops the older generation and
+// comes back while answers remain.
+func (c *answeredCache) sweepTick(ttl time.Duration, timers *timerHeap) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rotateLocked(time.Now(), ttl)
+	if len(c.cur)+len(c.prev) == 0 {
+		// An emptied map keeps its buckets: release them too.
+		c.cur, c.prev, c.sweeping = nil, nil, false
+		return
+	}
+	timers.schedule(&c.sweep, c.rotated.Add(ttl), func() { c.sweepTick(ttl, timers) })
 }
 
 func (c *answeredCache) len() int {
@@ -85,7 +122,7 @@ func (s *Server) answerAgain(req *sip.Request, tx sip.ServerTransaction) bool {
 		return false
 	}
 	branch, _ := via.Params.Get("branch")
-	a, ok := s.answered.get(answerKey(req.Method, branch, req.Source()), 64*s.t1)
+	a, ok := s.answered.get(s.answered.key(req.Method, branch, req.Source()), 64*s.t1)
 	if !ok {
 		return false
 	}
@@ -109,7 +146,7 @@ func (s *Server) answeredUDP(tx sip.ServerTransaction, res *sip.Response) {
 			}
 			if ap, err := netip.ParseAddrPort(res.Destination()); err == nil {
 				a := answer{wire: []byte(res.String()), to: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())}
-				s.answered.put(answerKey(method, branch, res.Destination()), a, 64*s.t1)
+				s.answered.put(s.answered.key(method, branch, res.Destination()), a, 64*s.t1, s.timers)
 			}
 		}
 	}

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"github.com/sipbuddy/sipbuddy/sip/header"
 	"github.com/sipbuddy/sipbuddy/xcap/xcapdiff"
 )
@@ -166,7 +164,7 @@ type notifyOut struct {
 	transport string // "UDP", "TCP" or "TLS"
 	dest      string // host:port
 	udp       netip.AddrPort
-	target    sip.Uri
+	target    string // Request-URI
 }
 
 // buildNotify makes the next NOTIFY of sub's dialog from its current state

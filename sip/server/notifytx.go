@@ -107,7 +107,24 @@ func dialogLines(local, remote sip.Uri, localTag, remoteTag, callID, event strin
 	return b.String()
 }
 
-func requestLine(target sip.Uri) string { return "NOTIFY " + target.String() + " SIP/2.0\r\n" }
+const (
+	notifyLinePrefix = "NOTIFY "
+	notifyLineSuffix = " SIP/2.0\r\n"
+)
+
+func requestLine(target sip.Uri) string {
+	return notifyLinePrefix + target.String() + notifyLineSuffix
+}
+
+// parseTarget reads back a NOTIFY's Request-URI (subscription.target), for
+// the rare paths that need its parts.
+func parseTarget(target string) (sip.Uri, error) {
+	var u sip.Uri
+	if err := sip.ParseUri(target, &u); err != nil {
+		return u, fmt.Errorf("the subscriber's Contact %q does not read back as a URI: %w", target, err)
+	}
+	return u, nil
+}
 
 // appendNotify writes a whole NOTIFY.
 func (s *Server) appendNotify(buf []byte, sub *subscription, via, contact string, seq uint64, cseq uint32, state, ctype string, body []byte) []byte {
@@ -170,7 +187,7 @@ func (s *Server) branchSeq(branch []byte) (seq uint64, ok bool) {
 // the branch joins s.pending when sent, Timer E (UDP) and F start. The
 // caller holds sub.mu.
 func (s *Server) openNotify(sub *subscription, parts *wireParts, state, ctype string, body []byte) notifyOut {
-	out := notifyOut{wire: getWire(), seq: s.branchNext.Add(1), transport: sub.transport, dest: sub.dest, udp: sub.udp, target: sub.target}
+	out := notifyOut{wire: getWire(), seq: s.branchNext.Add(1), transport: sub.transport, dest: sub.dest, udp: sub.udp, target: sub.target()}
 	via, contact := parts.viaUDP, parts.contactUDP
 	if out.transport != "UDP" {
 		via, contact = parts.stream(out.transport)
@@ -180,7 +197,11 @@ func (s *Server) openNotify(sub *subscription, parts *wireParts, state, ctype st
 		// RFC 3261 §18.1.1: a request over 1300 bytes goes over a
 		// congestion-controlled transport; every UA supports TCP. The
 		// decision is on the final bytes.
-		out.transport, out.dest = "TCP", hostPort(sub.target, 5060)
+		if u, err := parseTarget(out.target); err == nil {
+			out.transport, out.dest = "TCP", hostPort(u, 5060)
+		} else {
+			out.transport, out.dest = "TCP", ""
+		}
 		*out.wire = s.appendNotify((*out.wire)[:0], sub, parts.viaTCP, parts.contactTCP, out.seq, sub.cseq, state, ctype, body)
 	}
 	tx := &sub.tx
@@ -474,7 +495,11 @@ func (s *Server) streamConn(out notifyOut) (sip.Connection, error) {
 	if c, err := tl.GetConnection(network, out.dest); err == nil {
 		return checkWriter(c)
 	}
-	req := sip.NewRequest(sip.NOTIFY, out.target)
+	target, err := parseTarget(out.target)
+	if err != nil {
+		return nil, err
+	}
+	req := sip.NewRequest(sip.NOTIFY, target)
 	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: out.transport, Params: sip.NewParams()}
 	via.Params.Add("branch", string(s.appendBranch(nil, out.seq)))
 	req.AppendHeader(via)

@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net"
 	"strconv"
@@ -249,6 +250,7 @@ func New(o Options) (*Server, error) {
 	}
 	*s = Server{
 		opts:           o,
+		answered:       answeredCache{seed: maphash.MakeSeed()},
 		log:            log,
 		ua:             ua,
 		sip:            srv,

@@ -67,14 +67,14 @@ const (
 // subscription is the notifier side of one SUBSCRIBE dialog. Fields above mu
 // never change after creation.
 type subscription struct {
-	kind      eventKind
-	pres      *presentity // watched presentity (for winfo: the owner)
-	key       string      // dialog key in Server.dialogs
-	callID    string
-	localTag  string // our To-tag
-	remoteTag string
-	event     string // Event value echoed in NOTIFYs (with its id)
-	watcher   string // canonical watcher AOR, "sip:bob@example.test"
+	kind eventKind
+	pres *presentity // watched presentity (for winfo: the owner)
+	// key is the dialog key in Server.dialogs (dialogKey: Call-ID, our
+	// To-tag, the subscriber's From-tag), a string of its own: keeping a
+	// part of the request would keep the whole SUBSCRIBE alive.
+	key     string
+	event   string // Event value echoed in NOTIFYs (with its id)
+	watcher string // canonical watcher AOR, "sip:bob@example.test"
 	// dialogHdrs are the NOTIFY's From, To, Call-ID, Max-Forwards and
 	// Event lines, serialised once (the presentity URI as the subscriber
 	// wrote it, the subscriber's From URI).
@@ -83,11 +83,12 @@ type subscription struct {
 	// by the scheduler's mutex.
 	slotFlow string
 
-	mu         sync.Mutex
-	target     sip.Uri        // subscriber's Contact: Request-URI of NOTIFYs
-	reqLine    string         // "NOTIFY <target> SIP/2.0\r\n"
+	mu sync.Mutex
+	// reqLine is "NOTIFY <target> SIP/2.0\r\n", the target being the
+	// subscriber's Contact (see target).
+	reqLine    string
 	transport  string         // "UDP" or "TCP"
-	dest       string         // host:port NOTIFYs are sent to
+	dest       string         // host:port NOTIFYs are sent to (part of flowKey)
 	udp        netip.AddrPort // dest of a UDP subscriber, parsed once
 	flowKey    string         // transport and dest: the scheduler's flow
 	cseq       uint32         // last NOTIFY CSeq
@@ -116,7 +117,8 @@ type subscription struct {
 
 // setTarget records where NOTIFYs go. The caller holds sub.mu or owns sub.
 func (sub *subscription) setTarget(target sip.Uri, transport, dest string) {
-	sub.target, sub.transport, sub.dest = target, transport, dest
+	sub.flowKey = transport + " " + dest
+	sub.transport, sub.dest = transport, sub.flowKey[len(transport)+1:]
 	sub.udp = netip.AddrPort{}
 	if transport == "UDP" {
 		// An unparsable address leaves sub.udp invalid: the write fails and
@@ -126,7 +128,12 @@ func (sub *subscription) setTarget(target sip.Uri, transport, dest string) {
 		}
 	}
 	sub.reqLine = requestLine(target)
-	sub.flowKey = transport + " " + dest
+}
+
+// target is the Request-URI of sub's NOTIFYs, as written in reqLine. The
+// caller holds sub.mu or owns sub.
+func (sub *subscription) target() string {
+	return sub.reqLine[len(notifyLinePrefix) : len(sub.reqLine)-len(notifyLineSuffix)]
 }
 
 type goneWatcher struct {
@@ -136,6 +143,14 @@ type goneWatcher struct {
 
 func dialogKey(callID, localTag, remoteTag string) string {
 	return callID + "\x00" + localTag + "\x00" + remoteTag
+}
+
+// splitDialogKey returns the parts of a key made by dialogKey, sharing its
+// bytes. Call-IDs and tags never hold a NUL (RFC 3261 §25.1: word, token).
+func splitDialogKey(key string) (callID, localTag, remoteTag string) {
+	callID, rest, _ := strings.Cut(key, "\x00")
+	localTag, remoteTag, _ = strings.Cut(rest, "\x00")
+	return callID, localTag, remoteTag
 }
 
 func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
@@ -261,26 +276,23 @@ func (s *Server) subscribeNew(req *sip.Request, tx sip.ServerTransaction, ev hea
 	sub := &subscription{
 		kind:       kind,
 		pres:       p,
-		callID:     string(*req.CallID()),
-		localTag:   localTag,
-		remoteTag:  fromTag,
 		event:      ev.String(),
 		watcher:    s.aor(watcherUser),
-		target:     *contact.Address.Clone(),
 		transport:  transport,
 		dest:       dest,
 		remoteCSeq: req.CSeq().SeqNo,
 		winfoEvent: "subscribe",
 	}
-	sub.key = dialogKey(sub.callID, localTag, fromTag)
-	sub.dialogHdrs = dialogLines(req.To().Address, req.From().Address, localTag, fromTag, sub.callID, sub.event)
+	sub.key = dialogKey(string(*req.CallID()), localTag, fromTag)
+	callID, _, _ := splitDialogKey(sub.key)
+	sub.dialogHdrs = dialogLines(req.To().Address, req.From().Address, localTag, fromTag, callID, sub.event)
 	if list != nil {
 		sub.list = list
 		list.boundary = "rlmi-" + strings.ReplaceAll(localTag, "-", "")
 		sub.dialogHdrs += "Require: eventlist\r\n"
 		res.AppendHeader(sip.NewHeader("Require", "eventlist"))
 	}
-	sub.setTarget(sub.target, transport, dest)
+	sub.setTarget(contact.Address, transport, dest)
 	if len(sub.dialogHdrs)+len(sub.reqLine) > maxDialogHeaders {
 		// Our NOTIFYs repeat these lines: they must leave room for the
 		// largest document within ClientMaxMessage.
@@ -577,7 +589,10 @@ func (p *presentity) forgetGoneLocked(watcher string) {
 
 // watcherID is the watcher's id in winfo documents: stable per dialog and
 // not revealing our dialog tags.
-func watcherID(sub *subscription) string { return sub.callID + "." + sub.remoteTag }
+func watcherID(sub *subscription) string {
+	callID, _, remoteTag := splitDialogKey(sub.key)
+	return callID + "." + remoteTag
+}
 
 func stateName(st subState) string {
 	switch st {
