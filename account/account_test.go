@@ -132,13 +132,20 @@ func startWorld(t *testing.T, buddies int) *demo.World {
 
 func login(t *testing.T, w *demo.World, user, cacheDir string, opts ...func(*Options)) (*Account, *recorder) {
 	t.Helper()
+	return loginAs(t, addUser(t, w, user), cacheDir, opts...)
+}
+
+// addUser adds user to the demo world, its display name the name
+// capitalised ("tester" is "Tester").
+func addUser(t *testing.T, w *demo.World, user string) demo.Account {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	acc, err := w.AddUser(ctx, user, strings.ToUpper(user[:1])+user[1:])
 	if err != nil {
 		t.Fatal(err)
 	}
-	return loginAs(t, acc, cacheDir, opts...)
+	return acc
 }
 
 func loginAs(t *testing.T, acc demo.Account, cacheDir string, opts ...func(*Options)) (*Account, *recorder) {
@@ -154,6 +161,13 @@ func loginAs(t *testing.T, acc demo.Account, cacheDir string, opts ...func(*Opti
 	for _, f := range opts {
 		f(&o)
 	}
+	return startRecorded(t, o)
+}
+
+// startRecorded starts an account with o, recording its events, and
+// closes it when the test ends.
+func startRecorded(t *testing.T, o Options) (*Account, *recorder) {
+	t.Helper()
 	b, err := New(o)
 	if err != nil {
 		t.Fatal(err)

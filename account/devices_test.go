@@ -1,7 +1,6 @@
 package account
 
 import (
-	"context"
 	"slices"
 	"testing"
 
@@ -14,12 +13,7 @@ import (
 // the list empties when the other device leaves.
 func TestMyOtherDevices(t *testing.T) {
 	w := startWorld(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	acc, err := w.AddUser(ctx, "tester", "Tester")
-	if err != nil {
-		t.Fatal(err)
-	}
+	acc := addUser(t, w, "tester")
 	laptop, rl := loginAs(t, acc, t.TempDir())
 	phone, rp := loginAs(t, acc, t.TempDir())
 	for _, r := range []*recorder{rl, rp} {

@@ -1,7 +1,6 @@
 package account
 
 import (
-	"context"
 	"errors"
 	"os"
 	"slices"
@@ -81,12 +80,7 @@ func groupsOf(ev BuddiesEvent) []string {
 // stored document: Blink's elements are all still there, unchanged.
 func TestBlinkDocumentThroughAccount(t *testing.T) {
 	w := startWorld(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	acc, err := w.AddUser(ctx, "tester", "Tester")
-	if err != nil {
-		t.Fatal(err)
-	}
+	acc := addUser(t, w, "tester")
 	blink, err := os.ReadFile("../xcap/resourcelists/testdata/blink-index.xml")
 	if err != nil {
 		t.Fatal(err)

@@ -74,10 +74,7 @@ func TestInvisibleShowsWatchersNothing(t *testing.T) {
 	// The watcher is a plain UA whose trace keeps every NOTIFY body.
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	acc, err := w.AddUser(ctx, "watcher", "Watcher")
-	if err != nil {
-		t.Fatal(err)
-	}
+	acc := addUser(t, w, "watcher")
 	var wire notifyLog
 	watcher := apptest.StartUA(t, ctx, ua.Options{AOR: acc.AOR, Password: acc.Password, Proxy: acc.Proxy, Trace: wire.trace})
 	waitPresence := func(what string, ok func(pidf.State) bool) {

@@ -169,17 +169,7 @@ func loginUser(t *testing.T, s *server, user string, o func(*Options)) (*Account
 	if o != nil {
 		o(&opts)
 	}
-	b, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := record(b)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeBackend(t, b, r) })
+	b, r := startRecorded(t, opts)
 	return b, r, w
 }
 
@@ -324,29 +314,41 @@ func TestNoRLSOption(t *testing.T) {
 	}
 }
 
+// followCases are the two ways a client follows its account's edits: the
+// server's xcap-diff notifications, or polling where it sends none.
+var followCases = []struct {
+	name       string
+	noXcapDiff bool
+	follow     FollowMode
+}{
+	{"xcap-diff", false, FollowXcapDiff},
+	{"polling", true, FollowPolling},
+}
+
+// twoClients logs two clients of tester in to s and waits until both follow
+// edits by follow (and, with viaRLS, watch the list through RLS).
+func twoClients(t *testing.T, s *server, follow FollowMode, viaRLS bool) (a *Account, ra *recorder, b *Account, rb *recorder) {
+	t.Helper()
+	a, ra, _ = loginTester(t, s, nil)
+	b, rb, _ = loginTester(t, s, nil)
+	for _, r := range []*recorder{ra, rb} {
+		r.wait(t, "following edits by "+follow.String(), func(ev Event) bool {
+			e, ok := ev.(ListEvent)
+			return ok && e.Follow == follow && (!viaRLS || e.Mode == ListModeRLS)
+		})
+	}
+	return a, ra, b, rb
+}
+
 // TestTwoClientsOnOneAccountFollowEachOther: a buddy added by one client
 // of the account shows in the other one, through xcap-diff where the
 // server notifies and through polling where it does not.
 func TestTwoClientsOnOneAccountFollowEachOther(t *testing.T) {
-	for _, tc := range []struct {
-		name       string
-		noXcapDiff bool
-		follow     FollowMode
-	}{
-		{"xcap-diff", false, FollowXcapDiff},
-		{"polling", true, FollowPolling},
-	} {
+	for _, tc := range followCases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startServer(t, 3, false, tc.noXcapDiff)
 			s.putBuddies(t, 1)
-			a, ra, _ := loginTester(t, s, nil)
-			_, rb, _ := loginTester(t, s, nil)
-			for _, r := range []*recorder{ra, rb} {
-				r.wait(t, "following edits by "+tc.follow.String(), func(ev Event) bool {
-					e, ok := ev.(ListEvent)
-					return ok && e.Follow == tc.follow && e.Mode == ListModeRLS
-				})
-			}
+			a, ra, _, rb := twoClients(t, s, tc.follow, true)
 			s.publisher(t, 2, "new here")
 			start := time.Now()
 			if _, err := ra.answer(t, a.AddBuddy(buddyURI(2), "Newcomer")); err != nil {
@@ -507,18 +509,10 @@ func TestListServerThatMissesEdits(t *testing.T) {
 		u.SetPresence(ua.Presence{Open: true, Note: fmt.Sprintf("buddy %d here", i)})
 	}
 	w := &wire{}
-	b, err := New(Options{
+	b, r := startRecorded(t, Options{
 		Options:  ua.Options{AOR: "sip:tester@example.test", Password: "pw", Proxy: proxy, Trace: w.trace, RetryMin: 100 * time.Millisecond, RetryMax: time.Second},
 		XCAPRoot: root, CacheDir: t.TempDir(), NoTrace: true,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := record(b)
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeBackend(t, b, r) })
 	if _, err := r.answer(t, b.AddBuddy(buddyURI(0), "")); err != nil {
 		t.Fatal(err)
 	}
@@ -579,18 +573,10 @@ func TestBlinkDocumentThroughRLS(t *testing.T) {
 		pub.SetPresence(ua.Presence{Open: true, Note: u + " on Blink"})
 	}
 	w := &wire{}
-	b, err := New(Options{
+	_, r := startRecorded(t, Options{
 		Options:  ua.Options{AOR: "sip:alice@example.test", Password: "pw", Proxy: s.Proxy(), Trace: w.trace},
 		XCAPRoot: s.XCAPRoot(), CacheDir: t.TempDir(), NoTrace: true,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := record(b)
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeBackend(t, b, r) })
 
 	r.wait(t, "Blink's RLS list served", func(ev Event) bool {
 		e, ok := ev.(ListEvent)

@@ -45,10 +45,7 @@ func watch(t *testing.T, w *demo.World, aor string) (*notifyLog, func(what strin
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	acc, err := w.AddUser(ctx, "watcher", "Watcher")
-	if err != nil {
-		t.Fatal(err)
-	}
+	acc := addUser(t, w, "watcher")
 	wire := &notifyLog{}
 	watcher := apptest.StartUA(t, ctx, ua.Options{AOR: acc.AOR, Password: acc.Password, Proxy: acc.Proxy, Trace: wire.trace})
 	watcher.Subscribe(aor)
@@ -73,12 +70,7 @@ func watch(t *testing.T, w *demo.World, aor string) (*notifyLog, func(what strin
 // (watchers see someone offline, nothing more) with the real note kept.
 func TestStatusAndNoteSurviveARestart(t *testing.T) {
 	w := startWorld(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	acc, err := w.AddUser(ctx, "tester", "Tester")
-	if err != nil {
-		t.Fatal(err)
-	}
+	acc := addUser(t, w, "tester")
 	stateFile := StateFile(t.TempDir(), acc.AOR)
 
 	b, r := startWithState(t, acc, stateFile)
@@ -159,12 +151,7 @@ func (l *notifyLog) from(i int) []string {
 // a crash, and the next change replaces it with a good one.
 func TestDamagedStateFileStartsFresh(t *testing.T) {
 	w := startWorld(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	acc, err := w.AddUser(ctx, "tester", "Tester")
-	if err != nil {
-		t.Fatal(err)
-	}
+	acc := addUser(t, w, "tester")
 	cases := map[string][]byte{
 		"garbage":        []byte("{\"open\": tru"),
 		"too large":      []byte(`{"open":true,"note":"` + strings.Repeat("x", MaxStateFileBytes) + `"}`),

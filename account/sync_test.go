@@ -23,25 +23,11 @@ const acceptanceBound = 5 * time.Second
 // server and shows blocked in B's watcher rules; A's undo shows in B too,
 // and so does the offline note A sets.
 func TestTwoClientsOnOneAccountEditTogether(t *testing.T) {
-	for _, tc := range []struct {
-		name       string
-		noXcapDiff bool
-		follow     FollowMode
-	}{
-		{"xcap-diff", false, FollowXcapDiff},
-		{"polling", true, FollowPolling},
-	} {
+	for _, tc := range followCases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startServer(t, 2, false, tc.noXcapDiff)
 			s.putBuddies(t, 1)
-			a, ra, _ := loginTester(t, s, nil)
-			b, rb, _ := loginTester(t, s, nil)
-			for _, r := range []*recorder{ra, rb} {
-				r.wait(t, "following edits by "+tc.follow.String(), func(ev Event) bool {
-					e, ok := ev.(ListEvent)
-					return ok && e.Follow == tc.follow
-				})
-			}
+			a, ra, b, rb := twoClients(t, s, tc.follow, false)
 			// B's watchers view is open: it read the rules once.
 			if _, err := rb.answer(t, b.ReadWatcherRules()); err != nil {
 				t.Fatal(err)

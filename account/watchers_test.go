@@ -1,7 +1,6 @@
 package account
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -17,12 +16,7 @@ import (
 // account's only device has gone, until one comes back.
 func TestWatcherDecisionsAndOfflineNote(t *testing.T) {
 	w := startWorld(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	acc, err := w.AddUser(ctx, "tester", "Tester")
-	if err != nil {
-		t.Fatal(err)
-	}
+	acc := addUser(t, w, "tester")
 	b, r := loginAs(t, acc, t.TempDir())
 	r.wait(t, "registration", func(ev Event) bool { a, ok := ev.(AccountEvent); return ok && a.State == ua.Registered })
 	const tester, watcher = "sip:tester@example.test", "sip:watcher@example.test"
