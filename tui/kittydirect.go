@@ -46,6 +46,10 @@ type directState struct {
 	// leave the frame as it was.
 	lastFrame string
 	lastScan  map[placement]bool
+	// frameOf is the Model.updates of the model lastFrame was rendered
+	// from: when it is the model View draws, View uses lastFrame instead
+	// of rendering the same screen a second time.
+	frameOf uint64
 	// gen is bumped whenever the frame changes or the screen is redrawn
 	// whole: a place message of an older generation re-arms, so images
 	// are placed only on a frame that stayed directPlaceDelay on screen
@@ -171,6 +175,7 @@ func (m *Model) framePlacements() map[placement]bool {
 		d.lastFrame, d.lastScan = frame, scanPlaceholders(frame, m.c.width, m.c.height)
 		d.gen++
 	}
+	d.frameOf = m.updates
 	out := make(map[placement]bool, len(d.lastScan))
 	for p := range d.lastScan {
 		out[p] = true
@@ -267,4 +272,16 @@ func blankPlaceholders(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// directFrame is the frame View draws in kitty-direct mode: the one
+// syncDirect rendered at the end of this model's Update when there is
+// one, with the placeholder cells blanked where the images go.
+func (m *Model) directFrame() string {
+	d := &m.gfx.direct
+	frame := d.lastFrame
+	if d.lastScan == nil || d.frameOf != m.updates {
+		frame = m.render()
+	}
+	return blankPlaceholders(frame)
 }

@@ -172,7 +172,8 @@ type Model struct {
 	closed  bool
 	notices noticeBatch
 
-	gfx *gfxState // the terminal's answers and the icons in pixels
+	gfx     *gfxState // the terminal's answers and the icons in pixels
+	updates uint64    // Update calls so far (kitty-direct: see directState.frameOf)
 
 	rows rowSizes // the list's row size: chosen (z) and shown (rows.go)
 }
@@ -241,6 +242,7 @@ func (m Model) Init() tea.Cmd {
 
 // Update handles one message. It never blocks.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m.updates++
 	cmds := []tea.Cmd{m.updateProbe(msg)}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:

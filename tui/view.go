@@ -16,9 +16,11 @@ import (
 // View renders the screen. It only reads the model: art comes from the
 // cache, missing art shows as a placeholder until its command delivers it.
 func (m Model) View() tea.View {
-	frame := m.render()
+	var frame string
 	if m.gfx.pixels() && m.gfx.g.Protocol == art.KittyDirect {
-		frame = blankPlaceholders(frame) // kittydirect.go places the images there
+		frame = m.directFrame() // kittydirect.go places the images there
+	} else {
+		frame = m.render()
 	}
 	v := tea.NewView(frame)
 	v.AltScreen = true
